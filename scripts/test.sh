@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The project's whole test suite, as README.md gives it and .ci/run calls it.
+# Installs what the tests need when it is missing (Verilator, Yosys, a C++
+# compiler), then runs formatting, lints and every test of the workspace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { command -v "$1" >/dev/null 2>&1; }
+missing=()
+need verilator || missing+=(verilator)
+need yosys || missing+=(yosys)
+need g++ || missing+=(g++)
+need make || missing+=(make)
+if ((${#missing[@]})); then
+  echo "test.sh: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt
+rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy
+
+echo "== cargo fmt" >&2
+cargo fmt --all -- --check
+echo "== cargo clippy" >&2
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo test" >&2
+cargo test --workspace
