@@ -513,8 +513,11 @@ impl AliceModel {
             self.running = false;
         }
 
-        let mut fails = 0u32;
+        // Alarm events of this cycle: they set sticky bits and win over a
+        // W1C clear of the same cycle.
+        let mut events = 0u32;
         if self.running {
+            let mut fails = 0u32;
             // ---- Random words of this cycle ----
             let mut words = [0u64; MAX_LANES];
             self.prngs.next_words(&mut words[..l_n]);
@@ -540,7 +543,7 @@ impl AliceModel {
             }
             let entropy_alarm = (self.sticky | fails) & (ALARM_RNG_RCT | ALARM_RNG_APT);
             self.live = entropy_alarm | if underrun { ALARM_QRNG_UNDERRUN } else { 0 };
-            self.sticky |= self.live;
+            events = fails | (self.live & ALARM_QRNG_UNDERRUN);
 
             // ---- Symbols ----
             let mode = self.regs.mode();
@@ -606,7 +609,7 @@ impl AliceModel {
         if inp.alarms_clear & (ALARM_RNG_RCT | ALARM_RNG_APT) != 0 {
             self.health.iter_mut().for_each(|h| *h = HealthTests::new());
         }
-        self.sticky &= !inp.alarms_clear | fails;
+        self.sticky = (self.sticky & !inp.alarms_clear) | events;
         if inp.cmd & CMD_START != 0 {
             self.start();
         }

@@ -3,9 +3,10 @@
 //! `docs/gateware-spec.md` and independently of the rust-hdl code.
 //!
 //! One module per concept: [`prng`] (spec 1), [`health`] (spec 3, NIST SP
-//! 800-90B 4.4), [`alice`] (spec 4).
+//! 800-90B 4.4), [`alice`] (spec 4), [`bob`] (spec 5).
 
 pub mod alice;
+pub mod bob;
 pub mod health;
 pub mod prng;
 
