@@ -3,12 +3,14 @@
 //! `docs/gateware-spec.md` and independently of the rust-hdl code.
 //!
 //! One module per concept: [`prng`] (spec 1), [`health`] (spec 3, NIST SP
-//! 800-90B 4.4), [`alice`] (spec 4), [`bob`] (spec 5).
+//! 800-90B 4.4), [`alice`] (spec 4), [`bob`] (spec 5),
+//! [`stream_check`] (spec 6).
 
 pub mod alice;
 pub mod bob;
 pub mod health;
 pub mod prng;
+pub mod stream_check;
 
 /// Most lanes a core can have (LANES is 1, 2, 4 or 8).
 pub const MAX_LANES: usize = 8;
