@@ -4,10 +4,11 @@
 //!
 //! One module per concept: [`prng`] (spec 1), [`health`] (spec 3, NIST SP
 //! 800-90B 4.4), [`alice`] (spec 4), [`bob`] (spec 5),
-//! [`stream_check`] (spec 6).
+//! [`stream_check`] (spec 6), [`clicks`] (stimulus for Bob).
 
 pub mod alice;
 pub mod bob;
+pub mod clicks;
 pub mod health;
 pub mod prng;
 pub mod stream_check;
