@@ -1,0 +1,868 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Lossless event-stream reader (DESIGN.md, Driver; records per qkd-abi
+//! `records.rs`).
+//!
+//! * Bytes from an [`EventSource`] are cut into 64-bit little-endian words;
+//!   partial words and partial records are carried to the next read.
+//! * DETECTION runs go through the hot-path decoder ([`crate::fastdec`]),
+//!   everything else through `qkd_abi::Record::decode`.
+//! * Full 64-bit slot indices are rebuilt from EPOCH records: an EPOCH of
+//!   `current + 1` is a wrap of the 40-bit low part; any other EPOCH is a
+//!   (re)START, which resets the continuity cursors.
+//! * Continuity: ALICE_SYMBOLS runs must be contiguous, STATUS intervals
+//!   (end exclusive, length from the `IntervalSlots` counter) must be
+//!   contiguous, DETECTION slots must not go backwards. GAP records advance
+//!   the cursors over the range they declare. Every GAP and every
+//!   unexplained break goes into the batch's [`LossReport`] and the
+//!   reader's accumulated total.
+//! * Garbage: a word that is not a valid record header is a typed error,
+//!   counted; the decoder drops that one word and resynchronises on the
+//!   next one. Every byte ends up decoded or counted as discarded.
+
+use crate::error::{Error, Result};
+use crate::fastdec::{decode_detection_bytes, SlotDetection, DETECTION_TOP16};
+use crate::transport::EventSource;
+use qkd_abi::records::{CounterId, Tag, GAP_RECORDS_MAX, SLOT_BITS, SYMBOLS_PER_WORD, TAG_SHIFT};
+use qkd_abi::{DecodeError, Record};
+use serde::Serialize;
+use std::time::Duration;
+
+/// Most words one record can span (STATUS: 1 + 255).
+pub const MAX_RECORD_WORDS: usize = 256;
+/// Default bytes asked of the source per read.
+pub const DEFAULT_READ_BYTES: usize = 1 << 20;
+/// Entries kept in the accumulated total's lists (counters are exact).
+pub const MAX_KEPT_ENTRIES: usize = 4096;
+/// Decode errors kept per batch (all are counted).
+pub const MAX_ERRORS_PER_BATCH: usize = 64;
+
+/// A record other than DETECTION, with its full slot index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StreamRecord {
+    /// Full 64-bit slot index of the record's slot field (ALICE_SYMBOLS:
+    /// first symbol; STATUS: interval end, exclusive; GAP: first lost slot;
+    /// EPOCH: `epoch << 40`).
+    pub slot: u64,
+    /// The decoded record.
+    pub record: Record,
+    /// Number of this batch's detections that came before it in the stream.
+    pub detections_before: usize,
+}
+
+/// A half-open range of full slot indices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct SlotRange {
+    /// First slot.
+    pub first: u64,
+    /// Number of slots.
+    pub len: u64,
+}
+
+impl SlotRange {
+    /// One past the last slot (saturating).
+    pub fn end(&self) -> u64 {
+        self.first.saturating_add(self.len)
+    }
+}
+
+/// Which continuity check broke.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum DiscontinuityKind {
+    /// An ALICE_SYMBOLS run (or a GAP) did not start where the previous run ended.
+    AliceSymbols,
+    /// A STATUS interval did not start where the previous one ended, and no
+    /// GAP in between explains the missing STATUS.
+    StatusInterval,
+    /// A DETECTION's slot is before the previous detection's.
+    DetectionOrder,
+}
+
+/// One continuity break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Discontinuity {
+    /// Which check.
+    pub kind: DiscontinuityKind,
+    /// The slot the check expected (or the lowest acceptable one).
+    pub expected_slot: u64,
+    /// The slot found.
+    pub found_slot: u64,
+}
+
+/// Losses: what the caller must account for. Returned with every batch
+/// and accumulated by the reader ([`StreamReader::total_loss`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[must_use]
+pub struct LossReport {
+    /// GAP records received.
+    pub gap_records: u64,
+    /// Slots declared lost by GAP records.
+    pub lost_slots: u64,
+    /// Records declared lost by GAP records (each GAP saturates at 2^20-1).
+    pub lost_records: u64,
+    /// GAP records whose lost-record count saturated (a lower bound).
+    pub saturated_gaps: u64,
+    /// The lost ranges, as full slot indices.
+    pub lost_ranges: Vec<SlotRange>,
+    /// Continuity breaks not explained by a GAP.
+    pub discontinuities: Vec<Discontinuity>,
+    /// Slots skipped by ALICE_SYMBOLS breaks (found - expected, when positive).
+    pub unexplained_slots: u64,
+    /// Words that were not a valid record (each one counted once).
+    pub decode_errors: u64,
+    /// Bytes dropped while resynchronising or at the end of the stream.
+    pub discarded_bytes: u64,
+    /// Entries dropped from the lists above because of [`MAX_KEPT_ENTRIES`]
+    /// (accumulated totals only; the counters stay exact).
+    pub dropped_entries: u64,
+}
+
+impl LossReport {
+    /// Nothing lost, nothing broken, nothing discarded.
+    pub fn is_lossless(&self) -> bool {
+        self.gap_records == 0 && self.discontinuities.is_empty() && self.decode_errors == 0 && self.discarded_bytes == 0
+    }
+
+    fn merge_capped(&mut self, o: &LossReport) {
+        self.gap_records = self.gap_records.saturating_add(o.gap_records);
+        self.lost_slots = self.lost_slots.saturating_add(o.lost_slots);
+        self.lost_records = self.lost_records.saturating_add(o.lost_records);
+        self.saturated_gaps = self.saturated_gaps.saturating_add(o.saturated_gaps);
+        self.unexplained_slots = self.unexplained_slots.saturating_add(o.unexplained_slots);
+        self.decode_errors = self.decode_errors.saturating_add(o.decode_errors);
+        self.discarded_bytes = self.discarded_bytes.saturating_add(o.discarded_bytes);
+        self.dropped_entries = self.dropped_entries.saturating_add(o.dropped_entries);
+        for r in &o.lost_ranges {
+            if self.lost_ranges.len() < MAX_KEPT_ENTRIES {
+                self.lost_ranges.push(*r);
+            } else {
+                self.dropped_entries += 1;
+            }
+        }
+        for d in &o.discontinuities {
+            if self.discontinuities.len() < MAX_KEPT_ENTRIES {
+                self.discontinuities.push(*d);
+            } else {
+                self.dropped_entries += 1;
+            }
+        }
+    }
+}
+
+/// A word (or trailing bytes) the decoder could not use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StreamDecodeError {
+    /// Not a valid record at this stream byte offset; one word discarded.
+    #[error("stream byte {offset}: {source}")]
+    Record {
+        /// Byte offset of the word in the stream.
+        offset: u64,
+        /// Why `Record::decode` refused it.
+        #[source]
+        source: DecodeError,
+    },
+    /// The stream ended inside a word or record.
+    #[error("stream ended with {bytes} bytes of an incomplete record or word at byte {offset}")]
+    Trailing {
+        /// Byte offset of the first discarded byte.
+        offset: u64,
+        /// Bytes discarded.
+        bytes: u64,
+    },
+}
+
+/// Counters of a decoder since it was created.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StreamStats {
+    /// Bytes received.
+    pub bytes_in: u64,
+    /// Bytes that became records.
+    pub bytes_decoded: u64,
+    /// Bytes discarded (garbage, trailing).
+    pub bytes_discarded: u64,
+    /// DETECTION records.
+    pub detections: u64,
+    /// Other records.
+    pub records: u64,
+    /// EPOCH records that were not a wrap (START or restart).
+    pub restarts: u64,
+}
+
+/// What one read produced.
+#[derive(Debug, Clone, Default)]
+#[must_use]
+pub struct Batch {
+    /// DETECTION records, in stream order.
+    pub detections: Vec<SlotDetection>,
+    /// Every other record, in stream order.
+    pub records: Vec<StreamRecord>,
+    /// Losses found in this batch.
+    pub loss: LossReport,
+    /// The first [`MAX_ERRORS_PER_BATCH`] decode errors of this batch
+    /// (all of them are counted in `loss.decode_errors`).
+    pub errors: Vec<StreamDecodeError>,
+    /// The stream has ended; this is the last batch.
+    pub end_of_stream: bool,
+}
+
+/// One item of a batch, in stream order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum BatchItem<'a> {
+    /// A detection.
+    Detection(&'a SlotDetection),
+    /// Any other record.
+    Record(&'a StreamRecord),
+}
+
+impl Batch {
+    /// Empty the batch, keeping its allocations.
+    pub fn clear(&mut self) {
+        self.detections.clear();
+        self.records.clear();
+        self.loss = LossReport::default();
+        self.errors.clear();
+        self.end_of_stream = false;
+    }
+    /// Number of records (detections included).
+    pub fn len(&self) -> usize {
+        self.detections.len() + self.records.len()
+    }
+    /// No records.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// All records in stream order.
+    pub fn iter(&self) -> impl Iterator<Item = BatchItem<'_>> + '_ {
+        let mut d = 0;
+        let mut r = 0;
+        std::iter::from_fn(move || {
+            let next_rec = self.records.get(r);
+            match next_rec {
+                Some(rec) if rec.detections_before <= d => {
+                    r += 1;
+                    Some(BatchItem::Record(rec))
+                }
+                _ => {
+                    let det = self.detections.get(d)?;
+                    d += 1;
+                    Some(BatchItem::Detection(det))
+                }
+            }
+        })
+    }
+    fn error(&mut self, e: StreamDecodeError) {
+        if self.errors.len() < MAX_ERRORS_PER_BATCH {
+            self.errors.push(e);
+        }
+    }
+}
+
+/// Words a record whose header is `h` spans (1 for unknown tags).
+fn record_words(h: u64) -> usize {
+    let body = h & ((1 << TAG_SHIFT) - 1);
+    match Tag::of_word(h) {
+        Some(Tag::AliceSymbols) => 1 + (((body >> 40) & 0x3FF) as usize).div_ceil(SYMBOLS_PER_WORD),
+        Some(Tag::Status) => 1 + ((body >> 40) & 0xFF) as usize,
+        Some(Tag::Gap) => 2,
+        _ => 1,
+    }
+}
+
+fn word_at(b: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[i..i + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// The decoding state machine, independent of I/O.
+#[derive(Debug, Clone)]
+pub struct StreamDecoder {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    stream_pos: u64,
+    epoch: u64,
+    epoch_known: bool,
+    alice_next: Option<u64>,
+    status_end: Option<u64>,
+    gap_since_status: bool,
+    last_detection: Option<u64>,
+    stats: StreamStats,
+    total: LossReport,
+    scratch: Vec<u64>,
+}
+
+impl Default for StreamDecoder {
+    fn default() -> Self {
+        StreamDecoder::new(DEFAULT_READ_BYTES)
+    }
+}
+
+impl StreamDecoder {
+    /// A decoder whose reads take at most `read_bytes` at a time.
+    pub fn new(read_bytes: usize) -> StreamDecoder {
+        StreamDecoder {
+            buf: vec![0; read_bytes.max(8) + MAX_RECORD_WORDS * 8 + 8],
+            start: 0,
+            end: 0,
+            stream_pos: 0,
+            epoch: 0,
+            epoch_known: false,
+            alice_next: None,
+            status_end: None,
+            gap_since_status: false,
+            last_detection: None,
+            stats: StreamStats::default(),
+            total: LossReport::default(),
+            scratch: Vec::with_capacity(MAX_RECORD_WORDS),
+        }
+    }
+
+    /// Counters since creation.
+    pub fn stats(&self) -> StreamStats {
+        self.stats
+    }
+    /// Losses accumulated since creation.
+    pub fn total_loss(&self) -> &LossReport {
+        &self.total
+    }
+    /// Bytes held back (partial word or record) waiting for more input.
+    pub fn pending_bytes(&self) -> usize {
+        self.end - self.start
+    }
+    /// Current epoch (high 24 bits of the slot index).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// Free space to read into (compacts the carried bytes to the front).
+    pub fn spare(&mut self) -> &mut [u8] {
+        if self.start > 0 {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        &mut self.buf[self.end..]
+    }
+
+    /// Account for `n` bytes written into [`StreamDecoder::spare`] and decode.
+    pub fn commit(&mut self, n: usize, batch: &mut Batch) {
+        let n = n.min(self.buf.len() - self.end);
+        self.end += n;
+        self.stats.bytes_in += n as u64;
+        self.decode(false, batch);
+    }
+
+    /// Decode `bytes` (copied in; for tests and replay).
+    pub fn feed(&mut self, mut bytes: &[u8], batch: &mut Batch) {
+        while !bytes.is_empty() {
+            let spare = self.spare();
+            let n = spare.len().min(bytes.len());
+            spare[..n].copy_from_slice(&bytes[..n]);
+            bytes = &bytes[n..];
+            self.commit(n, batch);
+        }
+    }
+
+    /// The stream has ended: decode what can be, discard the rest (counted).
+    pub fn finish(&mut self, batch: &mut Batch) {
+        self.decode(true, batch);
+        let rest = (self.end - self.start) as u64;
+        if rest > 0 {
+            batch.error(StreamDecodeError::Trailing {
+                offset: self.stream_pos,
+                bytes: rest,
+            });
+            batch.loss.discarded_bytes += rest;
+            batch.loss.decode_errors += 1;
+            self.stats.bytes_discarded += rest;
+            self.total.discarded_bytes += rest;
+            self.total.decode_errors += 1;
+            self.stream_pos += rest;
+            self.start = self.end;
+        }
+    }
+
+    fn discard_word(&mut self, e: DecodeError, batch: &mut Batch, loss: &mut LossReport) {
+        batch.error(StreamDecodeError::Record {
+            offset: self.stream_pos,
+            source: e,
+        });
+        loss.decode_errors += 1;
+        loss.discarded_bytes += 8;
+        self.stats.bytes_discarded += 8;
+        self.start += 8;
+        self.stream_pos += 8;
+    }
+
+    fn decode(&mut self, at_end: bool, batch: &mut Batch) {
+        let mut loss = std::mem::take(&mut batch.loss);
+        while self.end - self.start >= 8 {
+            let h = word_at(&self.buf, self.start);
+            // ---- Hot path: a run of DETECTION words ----
+            if h >> 48 == DETECTION_TOP16 {
+                let epoch_hi = self.epoch << SLOT_BITS;
+                let first = batch.detections.len();
+                let n = decode_detection_bytes(&self.buf[self.start..self.end], epoch_hi, &mut batch.detections);
+                self.check_detection_order(&batch.detections[first..], &mut loss);
+                self.start += 8 * n;
+                self.stream_pos += 8 * n as u64;
+                self.stats.bytes_decoded += 8 * n as u64;
+                self.stats.detections += n as u64;
+                continue;
+            }
+            // ---- General path ----
+            let avail = (self.end - self.start) / 8;
+            let need = record_words(h);
+            let take = need.min(avail);
+            self.scratch.clear();
+            self.scratch.extend((0..take).map(|i| word_at(&self.buf, self.start + 8 * i)));
+            match Record::decode(&self.scratch) {
+                Ok((rec, used)) => {
+                    self.start += 8 * used;
+                    self.stream_pos += 8 * used as u64;
+                    self.stats.bytes_decoded += 8 * used as u64;
+                    self.stats.records += 1;
+                    let detections_before = batch.detections.len();
+                    self.accept(rec, detections_before, batch, &mut loss);
+                }
+                Err(e) if e.is_truncated() && !at_end => break,
+                Err(e) => self.discard_word(e, batch, &mut loss),
+            }
+        }
+        self.total.merge_capped(&loss);
+        batch.loss = loss;
+    }
+
+    fn check_detection_order(&mut self, run: &[SlotDetection], loss: &mut LossReport) {
+        let Some(last) = run.last() else { return };
+        let mut prev = self.last_detection.unwrap_or(0);
+        // Fast check first: the run is usually sorted.
+        let sorted = run[0].slot >= prev && run.windows(2).all(|w| w[0].slot <= w[1].slot);
+        if !sorted {
+            for d in run {
+                if d.slot < prev {
+                    loss.discontinuities.push(Discontinuity {
+                        kind: DiscontinuityKind::DetectionOrder,
+                        expected_slot: prev,
+                        found_slot: d.slot,
+                    });
+                }
+                prev = d.slot;
+            }
+        }
+        self.last_detection = Some(last.slot);
+    }
+
+    fn full(&self, low: u64) -> u64 {
+        (self.epoch << SLOT_BITS) | low
+    }
+
+    fn accept(&mut self, rec: Record, detections_before: usize, batch: &mut Batch, loss: &mut LossReport) {
+        let slot = match &rec {
+            Record::Epoch(e) => {
+                let e = u64::from(*e);
+                let wrap = self.epoch_known && e == self.epoch + 1;
+                if !wrap {
+                    if self.epoch_known {
+                        self.stats.restarts += 1;
+                    }
+                    self.alice_next = None;
+                    self.status_end = None;
+                    self.gap_since_status = false;
+                    self.last_detection = None;
+                }
+                self.epoch = e;
+                self.epoch_known = true;
+                e << SLOT_BITS
+            }
+            Record::AliceSymbols(a) => {
+                let first = self.full(a.start_slot);
+                if let Some(expected) = self.alice_next {
+                    if first != expected {
+                        loss.discontinuities.push(Discontinuity {
+                            kind: DiscontinuityKind::AliceSymbols,
+                            expected_slot: expected,
+                            found_slot: first,
+                        });
+                        loss.unexplained_slots = loss.unexplained_slots.saturating_add(first.saturating_sub(expected));
+                    }
+                }
+                self.alice_next = Some(first + u64::from(a.count));
+                first
+            }
+            Record::Status(s) => {
+                let end = self.full(s.slot);
+                if let (Some(prev), Some(len)) = (self.status_end, s.get(CounterId::IntervalSlots)) {
+                    let start = end.wrapping_sub(len);
+                    if start != prev && !(self.gap_since_status && start > prev) {
+                        loss.discontinuities.push(Discontinuity {
+                            kind: DiscontinuityKind::StatusInterval,
+                            expected_slot: prev,
+                            found_slot: start,
+                        });
+                    }
+                }
+                self.status_end = Some(end);
+                self.gap_since_status = false;
+                end
+            }
+            Record::Gap(g) => {
+                let first = self.full(g.first_slot);
+                loss.gap_records += 1;
+                loss.lost_slots = loss.lost_slots.saturating_add(g.lost_slots);
+                loss.lost_records += u64::from(g.lost_records);
+                if g.lost_records >= GAP_RECORDS_MAX {
+                    loss.saturated_gaps += 1;
+                }
+                loss.lost_ranges.push(SlotRange {
+                    first,
+                    len: g.lost_slots,
+                });
+                if let Some(expected) = self.alice_next {
+                    if first > expected {
+                        loss.discontinuities.push(Discontinuity {
+                            kind: DiscontinuityKind::AliceSymbols,
+                            expected_slot: expected,
+                            found_slot: first,
+                        });
+                        loss.unexplained_slots = loss.unexplained_slots.saturating_add(first - expected);
+                    }
+                    self.alice_next = Some(expected.max(first.saturating_add(g.lost_slots)));
+                }
+                self.gap_since_status = true;
+                first
+            }
+            Record::Detection(d) => {
+                // Only reached if the hot path is bypassed; same checks.
+                let full = self.full(d.slot);
+                let det = SlotDetection {
+                    slot: full,
+                    detector: d.detector,
+                    fine_bin: d.fine_bin,
+                    basis: d.basis,
+                    invalid: d.invalid,
+                };
+                batch.detections.push(det);
+                self.check_detection_order(&[det], loss);
+                return;
+            }
+        };
+        batch.records.push(StreamRecord {
+            slot,
+            record: rec,
+            detections_before,
+        });
+    }
+}
+
+/// Reads an [`EventSource`] and yields decoded batches with loss reports.
+pub struct StreamReader<S> {
+    src: S,
+    dec: StreamDecoder,
+    read_bytes: usize,
+    ended: bool,
+}
+
+impl<S: EventSource> StreamReader<S> {
+    /// A reader asking the source for up to 1 MiB per read.
+    pub fn new(src: S) -> StreamReader<S> {
+        StreamReader::with_read_bytes(src, DEFAULT_READ_BYTES)
+    }
+    /// A reader asking the source for up to `read_bytes` per read.
+    pub fn with_read_bytes(src: S, read_bytes: usize) -> StreamReader<S> {
+        StreamReader {
+            src,
+            dec: StreamDecoder::new(read_bytes),
+            read_bytes: read_bytes.max(8),
+            ended: false,
+        }
+    }
+    /// Read once (waiting at most `timeout`) and decode into a new batch.
+    /// An empty batch means the timeout passed. When the source ends, the
+    /// last batch has `end_of_stream` set and later calls return
+    /// [`Error::StreamEnded`].
+    pub fn next_batch(&mut self, timeout: Duration) -> Result<Batch> {
+        let mut b = Batch::default();
+        self.fill_batch(&mut b, timeout)?;
+        Ok(b)
+    }
+    /// As [`StreamReader::next_batch`], reusing `batch` (cleared first).
+    pub fn fill_batch(&mut self, batch: &mut Batch, timeout: Duration) -> Result<()> {
+        batch.clear();
+        if self.ended {
+            return Err(Error::StreamEnded {
+                path: "<stream already ended>".into(),
+            });
+        }
+        let limit = self.read_bytes;
+        let spare = self.dec.spare();
+        let n = spare.len().min(limit);
+        match self.src.read_bytes(&mut spare[..n], timeout) {
+            Ok(got) => {
+                self.dec.commit(got, batch);
+                Ok(())
+            }
+            Err(Error::StreamEnded { .. }) => {
+                self.ended = true;
+                self.dec.finish(batch);
+                batch.end_of_stream = true;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+    /// Losses accumulated since the reader was created.
+    pub fn total_loss(&self) -> &LossReport {
+        self.dec.total_loss()
+    }
+    /// Byte and record counters.
+    pub fn stats(&self) -> StreamStats {
+        self.dec.stats()
+    }
+    /// The stream has ended.
+    pub fn is_ended(&self) -> bool {
+        self.ended
+    }
+    /// The underlying source.
+    pub fn into_inner(self) -> S {
+        self.src
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use qkd_abi::records::{AliceSymbols, Detection, Gap, Status};
+    use qkd_abi::symbol::{Basis, Symbol};
+
+    fn bytes(recs: &[Record]) -> Vec<u8> {
+        let mut w = Vec::new();
+        for r in recs {
+            r.encode(&mut w).unwrap();
+        }
+        w.iter().flat_map(|x| x.to_le_bytes()).collect()
+    }
+
+    fn det(slot: u64) -> Record {
+        Record::Detection(Detection {
+            slot,
+            detector: (slot % 4) as u8,
+            fine_bin: (slot % 16) as u8,
+            basis: Basis::from_bit(slot % 3 == 0),
+            invalid: false,
+        })
+    }
+
+    fn syms(start: u64, n: usize) -> Record {
+        let s: Vec<Symbol> = (0..n).map(|i| Symbol((i % 16) as u8)).collect();
+        Record::AliceSymbols(AliceSymbols::from_symbols(start, &s))
+    }
+
+    fn status(end: u64, len: u64) -> Record {
+        Record::Status(Status {
+            slot: end,
+            counters: vec![(CounterId::IntervalSlots, len), (CounterId::Gates, len)],
+        })
+    }
+
+    fn run(data: &[u8], chunk: usize) -> (Batch, StreamDecoder) {
+        let mut d = StreamDecoder::new(64);
+        let mut all = Batch::default();
+        for c in data.chunks(chunk.max(1)) {
+            let mut b = Batch::default();
+            d.feed(c, &mut b);
+            merge(&mut all, b);
+        }
+        let mut b = Batch::default();
+        d.finish(&mut b);
+        merge(&mut all, b);
+        (all, d)
+    }
+
+    fn merge(all: &mut Batch, b: Batch) {
+        let off = all.detections.len();
+        all.detections.extend(b.detections);
+        all.records.extend(b.records.into_iter().map(|mut r| {
+            r.detections_before += off;
+            r
+        }));
+        all.loss.merge_capped(&b.loss);
+        all.errors.extend(b.errors);
+    }
+
+    #[test]
+    fn epochs_rebuild_full_slots_and_wrap() {
+        let top = (1u64 << 40) - 2;
+        let data = bytes(&[Record::Epoch(7), det(top), det(top + 1), Record::Epoch(8), det(0), det(5)]);
+        let (b, d) = run(&data, 3);
+        let slots: Vec<u64> = b.detections.iter().map(|x| x.slot).collect();
+        let e7 = 7u64 << 40;
+        assert_eq!(slots, vec![e7 + top, e7 + top + 1, (8 << 40), (8 << 40) + 5]);
+        assert!(b.loss.is_lossless(), "{:?}", b.loss);
+        assert_eq!(d.stats().restarts, 0);
+        // Order: EPOCH before the detections, second EPOCH after two.
+        assert_eq!(b.records[1].detections_before, 2);
+        let kinds: Vec<bool> = b.iter().map(|i| matches!(i, BatchItem::Record(_))).collect();
+        assert_eq!(kinds, vec![true, false, false, true, false, false]);
+    }
+
+    #[test]
+    fn alice_runs_and_gaps_are_accounted_slot_for_slot() {
+        let data = bytes(&[
+            Record::Epoch(0),
+            syms(0, 16),
+            syms(16, 16),
+            Record::Gap(Gap {
+                first_slot: 32,
+                lost_slots: 48,
+                lost_records: 3,
+            }),
+            syms(80, 16),
+            syms(100, 4), // 4 slots missing without a GAP
+        ]);
+        let (b, _) = run(&data, 5);
+        assert_eq!(b.loss.gap_records, 1);
+        assert_eq!(b.loss.lost_slots, 48);
+        assert_eq!(b.loss.lost_records, 3);
+        assert_eq!(b.loss.lost_ranges, vec![SlotRange { first: 32, len: 48 }]);
+        assert_eq!(
+            b.loss.discontinuities,
+            vec![Discontinuity {
+                kind: DiscontinuityKind::AliceSymbols,
+                expected_slot: 96,
+                found_slot: 100
+            }]
+        );
+        assert_eq!(b.loss.unexplained_slots, 4);
+    }
+
+    #[test]
+    fn status_intervals_must_be_contiguous_unless_a_gap_explains() {
+        let data = bytes(&[
+            Record::Epoch(0),
+            status(100, 100),
+            status(200, 100),
+            Record::Gap(Gap {
+                first_slot: 210,
+                lost_slots: 10,
+                lost_records: 2,
+            }),
+            status(400, 100), // the STATUS ending at 300 was lost in the GAP
+            status(450, 40),  // starts at 410: unexplained
+        ]);
+        let (b, _) = run(&data, 8);
+        assert_eq!(
+            b.loss.discontinuities,
+            vec![Discontinuity {
+                kind: DiscontinuityKind::StatusInterval,
+                expected_slot: 400,
+                found_slot: 410
+            }]
+        );
+    }
+
+    #[test]
+    fn garbage_is_counted_and_skipped() {
+        let mut data = bytes(&[Record::Epoch(0), det(1)]);
+        data.extend_from_slice(&u64::MAX.to_le_bytes());
+        data.extend_from_slice(&0u64.to_le_bytes());
+        data.extend_from_slice(&(1u64 << 60 | 1 << 55).to_le_bytes()); // DETECTION with reserved bit
+        data.extend(bytes(&[det(2), syms(3, 20)]));
+        data.extend_from_slice(&[1, 2, 3]); // trailing partial word
+        let (b, d) = run(&data, 7);
+        assert_eq!(b.detections.len(), 2);
+        assert_eq!(b.records.len(), 2);
+        assert_eq!(b.loss.decode_errors, 4);
+        assert_eq!(b.loss.discarded_bytes, 27);
+        assert_eq!(b.errors.len(), 4);
+        assert!(matches!(b.errors[0], StreamDecodeError::Record { offset: 16, source: DecodeError::UnknownTag { tag: 0xF, .. } }));
+        let s = d.stats();
+        assert_eq!(s.bytes_in, s.bytes_decoded + s.bytes_discarded);
+    }
+
+    #[test]
+    fn detections_going_backwards_are_reported() {
+        let data = bytes(&[Record::Epoch(0), det(10), det(12), det(11), det(12)]);
+        let (b, _) = run(&data, 64);
+        assert_eq!(
+            b.loss.discontinuities,
+            vec![Discontinuity {
+                kind: DiscontinuityKind::DetectionOrder,
+                expected_slot: 12,
+                found_slot: 11
+            }]
+        );
+    }
+
+    #[test]
+    fn restart_resets_cursors() {
+        let data = bytes(&[Record::Epoch(0), syms(0, 16), Record::Epoch(0), syms(0, 16)]);
+        let (b, d) = run(&data, 64);
+        assert!(b.loss.is_lossless(), "{:?}", b.loss);
+        assert_eq!(d.stats().restarts, 1);
+    }
+
+    fn arb_record() -> impl Strategy<Value = Record> {
+        prop_oneof![
+            (0u64..1 << 40).prop_map(det),
+            (0u64..1 << 40, 1usize..40).prop_map(|(s, n)| syms(s, n)),
+            (0u64..1 << 40, 0u64..1000).prop_map(|(s, l)| status(s, l)),
+            (0u64..1 << 40, any::<u64>(), 0u32..=GAP_RECORDS_MAX).prop_map(|(f, l, r)| Record::Gap(Gap {
+                first_slot: f,
+                lost_slots: l,
+                lost_records: r
+            })),
+            (0u32..1 << 24).prop_map(Record::Epoch),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_bytes_never_panic_and_every_byte_is_accounted(data in prop::collection::vec(any::<u8>(), 0..600), chunk in 1usize..80) {
+            let (b, d) = run(&data, chunk);
+            let s = d.stats();
+            prop_assert_eq!(s.bytes_in, data.len() as u64);
+            prop_assert_eq!(s.bytes_in, s.bytes_decoded + s.bytes_discarded);
+            prop_assert_eq!(b.loss.discarded_bytes, s.bytes_discarded);
+            prop_assert_eq!(d.pending_bytes(), 0);
+        }
+
+        #[test]
+        fn valid_records_with_garbage_come_back_in_order(
+            recs in prop::collection::vec(arb_record(), 0..30),
+            garbage in prop::collection::vec((0usize..30, prop_oneof![Just(u64::MAX), Just(0u64), (6u64..15).prop_map(|t| t << 60)]), 0..5),
+            chunk in 1usize..100,
+        ) {
+            let mut words: Vec<Vec<u64>> = recs.iter().map(|r| r.to_words().unwrap()).collect();
+            for (at, g) in &garbage {
+                let at = (*at).min(words.len());
+                words.insert(at, vec![*g]);
+            }
+            let data: Vec<u8> = words.iter().flatten().flat_map(|w| w.to_le_bytes()).collect();
+            let (b, d) = run(&data, chunk);
+            prop_assert_eq!(b.loss.decode_errors, garbage.len() as u64);
+            prop_assert_eq!(b.loss.discarded_bytes, 8 * garbage.len() as u64);
+            // Same records, same order (detections compared on low bits).
+            let mut back = Vec::new();
+            for it in b.iter() {
+                back.push(match it {
+                    BatchItem::Detection(x) => Record::Detection(Detection {
+                        slot: x.slot & qkd_abi::records::SLOT_MASK,
+                        detector: x.detector,
+                        fine_bin: x.fine_bin,
+                        basis: x.basis,
+                        invalid: x.invalid,
+                    }),
+                    BatchItem::Record(r) => r.record.clone(),
+                });
+            }
+            prop_assert_eq!(back, recs);
+            let s = d.stats();
+            prop_assert_eq!(s.bytes_in, s.bytes_decoded + s.bytes_discarded);
+        }
+    }
+}
