@@ -262,13 +262,17 @@ impl RunConfig {
     /// From register values (mode, sync period and thresholds).
     pub fn from_regs(lanes: usize, r: &AliceRegs) -> Result<RunConfig, ModelError> {
         check_lanes(lanes)?;
-        Ok(RunConfig {
+        Ok(RunConfig::decode(lanes, r))
+    }
+
+    fn decode(lanes: usize, r: &AliceRegs) -> RunConfig {
+        RunConfig {
             lanes,
             mode: r.mode(),
             fixed_symbol: r.fixed_symbol(),
             sync_log2: r.sync_log2(),
             selector: r.selector(),
-        })
+        }
     }
 
     /// Symbol of slot `i` given its random word `r` and no alarm.
@@ -404,6 +408,8 @@ pub struct AliceModel {
     interval: Interval,
     qrng_words: u32,
     records: Vec<Record>,
+    /// Register values and the run configuration decoded from them.
+    decoded: (AliceRegs, RunConfig),
 }
 
 impl AliceModel {
@@ -426,6 +432,10 @@ impl AliceModel {
             interval: Interval::default(),
             qrng_words: 0,
             records: Vec::new(),
+            decoded: (
+                AliceRegs::reset(),
+                RunConfig::decode(lanes, &AliceRegs::reset()),
+            ),
         })
     }
 
@@ -546,14 +556,11 @@ impl AliceModel {
             events = fails | (self.live & ALARM_QRNG_UNDERRUN);
 
             // ---- Symbols ----
-            let mode = self.regs.mode();
-            let cfg = RunConfig {
-                lanes: l_n,
-                mode,
-                fixed_symbol: self.regs.fixed_symbol(),
-                sync_log2: self.regs.sync_log2(),
-                selector: self.regs.selector(),
-            };
+            if self.decoded.0 != self.regs {
+                self.decoded = (self.regs, RunConfig::decode(l_n, &self.regs));
+            }
+            let cfg = self.decoded.1;
+            let mode = cfg.mode;
             let blank_random = entropy_alarm != 0 || underrun;
             for (l, (o, &w)) in out
                 .symbols
