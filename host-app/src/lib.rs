@@ -1,2 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! qkd-host: the QKD key pipeline.
+//! qkd-host: the QKD key pipeline (issue 6): link configuration, sifting,
+//! finite-key decoy-state estimation (Lim et al., PRA 89, 022307, 2014),
+//! the key-rate planner, and the block pipeline that ties them to the
+//! post-processing primitives of `qkd-keyproc`.
+
+pub mod config;
+pub mod estimation;
+pub mod planner;
+pub mod sifting;
