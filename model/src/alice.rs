@@ -106,6 +106,34 @@ impl AliceRegs {
         }
     }
 
+    /// Names of the registers this struct holds.
+    pub const NAMES: &'static [&'static str] = &[
+        "RNG_CTRL",
+        "RNG_SEED_LO",
+        "RNG_SEED_HI",
+        "RNG_RCT_CUTOFF",
+        "RNG_APT_WINDOW",
+        "RNG_APT_CUTOFF",
+        "STREAM_CTRL",
+        "ALICE_CTRL",
+        "DECOY_THRESH_SIGNAL",
+        "DECOY_THRESH_DECOY",
+        "DECOY_THRESH_BASIS_Z",
+    ];
+
+    /// Build from a lookup by register name (e.g. `CsrBank::rw_lookup`);
+    /// names the lookup does not know keep their reset value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<u32>) -> AliceRegs {
+        let mut r = AliceRegs::reset();
+        for n in Self::NAMES {
+            if let Some(v) = lookup(n) {
+                // Every name in NAMES is accepted by write().
+                let _ = r.write(n, v);
+            }
+        }
+        r
+    }
+
     /// Write a register by name (its RW value as stored: bits outside the
     /// register's fields are kept as written, fields are extracted on use).
     pub fn write(&mut self, name: &str, value: u32) -> Result<(), ModelError> {

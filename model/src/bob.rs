@@ -154,6 +154,41 @@ impl BobRegs {
         }
     }
 
+    /// Names of the registers this struct holds.
+    pub const NAMES: &'static [&'static str] = &[
+        "RNG_CTRL",
+        "RNG_SEED_LO",
+        "RNG_SEED_HI",
+        "RNG_RCT_CUTOFF",
+        "RNG_APT_WINDOW",
+        "RNG_APT_CUTOFF",
+        "STREAM_CTRL",
+        "BOB_CTRL",
+        "BOB_FIBER_DELAY_SLOTS",
+        "GATE_WINDOW",
+        "GATE_DEAD_TIME_SLOTS",
+        "GATE_BASIS_THRESH_Z",
+        "AFTERGATE_LIMIT",
+        "AFTERGATE_WINDOW_SLOTS",
+        "PHOTOCURRENT_THRESHOLD",
+        "CLICK_FRACTION_WINDOW_GATES",
+        "CLICK_FRACTION_LIMIT",
+        "NO_DARK_GATES",
+    ];
+
+    /// Build from a lookup by register name (e.g. `CsrBank::rw_lookup`);
+    /// names the lookup does not know keep their reset value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<u32>) -> BobRegs {
+        let mut r = BobRegs::reset();
+        for n in Self::NAMES {
+            if let Some(v) = lookup(n) {
+                // Every name in NAMES is accepted by write().
+                let _ = r.write(n, v);
+            }
+        }
+        r
+    }
+
     /// Write a register by name.
     pub fn write(&mut self, name: &str, value: u32) -> Result<(), ModelError> {
         let slot = match name {

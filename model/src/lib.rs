@@ -4,11 +4,13 @@
 //!
 //! One module per concept: [`prng`] (spec 1), [`health`] (spec 3, NIST SP
 //! 800-90B 4.4), [`alice`] (spec 4), [`bob`] (spec 5),
-//! [`stream_check`] (spec 6), [`clicks`] (stimulus for Bob).
+//! [`stream_check`] (spec 6), [`clicks`] (stimulus for Bob),
+//! [`csr`] (spec 7).
 
 pub mod alice;
 pub mod bob;
 pub mod clicks;
+pub mod csr;
 pub mod health;
 pub mod prng;
 pub mod stream_check;
