@@ -279,6 +279,36 @@ impl BobRegs {
     }
 }
 
+/// Field values decoded from [`BobRegs`] (cached while the registers do not change).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Decoded {
+    health: HealthParams,
+    status_log2: u32,
+    detector_enable: u32,
+    start_bin: u32,
+    end_bin: u32,
+    dead_slots: u64,
+    basis_thresh_z: u16,
+    aftergate_limit: u64,
+    photocurrent_threshold: u16,
+}
+
+impl Decoded {
+    fn new(r: &BobRegs) -> Decoded {
+        Decoded {
+            health: r.health(),
+            status_log2: r.status_log2(),
+            detector_enable: r.detector_enable(),
+            start_bin: r.start_bin(),
+            end_bin: r.end_bin(),
+            dead_slots: r.dead_time_slots(),
+            basis_thresh_z: r.basis_thresh_z(),
+            aftergate_limit: r.aftergate_limit(),
+            photocurrent_threshold: r.photocurrent_threshold(),
+        }
+    }
+}
+
 /// Basis of a random word (spec 5.4): `Z if r_basis < thresh else X`.
 #[inline]
 pub fn basis_of(r: u64, thresh_z: u16) -> Basis {
@@ -443,6 +473,7 @@ pub struct BobModel {
     qrng_words: u32,
     records: Vec<Record>,
     clicks: Vec<ClickEvent>,
+    decoded: (BobRegs, Decoded),
 }
 
 impl BobModel {
@@ -474,6 +505,7 @@ impl BobModel {
             qrng_words: 0,
             records: Vec::new(),
             clicks: Vec::new(),
+            decoded: (BobRegs::reset(), Decoded::new(&BobRegs::reset())),
         })
     }
 
@@ -568,7 +600,7 @@ impl BobModel {
         }
         let r = &self.regs;
         let mut v = 0;
-        if self.wd.ag_count > r.aftergate_limit() {
+        if self.wd.ag_count > self.decoded.1.aftergate_limit {
             v |= alarm::AFTER_GATE;
         }
         if self.wd.cf_count > u64::from(r.click_fraction_limit) {
@@ -594,6 +626,10 @@ impl BobModel {
         let (l_n, nd) = (p.lanes, p.detectors);
         let mut out = BobOutputs::default();
         self.clicks.clear();
+        if self.decoded.0 != self.regs {
+            self.decoded = (self.regs, Decoded::new(&self.regs));
+        }
+        let dc = self.decoded.1;
 
         // ---- TDC (free running) ----
         let mut bins = [[None; MAX_LANES]; MAX_DETECTORS];
@@ -626,7 +662,7 @@ impl BobModel {
                 }
                 if inp.qrng_valid {
                     self.qrng_words = self.qrng_words.wrapping_add(1);
-                    let hp = self.regs.health();
+                    let hp = dc.health;
                     for (w, h) in words.iter().zip(self.health.iter_mut()) {
                         let r = h.sample(*w, &hp);
                         if r.rct_fail {
@@ -640,7 +676,7 @@ impl BobModel {
                     underrun = true;
                 }
             }
-            let tz = self.regs.basis_thresh_z();
+            let tz = dc.basis_thresh_z;
             for (l, w) in words.iter().enumerate().take(l_n) {
                 if basis_of(*w, tz) == Basis::X {
                     out.basis_out |= 1 << l;
@@ -656,9 +692,9 @@ impl BobModel {
 
         // ---- Gates, classification, records ----
         let processing = self.running && self.synced;
-        let enable = self.regs.detector_enable() & ((1 << nd) - 1);
-        let (start_bin, end_bin) = (self.regs.start_bin(), self.regs.end_bin());
-        let dead_slots = self.dead_time_slots();
+        let enable = dc.detector_enable & ((1 << nd) - 1);
+        let (start_bin, end_bin) = (dc.start_bin, dc.end_bin);
+        let dead_slots = dc.dead_slots;
         let dead_start = self.dead_until;
         let mut processed = 0u64;
         let mut first_i = None;
@@ -741,7 +777,7 @@ impl BobModel {
         }
 
         // ---- Photocurrent ADC (every cycle) ----
-        let thr = self.regs.photocurrent_threshold();
+        let thr = dc.photocurrent_threshold;
         for d in 0..nd {
             if let Some(Some(x)) = inp.adc.get(d) {
                 let x = x & 0xFFF;
@@ -791,7 +827,7 @@ impl BobModel {
 
         // ---- STATUS ----
         if let (true, Some(first)) = (processing, first_i) {
-            let t = self.regs.status_log2();
+            let t = dc.status_log2;
             if t >= STATUS_LOG2_MIN {
                 let end = last_i + 1;
                 // Some multiple b of 2^t with first < b <= end = i_last + 1:
@@ -819,10 +855,6 @@ impl BobModel {
             self.start();
         }
         out
-    }
-
-    fn dead_time_slots(&self) -> u64 {
-        self.regs.dead_time_slots()
     }
 
     fn emit_status(&mut self, end: u64) {
