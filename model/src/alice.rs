@@ -934,4 +934,69 @@ mod tests {
         assert_eq!(m.alarms_live(), 0);
         assert_eq!(m.qrng_words(), 2);
     }
+
+    #[test]
+    fn status_counts_blanks_and_alarms() {
+        let mut m = AliceModel::new(4).unwrap();
+        m.regs.alice_ctrl = mode::RUN;
+        m.regs.stream_ctrl = 6;
+        start(&mut m);
+        for k in 0..32u64 {
+            // Distinct words every cycle (low bits), so the health tests pass.
+            let w = [1u64 << 40 | k, 2 << 40 | k, 3 << 40 | k, 4 << 40 | k];
+            m.step(&AliceInputs {
+                qrng_data: &w,
+                qrng_valid: k != 3,
+                ..idle()
+            });
+        }
+        let recs = m.take_records();
+        let st: Vec<&Status> = recs
+            .iter()
+            .filter_map(|r| {
+                if let Record::Status(s) = r {
+                    Some(s)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        assert_eq!(st.len(), 2);
+        assert_eq!(
+            st[0].get(CounterId::SymbolsSent),
+            Some(60),
+            "one underrun cycle blanks 4 slots"
+        );
+        assert_eq!(
+            st[0].get(CounterId::AlarmsSeen),
+            Some(u64::from(ALARM_QRNG_UNDERRUN))
+        );
+        assert_eq!(st[0].get(CounterId::AlarmsLive), Some(0));
+        assert_eq!(st[1].get(CounterId::SymbolsSent), Some(64));
+        assert_eq!(st[1].get(CounterId::AlarmsSeen), Some(0));
+        assert_eq!(m.alarms(), ALARM_QRNG_UNDERRUN, "sticky until cleared");
+        assert_eq!(m.qrng_words(), 31);
+    }
+
+    #[test]
+    fn epoch_precedes_first_record_with_new_high_bits() {
+        let mut m = AliceModel::new(4).unwrap();
+        start(&mut m);
+        let rec = |slot: u64| {
+            Record::AliceSymbols(AliceSymbols::from_symbols(slot & SLOT_MASK, &[BLANK; 64]))
+        };
+        m.push_record((1 << 40) - 64, rec((1 << 40) - 64));
+        m.push_record(1 << 40, rec(1 << 40));
+        m.push_record((1 << 40) + 64, rec((1 << 40) + 64));
+        assert_eq!(
+            m.take_records(),
+            vec![
+                Record::Epoch(0),
+                rec((1 << 40) - 64),
+                Record::Epoch(1),
+                rec(1 << 40),
+                rec((1 << 40) + 64)
+            ]
+        );
+    }
 }

@@ -1311,4 +1311,74 @@ mod tests {
         }
         assert!(total > 0 && total <= slot_clicks as u64);
     }
+
+    #[test]
+    fn stop_restart_and_clear_counters() {
+        let mut b = Bench::new(regs());
+        b.cycle([pulse(0, 2), 0], true);
+        assert_eq!(b.m.counters().accepted, 1);
+        b.m.step(&BobInputs {
+            cmd: CMD_CLEAR_COUNTERS,
+            ..Default::default()
+        });
+        assert_eq!(b.m.counters(), BobCounters::default());
+        // STOP: its own cycle is still processed, the next is not.
+        b.m.step(&BobInputs {
+            apd: &[pulse(0, 2), 0],
+            cmd: CMD_STOP,
+            ..Default::default()
+        });
+        assert_eq!(b.classes(), vec![(8, 0, ClickClass::Accepted)]);
+        assert!(!b.m.running());
+        let o = b.cycle([pulse(0, 2), 0], true);
+        assert_eq!((o.gate_en, o.basis_out), (0, 0));
+        assert!(b.m.last_clicks().is_empty());
+        assert_eq!(b.m.state_reg() & 3, 0b10, "SYNCED stays, RUNNING low");
+        // START again: waits for a new sync, slot 0 restarts.
+        b.m.take_records();
+        b.m.step(&BobInputs {
+            cmd: CMD_START,
+            ..Default::default()
+        });
+        assert_eq!(b.m.state_reg() & 3, 0b01);
+        b.cycle([0, 0], false);
+        b.cycle([pulse(2, 2), 0], true);
+        assert_eq!(b.classes(), vec![(2, 0, ClickClass::Accepted)]);
+        assert_eq!(b.m.records()[0], Record::Epoch(0));
+    }
+
+    #[test]
+    fn rng_alarm_clear_resets_the_tests_and_live_bits() {
+        let mut r = regs();
+        r.rng_ctrl = 0;
+        let mut b = Bench::new(r);
+        let stuck = [5u64; 4];
+        let q = |b: &mut Bench, clear: u32| {
+            b.m.step(&BobInputs {
+                apd: &[pulse(0, 2), 0],
+                qrng_data: &stuck,
+                qrng_valid: true,
+                sync_in: true,
+                alarms_clear: clear,
+                ..Default::default()
+            });
+        };
+        for _ in 0..6 {
+            q(&mut b, 0);
+        }
+        assert_eq!(b.m.alarms(), alarm::RNG_RCT);
+        assert_eq!(b.m.state_reg() >> 8, alarm::RNG_RCT);
+        // Clear: the clearing cycle still fails (B = 7 >= 6): the failure wins.
+        q(&mut b, alarm::RNG_RCT);
+        assert_eq!(b.m.alarms(), alarm::RNG_RCT);
+        // Clear again: the tests restart, so five more identical words pass.
+        q(&mut b, alarm::RNG_RCT);
+        for k in 0..5 {
+            q(&mut b, 0);
+            assert_eq!(b.m.alarms(), 0, "word {k} after the clear");
+            assert_eq!(b.classes()[0].2, ClickClass::Accepted);
+        }
+        q(&mut b, 0);
+        assert_eq!(b.m.alarms(), alarm::RNG_RCT);
+    }
 }
