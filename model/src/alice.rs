@@ -488,6 +488,10 @@ impl AliceModel {
     pub fn alarms_live(&self) -> u32 {
         self.live
     }
+    /// Slot index the next cycle carries if it is running (`k * L`).
+    pub fn next_slot(&self) -> u64 {
+        self.cycle * self.lanes as u64
+    }
     /// `ALICE_SYMBOLS_HI:LO`: slots sent since START.
     pub fn symbols_sent(&self) -> u64 {
         if self.running {

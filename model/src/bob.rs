@@ -551,6 +551,14 @@ impl BobModel {
     pub fn qrng_words(&self) -> u32 {
         self.qrng_words
     }
+    /// Running cycles since START (the PRNG step of the next cycle).
+    pub fn cycles_since_start(&self) -> u64 {
+        self.cycle
+    }
+    /// Processing cycles since sync (`c - c0` of the next cycle).
+    pub fn cycles_since_sync(&self) -> u64 {
+        self.since_sync
+    }
     /// Current `dead_until` (slot index, exclusive).
     pub fn dead_until(&self) -> u64 {
         self.dead_until
