@@ -320,13 +320,19 @@ pub fn basis_of(r: u64, thresh_z: u16) -> Basis {
 /// `samples` holds `L*OS` bits (bit `l*OS + s` = sample `s` of lane `l`),
 /// `prev_last` the last sample of the previous cycle. Returns the fine bin
 /// of each lane's raw click (`None` = no click) and this cycle's last sample.
+/// Unsupported sizes (`L*OS` of 0 or above 128, `OS > 16`) give no clicks.
 pub fn first_rising_edges(
     samples: u128,
     prev_last: bool,
     lanes: usize,
     oversample: usize,
 ) -> ([Option<u8>; MAX_LANES], bool) {
+    let mut out = [None; MAX_LANES];
     let n = lanes * oversample;
+    if n == 0 || n > 128 || lanes > MAX_LANES || oversample > 16 {
+        // Not a supported generation (see BobParams::validate): no clicks.
+        return (out, prev_last);
+    }
     let mask = if n >= 128 {
         u128::MAX
     } else {
@@ -336,7 +342,6 @@ pub fn first_rising_edges(
     let prev = (a << 1) | u128::from(prev_last);
     let edges = a & !prev;
     let lane_mask = (1u128 << oversample) - 1;
-    let mut out = [None; MAX_LANES];
     for (l, o) in out.iter_mut().enumerate().take(lanes) {
         let e = (edges >> (l * oversample)) & lane_mask;
         if e != 0 {
