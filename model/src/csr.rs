@@ -352,6 +352,7 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(crate::proptest_config("csr_random_accesses", 256))]
         #[test]
         fn random_accesses_follow_the_map(ops in prop::collection::vec((any::<bool>(), 0u32..0x800, any::<u32>()), 1..200)) {
             let m = RegisterMap::new(GenParams::bob(4, 8, 2));

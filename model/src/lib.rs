@@ -43,3 +43,15 @@ pub(crate) fn check_lanes(lanes: usize) -> Result<(), ModelError> {
         Err(ModelError::Lanes(lanes))
     }
 }
+
+/// Deterministic proptest configuration: the RNG is seeded from the test
+/// name (team rule: every RNG seeded deterministically).
+#[cfg(test)]
+pub(crate) fn proptest_config(name: &str, cases: u32) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        cases,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(clicks::seed_from_name(name)),
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    }
+}

@@ -499,6 +499,7 @@ mod tests {
     }
 
     proptest! {
+        #![proptest_config(crate::proptest_config("stream_check", 256))]
         #[test]
         fn dropped_streams_pass(s in steps(), seed in any::<u64>()) {
             let m = bob_stream(&s);
