@@ -14,3 +14,4 @@
 pub mod alice;
 pub mod bob;
 pub mod common;
+pub mod generate;

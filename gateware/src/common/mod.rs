@@ -1,2 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! Blocks shared by both roles.
+//! Blocks shared by both roles (see `README.md` in this folder for how a
+//! top instantiates them).
+
+pub mod csr;
+pub mod health;
+pub mod prng;
+pub mod stream;

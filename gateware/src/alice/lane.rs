@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! One lane of Alice's pulse-pattern generator: the lane's random source
+//! (xoshiro256+ test PRNG or QRNG word with SP 800-90B health tests), the
+//! decoy/basis selector (spec 4.1) and the per-slot mode multiplexer (spec
+//! 4.2: sync frame, entropy blanking, fixed symbol, PRBS7).
+//!
+//! Pipeline (cycle `k` = the slot cycle as seen at stage 0):
+//! stage 0 (`k`): QRNG word and health tests; PRNG step `k`.
+//! stage 1 (`k+1`): random word `r`, decoy/basis selection, registered.
+//! stage 2 (`k+2`): mode multiplexer, registered onto `symbol` (`k+3`).
+
+use crate::common::health::HealthTests;
+use crate::common::prng::Xoshiro256Plus;
+use rust_hdl::prelude::*;
+
+/// `BLANK`: intensity class 3, no pulse.
+pub const BLANK: u64 = 0b1100;
+/// `SYNC_MARK`: intensity class 3, a pulse at signal level.
+pub const SYNC_MARK: u64 = 0b1101;
+/// Sync frame: bit `j` set = `SYNC_MARK` in frame slot `j` (spec 4.2).
+pub const SYNC_PATTERN: u64 = 0x1F35;
+
+/// PRBS7 (x^7 + x^6 + 1) bits `b_0 .. b_{n-1}`: `b_0..b_6 = 1`,
+/// `b_n = b_{n-6} XOR b_{n-7}` (spec 4.2).
+pub fn prbs7_bits(n: usize) -> Vec<bool> {
+    let mut b = vec![true; 7.min(n)];
+    while b.len() < n {
+        let m = b.len();
+        b.push(b[m - 6] ^ b[m - 7]);
+    }
+    b
+}
+
+/// One lane (see the module comment for the pipeline).
+#[derive(LogicBlock)]
+pub struct AliceLane {
+    /// Fabric clock, rising edge.
+    pub clock: Signal<In, Clock>,
+    /// 64-bit PRNG seed, sampled with `load`.
+    pub seed: Signal<In, Bits<64>>,
+    /// START: load the PRNG and clear the health tests, active high.
+    pub load: Signal<In, Bit>,
+    /// Stage 0: a running slot cycle (PRNG steps), active high.
+    pub step: Signal<In, Bit>,
+    /// Stage 0: this lane's QRNG word.
+    pub qrng_word: Signal<In, Bits<64>>,
+    /// Stage 0: the QRNG word is accepted and health-tested, active high.
+    pub qrng_take: Signal<In, Bit>,
+    /// Clear the health tests' state (START or host alarm clear), active high.
+    pub health_clear: Signal<In, Bit>,
+    /// `RNG_RCT_CUTOFF`, samples.
+    pub rct_cutoff: Signal<In, Bits<16>>,
+    /// `RNG_APT_WINDOW`, samples.
+    pub apt_window: Signal<In, Bits<16>>,
+    /// `RNG_APT_CUTOFF`, samples.
+    pub apt_cutoff: Signal<In, Bits<16>>,
+    /// Stage 0: the RCT fails on this cycle's word (combinational).
+    pub rct_fail: Signal<Out, Bit>,
+    /// Stage 0: the APT fails on this cycle's word (combinational).
+    pub apt_fail: Signal<Out, Bit>,
+    /// The random words come from the QRNG (else the PRNG), active high.
+    pub use_qrng: Signal<In, Bit>,
+    /// `DECOY_THRESH_SIGNAL`, 2^-16 units.
+    pub thresh_signal: Signal<In, Bits<16>>,
+    /// `DECOY_THRESH_DECOY`, 2^-16 units.
+    pub thresh_decoy: Signal<In, Bits<16>>,
+    /// `DECOY_THRESH_BASIS_Z`, 2^-16 units.
+    pub thresh_basis_z: Signal<In, Bits<16>>,
+    /// Stage 2: the cycle carries slots of the running sequence, active high.
+    pub active: Signal<In, Bit>,
+    /// Stage 2: `ALICE_CTRL.MODE`.
+    pub mode: Signal<In, Bits<2>>,
+    /// Stage 2: `ALICE_CTRL.FIXED_SYMBOL`.
+    pub fixed_symbol: Signal<In, Bits<4>>,
+    /// Stage 2: the cycle's slots are sync-frame slots, active high.
+    pub sync: Signal<In, Bit>,
+    /// Stage 2: frame position of lane 0's slot (`i mod 2^s`, 0..15).
+    pub sync_pos: Signal<In, Bits<5>>,
+    /// Stage 2: entropy alarm or underrun for this cycle: blank, active high.
+    pub blank: Signal<In, Bit>,
+    /// Stage 2: PRBS position of lane 0's basis bit, `(2 i) mod 127`.
+    pub prbs_pos: Signal<In, Bits<8>>,
+    /// Stage 3: the lane's registered 4-bit symbol.
+    pub symbol: Signal<Out, Bits<4>>,
+    /// Symbols of the lanes below this one, packed (lane `l` in bits `4l+3..4l`).
+    pub chain_in: Signal<In, Bits<32>>,
+    /// `chain_in` with this lane's `symbol` added at its nibble.
+    pub chain_out: Signal<Out, Bits<32>>,
+    /// Count of protocol symbols (class 0..2) of the lanes below this one.
+    pub count_in: Signal<In, Bits<4>>,
+    /// `count_in` plus one if this lane's `symbol` is a protocol symbol.
+    pub count_out: Signal<Out, Bits<4>>,
+    prng: Xoshiro256Plus,
+    health: HealthTests,
+    qword: DFF<Bits<64>>,
+    rsym: DFF<Bits<4>>,
+    sym: DFFWithInit<Bits<4>>,
+    r: Signal<Local, Bits<64>>,
+    class_bits: Signal<Local, Bits<4>>,
+    basis_bits: Signal<Local, Bits<4>>,
+    bit_bits: Signal<Local, Bits<4>>,
+    prbs_basis_ix: Signal<Local, Bits<8>>,
+    prbs_bit_ix: Signal<Local, Bits<8>>,
+    sync_ix: Signal<Local, Bits<5>>,
+    sync_pattern: Constant<Bits<16>>,
+    prbs: Constant<Bits<256>>,
+    lane_sync: Constant<Bits<5>>,
+    lane_prbs: Constant<Bits<8>>,
+    lane_shift: Constant<Bits<8>>,
+}
+
+impl AliceLane {
+    /// Lane `lane` (0-based).
+    pub fn new(lane: usize) -> Self {
+        let mut prbs = Bits::<256>::default();
+        for (j, b) in prbs7_bits(127).into_iter().cycle().take(256).enumerate() {
+            prbs = prbs.replace_bit(j, b);
+        }
+        Self {
+            clock: Default::default(),
+            seed: Default::default(),
+            load: Default::default(),
+            step: Default::default(),
+            qrng_word: Default::default(),
+            qrng_take: Default::default(),
+            health_clear: Default::default(),
+            rct_cutoff: Default::default(),
+            apt_window: Default::default(),
+            apt_cutoff: Default::default(),
+            rct_fail: Default::default(),
+            apt_fail: Default::default(),
+            use_qrng: Default::default(),
+            thresh_signal: Default::default(),
+            thresh_decoy: Default::default(),
+            thresh_basis_z: Default::default(),
+            active: Default::default(),
+            mode: Default::default(),
+            fixed_symbol: Default::default(),
+            sync: Default::default(),
+            sync_pos: Default::default(),
+            blank: Default::default(),
+            prbs_pos: Default::default(),
+            symbol: Default::default(),
+            prng: Xoshiro256Plus::new(lane),
+            health: Default::default(),
+            qword: Default::default(),
+            rsym: Default::default(),
+            sym: DFFWithInit::new(BLANK.into()),
+            r: Default::default(),
+            class_bits: Default::default(),
+            basis_bits: Default::default(),
+            bit_bits: Default::default(),
+            prbs_basis_ix: Default::default(),
+            prbs_bit_ix: Default::default(),
+            sync_ix: Default::default(),
+            sync_pattern: Constant::new(SYNC_PATTERN.into()),
+            prbs: Constant::new(prbs),
+            lane_sync: Constant::new((lane as u64).into()),
+            lane_prbs: Constant::new((2 * lane as u64).into()),
+            lane_shift: Constant::new((4 * lane as u64).into()),
+            chain_in: Default::default(),
+            chain_out: Default::default(),
+            count_in: Default::default(),
+            count_out: Default::default(),
+        }
+    }
+}
+
+impl Logic for AliceLane {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, prng, health);
+        dff_setup!(self, clock, qword, rsym, sym);
+        // ---- Stage 0: random sources and health tests ----
+        self.prng.seed.next = self.seed.val();
+        self.prng.load.next = self.load.val();
+        self.prng.step.next = self.step.val();
+        self.health.sample.next = self.qrng_word.val();
+        self.health.valid.next = self.qrng_take.val();
+        self.health.clear.next = self.health_clear.val();
+        self.health.rct_cutoff.next = self.rct_cutoff.val();
+        self.health.apt_window.next = self.apt_window.val();
+        self.health.apt_cutoff.next = self.apt_cutoff.val();
+        self.rct_fail.next = self.health.rct_fail.val();
+        self.apt_fail.next = self.health.apt_fail.val();
+        self.qword.d.next = self.qrng_word.val();
+        // ---- Stage 1: decoy and basis selection (spec 4.1) ----
+        if self.use_qrng.val() {
+            self.r.next = self.qword.q.val();
+        } else {
+            self.r.next = self.prng.out.val();
+        }
+        if self.r.val().get_bits::<16>(48) < self.thresh_signal.val() {
+            self.class_bits.next = 0.into();
+        } else if self.r.val().get_bits::<16>(48) < self.thresh_decoy.val() {
+            self.class_bits.next = 4.into();
+        } else {
+            self.class_bits.next = 8.into();
+        }
+        if self.r.val().get_bits::<16>(32) < self.thresh_basis_z.val() {
+            self.basis_bits.next = 0.into();
+        } else {
+            self.basis_bits.next = 2.into();
+        }
+        if self.r.val().get_bit(31) {
+            self.bit_bits.next = 1.into();
+        } else {
+            self.bit_bits.next = 0.into();
+        }
+        self.rsym.d.next = self.class_bits.val() | self.basis_bits.val() | self.bit_bits.val();
+        // ---- Stage 2: mode multiplexer (spec 4.2; literals 12 = BLANK, 13 = SYNC_MARK) ----
+        self.sync_ix.next = self.sync_pos.val() + self.lane_sync.val();
+        self.prbs_basis_ix.next = self.prbs_pos.val() + self.lane_prbs.val();
+        self.prbs_bit_ix.next = self.prbs_pos.val() + self.lane_prbs.val() + 1;
+        self.sym.d.next = 12.into();
+        if self.active.val() {
+            match self.mode.val().index() {
+                1 => {
+                    if self.sync.val() {
+                        if self.sync_pattern.val().get_bit(self.sync_ix.val().index()) {
+                            self.sym.d.next = 13.into();
+                        }
+                    } else if !self.blank.val() {
+                        self.sym.d.next = self.rsym.q.val();
+                    }
+                }
+                2 => {
+                    self.sym.d.next = self.fixed_symbol.val();
+                }
+                3 => {
+                    self.sym.d.next = 0.into();
+                    if self.prbs.val().get_bit(self.prbs_basis_ix.val().index()) {
+                        if self.prbs.val().get_bit(self.prbs_bit_ix.val().index()) {
+                            self.sym.d.next = 3.into();
+                        } else {
+                            self.sym.d.next = 2.into();
+                        }
+                    } else if self.prbs.val().get_bit(self.prbs_bit_ix.val().index()) {
+                        self.sym.d.next = 1.into();
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.symbol.next = self.sym.q.val();
+        // ---- Packing chain towards the top ----
+        self.chain_out.next =
+            self.chain_in.val() | (bit_cast::<32, 4>(self.sym.q.val()) << self.lane_shift.val());
+        if self.sym.q.val().get_bits::<2>(2) == 3 {
+            self.count_out.next = self.count_in.val();
+        } else {
+            self.count_out.next = self.count_in.val() + 1;
+        }
+    }
+}
+
+const _: () = assert!(BLANK == 12 && SYNC_MARK == 13);

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! QRNG online health tests of one lane: repetition count test and
+//! adaptive proportion test (NIST SP 800-90B, sections 4.4.1 and 4.4.2),
+//! as specified in `docs/gateware-spec.md` section 3.
+//!
+//! The fail outputs are combinational for the sample of the current cycle,
+//! so that the alarm applies to the very cycle whose sample failed.
+
+use rust_hdl::prelude::*;
+
+/// Health tests over one lane's 64-bit samples. Counters are 16 bits and
+/// saturate at 0xFFFF.
+#[derive(LogicBlock, Default)]
+pub struct HealthTests {
+    /// Fabric clock, rising edge.
+    pub clock: Signal<In, Clock>,
+    /// This cycle's 64-bit sample (lane's QRNG word).
+    pub sample: Signal<In, Bits<64>>,
+    /// Sample valid, active high: the sample is accepted and tested.
+    pub valid: Signal<In, Bit>,
+    /// Synchronous clear of both tests' state (next sample starts a new run
+    /// and a new window), active high; has priority over `valid`.
+    pub clear: Signal<In, Bit>,
+    /// RCT cutoff C (`RNG_RCT_CUTOFF`), samples.
+    pub rct_cutoff: Signal<In, Bits<16>>,
+    /// APT window W (`RNG_APT_WINDOW`), samples.
+    pub apt_window: Signal<In, Bits<16>>,
+    /// APT cutoff (`RNG_APT_CUTOFF`), samples.
+    pub apt_cutoff: Signal<In, Bits<16>>,
+    /// Repetition count test fails on this cycle's sample (combinational).
+    pub rct_fail: Signal<Out, Bit>,
+    /// Adaptive proportion test fails on this cycle's sample (combinational).
+    pub apt_fail: Signal<Out, Bit>,
+    have_last: DFF<Bit>,
+    last: DFF<Bits<64>>,
+    rct_count: DFF<Bits<16>>,
+    apt_ref: DFF<Bits<64>>,
+    apt_pos: DFF<Bits<16>>,
+    apt_count: DFF<Bits<16>>,
+    rct_next: Signal<Local, Bits<16>>,
+    apt_next: Signal<Local, Bits<16>>,
+    apt_pos_next: Signal<Local, Bits<16>>,
+}
+
+impl Logic for HealthTests {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, have_last, last, rct_count, apt_ref, apt_pos, apt_count);
+        // ---- Repetition count test (4.4.1) ----
+        if self.have_last.q.val() & (self.sample.val() == self.last.q.val()) {
+            if self.rct_count.q.val() == 0xFFFF {
+                self.rct_next.next = self.rct_count.q.val();
+            } else {
+                self.rct_next.next = self.rct_count.q.val() + 1;
+            }
+        } else {
+            self.rct_next.next = 1.into();
+        }
+        // ---- Adaptive proportion test (4.4.2) ----
+        if self.apt_pos.q.val() == 0 {
+            self.apt_next.next = 1.into();
+            self.apt_pos_next.next = 1.into();
+        } else {
+            self.apt_pos_next.next = self.apt_pos.q.val() + 1;
+            if (self.sample.val() == self.apt_ref.q.val()) & (self.apt_count.q.val() != 0xFFFF) {
+                self.apt_next.next = self.apt_count.q.val() + 1;
+            } else {
+                self.apt_next.next = self.apt_count.q.val();
+            }
+        }
+        self.rct_fail.next =
+            self.valid.val() & !self.clear.val() & (self.rct_next.val() >= self.rct_cutoff.val());
+        self.apt_fail.next =
+            self.valid.val() & !self.clear.val() & (self.apt_next.val() >= self.apt_cutoff.val());
+        // ---- State ----
+        if self.clear.val() {
+            self.have_last.d.next = false;
+            self.rct_count.d.next = 0.into();
+            self.apt_pos.d.next = 0.into();
+            self.apt_count.d.next = 0.into();
+        } else if self.valid.val() {
+            self.have_last.d.next = true;
+            self.last.d.next = self.sample.val();
+            self.rct_count.d.next = self.rct_next.val();
+            self.apt_count.d.next = self.apt_next.val();
+            if self.apt_pos.q.val() == 0 {
+                self.apt_ref.d.next = self.sample.val();
+            }
+            if self.apt_pos_next.val() >= self.apt_window.val() {
+                self.apt_pos.d.next = 0.into();
+            } else {
+                self.apt_pos.d.next = self.apt_pos_next.val();
+            }
+        }
+    }
+}

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Record stream: a record FIFO with whole-record admission, GAP accounting
+//! for dropped records, and an AMBA AXI4-Stream master (ARM IHI 0051,
+//! 64-bit TDATA, TLAST on the last word of each record), as specified in
+//! `docs/gateware-spec.md` section 6.
+//!
+//! Admission is decided on a record's header word from its length: the
+//! record is admitted whole (its words are reserved in the FIFO) or dropped
+//! whole. Dropped records accumulate into one pending GAP; the GAP is queued
+//! together with the next record that fits (and a free GAP queue entry),
+//! and the output stage sends the GAP's two words just before that record.
+//! The producer is never stalled.
+
+use rust_hdl::prelude::*;
+
+/// Record FIFO depth in 64-bit words (`2^STREAM_FIFO_LOG2`).
+pub const STREAM_FIFO_LOG2: usize = 9;
+/// Record FIFO depth in words.
+pub const STREAM_FIFO_WORDS: u64 = 1 << STREAM_FIFO_LOG2;
+/// Pending GAP records the GAP queue holds (`2^2`).
+pub const GAP_QUEUE_LOG2: usize = 2;
+
+/// How a GAP's `lost_slots` is computed from the dropped records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LostSlots {
+    /// Alice: sum of the `in_slots` of the dropped records.
+    Sum,
+    /// Bob: `in_slot + in_slots - first_slot` of the last dropped record
+    /// (give `in_slots = 1` for a record about one slot).
+    Span,
+}
+
+/// The record stream block. Input protocol (one word per cycle, never
+/// stalled): a record is `in_len` words, the first with `in_first` (and
+/// `in_len`, `in_slot`, `in_slots` valid), the last with `in_last`, all with
+/// `in_valid`; words of one record come in consecutive `in_valid` cycles
+/// or with gaps, but records do not interleave. `in_lost` (never in the same
+/// cycle as an `in_first`) reports a record the producer itself dropped.
+#[derive(LogicBlock)]
+pub struct RecordStream {
+    /// Fabric clock, rising edge.
+    pub clock: Signal<In, Clock>,
+    /// Forget the pending (not yet queued) GAP, active high (use at START).
+    pub clear: Signal<In, Bit>,
+    /// Clear the statistics outputs, active high.
+    pub clear_counters: Signal<In, Bit>,
+    /// Record word.
+    pub in_data: Signal<In, Bits<64>>,
+    /// `in_data` is a word of a record, active high.
+    pub in_valid: Signal<In, Bit>,
+    /// This word is a record's header (first word), active high.
+    pub in_first: Signal<In, Bit>,
+    /// This word is a record's last word, active high.
+    pub in_last: Signal<In, Bit>,
+    /// Record length in words (1..=255), with `in_first`.
+    pub in_len: Signal<In, Bits<8>>,
+    /// 64-bit slot index of the record (its `slot`/`start_slot`), with
+    /// `in_first` or `in_lost`.
+    pub in_slot: Signal<In, Bits<64>>,
+    /// Slots the record covers (Alice: 64 for ALICE_SYMBOLS, 0 otherwise),
+    /// with `in_first` or `in_lost`.
+    pub in_slots: Signal<In, Bits<32>>,
+    /// Records the producer dropped itself, active high: they join the GAP
+    /// (`in_slot` = slot of the first of them, `in_slots` = slots covered).
+    pub in_lost: Signal<In, Bit>,
+    /// Number of records reported by `in_lost` (1..=255).
+    pub in_lost_records: Signal<In, Bits<8>>,
+    /// AXI4-Stream TDATA.
+    pub tdata: Signal<Out, Bits<64>>,
+    /// AXI4-Stream TVALID, active high.
+    pub tvalid: Signal<Out, Bit>,
+    /// AXI4-Stream TREADY, active high.
+    pub tready: Signal<In, Bit>,
+    /// AXI4-Stream TLAST: last word of a record, active high.
+    pub tlast: Signal<Out, Bit>,
+    /// Records emitted (including GAP records), 64-bit wrapping.
+    pub records: Signal<Out, Bits<64>>,
+    /// Slots whose records were dropped, 64-bit wrapping.
+    pub lost_slots: Signal<Out, Bits<64>>,
+    /// GAP records emitted, 32-bit wrapping.
+    pub gaps: Signal<Out, Bits<32>>,
+    /// Highest FIFO fill (words, including reserved ones) since clear_counters.
+    pub high_water: Signal<Out, Bits<32>>,
+    /// A record was dropped this cycle (one-cycle pulse), active high.
+    pub dropped: Signal<Out, Bit>,
+    fifo: SynchronousFIFO<Bits<66>, STREAM_FIFO_LOG2, { STREAM_FIFO_LOG2 + 1 }, 1>,
+    gapq: SynchronousFIFO<Bits<128>, GAP_QUEUE_LOG2, { GAP_QUEUE_LOG2 + 1 }, 1>,
+    span_mode: Constant<Bit>,
+    capacity: Constant<Bits<16>>,
+    fill: DFF<Bits<16>>,
+    taking: DFF<Bit>,
+    gap_pending: DFF<Bit>,
+    gap_first: DFF<Bits<64>>,
+    gap_records: DFF<Bits<20>>,
+    gap_slots: DFF<Bits<64>>,
+    gap_phase: DFF<Bits<2>>,
+    records_count: DFF<Bits<64>>,
+    lost_count: DFF<Bits<64>>,
+    gaps_count: DFF<Bits<32>>,
+    high_count: DFF<Bits<32>>,
+    accept: Signal<Local, Bit>,
+    drop: Signal<Local, Bit>,
+    drop_records: Signal<Local, Bits<20>>,
+    gap_records_sum: Signal<Local, Bits<21>>,
+    head_marker: Signal<Local, Bit>,
+    main_read: Signal<Local, Bit>,
+    fill_add: Signal<Local, Bits<16>>,
+    fill_sub: Signal<Local, Bits<16>>,
+    gap_header: Signal<Local, Bits<64>>,
+    gap_tag: Constant<Bits<64>>,
+    low60: Constant<Bits<64>>,
+}
+
+impl RecordStream {
+    /// A stream whose GAPs count lost slots as `mode` says.
+    pub fn new(mode: LostSlots) -> Self {
+        Self {
+            clock: Default::default(),
+            clear: Default::default(),
+            clear_counters: Default::default(),
+            in_data: Default::default(),
+            in_valid: Default::default(),
+            in_first: Default::default(),
+            in_last: Default::default(),
+            in_len: Default::default(),
+            in_slot: Default::default(),
+            in_slots: Default::default(),
+            in_lost: Default::default(),
+            in_lost_records: Default::default(),
+            tdata: Default::default(),
+            tvalid: Default::default(),
+            tready: Default::default(),
+            tlast: Default::default(),
+            records: Default::default(),
+            lost_slots: Default::default(),
+            gaps: Default::default(),
+            high_water: Default::default(),
+            dropped: Default::default(),
+            fifo: Default::default(),
+            gapq: Default::default(),
+            span_mode: Constant::new(mode == LostSlots::Span),
+            capacity: Constant::new(STREAM_FIFO_WORDS.into()),
+            fill: Default::default(),
+            taking: Default::default(),
+            gap_pending: Default::default(),
+            gap_first: Default::default(),
+            gap_records: Default::default(),
+            gap_slots: Default::default(),
+            gap_phase: Default::default(),
+            records_count: Default::default(),
+            lost_count: Default::default(),
+            gaps_count: Default::default(),
+            high_count: Default::default(),
+            accept: Default::default(),
+            drop: Default::default(),
+            drop_records: Default::default(),
+            gap_records_sum: Default::default(),
+            head_marker: Default::default(),
+            main_read: Default::default(),
+            fill_add: Default::default(),
+            fill_sub: Default::default(),
+            gap_header: Default::default(),
+            gap_tag: Constant::new((4u64 << 60).into()),
+            low60: Constant::new(((1u64 << 60) - 1).into()),
+        }
+    }
+}
+
+impl Logic for RecordStream {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, fifo, gapq);
+        dff_setup!(
+            self,
+            clock,
+            fill,
+            taking,
+            gap_pending,
+            gap_first,
+            gap_records,
+            gap_slots,
+            gap_phase,
+            records_count,
+            lost_count,
+            gaps_count,
+            high_count
+        );
+        // ---- Admission ----
+        self.accept.next = self.in_valid.val()
+            & self.in_first.val()
+            & ((self.fill.q.val() + bit_cast::<16, 8>(self.in_len.val())) <= self.capacity.val())
+            & (!self.gap_pending.q.val() | !self.gapq.full.val());
+        self.drop.next = (self.in_valid.val() & self.in_first.val() & !self.accept.val()) | self.in_lost.val();
+        self.dropped.next = self.drop.val();
+        if self.in_lost.val() {
+            self.drop_records.next = bit_cast::<20, 8>(self.in_lost_records.val());
+        } else {
+            self.drop_records.next = 1.into();
+        }
+        self.gap_records_sum.next =
+            bit_cast::<21, 20>(self.gap_records.q.val()) + bit_cast::<21, 20>(self.drop_records.val());
+        self.fifo.write.next = self.in_valid.val()
+            & ((self.in_first.val() & self.accept.val()) | (!self.in_first.val() & self.taking.q.val()));
+        self.fifo.data_in.next = bit_cast::<66, 64>(self.in_data.val())
+            | (bit_cast::<66, 1>(self.in_last.val().into()) << 64)
+            | (bit_cast::<66, 1>((self.in_first.val() & self.gap_pending.q.val()).into()) << 65);
+        if self.in_valid.val() & self.in_first.val() {
+            self.taking.d.next = self.accept.val() & !self.in_last.val();
+        } else if self.in_valid.val() & self.in_last.val() {
+            self.taking.d.next = false;
+        }
+        // ---- GAP accounting ----
+        self.gapq.write.next = self.accept.val() & self.gap_pending.q.val();
+        self.gapq.data_in.next = (bit_cast::<128, 64>(self.gap_slots.q.val()) << 64)
+            | (bit_cast::<128, 20>(self.gap_records.q.val()) << 40)
+            | bit_cast::<128, 40>(self.gap_first.q.val().get_bits::<40>(0));
+        if self.accept.val() & self.gap_pending.q.val() {
+            self.gap_pending.d.next = false;
+        }
+        if self.drop.val() {
+            self.lost_count.d.next = self.lost_count.q.val() + bit_cast::<64, 32>(self.in_slots.val());
+            if self.gap_pending.q.val() {
+                if self.gap_records_sum.val() > 0xFFFFF {
+                    self.gap_records.d.next = 0xFFFFF.into();
+                } else {
+                    self.gap_records.d.next = bit_cast::<20, 21>(self.gap_records_sum.val());
+                }
+                if self.span_mode.val() {
+                    self.gap_slots.d.next =
+                        self.in_slot.val() + bit_cast::<64, 32>(self.in_slots.val()) - self.gap_first.q.val();
+                } else {
+                    self.gap_slots.d.next = self.gap_slots.q.val() + bit_cast::<64, 32>(self.in_slots.val());
+                }
+            } else {
+                self.gap_pending.d.next = true;
+                self.gap_first.d.next = self.in_slot.val();
+                self.gap_records.d.next = self.drop_records.val();
+                self.gap_slots.d.next = bit_cast::<64, 32>(self.in_slots.val());
+            }
+        }
+        if self.clear.val() {
+            self.gap_pending.d.next = false;
+        }
+        // ---- Output stage ----
+        self.head_marker.next = !self.fifo.empty.val() & self.fifo.data_out.val().get_bit(65);
+        self.gap_header.next =
+            self.gap_tag.val() | (bit_cast::<64, 128>(self.gapq.data_out.val()) & self.low60.val());
+        self.main_read.next = false;
+        self.gapq.read.next = false;
+        if self.head_marker.val() & (self.gap_phase.q.val() == 0) {
+            self.tdata.next = self.gap_header.val();
+            self.tvalid.next = true;
+            self.tlast.next = false;
+            if self.tready.val() {
+                self.gap_phase.d.next = 1.into();
+            }
+        } else if self.head_marker.val() & (self.gap_phase.q.val() == 1) {
+            self.tdata.next = self.gapq.data_out.val().get_bits::<64>(64);
+            self.tvalid.next = true;
+            self.tlast.next = true;
+            if self.tready.val() {
+                self.gap_phase.d.next = 2.into();
+                self.gapq.read.next = true;
+                self.gaps_count.d.next = self.gaps_count.q.val() + 1;
+            }
+        } else {
+            self.tdata.next = self.fifo.data_out.val().get_bits::<64>(0);
+            self.tvalid.next = !self.fifo.empty.val();
+            self.tlast.next = self.fifo.data_out.val().get_bit(64);
+            if self.tready.val() & !self.fifo.empty.val() {
+                self.main_read.next = true;
+                self.gap_phase.d.next = 0.into();
+            }
+        }
+        self.fifo.read.next = self.main_read.val();
+        if self.tready.val() & self.tvalid.val() & self.tlast.val() {
+            self.records_count.d.next = self.records_count.q.val() + 1;
+        }
+        // ---- Fill level (words admitted, including reserved ones) ----
+        if self.accept.val() {
+            self.fill_add.next = bit_cast::<16, 8>(self.in_len.val());
+        } else {
+            self.fill_add.next = 0.into();
+        }
+        if self.main_read.val() {
+            self.fill_sub.next = 1.into();
+        } else {
+            self.fill_sub.next = 0.into();
+        }
+        self.fill.d.next = self.fill.q.val() + self.fill_add.val() - self.fill_sub.val();
+        if bit_cast::<32, 16>(self.fill.q.val()) > self.high_count.q.val() {
+            self.high_count.d.next = bit_cast::<32, 16>(self.fill.q.val());
+        }
+        if self.clear_counters.val() {
+            self.records_count.d.next = 0.into();
+            self.lost_count.d.next = 0.into();
+            self.gaps_count.d.next = 0.into();
+            self.high_count.d.next = 0.into();
+        }
+        self.records.next = self.records_count.q.val();
+        self.lost_slots.next = self.lost_count.q.val();
+        self.gaps.next = self.gaps_count.q.val();
+        self.high_water.next = self.high_count.q.val();
+    }
+}
