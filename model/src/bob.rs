@@ -315,6 +315,12 @@ pub fn basis_of(r: u64, thresh_z: u16) -> Basis {
     Basis::from_bit((r >> 32) as u16 >= thresh_z)
 }
 
+/// Bob's basis of lane `lane` in cycle `k` since START with the test PRNG
+/// seeded by `seed` (random access, for fast simulation).
+pub fn basis_at(seed: u64, lane: usize, k: u64, thresh_z: u16) -> Basis {
+    basis_of(crate::prng::lane_word_at(seed, lane, k), thresh_z)
+}
+
 /// Per lane, the first rising edge of one detector's samples (spec 5.1).
 ///
 /// `samples` holds `L*OS` bits (bit `l*OS + s` = sample `s` of lane `l`),
@@ -1393,5 +1399,21 @@ mod tests {
         }
         q(&mut b, 0);
         assert_eq!(b.m.alarms(), alarm::RNG_RCT);
+    }
+
+    #[test]
+    fn basis_out_follows_the_prng_from_start() {
+        let mut b = Bench::new(regs());
+        for k in 0..20u64 {
+            let o = b.cycle([0, 0], k == 5);
+            for l in 0..4 {
+                let want = basis_at(0, l, k, regs().basis_thresh_z());
+                assert_eq!(
+                    Basis::from_bit(o.basis_out >> l & 1 != 0),
+                    want,
+                    "cycle {k} lane {l}"
+                );
+            }
+        }
     }
 }

@@ -11,7 +11,9 @@ use proptest::prelude::*;
 use qkd_abi::records::{AliceSymbols, CounterId, Record, Status};
 use qkd_abi::regmap::alice::mode;
 use qkd_abi::symbol::Symbol;
+use qkd_abi::Role;
 use qkd_model::alice::{symbol_at, AliceInputs, AliceModel, RunConfig, CMD_START, CMD_STOP};
+use qkd_model::stream_check::{apply_drops, check_stream};
 
 proptest! {
     #![proptest_config(ProptestConfig {
@@ -89,6 +91,11 @@ proptest! {
                 interval_slots = 0;
             }
         }
-        prop_assert_eq!(m.take_records(), want);
+        let recs = m.take_records();
+        prop_assert_eq!(&recs, &want);
+        // The checker accepts the stream with every third record dropped.
+        let drop: Vec<bool> = (0..recs.len()).map(|i| i % 3 == 1).collect();
+        let e = apply_drops(&recs, &drop, Role::Alice, true);
+        prop_assert!(check_stream(&recs, &e, Role::Alice).is_ok());
     }
 }

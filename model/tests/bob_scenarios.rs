@@ -12,11 +12,13 @@
 
 use proptest::prelude::*;
 use qkd_abi::records::{CounterId, Record};
+use qkd_abi::Role;
 use qkd_model::bob::{
     alarm, status_accounting, BobInputs, BobModel, BobParams, BobRegs, ClickClass, ClickEvent,
     CMD_START,
 };
 use qkd_model::clicks::{seed_from_name, ClickConfig, ClickGen, Episodes};
+use qkd_model::stream_check::{apply_drops, check_stream};
 
 struct Run {
     records: Vec<Record>,
@@ -290,4 +292,37 @@ fn after_gate_train_raises_alarm_without_detections_from_it() {
             > 50
     );
     check_invariants(&r, 2);
+}
+
+/// The stream checker accepts the model's own stream with GAP-replaced runs
+/// (including a run that starts with the EPOCH) and rejects a silent drop.
+#[test]
+fn model_stream_with_drops_passes_the_checker() {
+    let p = BobParams::default();
+    let regs = base_regs(5, 6);
+    let mut cfg = ClickConfig::quiet(4, 8, 2);
+    cfg.click_prob_per_slot = 0.05;
+    let r = run(
+        p,
+        regs,
+        ClickGen::new(cfg, seed_from_name("model_stream_with_drops")).unwrap(),
+        2000,
+        2,
+    );
+    let m = &r.records;
+    assert!(m.len() > 300);
+    let seed = seed_from_name("drop pattern");
+    let drop: Vec<bool> = (0..m.len())
+        .map(|i| i < 3 || (seed.rotate_left(i as u32 % 64) & 7) == 0)
+        .collect();
+    let e = apply_drops(m, &drop, Role::Bob, true);
+    let rep = check_stream(m, &e, Role::Bob).unwrap();
+    assert_eq!(rep.removed, drop.iter().filter(|&&d| d).count());
+    let mut bad = e.clone();
+    let i = bad
+        .iter()
+        .rposition(|x| matches!(x, Record::Detection(_)))
+        .unwrap();
+    bad.remove(i);
+    assert!(check_stream(m, &bad, Role::Bob).is_err());
 }
