@@ -112,7 +112,11 @@ pub struct TailArgs {
 }
 
 /// Run any of the commands.
-pub fn run(cmd: &DriverCommand, provider: &dyn BackendProvider, out: &mut dyn Write) -> Result<(), CliError> {
+pub fn run(
+    cmd: &DriverCommand,
+    provider: &dyn BackendProvider,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     match cmd {
         DriverCommand::Device(DeviceCommand::Info(a)) => run_device_info(a, provider, out),
         DriverCommand::Regs(RegsCommand::Dump(a)) => run_regs_dump(a, provider, out),
@@ -121,7 +125,11 @@ pub fn run(cmd: &DriverCommand, provider: &dyn BackendProvider, out: &mut dyn Wr
 }
 
 /// `device info`.
-pub fn run_device_info(args: &InfoArgs, provider: &dyn BackendProvider, out: &mut dyn Write) -> Result<(), CliError> {
+pub fn run_device_info(
+    args: &InfoArgs,
+    provider: &dyn BackendProvider,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     let dev = open_with(&args.device, provider, None)?;
     let h = &dev.header;
     if args.json {
@@ -164,7 +172,11 @@ pub fn run_device_info(args: &InfoArgs, provider: &dyn BackendProvider, out: &mu
 }
 
 /// `regs dump`.
-pub fn run_regs_dump(args: &DumpArgs, provider: &dyn BackendProvider, out: &mut dyn Write) -> Result<(), CliError> {
+pub fn run_regs_dump(
+    args: &DumpArgs,
+    provider: &dyn BackendProvider,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     let mut dev = open_with(&args.device, provider, None)?;
     let regs = dev.dump()?;
     if args.json {
@@ -186,8 +198,16 @@ pub fn run_regs_dump(args: &DumpArgs, provider: &dyn BackendProvider, out: &mut 
     }
     for r in &regs {
         match r.value {
-            Some(v) => writeln!(out, "{:#06x} {:<28} {:<6} {:#010x}  {}", r.offset, r.name, r.access, v, r.doc)?,
-            None => writeln!(out, "{:#06x} {:<28} {:<6} {:<10}  {}", r.offset, r.name, r.access, "(strobe)", r.doc)?,
+            Some(v) => writeln!(
+                out,
+                "{:#06x} {:<28} {:<6} {:#010x}  {}",
+                r.offset, r.name, r.access, v, r.doc
+            )?,
+            None => writeln!(
+                out,
+                "{:#06x} {:<28} {:<6} {:<10}  {}",
+                r.offset, r.name, r.access, "(strobe)", r.doc
+            )?,
         }
         for (n, v) in &r.fields {
             writeln!(out, "         .{n:<26} = {v} ({v:#x})")?;
@@ -198,29 +218,54 @@ pub fn run_regs_dump(args: &DumpArgs, provider: &dyn BackendProvider, out: &mut 
 
 fn record_text(r: &StreamRecord) -> String {
     match &r.record {
-        Record::Detection(d) => format!("DETECTION slot={} det={} bin={}", r.slot, d.detector, d.fine_bin),
+        Record::Detection(d) => format!(
+            "DETECTION slot={} det={} bin={}",
+            r.slot, d.detector, d.fine_bin
+        ),
         Record::AliceSymbols(a) => {
-            let shown: String = a.symbols().take(64).map(|s| format!("{:x}", s.code())).collect();
+            let shown: String = a
+                .symbols()
+                .take(64)
+                .map(|s| format!("{:x}", s.code()))
+                .collect();
             let more = if a.count > 64 { "..." } else { "" };
-            format!("ALICE_SYMBOLS slot={} count={} symbols={shown}{more}", r.slot, a.count)
+            format!(
+                "ALICE_SYMBOLS slot={} count={} symbols={shown}{more}",
+                r.slot, a.count
+            )
         }
         Record::Status(s) => {
-            let c: Vec<String> = s.counters.iter().map(|(id, v)| format!("{id:?}={v}")).collect();
+            let c: Vec<String> = s
+                .counters
+                .iter()
+                .map(|(id, v)| format!("{id:?}={v}"))
+                .collect();
             format!("STATUS end_slot={} {}", r.slot, c.join(" "))
         }
-        Record::Gap(g) => format!("GAP first_slot={} lost_slots={} lost_records={}", r.slot, g.lost_slots, g.lost_records),
+        Record::Gap(g) => format!(
+            "GAP first_slot={} lost_slots={} lost_records={}",
+            r.slot, g.lost_slots, g.lost_records
+        ),
         Record::Epoch(e) => format!("EPOCH epoch={e} slot={}", r.slot),
     }
 }
 
 /// `events tail`.
-pub fn run_events_tail(args: &TailArgs, provider: &dyn BackendProvider, out: &mut dyn Write) -> Result<(), CliError> {
+pub fn run_events_tail(
+    args: &TailArgs,
+    provider: &dyn BackendProvider,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     let mut dev = open_with(&args.device, provider, None)?;
     let mut reader = StreamReader::new(dev.take_events()?);
     let idle = Duration::from_millis(args.idle_timeout_ms);
     let mut printed = 0u64;
     let mut last_data = Instant::now();
-    let limit = if args.count == 0 { u64::MAX } else { args.count };
+    let limit = if args.count == 0 {
+        u64::MAX
+    } else {
+        args.count
+    };
     let mut ended = false;
     'outer: while printed < limit {
         let left = idle.saturating_sub(last_data.elapsed());
@@ -255,7 +300,9 @@ pub fn run_events_tail(args: &TailArgs, provider: &dyn BackendProvider, out: &mu
             }
             printed += 1;
             match (item, args.json) {
-                (BatchItem::Detection(d), true) => writeln!(out, "{}", json!({"type": "detection", "detection": d}))?,
+                (BatchItem::Detection(d), true) => {
+                    writeln!(out, "{}", json!({"type": "detection", "detection": d}))?
+                }
                 (BatchItem::Detection(d), false) => writeln!(
                     out,
                     "DETECTION slot={} det={} bin={} basis={:?}{}",
@@ -265,7 +312,11 @@ pub fn run_events_tail(args: &TailArgs, provider: &dyn BackendProvider, out: &mu
                     d.basis,
                     if d.invalid { " INVALID" } else { "" }
                 )?,
-                (BatchItem::Record(r), true) => writeln!(out, "{}", json!({"type": "record", "slot": r.slot, "record": r.record}))?,
+                (BatchItem::Record(r), true) => writeln!(
+                    out,
+                    "{}",
+                    json!({"type": "record", "slot": r.slot, "record": r.record})
+                )?,
                 (BatchItem::Record(r), false) => writeln!(out, "{}", record_text(r))?,
             }
         }
@@ -276,7 +327,11 @@ pub fn run_events_tail(args: &TailArgs, provider: &dyn BackendProvider, out: &mu
     }
     let total = reader.total_loss();
     if args.json {
-        writeln!(out, "{}", json!({"type": "summary", "records": printed, "end_of_stream": ended, "total_loss": total}))?;
+        writeln!(
+            out,
+            "{}",
+            json!({"type": "summary", "records": printed, "end_of_stream": ended, "total_loss": total})
+        )?;
     } else {
         writeln!(
             out,

@@ -38,17 +38,31 @@ impl DeviceUri {
             uri: uri.to_string(),
             reason: reason.to_string(),
         };
-        let (scheme, rest) = uri.split_once(':').ok_or_else(|| bad("expected 'scheme:target', e.g. 'xdma:/dev/xdma0'"))?;
-        if scheme.is_empty() || !scheme.chars().all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '_') {
-            return Err(bad("the scheme must be non-empty and made of letters, digits, '+', '-' or '_'"));
+        let (scheme, rest) = uri
+            .split_once(':')
+            .ok_or_else(|| bad("expected 'scheme:target', e.g. 'xdma:/dev/xdma0'"))?;
+        if scheme.is_empty()
+            || !scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '+' || c == '-' || c == '_')
+        {
+            return Err(bad(
+                "the scheme must be non-empty and made of letters, digits, '+', '-' or '_'",
+            ));
         }
         let (target, query) = match rest.split_once('?') {
             Some((t, q)) => (t, Some(q)),
             None => (rest, None),
         };
         let mut options = Vec::new();
-        for kv in query.into_iter().flat_map(|q| q.split('&')).filter(|s| !s.is_empty()) {
-            let (k, v) = kv.split_once('=').ok_or_else(|| bad("options must be key=value"))?;
+        for kv in query
+            .into_iter()
+            .flat_map(|q| q.split('&'))
+            .filter(|s| !s.is_empty())
+        {
+            let (k, v) = kv
+                .split_once('=')
+                .ok_or_else(|| bad("options must be key=value"))?;
             options.push((k.to_string(), v.to_string()));
         }
         Ok(DeviceUri {
@@ -61,7 +75,10 @@ impl DeviceUri {
 
     /// Value of option `key`.
     pub fn option(&self, key: &str) -> Option<&str> {
-        self.options.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.options
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Numeric option `key` (decimal or 0x-hex), or `default`.
@@ -83,10 +100,18 @@ impl DeviceUri {
 
     /// Refuse options other than `allowed`.
     pub fn only_options(&self, allowed: &[&str]) -> Result<()> {
-        match self.options.iter().find(|(k, _)| !allowed.contains(&k.as_str())) {
+        match self
+            .options
+            .iter()
+            .find(|(k, _)| !allowed.contains(&k.as_str()))
+        {
             Some((k, _)) => Err(Error::BadUri {
                 uri: self.uri.clone(),
-                reason: format!("unknown option '{k}' for scheme {} (known: {})", self.scheme, allowed.join(", ")),
+                reason: format!(
+                    "unknown option '{k}' for scheme {} (known: {})",
+                    self.scheme,
+                    allowed.join(", ")
+                ),
             }),
             None => Ok(()),
         }
@@ -171,7 +196,10 @@ pub struct Device {
 
 impl std::fmt::Debug for Device {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Device").field("uri", &self.uri).field("header", &self.header).finish()
+        f.debug_struct("Device")
+            .field("uri", &self.uri)
+            .field("header", &self.header)
+            .finish()
     }
 }
 
@@ -194,7 +222,9 @@ impl Device {
     }
     /// Take the event stream out (e.g. to read it in another thread).
     pub fn take_events(&mut self) -> Result<Box<dyn EventSource>> {
-        self.events.take().ok_or_else(|| Error::NoEventStream { uri: self.uri.clone() })
+        self.events.take().ok_or_else(|| Error::NoEventStream {
+            uri: self.uri.clone(),
+        })
     }
     /// Read MAGIC again: [`Error::DeviceGone`] if it reads all ones (the card
     /// left the bus), [`Error::BadMagic`] if it changed otherwise.
@@ -218,7 +248,11 @@ pub fn open(uri: &str) -> Result<Device> {
 /// Open and bind a device, asking `provider` for schemes the driver does
 /// not know (qkd-sim's `sim:` and `sim+verilator:`). `expected_role`
 /// `Some(r)` refuses a core of the other role.
-pub fn open_with(uri: &str, provider: &dyn BackendProvider, expected_role: Option<Role>) -> Result<Device> {
+pub fn open_with(
+    uri: &str,
+    provider: &dyn BackendProvider,
+    expected_role: Option<Role>,
+) -> Result<Device> {
     let backend = open_backend(uri, provider)?;
     Device::bind(uri, backend, expected_role)
 }

@@ -49,7 +49,9 @@ pub enum Error {
         source: io::Error,
     },
     /// A register access outside the mapped BAR.
-    #[error("register offset {offset:#x} (4 bytes) is outside the {len_bytes}-byte register window")]
+    #[error(
+        "register offset {offset:#x} (4 bytes) is outside the {len_bytes}-byte register window"
+    )]
     OutOfBounds {
         /// Byte offset requested.
         offset: u32,
@@ -63,7 +65,9 @@ pub enum Error {
         offset: u32,
     },
     /// The word at offset 0 is not the QKD magic.
-    #[error("wrong magic at offset 0: found {found:#010x}, expected {expected:#010x} (ASCII \"QKD1\")")]
+    #[error(
+        "wrong magic at offset 0: found {found:#010x}, expected {expected:#010x} (ASCII \"QKD1\")"
+    )]
     BadMagic {
         /// Value read.
         found: u32,

@@ -50,7 +50,11 @@ pub fn decode_detection(w: u64, epoch_hi: u64) -> Option<SlotDetection> {
         slot: epoch_hi | (w & SLOT_MASK),
         detector: ((w >> 40) & 3) as u8,
         fine_bin: ((w >> 42) & 0xF) as u8,
-        basis: if (w >> 46) & 1 != 0 { Basis::X } else { Basis::Z },
+        basis: if (w >> 46) & 1 != 0 {
+            Basis::X
+        } else {
+            Basis::Z
+        },
         invalid: (w >> 47) & 1 != 0,
     })
 }
@@ -95,7 +99,16 @@ mod tests {
     fn agrees(w: u64, epoch: u64) {
         let fast = decode_detection(w, epoch << 40);
         match Record::decode(&[w]) {
-            Ok((Record::Detection(Detection { slot, detector, fine_bin, basis, invalid }), 1)) => {
+            Ok((
+                Record::Detection(Detection {
+                    slot,
+                    detector,
+                    fine_bin,
+                    basis,
+                    invalid,
+                }),
+                1,
+            )) => {
                 assert_eq!(
                     fast,
                     Some(SlotDetection {

@@ -58,12 +58,20 @@ impl DeviceHeader {
             });
         }
         let ident = io.read32(header::IDENT.offset)?;
-        let f = |name: &str| header::IDENT_FIELDS.iter().find(|f| f.name == name).map_or(0, |f| f.get(ident));
+        let f = |name: &str| {
+            header::IDENT_FIELDS
+                .iter()
+                .find(|f| f.name == name)
+                .map_or(0, |f| f.get(ident))
+        };
         let code = f("ROLE");
         let role = Role::from_code(code).ok_or(Error::UnknownRole { code })?;
         if let Some(expected) = expected_role {
             if role != expected {
-                return Err(Error::WrongRole { found: role, expected });
+                return Err(Error::WrongRole {
+                    found: role,
+                    expected,
+                });
             }
         }
         Ok(DeviceHeader {
@@ -121,7 +129,11 @@ pub struct FoundBlock {
 /// block of the map must be present with its major version, at its index.
 /// Blocks of unknown type are returned with `name: None`.
 pub fn walk_blocks(io: &mut dyn RegIo, first: u8, map: &RegisterMap) -> Result<Vec<FoundBlock>> {
-    let (ty, major, next) = (&BLOCK_ID_FIELDS[0], &BLOCK_ID_FIELDS[1], &BLOCK_ID_FIELDS[2]);
+    let (ty, major, next) = (
+        &BLOCK_ID_FIELDS[0],
+        &BLOCK_ID_FIELDS[1],
+        &BLOCK_ID_FIELDS[2],
+    );
     let mut found = Vec::new();
     let mut seen = [false; 256];
     let mut idx = first;
@@ -134,12 +146,18 @@ pub fn walk_blocks(io: &mut dyn RegIo, first: u8, map: &RegisterMap) -> Result<V
         let offset = u32::from(idx) * BLOCK_BYTES;
         if offset as usize + 4 > io.window_bytes() {
             return Err(Error::BlockChain {
-                reason: format!("block {idx} at {offset:#x} is outside the {}-byte register window", io.window_bytes()),
+                reason: format!(
+                    "block {idx} at {offset:#x} is outside the {}-byte register window",
+                    io.window_bytes()
+                ),
             });
         }
         let id = io.read32(offset)?;
         let (type_id, maj) = (ty.get(id) as u16, major.get(id) as u8);
-        let known = map.blocks.iter().find(|b| b.type_id == type_id && b.index != 0);
+        let known = map
+            .blocks
+            .iter()
+            .find(|b| b.type_id == type_id && b.index != 0);
         if let Some(b) = known {
             if b.version != maj {
                 return Err(Error::BlockMajor {
@@ -167,7 +185,10 @@ pub fn walk_blocks(io: &mut dyn RegIo, first: u8, map: &RegisterMap) -> Result<V
     for b in map.blocks.iter().skip(1) {
         if !found.iter().any(|f| f.type_id == b.type_id) {
             return Err(Error::BlockChain {
-                reason: format!("block '{}' (type {:#06x}) is missing from the chain", b.name, b.type_id),
+                reason: format!(
+                    "block '{}' (type {:#06x}) is missing from the chain",
+                    b.name, b.type_id
+                ),
             });
         }
     }
@@ -176,7 +197,10 @@ pub fn walk_blocks(io: &mut dyn RegIo, first: u8, map: &RegisterMap) -> Result<V
 
 /// Read the header, build the register map it describes and check the
 /// block chain: everything needed before touching any other register.
-pub fn bind(io: &mut dyn RegIo, expected_role: Option<Role>) -> Result<(DeviceHeader, RegisterMap, Vec<FoundBlock>)> {
+pub fn bind(
+    io: &mut dyn RegIo,
+    expected_role: Option<Role>,
+) -> Result<(DeviceHeader, RegisterMap, Vec<FoundBlock>)> {
     let h = DeviceHeader::read(io, expected_role)?;
     let params = h.params();
     params.validate().map_err(Error::BadParams)?;
@@ -197,7 +221,11 @@ mod tests {
 
     #[test]
     fn binds_reset_image_of_both_roles() {
-        for p in [GenParams::alice(4), GenParams::bob(8, 16, 4), GenParams::bob(1, 4, 1)] {
+        for p in [
+            GenParams::alice(4),
+            GenParams::bob(8, 16, 4),
+            GenParams::bob(1, 4, 1),
+        ] {
             let (mut r, map) = regs(p);
             let (h, m, blocks) = bind(&mut r, Some(p.role)).unwrap();
             assert_eq!(h.role, p.role);
@@ -215,7 +243,17 @@ mod tests {
         let gate = map.register("GATE_ID").unwrap();
         r.set(gate.offset, (gate.reset & !0x00FF_0000) | 2 << 16);
         let e = bind(&mut r, None).unwrap_err();
-        assert!(matches!(e, Error::BlockMajor { found_major: 2, expected_major: 1, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::BlockMajor {
+                    found_major: 2,
+                    expected_major: 1,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(e.to_string().contains("'gate'"), "{e}");
     }
 

@@ -47,7 +47,10 @@ fn field(reg: &Register, name: &str) -> Result<&'static Field> {
 impl Device {
     /// The register called `name` in this core's map.
     pub fn register(&self, name: &str) -> Result<Register> {
-        self.map.register(name).copied().ok_or_else(|| Error::UnknownRegister(name.to_string()))
+        self.map
+            .register(name)
+            .copied()
+            .ok_or_else(|| Error::UnknownRegister(name.to_string()))
     }
     /// Read a register.
     pub fn read_reg(&mut self, reg: &Register) -> Result<u32> {
@@ -65,9 +68,18 @@ impl Device {
     /// Set fields: read-modify-write for RW registers, built from zero for
     /// strobes and W1C (so no other bit is pulsed or cleared).
     pub fn write_fields(&mut self, reg: &Register, values: &[(&str, u32)]) -> Result<()> {
-        let mut v = if reg.access == Access::RW { self.read_reg(reg)? } else { 0 };
+        let mut v = if reg.access == Access::RW {
+            self.read_reg(reg)?
+        } else {
+            0
+        };
         for (name, x) in values {
-            v = field(reg, name)?.set(v, *x).map_err(|source| Error::Field { register: reg.name, source })?;
+            v = field(reg, name)?
+                .set(v, *x)
+                .map_err(|source| Error::Field {
+                    register: reg.name,
+                    source,
+                })?;
         }
         self.write_reg(reg, v)
     }
@@ -91,7 +103,9 @@ impl Device {
                 offset: r.offset,
                 access: r.access.name(),
                 value,
-                fields: value.map_or_else(Vec::new, |v| r.fields.iter().map(|f| (f.name, f.get(v))).collect()),
+                fields: value.map_or_else(Vec::new, |v| {
+                    r.fields.iter().map(|f| (f.name, f.get(v))).collect()
+                }),
                 doc: r.doc,
             });
         }
@@ -99,7 +113,10 @@ impl Device {
     }
     /// Counters of the shared STREAM block.
     pub fn stream_counters(&mut self) -> Result<StreamCounters> {
-        use alice::{STREAM_FIFO_HIGH_WATER, STREAM_GAPS, STREAM_LOST_SLOTS_HI, STREAM_LOST_SLOTS_LO, STREAM_RECORDS_HI, STREAM_RECORDS_LO};
+        use alice::{
+            STREAM_FIFO_HIGH_WATER, STREAM_GAPS, STREAM_LOST_SLOTS_HI, STREAM_LOST_SLOTS_LO,
+            STREAM_RECORDS_HI, STREAM_RECORDS_LO,
+        };
         Ok(StreamCounters {
             records: self.read_u64(&STREAM_RECORDS_LO, &STREAM_RECORDS_HI)?,
             lost_slots: self.read_u64(&STREAM_LOST_SLOTS_LO, &STREAM_LOST_SLOTS_HI)?,
@@ -141,7 +158,12 @@ impl Alarms {
     pub fn decode(reg: &Register, bits: u32) -> Alarms {
         Alarms {
             bits,
-            active: reg.fields.iter().filter(|f| f.get(bits) != 0).map(|f| f.name).collect(),
+            active: reg
+                .fields
+                .iter()
+                .filter(|f| f.get(bits) != 0)
+                .map(|f| f.name)
+                .collect(),
         }
     }
     /// Is the alarm called `name` set?
@@ -214,9 +236,18 @@ fn write_rng(dev: &mut Device, rng: RngSource, health: &RngHealth) -> Result<()>
             dev.write_fields(&alice::RNG_CTRL, &[("SOURCE", 1)])?;
         }
     }
-    dev.write_fields(&alice::RNG_RCT_CUTOFF, &[("CUTOFF", health.rct_cutoff.into())])?;
-    dev.write_fields(&alice::RNG_APT_WINDOW, &[("WINDOW", health.apt_window.into())])?;
-    dev.write_fields(&alice::RNG_APT_CUTOFF, &[("CUTOFF", health.apt_cutoff.into())])
+    dev.write_fields(
+        &alice::RNG_RCT_CUTOFF,
+        &[("CUTOFF", health.rct_cutoff.into())],
+    )?;
+    dev.write_fields(
+        &alice::RNG_APT_WINDOW,
+        &[("WINDOW", health.apt_window.into())],
+    )?;
+    dev.write_fields(
+        &alice::RNG_APT_CUTOFF,
+        &[("CUTOFF", health.apt_cutoff.into())],
+    )
 }
 
 // ---- Alice ----
@@ -361,7 +392,10 @@ impl Alice {
         let t = c.probabilities.thresholds()?;
         let d = &mut self.dev;
         d.write_fields(&alice::DECOY_THRESH_SIGNAL, &[("THRESH", t.signal)])?;
-        d.write_fields(&alice::DECOY_THRESH_DECOY, &[("THRESH", t.decoy_cumulative)])?;
+        d.write_fields(
+            &alice::DECOY_THRESH_DECOY,
+            &[("THRESH", t.decoy_cumulative)],
+        )?;
         d.write_fields(&alice::DECOY_THRESH_BASIS_Z, &[("THRESH", t.basis_z)])?;
         write_rng(d, c.rng, &c.rng_health)?;
         let (mode, sym) = match c.mode {
@@ -370,22 +404,35 @@ impl Alice {
             AliceMode::Fixed(s) => (alice::mode::FIXED, u32::from(s.code())),
             AliceMode::Prbs => (alice::mode::PRBS, 0),
         };
-        d.write_fields(&alice::ALICE_CTRL, &[("MODE", mode), ("FIXED_SYMBOL", sym), ("SYNC_LOG2", c.sync_log2.into())])?;
-        d.write_fields(&alice::STREAM_CTRL, &[("STATUS_INTERVAL_LOG2", c.status_interval_log2.into())])
+        d.write_fields(
+            &alice::ALICE_CTRL,
+            &[
+                ("MODE", mode),
+                ("FIXED_SYMBOL", sym),
+                ("SYNC_LOG2", c.sync_log2.into()),
+            ],
+        )?;
+        d.write_fields(
+            &alice::STREAM_CTRL,
+            &[("STATUS_INTERVAL_LOG2", c.status_interval_log2.into())],
+        )
     }
     /// The thresholds currently programmed.
     pub fn thresholds(&mut self) -> Result<DecoyThresholds> {
         Ok(DecoyThresholds {
             signal: self.dev.read_field(&alice::DECOY_THRESH_SIGNAL, "THRESH")?,
             decoy_cumulative: self.dev.read_field(&alice::DECOY_THRESH_DECOY, "THRESH")?,
-            basis_z: self.dev.read_field(&alice::DECOY_THRESH_BASIS_Z, "THRESH")?,
+            basis_z: self
+                .dev
+                .read_field(&alice::DECOY_THRESH_BASIS_Z, "THRESH")?,
         })
     }
     /// Arm: clear counters and sticky alarms, then refuse to go on if the
     /// entropy source is unhealthy.
     pub fn arm(&mut self) -> Result<()> {
         self.clear_counters()?;
-        self.dev.write_reg(&alice::ALICE_ALARMS, u32::MAX & alice::ALICE_ALARMS.defined_bits())?;
+        self.dev
+            .write_reg(&alice::ALICE_ALARMS, alice::ALICE_ALARMS.defined_bits())?;
         if !self.state()?.entropy_ok {
             return Err(Error::InvalidConfig {
                 what: "ALICE_STATE.ENTROPY_OK",
@@ -405,7 +452,8 @@ impl Alice {
     }
     /// CLEAR_COUNTERS.
     pub fn clear_counters(&mut self) -> Result<()> {
-        self.dev.write_fields(&alice::ALICE_CMD, &[("CLEAR_COUNTERS", 1)])
+        self.dev
+            .write_fields(&alice::ALICE_CMD, &[("CLEAR_COUNTERS", 1)])
     }
     /// Live state.
     pub fn state(&mut self) -> Result<AliceState> {
@@ -422,11 +470,15 @@ impl Alice {
     }
     /// Clear the given sticky alarm bits (write 1 to clear).
     pub fn clear_alarms(&mut self, bits: u32) -> Result<()> {
-        self.dev.write_reg(&alice::ALICE_ALARMS, bits & alice::ALICE_ALARMS.defined_bits())
+        self.dev.write_reg(
+            &alice::ALICE_ALARMS,
+            bits & alice::ALICE_ALARMS.defined_bits(),
+        )
     }
     /// Symbols since START.
     pub fn symbol_index(&mut self) -> Result<u64> {
-        self.dev.read_u64(&alice::ALICE_SYMBOLS_LO, &alice::ALICE_SYMBOLS_HI)
+        self.dev
+            .read_u64(&alice::ALICE_SYMBOLS_LO, &alice::ALICE_SYMBOLS_HI)
     }
 }
 
@@ -498,7 +550,10 @@ impl Default for BobConfig {
     fn default() -> Self {
         BobConfig {
             detector_enable_mask: 0xF,
-            gate_window: GateWindow { start_bin: 1, end_bin: 5 },
+            gate_window: GateWindow {
+                start_bin: 1,
+                end_bin: 5,
+            },
             dead_time_slots: bob::GATE_DEAD_TIME_SLOTS.reset as u16,
             basis_z: 0.86,
             rng: RngSource::Qrng,
@@ -603,24 +658,49 @@ impl Bob {
         let basis = threshold_16("basis Z probability", c.basis_z)?;
         let p = c.protections;
         let d = &mut self.dev;
-        d.write_fields(&bob::BOB_CTRL, &[("DETECTOR_ENABLE", c.detector_enable_mask.into())])?;
-        d.write_fields(&bob::GATE_WINDOW, &[("START_BIN", w.start_bin.into()), ("END_BIN", w.end_bin.into())])?;
-        d.write_fields(&bob::GATE_DEAD_TIME_SLOTS, &[("SLOTS", c.dead_time_slots.into())])?;
+        d.write_fields(
+            &bob::BOB_CTRL,
+            &[("DETECTOR_ENABLE", c.detector_enable_mask.into())],
+        )?;
+        d.write_fields(
+            &bob::GATE_WINDOW,
+            &[
+                ("START_BIN", w.start_bin.into()),
+                ("END_BIN", w.end_bin.into()),
+            ],
+        )?;
+        d.write_fields(
+            &bob::GATE_DEAD_TIME_SLOTS,
+            &[("SLOTS", c.dead_time_slots.into())],
+        )?;
         d.write_fields(&bob::GATE_BASIS_THRESH_Z, &[("THRESH", basis)])?;
         d.write_reg(&bob::BOB_FIBER_DELAY_SLOTS, c.fiber_delay_slots)?;
-        d.write_fields(&bob::AFTERGATE_LIMIT, &[("COUNT", p.aftergate_limit.into())])?;
+        d.write_fields(
+            &bob::AFTERGATE_LIMIT,
+            &[("COUNT", p.aftergate_limit.into())],
+        )?;
         d.write_reg(&bob::AFTERGATE_WINDOW_SLOTS, p.aftergate_window_slots)?;
-        d.write_fields(&bob::PHOTOCURRENT_THRESHOLD, &[("ADC", p.photocurrent_threshold_adc.into())])?;
-        d.write_reg(&bob::CLICK_FRACTION_WINDOW_GATES, p.click_fraction_window_gates)?;
+        d.write_fields(
+            &bob::PHOTOCURRENT_THRESHOLD,
+            &[("ADC", p.photocurrent_threshold_adc.into())],
+        )?;
+        d.write_reg(
+            &bob::CLICK_FRACTION_WINDOW_GATES,
+            p.click_fraction_window_gates,
+        )?;
         d.write_reg(&bob::CLICK_FRACTION_LIMIT, p.click_fraction_limit)?;
         d.write_reg(&bob::NO_DARK_GATES, p.no_dark_gates)?;
         write_rng(d, c.rng, &c.rng_health)?;
-        d.write_fields(&bob::STREAM_CTRL, &[("STATUS_INTERVAL_LOG2", c.status_interval_log2.into())])
+        d.write_fields(
+            &bob::STREAM_CTRL,
+            &[("STATUS_INTERVAL_LOG2", c.status_interval_log2.into())],
+        )
     }
     /// Arm: clear counters and sticky alarms; refuse if an alarm is live.
     pub fn arm(&mut self) -> Result<()> {
         self.clear_counters()?;
-        self.dev.write_reg(&bob::BOB_ALARMS, bob::BOB_ALARMS.defined_bits())?;
+        self.dev
+            .write_reg(&bob::BOB_ALARMS, bob::BOB_ALARMS.defined_bits())?;
         let s = self.state()?;
         if !s.alarms_live.is_clear() {
             return Err(Error::InvalidConfig {
@@ -641,7 +721,8 @@ impl Bob {
     }
     /// CLEAR_COUNTERS.
     pub fn clear_counters(&mut self) -> Result<()> {
-        self.dev.write_fields(&bob::BOB_CMD, &[("CLEAR_COUNTERS", 1)])
+        self.dev
+            .write_fields(&bob::BOB_CMD, &[("CLEAR_COUNTERS", 1)])
     }
     /// Live state.
     pub fn state(&mut self) -> Result<BobState> {
@@ -659,7 +740,8 @@ impl Bob {
     }
     /// Clear the given sticky alarm bits.
     pub fn clear_alarms(&mut self, bits: u32) -> Result<()> {
-        self.dev.write_reg(&bob::BOB_ALARMS, bits & bob::BOB_ALARMS.defined_bits())
+        self.dev
+            .write_reg(&bob::BOB_ALARMS, bits & bob::BOB_ALARMS.defined_bits())
     }
     /// Counters.
     pub fn counters(&mut self) -> Result<BobCounters> {
@@ -671,13 +753,19 @@ impl Bob {
             after_gate: d.read_reg(&bob::AFTER_GATE)?,
             dead_time_suppressed: d.read_reg(&bob::DEAD_TIME_SUPPRESSED)?,
             invalid: d.read_reg(&bob::INVALID)?,
-            clicks: bob::CLICKS[..n].iter().map(|r| d.read_reg(r)).collect::<Result<_>>()?,
+            clicks: bob::CLICKS[..n]
+                .iter()
+                .map(|r| d.read_reg(r))
+                .collect::<Result<_>>()?,
         })
     }
     /// Last photocurrent ADC sample per detector.
     pub fn photocurrent_last(&mut self) -> Result<Vec<u16>> {
         let n = usize::from(self.dev.header.detectors.min(4));
-        bob::PHOTOCURRENT_LAST[..n].iter().map(|r| Ok((self.dev.read_reg(r)? & 0xFFF) as u16)).collect()
+        bob::PHOTOCURRENT_LAST[..n]
+            .iter()
+            .map(|r| Ok((self.dev.read_reg(r)? & 0xFFF) as u16))
+            .collect()
     }
 }
 
@@ -719,7 +807,11 @@ mod tests {
             decoy: 0.4,
             basis_z: 0.5,
         };
-        assert!(bad.thresholds().unwrap_err().to_string().contains("sum to at most 1"));
+        assert!(bad
+            .thresholds()
+            .unwrap_err()
+            .to_string()
+            .contains("sum to at most 1"));
         // Each probability is within 2^-16 of the request.
         let p = DecoyProbabilities {
             signal: 0.123456,
@@ -728,7 +820,9 @@ mod tests {
         };
         let t = p.thresholds().unwrap();
         assert!((threshold_probability(t.signal) - p.signal).abs() <= 1.0 / 131072.0);
-        assert!((threshold_probability(t.decoy_cumulative - t.signal) - p.decoy).abs() <= 1.0 / 65536.0);
+        assert!(
+            (threshold_probability(t.decoy_cumulative - t.signal) - p.decoy).abs() <= 1.0 / 65536.0
+        );
     }
 
     #[test]
@@ -756,7 +850,10 @@ mod tests {
         assert_eq!(regs.get(alice::RNG_SEED_LO.offset), 0x5566_7788);
         assert_eq!(regs.get(alice::RNG_SEED_HI.offset), 0x1122_3344);
         assert_eq!(regs.get(alice::RNG_CTRL.offset), 1);
-        assert_eq!(regs.get(alice::ALICE_CTRL.offset), 2 | 0b1011 << 4 | 10 << 8);
+        assert_eq!(
+            regs.get(alice::ALICE_CTRL.offset),
+            2 | 0b1011 << 4 | 10 << 8
+        );
         assert_eq!(regs.get(alice::STREAM_CTRL.offset), 12);
         assert_eq!(a.thresholds().unwrap().decoy_cumulative, 49152);
         a.start().unwrap();
@@ -768,7 +865,10 @@ mod tests {
         regs.set(alice::ALICE_STATE.offset, 2);
         a.arm().unwrap();
         regs.set(alice::ALICE_ALARMS.offset, 0b0101);
-        assert_eq!(a.alarms().unwrap().active, vec!["RNG_RCT", "STREAM_OVERFLOW"]);
+        assert_eq!(
+            a.alarms().unwrap().active,
+            vec!["RNG_RCT", "STREAM_OVERFLOW"]
+        );
         regs.set(alice::ALICE_SYMBOLS_LO.offset, 5);
         regs.set(alice::ALICE_SYMBOLS_HI.offset, 1);
         assert_eq!(a.symbol_index().unwrap(), (1 << 32) + 5);
@@ -780,7 +880,10 @@ mod tests {
         let mut b = Bob::new(dev).unwrap();
         let mut c = BobConfig {
             detector_enable_mask: 0b11,
-            gate_window: GateWindow { start_bin: 2, end_bin: 6 },
+            gate_window: GateWindow {
+                start_bin: 2,
+                end_bin: 6,
+            },
             dead_time_slots: dead_time_slots(1000.0, 3200.0).unwrap(),
             basis_z: 0.5,
             fiber_delay_slots: 12345,
@@ -793,11 +896,18 @@ mod tests {
         assert_eq!(regs.get(bob::BOB_FIBER_DELAY_SLOTS.offset), 12345);
         assert_eq!(regs.get(bob::BOB_CTRL.offset), 3);
         c.detector_enable_mask = 0b100;
-        assert!(b.configure(&c).unwrap_err().to_string().contains("detector_enable_mask"));
+        assert!(b
+            .configure(&c)
+            .unwrap_err()
+            .to_string()
+            .contains("detector_enable_mask"));
         c.detector_enable_mask = 1;
         c.gate_window.end_bin = 8;
         assert!(b.configure(&c).is_err());
-        regs.set(bob::BOB_STATE.offset, 0b11 | (bob::alarm::PHOTOCURRENT << 8));
+        regs.set(
+            bob::BOB_STATE.offset,
+            0b11 | (bob::alarm::PHOTOCURRENT << 8),
+        );
         let s = b.state().unwrap();
         assert!(s.running && s.synced && s.alarms_live.contains("PHOTOCURRENT"));
         assert!(b.arm().is_err());
@@ -812,6 +922,9 @@ mod tests {
     #[test]
     fn typed_wrappers_refuse_the_other_role() {
         let (dev, _) = device(GenParams::alice(4));
-        assert_eq!(Bob::new(dev).unwrap_err().to_string(), "wrong role: found alice, expected bob");
+        assert_eq!(
+            Bob::new(dev).unwrap_err().to_string(),
+            "wrong role: found alice, expected bob"
+        );
     }
 }

@@ -119,7 +119,10 @@ pub struct LossReport {
 impl LossReport {
     /// Nothing lost, nothing broken, nothing discarded.
     pub fn is_lossless(&self) -> bool {
-        self.gap_records == 0 && self.discontinuities.is_empty() && self.decode_errors == 0 && self.discarded_bytes == 0
+        self.gap_records == 0
+            && self.discontinuities.is_empty()
+            && self.decode_errors == 0
+            && self.discarded_bytes == 0
     }
 
     fn merge_capped(&mut self, o: &LossReport) {
@@ -403,7 +406,11 @@ impl StreamDecoder {
             if h >> 48 == DETECTION_TOP16 {
                 let epoch_hi = self.epoch << SLOT_BITS;
                 let first = batch.detections.len();
-                let n = decode_detection_bytes(&self.buf[self.start..self.end], epoch_hi, &mut batch.detections);
+                let n = decode_detection_bytes(
+                    &self.buf[self.start..self.end],
+                    epoch_hi,
+                    &mut batch.detections,
+                );
                 self.check_detection_order(&batch.detections[first..], &mut loss);
                 self.start += 8 * n;
                 self.stream_pos += 8 * n as u64;
@@ -416,7 +423,8 @@ impl StreamDecoder {
             let need = record_words(h);
             let take = need.min(avail);
             self.scratch.clear();
-            self.scratch.extend((0..take).map(|i| word_at(&self.buf, self.start + 8 * i)));
+            self.scratch
+                .extend((0..take).map(|i| word_at(&self.buf, self.start + 8 * i)));
             match Record::decode(&self.scratch) {
                 Ok((rec, used)) => {
                     self.start += 8 * used;
@@ -458,7 +466,13 @@ impl StreamDecoder {
         (self.epoch << SLOT_BITS) | low
     }
 
-    fn accept(&mut self, rec: Record, detections_before: usize, batch: &mut Batch, loss: &mut LossReport) {
+    fn accept(
+        &mut self,
+        rec: Record,
+        detections_before: usize,
+        batch: &mut Batch,
+        loss: &mut LossReport,
+    ) {
         let slot = match &rec {
             Record::Epoch(e) => {
                 let e = u64::from(*e);
@@ -485,7 +499,9 @@ impl StreamDecoder {
                             expected_slot: expected,
                             found_slot: first,
                         });
-                        loss.unexplained_slots = loss.unexplained_slots.saturating_add(first.saturating_sub(expected));
+                        loss.unexplained_slots = loss
+                            .unexplained_slots
+                            .saturating_add(first.saturating_sub(expected));
                     }
                 }
                 self.alice_next = Some(first + u64::from(a.count));
@@ -493,7 +509,8 @@ impl StreamDecoder {
             }
             Record::Status(s) => {
                 let end = self.full(s.slot);
-                if let (Some(prev), Some(len)) = (self.status_end, s.get(CounterId::IntervalSlots)) {
+                if let (Some(prev), Some(len)) = (self.status_end, s.get(CounterId::IntervalSlots))
+                {
                     let start = end.wrapping_sub(len);
                     if start != prev && !(self.gap_since_status && start > prev) {
                         loss.discontinuities.push(Discontinuity {
@@ -526,7 +543,8 @@ impl StreamDecoder {
                             expected_slot: expected,
                             found_slot: first,
                         });
-                        loss.unexplained_slots = loss.unexplained_slots.saturating_add(first - expected);
+                        loss.unexplained_slots =
+                            loss.unexplained_slots.saturating_add(first - expected);
                     }
                     self.alice_next = Some(expected.max(first.saturating_add(g.lost_slots)));
                 }
@@ -695,16 +713,29 @@ mod tests {
     #[test]
     fn epochs_rebuild_full_slots_and_wrap() {
         let top = (1u64 << 40) - 2;
-        let data = bytes(&[Record::Epoch(7), det(top), det(top + 1), Record::Epoch(8), det(0), det(5)]);
+        let data = bytes(&[
+            Record::Epoch(7),
+            det(top),
+            det(top + 1),
+            Record::Epoch(8),
+            det(0),
+            det(5),
+        ]);
         let (b, d) = run(&data, 3);
         let slots: Vec<u64> = b.detections.iter().map(|x| x.slot).collect();
         let e7 = 7u64 << 40;
-        assert_eq!(slots, vec![e7 + top, e7 + top + 1, (8 << 40), (8 << 40) + 5]);
+        assert_eq!(
+            slots,
+            vec![e7 + top, e7 + top + 1, (8 << 40), (8 << 40) + 5]
+        );
         assert!(b.loss.is_lossless(), "{:?}", b.loss);
         assert_eq!(d.stats().restarts, 0);
         // Order: EPOCH before the detections, second EPOCH after two.
         assert_eq!(b.records[1].detections_before, 2);
-        let kinds: Vec<bool> = b.iter().map(|i| matches!(i, BatchItem::Record(_))).collect();
+        let kinds: Vec<bool> = b
+            .iter()
+            .map(|i| matches!(i, BatchItem::Record(_)))
+            .collect();
         assert_eq!(kinds, vec![true, false, false, true, false, false]);
     }
 
@@ -777,7 +808,13 @@ mod tests {
         assert_eq!(b.loss.decode_errors, 4);
         assert_eq!(b.loss.discarded_bytes, 27);
         assert_eq!(b.errors.len(), 4);
-        assert!(matches!(b.errors[0], StreamDecodeError::Record { offset: 16, source: DecodeError::UnknownTag { tag: 0xF, .. } }));
+        assert!(matches!(
+            b.errors[0],
+            StreamDecodeError::Record {
+                offset: 16,
+                source: DecodeError::UnknownTag { tag: 0xF, .. }
+            }
+        ));
         let s = d.stats();
         assert_eq!(s.bytes_in, s.bytes_decoded + s.bytes_discarded);
     }
@@ -809,11 +846,13 @@ mod tests {
             (0u64..1 << 40).prop_map(det),
             (0u64..1 << 40, 1usize..40).prop_map(|(s, n)| syms(s, n)),
             (0u64..1 << 40, 0u64..1000).prop_map(|(s, l)| status(s, l)),
-            (0u64..1 << 40, any::<u64>(), 0u32..=GAP_RECORDS_MAX).prop_map(|(f, l, r)| Record::Gap(Gap {
-                first_slot: f,
-                lost_slots: l,
-                lost_records: r
-            })),
+            (0u64..1 << 40, any::<u64>(), 0u32..=GAP_RECORDS_MAX).prop_map(
+                |(f, l, r)| Record::Gap(Gap {
+                    first_slot: f,
+                    lost_slots: l,
+                    lost_records: r
+                })
+            ),
             (0u32..1 << 24).prop_map(Record::Epoch),
         ]
     }

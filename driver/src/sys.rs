@@ -45,8 +45,11 @@ unsafe impl Sync for Mapping {}
 impl Mapping {
     /// Map `len_bytes` of `fd` from byte `offset`, shared, read/write.
     pub fn map_shared(fd: BorrowedFd<'_>, offset: u64, len_bytes: usize) -> io::Result<Mapping> {
-        let len = NonZeroUsize::new(len_bytes).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "zero-length mapping"))?;
-        let off = i64::try_from(offset).map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "mapping offset exceeds off_t"))?;
+        let len = NonZeroUsize::new(len_bytes)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "zero-length mapping"))?;
+        let off = i64::try_from(offset).map_err(|_| {
+            io::Error::new(io::ErrorKind::InvalidInput, "mapping offset exceeds off_t")
+        })?;
         // SAFETY: we request a fresh mapping (addr = None) so no existing
         // memory is replaced; the fd is valid for the call (borrowed); the
         // returned region is owned by the `Mapping` and unmapped in Drop.
@@ -61,12 +64,16 @@ impl Mapping {
             )
         }
         .map_err(to_io)?;
-        Ok(Mapping { ptr, len: len_bytes })
+        Ok(Mapping {
+            ptr,
+            len: len_bytes,
+        })
     }
 
     /// Anonymous, shared, zero-filled, pre-faulted memory (a DMA buffer).
     pub fn anonymous(len_bytes: usize) -> io::Result<Mapping> {
-        let len = NonZeroUsize::new(len_bytes).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "zero-length mapping"))?;
+        let len = NonZeroUsize::new(len_bytes)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "zero-length mapping"))?;
         // SAFETY: fresh anonymous mapping (addr = None, no fd); owned by the
         // returned `Mapping`, unmapped in Drop.
         let ptr = unsafe {
@@ -78,7 +85,10 @@ impl Mapping {
             )
         }
         .map_err(to_io)?;
-        Ok(Mapping { ptr, len: len_bytes })
+        Ok(Mapping {
+            ptr,
+            len: len_bytes,
+        })
     }
 
     /// Mapped length in bytes.
@@ -107,14 +117,18 @@ impl Mapping {
         // SAFETY: `off + 4 <= len` and `off` is 4-aligned (checked above);
         // the mapping is page-aligned, so the pointer is aligned and inside
         // the live mapping owned by `self`.
-        Some(unsafe { std::ptr::read_volatile(self.ptr.as_ptr().cast::<u8>().add(off).cast::<u32>()) })
+        Some(unsafe {
+            std::ptr::read_volatile(self.ptr.as_ptr().cast::<u8>().add(off).cast::<u32>())
+        })
     }
 
     /// Volatile 32-bit write at byte `offset`; `None` if out of bounds or unaligned.
     pub fn write32(&self, offset: usize, value: u32) -> Option<()> {
         let off = self.check(offset, 4, 4)?;
         // SAFETY: as in `read32`; the mapping is writable (PROT_WRITE).
-        unsafe { std::ptr::write_volatile(self.ptr.as_ptr().cast::<u8>().add(off).cast::<u32>(), value) };
+        unsafe {
+            std::ptr::write_volatile(self.ptr.as_ptr().cast::<u8>().add(off).cast::<u32>(), value)
+        };
         Some(())
     }
 
@@ -130,7 +144,15 @@ impl Mapping {
         for (i, chunk) in dst.chunks_exact_mut(8).enumerate() {
             // SAFETY: `off + dst.len() <= len` and `off` is 8-aligned, so
             // word i lies inside the mapping and is aligned.
-            let w = unsafe { std::ptr::read_volatile(self.ptr.as_ptr().cast::<u8>().add(off + 8 * i).cast::<u64>()) };
+            let w = unsafe {
+                std::ptr::read_volatile(
+                    self.ptr
+                        .as_ptr()
+                        .cast::<u8>()
+                        .add(off + 8 * i)
+                        .cast::<u64>(),
+                )
+            };
             chunk.copy_from_slice(&w.to_ne_bytes());
         }
         Some(())
@@ -147,7 +169,16 @@ impl Mapping {
             let mut b = [0u8; 8];
             b.copy_from_slice(chunk);
             // SAFETY: as in `copy_out`; the mapping is writable.
-            unsafe { std::ptr::write_volatile(self.ptr.as_ptr().cast::<u8>().add(off + 8 * i).cast::<u64>(), u64::from_ne_bytes(b)) };
+            unsafe {
+                std::ptr::write_volatile(
+                    self.ptr
+                        .as_ptr()
+                        .cast::<u8>()
+                        .add(off + 8 * i)
+                        .cast::<u64>(),
+                    u64::from_ne_bytes(b),
+                )
+            };
         }
         std::sync::atomic::fence(std::sync::atomic::Ordering::Release);
         Some(())
@@ -343,12 +374,24 @@ nix::ioctl_write_int_bad!(ioc_check_extension, VFIO_CHECK_EXTENSION);
 nix::ioctl_write_int_bad!(ioc_set_iommu, VFIO_SET_IOMMU);
 nix::ioctl_readwrite_bad!(ioc_group_get_status, VFIO_GROUP_GET_STATUS, VfioGroupStatus);
 nix::ioctl_write_ptr_bad!(ioc_group_set_container, VFIO_GROUP_SET_CONTAINER, i32);
-nix::ioctl_write_ptr_bad!(ioc_group_get_device_fd, VFIO_GROUP_GET_DEVICE_FD, nix::libc::c_char);
+nix::ioctl_write_ptr_bad!(
+    ioc_group_get_device_fd,
+    VFIO_GROUP_GET_DEVICE_FD,
+    nix::libc::c_char
+);
 nix::ioctl_readwrite_bad!(ioc_device_get_info, VFIO_DEVICE_GET_INFO, VfioDeviceInfo);
-nix::ioctl_readwrite_bad!(ioc_device_get_region_info, VFIO_DEVICE_GET_REGION_INFO, VfioRegionInfo);
+nix::ioctl_readwrite_bad!(
+    ioc_device_get_region_info,
+    VFIO_DEVICE_GET_REGION_INFO,
+    VfioRegionInfo
+);
 nix::ioctl_none_bad!(ioc_device_reset, VFIO_DEVICE_RESET);
 nix::ioctl_write_ptr_bad!(ioc_iommu_map_dma, VFIO_IOMMU_MAP_DMA, VfioIommuType1DmaMap);
-nix::ioctl_readwrite_bad!(ioc_iommu_unmap_dma, VFIO_IOMMU_UNMAP_DMA, VfioIommuType1DmaUnmap);
+nix::ioctl_readwrite_bad!(
+    ioc_iommu_unmap_dma,
+    VFIO_IOMMU_UNMAP_DMA,
+    VfioIommuType1DmaUnmap
+);
 
 fn argsz<T>() -> u32 {
     std::mem::size_of::<T>() as u32
@@ -369,7 +412,9 @@ pub fn vfio_check_extension(container: BorrowedFd<'_>, ext: i32) -> io::Result<i
 /// `VFIO_SET_IOMMU`.
 pub fn vfio_set_iommu(container: BorrowedFd<'_>, iommu_type: i32) -> io::Result<()> {
     // SAFETY: integer-argument ioctl on a valid fd; no memory is passed.
-    unsafe { ioc_set_iommu(container.as_raw_fd(), iommu_type) }.map(drop).map_err(to_io)
+    unsafe { ioc_set_iommu(container.as_raw_fd(), iommu_type) }
+        .map(drop)
+        .map_err(to_io)
 }
 
 /// `VFIO_GROUP_GET_STATUS`.
@@ -385,18 +430,24 @@ pub fn vfio_group_get_status(group: BorrowedFd<'_>) -> io::Result<VfioGroupStatu
 }
 
 /// `VFIO_GROUP_SET_CONTAINER`.
-pub fn vfio_group_set_container(group: BorrowedFd<'_>, container: BorrowedFd<'_>) -> io::Result<()> {
+pub fn vfio_group_set_container(
+    group: BorrowedFd<'_>,
+    container: BorrowedFd<'_>,
+) -> io::Result<()> {
     let fd: i32 = container.as_raw_fd();
     // SAFETY: the kernel reads one int (the container fd) through the pointer,
     // which points at a live local.
-    unsafe { ioc_group_set_container(group.as_raw_fd(), &fd) }.map(drop).map_err(to_io)
+    unsafe { ioc_group_set_container(group.as_raw_fd(), &fd) }
+        .map(drop)
+        .map_err(to_io)
 }
 
 /// `VFIO_GROUP_GET_DEVICE_FD` for the device named `name` (`0000:03:00.0`).
 pub fn vfio_group_get_device_fd(group: BorrowedFd<'_>, name: &CStr) -> io::Result<OwnedFd> {
     // SAFETY: the kernel reads a NUL-terminated string from `name`, which
     // outlives the call.
-    let fd: RawFd = unsafe { ioc_group_get_device_fd(group.as_raw_fd(), name.as_ptr()) }.map_err(to_io)?;
+    let fd: RawFd =
+        unsafe { ioc_group_get_device_fd(group.as_raw_fd(), name.as_ptr()) }.map_err(to_io)?;
     // SAFETY: on success the ioctl returns a new fd that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
@@ -414,7 +465,10 @@ pub fn vfio_device_get_info(device: BorrowedFd<'_>) -> io::Result<VfioDeviceInfo
 }
 
 /// `VFIO_DEVICE_GET_REGION_INFO` for region `index`.
-pub fn vfio_device_get_region_info(device: BorrowedFd<'_>, index: u32) -> io::Result<VfioRegionInfo> {
+pub fn vfio_device_get_region_info(
+    device: BorrowedFd<'_>,
+    index: u32,
+) -> io::Result<VfioRegionInfo> {
     let mut r = VfioRegionInfo {
         argsz: argsz::<VfioRegionInfo>(),
         index,
@@ -428,7 +482,9 @@ pub fn vfio_device_get_region_info(device: BorrowedFd<'_>, index: u32) -> io::Re
 /// `VFIO_DEVICE_RESET`.
 pub fn vfio_device_reset(device: BorrowedFd<'_>) -> io::Result<()> {
     // SAFETY: argument-less ioctl on a valid fd.
-    unsafe { ioc_device_reset(device.as_raw_fd()) }.map(drop).map_err(to_io)
+    unsafe { ioc_device_reset(device.as_raw_fd()) }
+        .map(drop)
+        .map_err(to_io)
 }
 
 /// A host buffer mapped for card DMA through the IOMMU; unmapped from the
@@ -456,7 +512,11 @@ impl IommuBuffer {
         // SAFETY: `m` describes memory owned by `mem`, which this value keeps
         // alive until Drop has unmapped it from the IOMMU.
         unsafe { ioc_iommu_map_dma(container.as_raw_fd(), &m) }.map_err(to_io)?;
-        Ok(IommuBuffer { mem, container, iova })
+        Ok(IommuBuffer {
+            mem,
+            container,
+            iova,
+        })
     }
     /// The host-side memory.
     pub fn mem(&self) -> &Mapping {

@@ -91,7 +91,9 @@ impl MemRegs {
     }
     /// Card-side read (no bounds error: out of range reads 0).
     pub fn get(&self, offset: u32) -> u32 {
-        self.words.get(offset as usize / 4).map_or(0, |w| w.load(Ordering::Acquire))
+        self.words
+            .get(offset as usize / 4)
+            .map_or(0, |w| w.load(Ordering::Acquire))
     }
     /// Card-side write (out of range is ignored).
     pub fn set(&self, offset: u32, value: u32) {
@@ -156,8 +158,14 @@ mod tests {
 
     #[test]
     fn offsets_checked() {
-        assert!(matches!(check_offset(2, 16), Err(Error::Unaligned { offset: 2 })));
-        assert!(matches!(check_offset(16, 16), Err(Error::OutOfBounds { .. })));
+        assert!(matches!(
+            check_offset(2, 16),
+            Err(Error::Unaligned { offset: 2 })
+        ));
+        assert!(matches!(
+            check_offset(16, 16),
+            Err(Error::OutOfBounds { .. })
+        ));
         assert_eq!(check_offset(12, 16).unwrap(), 12);
         let mut r = MemRegs::new(16);
         r.write32(8, 5).unwrap();

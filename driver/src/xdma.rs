@@ -129,7 +129,9 @@ impl EventSource for XdmaStream {
         match poll_read(self.file.as_fd(), buf, timeout) {
             Ok(ReadOutcome::Data(n)) => Ok(n),
             Ok(ReadOutcome::Timeout) => Ok(0),
-            Ok(ReadOutcome::Eof) => Err(Error::StreamEnded { path: self.path.clone() }),
+            Ok(ReadOutcome::Eof) => Err(Error::StreamEnded {
+                path: self.path.clone(),
+            }),
             Err(source) => Err(Error::StreamIo {
                 path: self.path.clone(),
                 source,
@@ -148,7 +150,10 @@ pub fn open(uri: &DeviceUri) -> Result<Backend> {
         });
     }
     let channel = uri.option_u64("c2h", 0)?;
-    let bar = uri.option("bar_bytes").map(|_| uri.option_u64("bar_bytes", 0)).transpose()?;
+    let bar = uri
+        .option("bar_bytes")
+        .map(|_| uri.option_u64("bar_bytes", 0))
+        .transpose()?;
     let user = PathBuf::from(format!("{}_user", uri.target));
     let c2h = PathBuf::from(format!("{}_c2h_{channel}", uri.target));
     let regs = XdmaRegs::open(&user, bar)?;

@@ -43,7 +43,10 @@ fn syms(start: u64, n: usize) -> Record {
 }
 
 /// Read to the end of the stream (with a watchdog so a hang fails the test).
-fn read_all<S: qkd_driver::EventSource + 'static>(mut r: StreamReader<S>, slow: Duration) -> (Vec<Batch>, StreamReader<S>) {
+fn read_all<S: qkd_driver::EventSource + 'static>(
+    mut r: StreamReader<S>,
+    slow: Duration,
+) -> (Vec<Batch>, StreamReader<S>) {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut out = Vec::new();
@@ -58,7 +61,8 @@ fn read_all<S: qkd_driver::EventSource + 'static>(mut r: StreamReader<S>, slow: 
         }
         tx.send((out, r)).ok();
     });
-    rx.recv_timeout(Duration::from_secs(60)).expect("reader hung")
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("reader hung")
 }
 
 fn flatten(batches: &[Batch]) -> Vec<Record> {
@@ -85,7 +89,10 @@ fn header_refusals_name_found_and_expected() {
     let s = StandIn::new(GenParams::bob(4, 8, 2));
     let d = open(&s.uri()).unwrap();
     assert_eq!(d.header.role, Role::Bob);
-    assert_eq!((d.header.lanes, d.header.oversample, d.header.detectors), (4, 8, 2));
+    assert_eq!(
+        (d.header.lanes, d.header.oversample, d.header.detectors),
+        (4, 8, 2)
+    );
     drop(d);
 
     let e = open_with(&s.uri(), &NoProvider, Some(Role::Alice)).unwrap_err();
@@ -93,18 +100,34 @@ fn header_refusals_name_found_and_expected() {
 
     s.poke(4, 2 << 16 | 3);
     let e = open(&s.uri()).unwrap_err();
-    assert!(matches!(e, Error::AbiMismatch { found_major: 2, found_minor: 3, expected_major: 1 }));
-    assert_eq!(e.to_string(), "unsupported ABI version: found 2.3, expected major 1");
+    assert!(matches!(
+        e,
+        Error::AbiMismatch {
+            found_major: 2,
+            found_minor: 3,
+            expected_major: 1
+        }
+    ));
+    assert_eq!(
+        e.to_string(),
+        "unsupported ABI version: found 2.3, expected major 1"
+    );
     s.poke(4, qkd_abi::ABI_VERSION);
 
     s.poke(0, 0xDEAD_BEEF);
     let e = open(&s.uri()).unwrap_err();
-    assert_eq!(e.to_string(), "wrong magic at offset 0: found 0xdeadbeef, expected 0x514b4431 (ASCII \"QKD1\")");
+    assert_eq!(
+        e.to_string(),
+        "wrong magic at offset 0: found 0xdeadbeef, expected 0x514b4431 (ASCII \"QKD1\")"
+    );
     s.poke(0, qkd_abi::MAGIC);
 
     let ident = s.peek(8);
     s.poke(8, (ident & !0xF) | 7);
-    assert!(open(&s.uri()).unwrap_err().to_string().contains("unknown role code 7"));
+    assert!(open(&s.uri())
+        .unwrap_err()
+        .to_string()
+        .contains("unknown role code 7"));
     s.poke(8, ident);
 
     let e = open(&format!("xdma:{}/nope", s.dir.path().display())).unwrap_err();
@@ -117,20 +140,41 @@ fn registers_are_the_mapped_file() {
     let mut d = open(&s.uri()).unwrap();
     let scratch = d.register("SCRATCH").unwrap();
     d.write_reg(&scratch, 0x1234_5678).unwrap();
-    assert_eq!(s.peek(scratch.offset), 0x1234_5678, "write reached the file");
+    assert_eq!(
+        s.peek(scratch.offset),
+        0x1234_5678,
+        "write reached the file"
+    );
     s.poke(scratch.offset, 42);
-    assert_eq!(d.read_reg(&scratch).unwrap(), 42, "card-side change visible");
-    assert!(matches!(d.regs().read32(4096), Err(Error::OutOfBounds { .. })));
+    assert_eq!(
+        d.read_reg(&scratch).unwrap(),
+        42,
+        "card-side change visible"
+    );
+    assert!(matches!(
+        d.regs().read32(4096),
+        Err(Error::OutOfBounds { .. })
+    ));
     assert!(matches!(d.regs().read32(2), Err(Error::Unaligned { .. })));
     // Surprise removal reads all ones.
     s.poke(0, u32::MAX);
-    assert!(matches!(d.check_alive(), Err(Error::DeviceGone { offset: 0 })));
+    assert!(matches!(
+        d.check_alive(),
+        Err(Error::DeviceGone { offset: 0 })
+    ));
 }
 
 #[test]
 fn records_split_across_reads_are_reassembled() {
     let s = StandIn::new(GenParams::alice(4));
-    let recs = vec![Record::Epoch(3), syms(100, 17), syms(117, 1023), syms(1140, 5), det(1145), det(1146)];
+    let recs = vec![
+        Record::Epoch(3),
+        syms(100, 17),
+        syms(117, 1023),
+        syms(1140, 5),
+        det(1145),
+        det(1146),
+    ];
     let bytes = encode(&recs);
     // Cut at odd places: inside a word, inside a multi-word record.
     let cuts = [3usize, 8, 13, 40, 41, 300, bytes.len()];
@@ -145,10 +189,17 @@ fn records_split_across_reads_are_reassembled() {
     let reader = StreamReader::new(d.take_events().unwrap());
     let (batches, r) = read_all(reader, Duration::ZERO);
     w.join().unwrap();
-    assert!(batches.len() >= 4, "the writer's pauses split the stream over several reads");
+    assert!(
+        batches.len() >= 4,
+        "the writer's pauses split the stream over several reads"
+    );
     assert_eq!(flatten(&batches), recs);
     assert!(r.total_loss().is_lossless(), "{:?}", r.total_loss());
-    let first_run = batches.iter().flat_map(|b| b.records.iter()).find(|x| matches!(x.record, Record::AliceSymbols(_))).unwrap();
+    let first_run = batches
+        .iter()
+        .flat_map(|b| b.records.iter())
+        .find(|x| matches!(x.record, Record::AliceSymbols(_)))
+        .unwrap();
     assert_eq!(first_run.slot, 3 << 40 | 100, "full slot index from EPOCH");
 }
 
@@ -192,13 +243,19 @@ fn slow_reader_sees_every_lost_slot() {
     let (batches, r) = read_all(reader, Duration::from_millis(3));
     let truth = model.join().unwrap();
 
-    assert!(!truth.gaps.is_empty(), "the slow reader must overflow the model");
+    assert!(
+        !truth.gaps.is_empty(),
+        "the slow reader must overflow the model"
+    );
     let l = r.total_loss();
     // Every GAP, slot for slot, with full 64-bit indices.
     let got: Vec<(u64, u64)> = l.lost_ranges.iter().map(|x| (x.first, x.len)).collect();
     let want: Vec<(u64, u64)> = truth.gaps.iter().map(|g| (g.0, g.1)).collect();
     assert_eq!(got, want);
-    assert_eq!(l.lost_records, truth.gaps.iter().map(|g| u64::from(g.2)).sum::<u64>());
+    assert_eq!(
+        l.lost_records,
+        truth.gaps.iter().map(|g| u64::from(g.2)).sum::<u64>()
+    );
     assert_eq!(l.lost_slots, want.iter().map(|g| g.1).sum::<u64>());
     assert!(l.discontinuities.is_empty(), "{:?}", l.discontinuities);
     assert_eq!((l.decode_errors, l.discarded_bytes), (0, 0));
@@ -211,7 +268,11 @@ fn slow_reader_sees_every_lost_slot() {
         .collect();
     assert_eq!(runs, truth.sent_runs);
     // ...and runs plus lost ranges tile [first, end) with no hole or overlap.
-    let mut pieces: Vec<(u64, u64)> = runs.iter().map(|&a| (a, 16)).chain(want.iter().copied().filter(|g| g.1 > 0)).collect();
+    let mut pieces: Vec<(u64, u64)> = runs
+        .iter()
+        .map(|&a| (a, 16))
+        .chain(want.iter().copied().filter(|g| g.1 > 0))
+        .collect();
     pieces.sort();
     let mut cursor = truth.first_slot;
     for (a, n) in pieces {
@@ -248,7 +309,9 @@ fn device_file_vanishing_mid_stream_is_a_clean_error() {
         };
         tx.send((batches, err)).ok();
     });
-    let (batches, err) = rx.recv_timeout(Duration::from_secs(20)).expect("reader hung after the device vanished");
+    let (batches, err) = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("reader hung after the device vanished");
     w.join().unwrap();
     assert!(!s.c2h.exists());
     assert!(matches!(err, Error::StreamEnded { .. }), "{err}");

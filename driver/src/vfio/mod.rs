@@ -99,9 +99,12 @@ pub fn open(uri: &DeviceUri) -> Result<Backend> {
             dev.driver.as_deref().unwrap_or("no driver")
         )));
     }
-    let group_no = dev
-        .iommu_group
-        .ok_or_else(|| Error::VfioSetup(format!("{} has no IOMMU group: enable the IOMMU (intel_iommu=on / amd_iommu=on)", dev.bdf)))?;
+    let group_no = dev.iommu_group.ok_or_else(|| {
+        Error::VfioSetup(format!(
+            "{} has no IOMMU group: enable the IOMMU (intel_iommu=on / amd_iommu=on)",
+            dev.bdf
+        ))
+    })?;
     let open_rw = |p: &Path| {
         OpenOptions::new()
             .read(true)
@@ -115,10 +118,18 @@ pub fn open(uri: &DeviceUri) -> Result<Backend> {
     let container = open_rw(Path::new("/dev/vfio/vfio"))?;
     let api = sys::vfio_get_api_version(container.as_fd()).map_err(vfio_err("GET_API_VERSION"))?;
     if api != vfio_abi::VFIO_API_VERSION {
-        return Err(Error::VfioSetup(format!("kernel VFIO API version {api}, driver speaks {}", vfio_abi::VFIO_API_VERSION)));
+        return Err(Error::VfioSetup(format!(
+            "kernel VFIO API version {api}, driver speaks {}",
+            vfio_abi::VFIO_API_VERSION
+        )));
     }
-    if sys::vfio_check_extension(container.as_fd(), vfio_abi::VFIO_TYPE1V2_IOMMU).map_err(vfio_err("CHECK_EXTENSION"))? <= 0 {
-        return Err(Error::VfioSetup("the kernel lacks the type1v2 IOMMU backend".into()));
+    if sys::vfio_check_extension(container.as_fd(), vfio_abi::VFIO_TYPE1V2_IOMMU)
+        .map_err(vfio_err("CHECK_EXTENSION"))?
+        <= 0
+    {
+        return Err(Error::VfioSetup(
+            "the kernel lacks the type1v2 IOMMU backend".into(),
+        ));
     }
     let group = open_rw(&Path::new("/dev/vfio").join(group_no.to_string()))?;
     let status = sys::vfio_group_get_status(group.as_fd()).map_err(vfio_err("GROUP_GET_STATUS"))?;
@@ -127,20 +138,31 @@ pub fn open(uri: &DeviceUri) -> Result<Backend> {
             "IOMMU group {group_no} is not viable: bind every device of /sys/kernel/iommu_groups/{group_no}/devices to vfio-pci"
         )));
     }
-    sys::vfio_group_set_container(group.as_fd(), container.as_fd()).map_err(vfio_err("GROUP_SET_CONTAINER"))?;
-    sys::vfio_set_iommu(container.as_fd(), vfio_abi::VFIO_TYPE1V2_IOMMU).map_err(vfio_err("SET_IOMMU"))?;
-    let name = CString::new(dev.bdf.clone()).map_err(|_| Error::VfioSetup("PCI address contains NUL".into()))?;
-    let device = sys::vfio_group_get_device_fd(group.as_fd(), &name).map_err(vfio_err("GROUP_GET_DEVICE_FD"))?;
-    let bar0 = sys::vfio_device_get_region_info(device.as_fd(), vfio_abi::VFIO_PCI_BAR0_REGION_INDEX).map_err(vfio_err("DEVICE_GET_REGION_INFO"))?;
+    sys::vfio_group_set_container(group.as_fd(), container.as_fd())
+        .map_err(vfio_err("GROUP_SET_CONTAINER"))?;
+    sys::vfio_set_iommu(container.as_fd(), vfio_abi::VFIO_TYPE1V2_IOMMU)
+        .map_err(vfio_err("SET_IOMMU"))?;
+    let name = CString::new(dev.bdf.clone())
+        .map_err(|_| Error::VfioSetup("PCI address contains NUL".into()))?;
+    let device = sys::vfio_group_get_device_fd(group.as_fd(), &name)
+        .map_err(vfio_err("GROUP_GET_DEVICE_FD"))?;
+    let bar0 =
+        sys::vfio_device_get_region_info(device.as_fd(), vfio_abi::VFIO_PCI_BAR0_REGION_INDEX)
+            .map_err(vfio_err("DEVICE_GET_REGION_INFO"))?;
     if bar0.flags & vfio_abi::VFIO_REGION_INFO_FLAG_MMAP == 0 || bar0.size == 0 {
-        return Err(Error::VfioSetup(format!("BAR0 of {} cannot be mmapped (flags {:#x}, size {})", dev.bdf, bar0.flags, bar0.size)));
+        return Err(Error::VfioSetup(format!(
+            "BAR0 of {} cannot be mmapped (flags {:#x}, size {})",
+            dev.bdf, bar0.flags, bar0.size
+        )));
     }
-    let bar_len = usize::try_from(bar0.size).map_err(|_| Error::VfioSetup("BAR0 larger than the address space".into()))?;
-    let map = Mapping::map_shared(device.as_fd(), bar0.offset, bar_len).map_err(|source| Error::Map {
-        what: format!("BAR0 of {}", dev.bdf),
-        len_bytes: bar_len,
-        source,
-    })?;
+    let bar_len = usize::try_from(bar0.size)
+        .map_err(|_| Error::VfioSetup("BAR0 larger than the address space".into()))?;
+    let map =
+        Mapping::map_shared(device.as_fd(), bar0.offset, bar_len).map_err(|source| Error::Map {
+            what: format!("BAR0 of {}", dev.bdf),
+            len_bytes: bar_len,
+            source,
+        })?;
     let ring_bytes = uri.option_u64("ring_bytes", DEFAULT_RING_BYTES)?;
     let iova = uri.option_u64("iova", DEFAULT_RING_IOVA)?;
     let handles = Arc::new(VfioHandles {
@@ -160,12 +182,18 @@ pub fn open(uri: &DeviceUri) -> Result<Backend> {
                 value: ring_bytes.to_string(),
                 reason: "larger than the address space",
             })?;
-            let buf = IommuBuffer::new(container.as_fd(), len, iova).map_err(vfio_err("IOMMU_MAP_DMA"))?;
+            let buf = IommuBuffer::new(container.as_fd(), len, iova)
+                .map_err(vfio_err("IOMMU_MAP_DMA"))?;
             let ring_regs = VfioRegs {
                 map,
                 _handles: handles,
             };
-            Some(Box::new(ring::RingReader::new(ring_regs, u32::from(idx) * BLOCK_BYTES, buf, iova)?))
+            Some(Box::new(ring::RingReader::new(
+                ring_regs,
+                u32::from(idx) * BLOCK_BYTES,
+                buf,
+                iova,
+            )?))
         }
         Some((idx, major)) => {
             return Err(Error::BlockMajor {
@@ -177,7 +205,11 @@ pub fn open(uri: &DeviceUri) -> Result<Backend> {
             })
         }
         None => {
-            tracing::warn!("{}: no DMA ring block (type {:#06x}); registers only", dev.bdf, ring::RING_BLOCK_TYPE);
+            tracing::warn!(
+                "{}: no DMA ring block (type {:#06x}); registers only",
+                dev.bdf,
+                ring::RING_BLOCK_TYPE
+            );
             None
         }
     };

@@ -112,10 +112,18 @@ pub fn parse_resource(path: &Path, text: &str) -> Result<Vec<Bar>> {
         if f.len() != 3 {
             return Err(Error::SysfsFormat {
                 path: path.to_path_buf(),
-                reason: format!("line {} has {} fields, expected 3 (start end flags)", i + 1, f.len()),
+                reason: format!(
+                    "line {} has {} fields, expected 3 (start end flags)",
+                    i + 1,
+                    f.len()
+                ),
             });
         }
-        let (start, end, flags) = (parse_hex(path, f[0])?, parse_hex(path, f[1])?, parse_hex(path, f[2])?);
+        let (start, end, flags) = (
+            parse_hex(path, f[0])?,
+            parse_hex(path, f[1])?,
+            parse_hex(path, f[2])?,
+        );
         if start == 0 && end == 0 {
             continue;
         }
@@ -180,7 +188,10 @@ pub fn discover(sysfs_root: &Path, bdf: &str) -> Result<PciDevice> {
 /// PCI addresses of every function with this vendor and device id, sorted.
 pub fn find_by_id(sysfs_root: &Path, vendor: u16, device: u16) -> Result<Vec<String>> {
     let dir = sysfs_root.join("bus/pci/devices");
-    let rd = std::fs::read_dir(&dir).map_err(|source| Error::Sysfs { path: dir.clone(), source })?;
+    let rd = std::fs::read_dir(&dir).map_err(|source| Error::Sysfs {
+        path: dir.clone(),
+        source,
+    })?;
     let mut out = Vec::new();
     for e in rd.flatten() {
         let bdf = e.file_name().to_string_lossy().into_owned();

@@ -90,7 +90,11 @@ pub fn open_writer(path: &Path) -> File {
 
 /// A writer thread: writes each chunk, sleeping after it; then optionally
 /// unlinks the FIFO (the device file vanishes) and closes.
-pub fn spawn_writer(path: PathBuf, chunks: Vec<(Vec<u8>, Duration)>, unlink: bool) -> JoinHandle<()> {
+pub fn spawn_writer(
+    path: PathBuf,
+    chunks: Vec<(Vec<u8>, Duration)>,
+    unlink: bool,
+) -> JoinHandle<()> {
     std::thread::spawn(move || {
         let mut f = open_writer(&path);
         for (c, pause) in chunks {
@@ -188,7 +192,9 @@ impl Card {
 }
 
 fn run(start: u64) -> Record {
-    let s: Vec<Symbol> = (0..16).map(|i| Symbol(((start / 16 + i) % 16) as u8)).collect();
+    let s: Vec<Symbol> = (0..16)
+        .map(|i| Symbol(((start / 16 + i) % 16) as u8))
+        .collect();
     Record::AliceSymbols(AliceSymbols::from_symbols(start & SLOT_MASK, &s))
 }
 
@@ -215,7 +221,11 @@ pub fn spawn_overflow_model(path: PathBuf, m: OverflowModel) -> JoinHandle<Truth
         card.force(&Record::Epoch((slot >> SLOT_BITS) as u32));
         for phase in 0..2 * m.phases {
             let burst = phase % 2 == 0;
-            let n = if burst { m.runs_per_burst } else { m.runs_per_calm };
+            let n = if burst {
+                m.runs_per_burst
+            } else {
+                m.runs_per_calm
+            };
             for _ in 0..n {
                 if slot & SLOT_MASK == 0 && slot != m.first_slot {
                     // Wrap of the low 40 bits: the GAP (old epoch) goes first.
@@ -229,7 +239,10 @@ pub fn spawn_overflow_model(path: PathBuf, m: OverflowModel) -> JoinHandle<Truth
                 if slot % m.status_every == 0 {
                     let st = Record::Status(Status {
                         slot: slot & SLOT_MASK,
-                        counters: vec![(CounterId::IntervalSlots, m.status_every), (CounterId::SymbolsSent, m.status_every)],
+                        counters: vec![
+                            (CounterId::IntervalSlots, m.status_every),
+                            (CounterId::SymbolsSent, m.status_every),
+                        ],
                     });
                     card.offer(&st, slot);
                 }
