@@ -11,7 +11,9 @@
 //! photocurrent monitor answers Lydersen et al., Nat. Photon. 4, 686 (2010);
 //! the after-gate check answers Wiechers et al., NJP 13, 013043 (2011).
 
-use qkd_abi::records::{CounterId, Detection, Record, Status, SLOT_BITS, SLOT_MASK, STATUS_VALUE_MAX};
+use qkd_abi::records::{
+    CounterId, Detection, Record, Status, SLOT_BITS, SLOT_MASK, STATUS_VALUE_MAX,
+};
 use qkd_abi::regmap::bob::{self as regs, alarm};
 use qkd_abi::symbol::Basis;
 
@@ -313,14 +315,19 @@ impl BobCore {
         if c / self.w_ag == self.ag.win && self.ag.count > u64::from(self.cfg.aftergate_limit) {
             live |= alarm::AFTER_GATE;
         }
-        if c / self.w_cf == self.cf.win && self.cf.count > u64::from(self.cfg.click_fraction_limit) {
+        if c / self.w_cf == self.cf.win && self.cf.count > u64::from(self.cfg.click_fraction_limit)
+        {
             live |= alarm::CLICK_FRACTION;
         }
         if self.over.iter().any(|&o| o) {
             live |= alarm::PHOTOCURRENT;
         }
         let run_start = self.last_raw_cycle.map_or(0, |lc| lc + 1);
-        let run = if c > run_start { self.proc_before(c) - self.proc_before(run_start) } else { 0 };
+        let run = if c > run_start {
+            self.proc_before(c) - self.proc_before(run_start)
+        } else {
+            0
+        };
         if run >= u64::from(self.cfg.no_dark_gates) {
             live |= alarm::NO_DARK;
         }
@@ -349,7 +356,12 @@ impl BobCore {
             }
         }
         let base_over = self.adc_baseline > self.cfg.photocurrent_threshold;
-        if self.over.iter().take(usize::from(self.cfg.detectors.clamp(1, 4))).any(|&o| o != base_over) {
+        if self
+            .over
+            .iter()
+            .take(usize::from(self.cfg.detectors.clamp(1, 4)))
+            .any(|&o| o != base_over)
+        {
             // next sample cycle >= c; it takes effect one cycle later
             let s = self.next_sample_cycle(c);
             n = n.min(s.saturating_add(1));
@@ -402,10 +414,8 @@ impl BobCore {
                 self.iv.gates += g;
                 self.totals.gates += g;
             }
-            if hi > lo {
-                self.iv.seen |= live;
-                self.totals.alarms_sticky |= live;
-            }
+            self.iv.seen |= live;
+            self.totals.alarms_sticky |= live;
             // baseline ADC samples in [a, b)
             let s = self.next_sample_cycle(a);
             if s < b {
@@ -438,7 +448,9 @@ impl BobCore {
     }
 
     fn status_due(&self, c: u64) -> bool {
-        let Some(t) = self.period_log2 else { return false };
+        let Some(t) = self.period_log2 else {
+            return false;
+        };
         let (lo, hi) = (self.proc_before(c), self.proc_before(c + 1));
         hi > lo && (hi >> t) > (lo >> t)
     }
@@ -453,7 +465,10 @@ impl BobCore {
         let nd = self.cfg.detectors.clamp(1, 4);
         let iv = std::mem::take(&mut self.iv);
         let sat = |v: u64| v.min(STATUS_VALUE_MAX);
-        let mut counters = vec![(CounterId::IntervalSlots, sat(iv.slots)), (CounterId::Gates, sat(iv.gates))];
+        let mut counters = vec![
+            (CounterId::IntervalSlots, sat(iv.slots)),
+            (CounterId::Gates, sat(iv.gates)),
+        ];
         for d in 0..nd {
             counters.push((CounterId::Clicks(d), sat(iv.clicks[usize::from(d)])));
         }
@@ -462,11 +477,20 @@ impl BobCore {
         counters.push((CounterId::DeadTimeSuppressed, sat(iv.suppressed)));
         counters.push((CounterId::Invalid, sat(iv.invalid)));
         for d in 0..nd {
-            counters.push((CounterId::PhotocurrentMax(d), u64::from(iv.pc_max[usize::from(d)])));
+            counters.push((
+                CounterId::PhotocurrentMax(d),
+                u64::from(iv.pc_max[usize::from(d)]),
+            ));
         }
         counters.push((CounterId::AlarmsLive, u64::from(live_end)));
         counters.push((CounterId::AlarmsSeen, u64::from(iv.seen | live_end)));
-        self.emit_at(hi, Record::Status(Status { slot: hi & SLOT_MASK, counters }));
+        self.emit_at(
+            hi,
+            Record::Status(Status {
+                slot: hi & SLOT_MASK,
+                counters,
+            }),
+        );
     }
 
     /// Open cycle `c` for events (finishing everything before it).
@@ -485,10 +509,8 @@ impl BobCore {
                 self.iv.gates += g;
                 self.totals.gates += g;
             }
-            if hi > lo {
-                self.iv.seen |= live;
-                self.totals.alarms_sticky |= live;
-            }
+            self.iv.seen |= live;
+            self.totals.alarms_sticky |= live;
             self.open = Some(OpenCycle {
                 c,
                 dead_start: self.dead_until,
@@ -508,7 +530,10 @@ impl BobCore {
     fn close_open(&mut self) {
         let Some(o) = self.open.take() else { return };
         let c = o.c;
-        for (w, pend, wl) in [(&mut self.ag, o.ag_pending, self.w_ag), (&mut self.cf, o.cf_pending, self.w_cf)] {
+        for (w, pend, wl) in [
+            (&mut self.ag, o.ag_pending, self.w_ag),
+            (&mut self.cf, o.cf_pending, self.w_cf),
+        ] {
             if w.win != c / wl {
                 w.win = c / wl;
                 w.count = 0;
@@ -551,7 +576,13 @@ impl BobCore {
     /// The raw clicks of slot `slot` (sorted by detector, at most one per
     /// detector), with Bob's basis in that slot. Returns the class of each
     /// click, in input order. Slots must come in increasing order.
-    pub fn slot_clicks(&mut self, slot: u64, clicks: &[RawClick], basis: Basis, out: &mut Vec<ClickClass>) {
+    pub fn slot_clicks(
+        &mut self,
+        slot: u64,
+        clicks: &[RawClick],
+        basis: Basis,
+        out: &mut Vec<ClickClass>,
+    ) {
         out.clear();
         let c = self.cycle_of(slot);
         if c < self.next_cycle {
@@ -639,7 +670,11 @@ impl BobCore {
 
     /// Finish every cycle that carries a slot below `end_slot`.
     pub fn finish_before_slot(&mut self, end_slot: u64) {
-        let c = if end_slot == 0 { 0 } else { self.cycle_of(end_slot - 1) + 1 };
+        let c = if end_slot == 0 {
+            0
+        } else {
+            self.cycle_of(end_slot - 1) + 1
+        };
         self.finish_before_cycle(c);
     }
 }

@@ -3,6 +3,32 @@
 //! (`sim:`), and the simulated devices. See `README.md` in this folder for
 //! the design (geometric skipping, Alice's compressed stream) and sources.
 
+pub mod alice;
+pub mod attack;
 pub mod bob;
+pub mod channel;
+pub mod detector;
+pub mod link;
 pub mod prng;
 pub mod rng;
+pub mod source;
+
+pub use attack::{AttackConfig, AttackKind, ClickSource, EveInfo};
+pub use channel::ChannelParams;
+pub use detector::DetectorParams;
+pub use link::{run_link, EveTag, FastLink, LinkOutput, LinkParams, LinkStats, Trace};
+pub use source::SourceParams;
+
+/// Errors of the physics layer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// A parameter is outside its allowed range.
+    #[error("{field} = {value} is out of range")]
+    OutOfRange {
+        /// Parameter name (as in the link TOML where there is one).
+        field: &'static str,
+        /// Offending value.
+        value: f64,
+    },
+}

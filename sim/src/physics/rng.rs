@@ -35,7 +35,12 @@ impl SimRng {
     /// A generator seeded from `seed` via SplitMix64 (never all-zero state).
     pub fn new(seed: u64) -> SimRng {
         let mut x = seed;
-        let s = [splitmix64(&mut x), splitmix64(&mut x), splitmix64(&mut x), splitmix64(&mut x)];
+        let s = [
+            splitmix64(&mut x),
+            splitmix64(&mut x),
+            splitmix64(&mut x),
+            splitmix64(&mut x),
+        ];
         SimRng { s }
     }
 
