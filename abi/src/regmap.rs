@@ -10,8 +10,8 @@
 //! latches `_HI` so that the pair is coherent.
 
 pub mod alice;
-pub mod common;
 pub mod bob;
+pub mod common;
 pub mod header;
 
 use serde::Serialize;
@@ -60,7 +60,9 @@ impl std::str::FromStr for Role {
         match s {
             "alice" => Ok(Role::Alice),
             "bob" => Ok(Role::Bob),
-            other => Err(format!("unknown role '{other}' (expected 'alice' or 'bob')")),
+            other => Err(format!(
+                "unknown role '{other}' (expected 'alice' or 'bob')"
+            )),
         }
     }
 }
@@ -366,9 +368,9 @@ impl RegisterMap {
             Role::Bob => bob::blocks(&params),
         });
         let n = blocks.len();
-        for i in 1..n {
-            let b = &mut blocks[i];
-            let next = if i + 1 < n { blocks_index_after(i) } else { 0 };
+        for (i, b) in blocks.iter_mut().enumerate().skip(1) {
+            // Blocks are laid out at consecutive indices; the last one ends the chain.
+            let next = if i + 1 < n { (i + 1) as u32 } else { 0 };
             let b_type = u32::from(b.type_id);
             let b_ver = u32::from(b.version);
             if let Some(id) = b.registers.first_mut() {
@@ -399,10 +401,6 @@ impl RegisterMap {
     pub fn reset_of(&self, name: &str) -> u32 {
         self.register(name).map_or(0, |r| r.reset)
     }
-}
-
-fn blocks_index_after(i: usize) -> u32 {
-    (i + 1) as u32
 }
 
 /// `BLOCK_ID` register of block `index` (value filled in by [`RegisterMap::new`]).
@@ -499,6 +497,9 @@ mod tests {
         assert!(GenParams::bob(4, 5, 2).validate().is_err());
         assert!(GenParams::bob(4, 8, 0).validate().is_err());
         assert!(GenParams::default_for(Role::Bob).validate().is_ok());
-        assert_eq!(GenParams::default_for(Role::Alice).symbol_rate_hz(), 312.5e6);
+        assert_eq!(
+            GenParams::default_for(Role::Alice).symbol_rate_hz(),
+            312.5e6
+        );
     }
 }
