@@ -818,9 +818,10 @@ impl Cascade {
             } else {
                 Some(self.cache.get(&self.seed, p as u16, n))
             };
-            let bob = match &shuffle {
-                Some(s) => s.apply(key),
-                None => key.clone(),
+            // Later passes shuffle the key as corrected so far (pass 0's copy).
+            let bob = match (&shuffle, run.passes.first()) {
+                (Some(s), Some(p0)) => s.apply(&p0.bob),
+                _ => key.clone(),
             };
             let k = k as usize;
             let nblocks = n.div_ceil(k);
