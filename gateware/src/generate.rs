@@ -60,9 +60,7 @@ pub fn verilog(params: &GenParams) -> Result<String, GenerateError> {
     })?;
     let design = match params.role {
         Role::Alice => crate::alice::top::verilog(params),
-        Role::Bob => Err(anyhow::anyhow!(
-            "the receiver (qkd_bob) gateware is not available yet: crate::bob::top::verilog is missing"
-        )),
+        Role::Bob => crate::bob::top::verilog(params),
     };
     design.map_err(|source| GenerateError::Design {
         role: params.role,

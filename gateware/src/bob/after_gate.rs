@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Tumbling-window event-count alarm (gateware spec 5.5), used for Bob's
+//! after-gate protection (Wiechers et al., NJP 13, 013043, 2011: bright
+//! pulses after the gate make the APD click in the attacker's choice) and
+//! for the click-fraction blinding watchdog.
+//!
+//! Windows of `window_cycles` cycles start at sync; `live` (used in cycle
+//! `c`) is `events counted in the current window before c > limit`.
+
+use rust_hdl::prelude::*;
+
+/// Count events over tumbling windows of cycles; live when over the limit.
+#[derive(LogicBlock)]
+pub struct WindowAlarm {
+    /// Fabric clock, rising edge.
+    pub clock: Signal<In, Clock>,
+    /// Start over (at START): empty window at cycle 0, active high.
+    pub clear: Signal<In, Bit>,
+    /// This cycle belongs to the windows (running and synced), active high.
+    pub enable: Signal<In, Bit>,
+    /// Events in this cycle.
+    pub events: Signal<In, Bits<8>>,
+    /// Window length in cycles (>= 1).
+    pub window_cycles: Signal<In, Bits<32>>,
+    /// Events tolerated per window.
+    pub limit: Signal<In, Bits<32>>,
+    /// Live alarm for this cycle (from events of earlier cycles), active high.
+    pub live: Signal<Out, Bit>,
+    count: DFF<Bits<32>>,
+    cycle: DFF<Bits<32>>,
+    sum: Signal<Local, Bits<33>>,
+    last_of_window: Signal<Local, Bit>,
+}
+
+impl Default for WindowAlarm {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            clear: Default::default(),
+            enable: Default::default(),
+            events: Default::default(),
+            window_cycles: Default::default(),
+            limit: Default::default(),
+            live: Default::default(),
+            count: Default::default(),
+            cycle: Default::default(),
+            sum: Default::default(),
+            last_of_window: Default::default(),
+        }
+    }
+}
+
+impl Logic for WindowAlarm {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, count, cycle);
+        self.live.next = self.count.q.val() > self.limit.val();
+        self.sum.next = bit_cast::<33, 32>(self.count.q.val()) + bit_cast::<33, 8>(self.events.val());
+        self.last_of_window.next = (self.cycle.q.val() + 1) >= self.window_cycles.val();
+        if self.enable.val() {
+            if self.last_of_window.val() {
+                self.count.d.next = 0.into();
+                self.cycle.d.next = 0.into();
+            } else {
+                self.cycle.d.next = self.cycle.q.val() + 1;
+                // saturate at 2^32 - 1
+                if self.sum.val().get_bit(32) {
+                    self.count.d.next = 0xFFFF_FFFF_u64.into();
+                } else {
+                    self.count.d.next = bit_cast::<32, 33>(self.sum.val());
+                }
+            }
+        }
+        if self.clear.val() {
+            self.count.d.next = 0.into();
+            self.cycle.d.next = 0.into();
+        }
+    }
+}

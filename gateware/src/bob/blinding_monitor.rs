@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Bob's blinding monitor (gateware spec 5.5): per-sample photocurrent
+//! threshold (CW and pulsed blinding, Lydersen et al., Nat. Photon. 4, 686,
+//! 2010: pulsed blinding evades averaging monitors, so every sample is
+//! compared on its own), a click-fraction watchdog (blinded detectors
+//! click on demand) and a no-dark-count watchdog (blinded detectors never
+//! dark-count). All outputs are live states for this cycle computed from
+//! events of earlier cycles.
+
+use crate::bob::after_gate::WindowAlarm;
+use crate::bob::vec_of as v;
+use rust_hdl::prelude::*;
+
+/// Photocurrent, click-fraction and no-dark-count watchdogs.
+#[derive(LogicBlock)]
+pub struct BlindingMonitor {
+    /// Fabric clock, rising edge.
+    pub clock: Signal<In, Clock>,
+    /// Start over (at START), active high.
+    pub clear: Signal<In, Bit>,
+    /// This cycle is running and synced, active high.
+    pub enable: Signal<In, Bit>,
+    /// Photocurrent ADC sample per detector, 12-bit code.
+    pub adc: Vec<Signal<In, Bits<12>>>,
+    /// ADC sample valid per detector, active high.
+    pub adc_valid: Vec<Signal<In, Bit>>,
+    /// `PHOTOCURRENT_THRESHOLD`, 12-bit ADC code.
+    pub threshold: Signal<In, Bits<12>>,
+    /// Raw clicks in this cycle (all enabled detectors, processed slots).
+    pub raw_clicks: Signal<In, Bits<8>>,
+    /// Processed slots in this cycle.
+    pub processed: Signal<In, Bits<8>>,
+    /// Click-fraction window in cycles (>= 1).
+    pub cf_window_cycles: Signal<In, Bits<32>>,
+    /// `CLICK_FRACTION_LIMIT`.
+    pub cf_limit: Signal<In, Bits<32>>,
+    /// `NO_DARK_GATES`.
+    pub no_dark_gates: Signal<In, Bits<32>>,
+    /// PHOTOCURRENT alarm live, active high.
+    pub photocurrent_live: Signal<Out, Bit>,
+    /// CLICK_FRACTION alarm live, active high.
+    pub click_fraction_live: Signal<Out, Bit>,
+    /// NO_DARK alarm live, active high.
+    pub no_dark_live: Signal<Out, Bit>,
+    /// Last valid ADC sample per detector (`PHOTOCURRENT_LAST_Dd`).
+    pub last: Vec<Signal<Out, Bits<12>>>,
+    over: Vec<DFF<Bit>>,
+    last_r: Vec<DFF<Bits<12>>>,
+    any_over: Vec<Signal<Local, Bit>>,
+    run: DFF<Bits<32>>,
+    run_sum: Signal<Local, Bits<33>>,
+    fraction: WindowAlarm,
+}
+
+impl BlindingMonitor {
+    /// A monitor for `detectors` detectors (1..=4).
+    pub fn new(detectors: usize) -> Self {
+        assert!((1..=4).contains(&detectors), "BlindingMonitor: detectors {detectors} out of 1..=4");
+        Self {
+            clock: Default::default(),
+            clear: Default::default(),
+            enable: Default::default(),
+            adc: v(detectors),
+            adc_valid: v(detectors),
+            threshold: Default::default(),
+            raw_clicks: Default::default(),
+            processed: Default::default(),
+            cf_window_cycles: Default::default(),
+            cf_limit: Default::default(),
+            no_dark_gates: Default::default(),
+            photocurrent_live: Default::default(),
+            click_fraction_live: Default::default(),
+            no_dark_live: Default::default(),
+            last: v(detectors),
+            over: v(detectors),
+            last_r: v(detectors),
+            any_over: v(detectors + 1),
+            run: Default::default(),
+            run_sum: Default::default(),
+            fraction: Default::default(),
+        }
+    }
+}
+
+impl Logic for BlindingMonitor {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, run);
+        clock!(self, clock, fraction);
+        // ---- Photocurrent: each valid sample against the threshold ----
+        self.any_over[0].next = false;
+        for d in 0..self.over.len() {
+            self.over[d].clock.next = self.clock.val();
+            self.last_r[d].clock.next = self.clock.val();
+            self.over[d].d.next = self.over[d].q.val();
+            self.last_r[d].d.next = self.last_r[d].q.val();
+            if self.adc_valid[d].val() {
+                self.over[d].d.next = self.adc[d].val() > self.threshold.val();
+                self.last_r[d].d.next = self.adc[d].val();
+            }
+            self.last[d].next = self.last_r[d].q.val();
+            self.any_over[d + 1].next = self.any_over[d].val() | self.over[d].q.val();
+        }
+        self.photocurrent_live.next = false;
+        for d in 0..self.over.len() {
+            self.photocurrent_live.next = self.any_over[d + 1].val();
+        }
+        // ---- Click fraction: raw clicks per tumbling window ----
+        self.fraction.clear.next = self.clear.val();
+        self.fraction.enable.next = self.enable.val();
+        self.fraction.events.next = self.raw_clicks.val();
+        self.fraction.window_cycles.next = self.cf_window_cycles.val();
+        self.fraction.limit.next = self.cf_limit.val();
+        self.click_fraction_live.next = self.fraction.live.val();
+        // ---- No dark count: processed slots since the last raw click ----
+        self.no_dark_live.next = self.run.q.val() >= self.no_dark_gates.val();
+        self.run_sum.next = bit_cast::<33, 32>(self.run.q.val()) + bit_cast::<33, 8>(self.processed.val());
+        if self.enable.val() {
+            if self.raw_clicks.val().any() {
+                self.run.d.next = 0.into();
+            } else if self.run_sum.val().get_bit(32) {
+                self.run.d.next = 0xFFFF_FFFF_u64.into();
+            } else {
+                self.run.d.next = bit_cast::<32, 33>(self.run_sum.val());
+            }
+        }
+        if self.clear.val() {
+            self.run.d.next = 0.into();
+        }
+    }
+}

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Bob's click classification (gateware spec 5.3, 5.4): raw clicks on
+//! enabled detectors in processed slots become dead-time-suppressed,
+//! after-gate (fine bin outside `[START_BIN, END_BIN]`), invalid (an alarm
+//! live or a QRNG underrun) or accepted, in slot order then detector order,
+//! with the common dead time of [`DeadTime`]; it also drives the gates and
+//! counts every class for the STATUS accounting identity
+//! `sum_d Clicks(d) = Accepted + AfterGate + DeadTimeSuppressed + Invalid`.
+//!
+//! Everything here is combinational except the dead-time state; the top
+//! registers the outputs.
+
+use crate::bob::dead_time::DeadTime;
+use crate::bob::vec_of as v;
+use rust_hdl::prelude::*;
+
+/// Classifier of one cycle's raw clicks.
+#[derive(LogicBlock)]
+pub struct Classifier {
+    /// Fabric clock, rising edge.
+    pub clock: Signal<In, Clock>,
+    /// Forget the dead time (START, sync), active high.
+    pub restart: Signal<In, Bit>,
+    /// TDC clicks per detector, lane bit `l`.
+    pub click: Vec<Signal<In, Bits<8>>>,
+    /// TDC fine bins per detector, lane `l` at `4*l..4*l+4`.
+    pub bins: Vec<Signal<In, Bits<32>>>,
+    /// Processed slot per lane (running, synced, `i >= 0`), active high.
+    pub processed: Signal<In, Bits<8>>,
+    /// `BOB_CTRL.DETECTOR_ENABLE`, bit `d`.
+    pub enable: Signal<In, Bits<4>>,
+    /// `GATE_WINDOW.START_BIN`.
+    pub start_bin: Signal<In, Bits<8>>,
+    /// `GATE_WINDOW.END_BIN` (inclusive).
+    pub end_bin: Signal<In, Bits<8>>,
+    /// `GATE_DEAD_TIME_SLOTS`.
+    pub dead_slots: Signal<In, Bits<16>>,
+    /// An invalidating alarm is live or the cycle is a QRNG underrun, active high.
+    pub bad: Signal<In, Bit>,
+    /// Raw clicks per detector (enabled, processed), lane bit `l`.
+    pub raw: Vec<Signal<Out, Bits<8>>>,
+    /// Clicks that become DETECTION records, bit `4*l + d`.
+    pub record: Signal<Out, Bits<32>>,
+    /// Gate enables, bit `4*l + d` (the `qkd_bob` wrapper packs them to `l*ND + d`).
+    pub gate_en: Signal<Out, Bits<32>>,
+    /// Raw clicks per detector in this cycle.
+    pub n_raw: Vec<Signal<Out, Bits<8>>>,
+    /// Raw clicks over all detectors.
+    pub n_raw_all: Signal<Out, Bits<8>>,
+    /// Accepted clicks.
+    pub n_accepted: Signal<Out, Bits<8>>,
+    /// After-gate clicks.
+    pub n_after_gate: Signal<Out, Bits<8>>,
+    /// Dead-time-suppressed clicks.
+    pub n_dead: Signal<Out, Bits<8>>,
+    /// Invalid clicks.
+    pub n_invalid: Signal<Out, Bits<8>>,
+    /// Processed slots with at least one gate open (`Gates`).
+    pub n_gates: Signal<Out, Bits<8>>,
+    /// Processed slots.
+    pub n_processed: Signal<Out, Bits<8>>,
+    dead: DeadTime,
+    det_mask: Constant<Bits<4>>,
+    lane_raw: Vec<Signal<Local, Bits<4>>>,
+    in_window: Vec<Signal<Local, Bits<4>>>,
+    bin: Signal<Local, Bits<8>>,
+    bin4: Signal<Local, Bits<4>>,
+    any_acc: Signal<Local, Bits<8>>,
+    n_record: Signal<Local, Bits<8>>,
+}
+
+impl Classifier {
+    /// A classifier for `lanes` lanes (1..=8) and `detectors` detectors (1..=4).
+    pub fn new(lanes: usize, detectors: usize) -> Self {
+        assert!((1..=4).contains(&detectors), "Classifier: detectors {detectors} out of 1..=4");
+        Self {
+            clock: Default::default(),
+            restart: Default::default(),
+            click: v(detectors),
+            bins: v(detectors),
+            processed: Default::default(),
+            enable: Default::default(),
+            start_bin: Default::default(),
+            end_bin: Default::default(),
+            dead_slots: Default::default(),
+            bad: Default::default(),
+            raw: v(detectors),
+            record: Default::default(),
+            gate_en: Default::default(),
+            n_raw: v(detectors),
+            n_raw_all: Default::default(),
+            n_accepted: Default::default(),
+            n_after_gate: Default::default(),
+            n_dead: Default::default(),
+            n_invalid: Default::default(),
+            n_gates: Default::default(),
+            n_processed: Default::default(),
+            dead: DeadTime::new(lanes),
+            det_mask: Constant::new(((1u64 << detectors) - 1).into()),
+            lane_raw: v(lanes),
+            in_window: v(lanes),
+            bin: Default::default(),
+            bin4: Default::default(),
+            any_acc: Default::default(),
+            n_record: Default::default(),
+        }
+    }
+}
+
+impl Logic for Classifier {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, dead);
+        // ---- Raw clicks: enabled detectors, processed slots ----
+        for d in 0..self.click.len() {
+            self.raw[d].next = 0.into();
+            for l in 0..self.lane_raw.len() {
+                self.raw[d].next = self.raw[d].val().replace_bit(
+                    l,
+                    self.click[d].val().get_bit(l) & self.enable.val().get_bit(d) & self.processed.val().get_bit(l),
+                );
+            }
+        }
+        for l in 0..self.lane_raw.len() {
+            self.lane_raw[l].next = 0.into();
+            self.in_window[l].next = 0.into();
+            for d in 0..self.click.len() {
+                self.lane_raw[l].next = self.lane_raw[l].val().replace_bit(d, self.raw[d].val().get_bit(l));
+                self.bin4.next = self.bins[d].val().get_bits::<4>(4 * l);
+                self.bin.next = bit_cast::<8, 4>(self.bin4.val());
+                self.in_window[l].next = self.in_window[l]
+                    .val()
+                    .replace_bit(d, (self.bin.val() >= self.start_bin.val()) & (self.bin.val() <= self.end_bin.val()));
+            }
+        }
+        // ---- Common dead time ----
+        self.dead.restart.next = self.restart.val();
+        self.dead.dead_slots.next = self.dead_slots.val();
+        self.any_acc.next = 0.into();
+        for l in 0..self.lane_raw.len() {
+            self.any_acc.next = self.any_acc.val().replace_bit(l, self.lane_raw[l].val().any());
+        }
+        self.dead.any_click.next = self.any_acc.val();
+        // ---- Classes and counts ----
+        self.record.next = 0.into();
+        self.gate_en.next = 0.into();
+        self.n_raw_all.next = 0.into();
+        self.n_after_gate.next = 0.into();
+        self.n_dead.next = 0.into();
+        self.n_record.next = 0.into();
+        self.n_gates.next = 0.into();
+        self.n_processed.next = 0.into();
+        for d in 0..self.click.len() {
+            self.n_raw[d].next = 0.into();
+        }
+        for l in 0..self.lane_raw.len() {
+            for d in 0..self.click.len() {
+                self.gate_en.next = self.gate_en.val().replace_bit(
+                    4 * l + d,
+                    self.processed.val().get_bit(l) & self.enable.val().get_bit(d) & self.dead.open.val().get_bit(l),
+                );
+                if self.raw[d].val().get_bit(l) {
+                    self.n_raw[d].next = self.n_raw[d].val() + 1;
+                    self.n_raw_all.next = self.n_raw_all.val() + 1;
+                    if self.dead.blocked.val().get_bit(l) {
+                        self.n_dead.next = self.n_dead.val() + 1;
+                    } else if !self.in_window[l].val().get_bit(d) {
+                        self.n_after_gate.next = self.n_after_gate.val() + 1;
+                    } else {
+                        self.record.next = self.record.val().replace_bit(4 * l + d, true);
+                        self.n_record.next = self.n_record.val() + 1;
+                    }
+                }
+            }
+            if self.processed.val().get_bit(l) {
+                self.n_processed.next = self.n_processed.val() + 1;
+                if self.dead.open.val().get_bit(l) & (self.enable.val() & self.det_mask.val()).any() {
+                    self.n_gates.next = self.n_gates.val() + 1;
+                }
+            }
+        }
+        self.n_accepted.next = self.n_record.val();
+        self.n_invalid.next = 0.into();
+        if self.bad.val() {
+            self.n_accepted.next = 0.into();
+            self.n_invalid.next = self.n_record.val();
+        }
+    }
+}

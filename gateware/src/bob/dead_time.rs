@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Bob's common dead time (gateware spec 5.3, 5.4): after any click that is
+//! not itself suppressed, every detector ignores the next D slots. A common
+//! dead time defeats the dead-time attack (Weier et al., NJP 13, 073024,
+//! 2011).
+//!
+//! State is `r` = `max(0, dead_until - i0)` (slots still dead, counted from
+//! this cycle's lane-0 slot `i0`), kept with its lane mask `rmask[l] = r > l`.
+//! Lane `l` is dead if `rmask[l]` or an unsuppressed click in an earlier lane
+//! `j` of this cycle covers it (`l - j <= D`); the in-cycle chain is one
+//! AND-OR per lane, and the next `r` (with its mask) is a multiplexer over
+//! values precomputed from the D register, so no adder sits in the loop.
+
+use rust_hdl::prelude::*;
+
+/// Common dead-time tracker over the lanes of one cycle.
+#[derive(LogicBlock)]
+pub struct DeadTime {
+    /// Fabric clock, rising edge.
+    pub clock: Signal<In, Clock>,
+    /// Forget the dead time (at START and at sync: `dead_until = 0`), active high.
+    pub restart: Signal<In, Bit>,
+    /// Dead time D in slots (`GATE_DEAD_TIME_SLOTS`).
+    pub dead_slots: Signal<In, Bits<16>>,
+    /// Lane `l` of this cycle has a raw click (any enabled detector, processed slot).
+    pub any_click: Signal<In, Bits<8>>,
+    /// Lane `l`'s clicks are dead-time-suppressed (combinational), active high.
+    pub blocked: Signal<Out, Bits<8>>,
+    /// Lane `l`'s gates are open: its slot is past `dead_until` as it was at the
+    /// start of this cycle (combinational), active high.
+    pub open: Signal<Out, Bits<8>>,
+    k_lane: Vec<Constant<Bits<17>>>,
+    k_lane_plus_l: Vec<Constant<Bits<17>>>,
+    k_back: Vec<Constant<Bits<17>>>,
+    k_lanes: Constant<Bits<17>>,
+    d_wide: Signal<Local, Bits<17>>,
+    d_ge: Signal<Local, Bits<8>>,
+    reach: Vec<Signal<Local, Bits<16>>>,
+    dm: Vec<Signal<Local, Bits<17>>>,
+    dm_mask: Vec<Signal<Local, Bits<8>>>,
+    decay: Signal<Local, Bits<17>>,
+    decay_mask: Signal<Local, Bits<8>>,
+    acc: Vec<Signal<Local, Bits<16>>>,
+    unblocked: Signal<Local, Bits<8>>,
+    r: DFF<Bits<17>>,
+    rmask: DFF<Bits<8>>,
+}
+
+impl DeadTime {
+    /// A tracker for `lanes` lanes (1..=8).
+    pub fn new(lanes: usize) -> Self {
+        assert!((1..=8).contains(&lanes), "DeadTime: lanes {lanes} out of 1..=8");
+        let k = |v: usize| Constant::new((v as u64).into());
+        Self {
+            clock: Default::default(),
+            restart: Default::default(),
+            dead_slots: Default::default(),
+            any_click: Default::default(),
+            blocked: Default::default(),
+            open: Default::default(),
+            k_lane: (0..8).map(k).collect(),
+            k_lane_plus_l: (0..8).map(|l| k(l + lanes)).collect(),
+            k_back: (0..lanes).map(|j| k(lanes - 1 - j)).collect(),
+            k_lanes: k(lanes),
+            d_wide: Default::default(),
+            d_ge: Default::default(),
+            reach: (0..lanes).map(|_| Default::default()).collect(),
+            dm: (0..lanes).map(|_| Default::default()).collect(),
+            dm_mask: (0..lanes).map(|_| Default::default()).collect(),
+            decay: Default::default(),
+            decay_mask: Default::default(),
+            acc: (0..=lanes).map(|_| Default::default()).collect(),
+            unblocked: Default::default(),
+            r: Default::default(),
+            rmask: Default::default(),
+        }
+    }
+}
+
+impl Logic for DeadTime {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, r, rmask);
+        // ---- Values precomputed from D (static between register writes) ----
+        self.d_wide.next = bit_cast::<17, 16>(self.dead_slots.val());
+        self.d_ge.next = 0.into();
+        for q in 0..8 {
+            self.d_ge.next = self.d_ge.val().replace_bit(q, self.d_wide.val() >= self.k_lane[q].val());
+        }
+        for l in 0..self.reach.len() {
+            // lanes l+1 .. l+D of this cycle are covered by a click in lane l
+            self.reach[l].next = 0.into();
+            for q in 1..8 {
+                self.reach[l].next = self.reach[l].val().replace_bit(l + q, self.d_ge.val().get_bit(q));
+            }
+            // r after a last unsuppressed click in lane l: max(0, D + 1 + l - L)
+            self.dm[l].next = 0.into();
+            if self.d_wide.val() >= self.k_back[l].val() {
+                self.dm[l].next = self.d_wide.val() - self.k_back[l].val();
+            }
+            self.dm_mask[l].next = 0.into();
+            for q in 0..8 {
+                self.dm_mask[l].next = self.dm_mask[l].val().replace_bit(q, self.dm[l].val() > self.k_lane[q].val());
+            }
+        }
+        // r after a cycle without an unsuppressed click: max(0, r - L)
+        self.decay.next = 0.into();
+        if self.r.q.val() >= self.k_lanes.val() {
+            self.decay.next = self.r.q.val() - self.k_lanes.val();
+        }
+        self.decay_mask.next = 0.into();
+        for q in 0..8 {
+            self.decay_mask.next = self.decay_mask.val().replace_bit(q, self.r.q.val() > self.k_lane_plus_l[q].val());
+        }
+        // ---- In-cycle chain over lanes ----
+        self.acc[0].next = bit_cast::<16, 8>(self.rmask.q.val());
+        self.unblocked.next = 0.into();
+        self.blocked.next = 0.into();
+        for l in 0..self.reach.len() {
+            self.blocked.next = self.blocked.val().replace_bit(l, self.acc[l].val().get_bit(l));
+            self.unblocked.next = self
+                .unblocked
+                .val()
+                .replace_bit(l, self.any_click.val().get_bit(l) & !self.acc[l].val().get_bit(l));
+            self.acc[l + 1].next = self.acc[l].val();
+            if self.any_click.val().get_bit(l) & !self.acc[l].val().get_bit(l) {
+                self.acc[l + 1].next = self.acc[l].val() | self.reach[l].val();
+            }
+        }
+        self.open.next = !self.rmask.q.val();
+        // ---- Next state: the last unsuppressed click wins ----
+        self.r.d.next = self.decay.val();
+        self.rmask.d.next = self.decay_mask.val();
+        for l in 0..self.reach.len() {
+            if self.unblocked.val().get_bit(l) {
+                self.r.d.next = self.dm[l].val();
+                self.rmask.d.next = self.dm_mask[l].val();
+            }
+        }
+        if self.restart.val() {
+            self.r.d.next = 0.into();
+            self.rmask.d.next = 0.into();
+        }
+    }
+}

@@ -1,0 +1,1679 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! `qkd_bob`: Bob's receiver core (gateware spec sections 1-3, 5-7): CSR
+//! bank from `qkd_abi::RegisterMap`, per-detector TDC, slot alignment to
+//! `sync_in`, common dead time and gates, after-gate and blinding
+//! protections, basis choice (test PRNG or QRNG with SP 800-90B health
+//! tests), DETECTION/STATUS/EPOCH records and the record stream.
+//!
+//! LANES, OVERSAMPLE and DETECTORS are run-time construction parameters of
+//! one rust-hdl design (`BobCore`), whose sample ports use a fixed stride
+//! of 16 samples per lane and 4 gate bits per lane; [`verilog`] wraps it in
+//! a `qkd_bob` module with the exact, clean port widths of the spec.
+//!
+//! Timeline: inputs are registered once (stage P = input cycle + 1, the
+//! TDC output); classification and counting happen in stage P; stage R
+//! (P + 1) queues the cycle's records (a bundle) for the serializer, which
+//! presents one record word per cycle to the record stream.
+
+use crate::bob::basis_choice::BasisChoice;
+use crate::bob::blinding_monitor::BlindingMonitor;
+use crate::bob::after_gate::WindowAlarm;
+use crate::bob::classify::Classifier;
+use crate::bob::tdc::TdcChannel;
+use crate::bob::vec_of as v;
+use crate::common::csr::{self, AxiLiteSlave, CsrError, CsrReg, HiLatch, CSR_ADDR_BITS};
+use crate::common::health::HealthTests;
+use crate::common::prng::Xoshiro256Plus;
+use crate::common::stream::{LostSlots, RecordStream};
+use qkd_abi::{GenParams, RegisterMap};
+use rust_hdl::prelude::*;
+
+/// Bundle FIFO depth (cycles with records waiting for the serializer), log2.
+pub const BUNDLE_FIFO_LOG2: usize = 4;
+
+// ---- Bundle layout (one cycle's records), bit offsets used as literals in
+// update(): record flags of (lane l, detector d) at 4l+d (32 bits); fine
+// bins at 32 + 4*(4l+d) (128 bits); basis per lane at 160 (8 bits); invalid
+// flag at 168; STATUS follows at 169; EPOCH(0) first at 170; lane-0 slot
+// index at 176 (64 bits).
+
+/// Defines the list and constructor of the scalar CSR cells (the `Logic`
+/// impl below clocks each, feeds it the bus word and ORs its read data).
+macro_rules! bob_cells {
+    ($($cell:ident),* $(,)?) => {
+        /// Names of the scalar CSR cells of the top, in field order.
+        const CSR_CELLS: &[&str] = &[$(stringify!($cell)),*];
+
+        /// The scalar CSR cells, built from the map before the top is assembled.
+        struct CsrCells {
+            $($cell: CsrReg,)*
+        }
+
+        impl BobCore {
+            fn make_cells(map: &RegisterMap) -> Result<CsrCells, CsrError> {
+                Ok(CsrCells {
+                    $($cell: csr::cell_from_map(map, &stringify!($cell)["csr_".len()..])?,)*
+                })
+            }
+        }
+
+    };
+}
+
+/// Error building the receiver core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TopError {
+    /// Generation parameters out of range.
+    #[error("invalid generation parameters for qkd_bob")]
+    Params(#[source] qkd_abi::regmap::ParamError),
+    /// The parameters are not Bob's.
+    #[error("qkd_bob needs role bob parameters")]
+    Role,
+    /// The register map does not fit the gateware.
+    #[error("CSR bank of qkd_bob from the register map")]
+    Csr(#[from] CsrError),
+}
+
+/// The receiver core with stride-16 sample ports (see the module doc).
+#[derive(LogicBlock)]
+pub struct BobCore {
+    /// Fabric clock, rising edge (LANES slots per cycle).
+    pub clock: Signal<In, Clock>,
+    /// AXI4-Lite AWADDR, byte address in the 4 KiB CSR window.
+    pub s_axil_awaddr: Signal<In, Bits<CSR_ADDR_BITS>>,
+    /// AXI4-Lite AWVALID.
+    pub s_axil_awvalid: Signal<In, Bit>,
+    /// AXI4-Lite AWREADY.
+    pub s_axil_awready: Signal<Out, Bit>,
+    /// AXI4-Lite WDATA.
+    pub s_axil_wdata: Signal<In, Bits<32>>,
+    /// AXI4-Lite WSTRB (treated as all ones).
+    pub s_axil_wstrb: Signal<In, Bits<4>>,
+    /// AXI4-Lite WVALID.
+    pub s_axil_wvalid: Signal<In, Bit>,
+    /// AXI4-Lite WREADY.
+    pub s_axil_wready: Signal<Out, Bit>,
+    /// AXI4-Lite BRESP (0 OKAY, 2 SLVERR).
+    pub s_axil_bresp: Signal<Out, Bits<2>>,
+    /// AXI4-Lite BVALID.
+    pub s_axil_bvalid: Signal<Out, Bit>,
+    /// AXI4-Lite BREADY.
+    pub s_axil_bready: Signal<In, Bit>,
+    /// AXI4-Lite ARADDR.
+    pub s_axil_araddr: Signal<In, Bits<CSR_ADDR_BITS>>,
+    /// AXI4-Lite ARVALID.
+    pub s_axil_arvalid: Signal<In, Bit>,
+    /// AXI4-Lite ARREADY.
+    pub s_axil_arready: Signal<Out, Bit>,
+    /// AXI4-Lite RDATA.
+    pub s_axil_rdata: Signal<Out, Bits<32>>,
+    /// AXI4-Lite RRESP (0 OKAY, 2 SLVERR).
+    pub s_axil_rresp: Signal<Out, Bits<2>>,
+    /// AXI4-Lite RVALID.
+    pub s_axil_rvalid: Signal<Out, Bit>,
+    /// AXI4-Lite RREADY.
+    pub s_axil_rready: Signal<In, Bit>,
+    /// AXI4-Stream TDATA: record words (qkd-abi encoding).
+    pub m_axis_tdata: Signal<Out, Bits<64>>,
+    /// AXI4-Stream TVALID.
+    pub m_axis_tvalid: Signal<Out, Bit>,
+    /// AXI4-Stream TREADY.
+    pub m_axis_tready: Signal<In, Bit>,
+    /// AXI4-Stream TLAST: last word of a record.
+    pub m_axis_tlast: Signal<Out, Bit>,
+    /// APD comparator samples per detector, lane `l` sample `s` at bit `16l + s`.
+    pub apd: Vec<Signal<In, Bits<128>>>,
+    /// Gate enables, lane `l` detector `d` at bit `4l + d` (stage P), active high.
+    pub gate_en: Signal<Out, Bits<32>>,
+    /// Basis per lane (stage P), 1 = X.
+    pub basis_out: Signal<Out, Bits<8>>,
+    /// Slot 0 marker from the classical sync channel, active high.
+    pub sync_in: Signal<In, Bit>,
+    /// Photocurrent ADC sample per detector, 12-bit code.
+    pub adc: Vec<Signal<In, Bits<12>>>,
+    /// Photocurrent ADC sample valid per detector, active high.
+    pub adc_valid: Vec<Signal<In, Bit>>,
+    /// QRNG words: lane `l`'s 64-bit word in bits `[64l+63:64l]`.
+    pub qrng_data: Signal<In, Bits<512>>,
+    /// QRNG word valid, active high.
+    pub qrng_valid: Signal<In, Bit>,
+    /// The core takes the QRNG word this cycle, active high.
+    pub qrng_ready: Signal<Out, Bit>,
+    // ---- CSR bank ----
+    axil: AxiLiteSlave,
+    cell_rdata: Signal<Local, Bits<32>>,
+    cell_hit: Signal<Local, Bit>,
+    csr_magic: CsrReg,
+    csr_abi_version: CsrReg,
+    csr_ident: CsrReg,
+    csr_build_id: CsrReg,
+    csr_fabric_clock_khz: CsrReg,
+    csr_scratch: CsrReg,
+    csr_rng_id: CsrReg,
+    csr_rng_ctrl: CsrReg,
+    csr_rng_seed_lo: CsrReg,
+    csr_rng_seed_hi: CsrReg,
+    csr_rng_rct_cutoff: CsrReg,
+    csr_rng_apt_window: CsrReg,
+    csr_rng_apt_cutoff: CsrReg,
+    csr_rng_qrng_words: CsrReg,
+    csr_stream_id: CsrReg,
+    csr_stream_ctrl: CsrReg,
+    csr_stream_records_lo: CsrReg,
+    csr_stream_records_hi: CsrReg,
+    csr_stream_lost_slots_lo: CsrReg,
+    csr_stream_lost_slots_hi: CsrReg,
+    csr_stream_gaps: CsrReg,
+    csr_stream_fifo_high_water: CsrReg,
+    csr_bob_ctrl_id: CsrReg,
+    csr_bob_ctrl: CsrReg,
+    csr_bob_cmd: CsrReg,
+    csr_bob_state: CsrReg,
+    csr_bob_alarms: CsrReg,
+    csr_bob_fiber_delay_slots: CsrReg,
+    csr_gate_id: CsrReg,
+    csr_gate_window: CsrReg,
+    csr_gate_dead_time_slots: CsrReg,
+    csr_gate_basis_thresh_z: CsrReg,
+    csr_protect_id: CsrReg,
+    csr_aftergate_limit: CsrReg,
+    csr_aftergate_window_slots: CsrReg,
+    csr_photocurrent_threshold: CsrReg,
+    csr_click_fraction_window_gates: CsrReg,
+    csr_click_fraction_limit: CsrReg,
+    csr_no_dark_gates: CsrReg,
+    csr_counters_id: CsrReg,
+    csr_gates_lo: CsrReg,
+    csr_gates_hi: CsrReg,
+    csr_accepted: CsrReg,
+    csr_after_gate: CsrReg,
+    csr_dead_time_suppressed: CsrReg,
+    csr_invalid: CsrReg,
+    csr_photocurrent_last: Vec<CsrReg>,
+    csr_clicks: Vec<CsrReg>,
+    hi_gates: HiLatch,
+    hi_records: HiLatch,
+    hi_lost: HiLatch,
+    // ---- Parameters ----
+    k_lanes64: Constant<Bits<64>>,
+    k_lanes33: Constant<Bits<33>>,
+    k_lanes_log2: Constant<Bits<8>>,
+    k_lane33: Vec<Constant<Bits<33>>>,
+    k_lane64: Vec<Constant<Bits<64>>>,
+    k_sel: Vec<Constant<Bits<4>>>,
+    k_seld: Vec<Constant<Bits<2>>>,
+    k_det2: Vec<Constant<Bits<2>>>,
+    k_status_hdr: Constant<Bits<64>>,
+    k_status_len: Constant<Bits<8>>,
+    k_code: Vec<Constant<Bits<64>>>,
+    k_q6: Vec<Constant<Bits<6>>>,
+    k_pick_mask: Vec<Constant<Bits<32>>>,
+    k_status_last: Constant<Bits<8>>,
+    k_epoch_tag: Constant<Bits<64>>,
+    k_det_tag: Constant<Bits<64>>,
+    k_slot_mask: Constant<Bits<64>>,
+    // ---- Blocks ----
+    tdc: Vec<TdcChannel>,
+    prng: Vec<Xoshiro256Plus>,
+    health: Vec<HealthTests>,
+    basis: BasisChoice,
+    classify: Classifier,
+    after_gate: WindowAlarm,
+    blinding: BlindingMonitor,
+    stream: RecordStream,
+    bundles: SynchronousFIFO<Bits<256>, BUNDLE_FIFO_LOG2, { BUNDLE_FIFO_LOG2 + 1 }, 1>,
+    // ---- Input stage ----
+    start_raw: Signal<Local, Bit>,
+    stop_raw: Signal<Local, Bit>,
+    clear_counters: Signal<Local, Bit>,
+    running_in: DFF<Bit>,
+    start_p: DFF<Bit>,
+    stop_p: DFF<Bit>,
+    sync_p: DFF<Bit>,
+    adc_p: Vec<DFF<Bits<12>>>,
+    adc_valid_p: Vec<DFF<Bit>>,
+    qrng_p: DFF<Bits<512>>,
+    qrng_valid_p: DFF<Bit>,
+    // ---- Stage P: run control and slot alignment ----
+    running: DFF<Bit>,
+    synced: DFF<Bit>,
+    use_qrng: DFF<Bit>,
+    slot0: DFF<Bits<64>>,
+    wait: DFF<Bits<33>>,
+    c0: Signal<Local, Bit>,
+    proc_cycle: Signal<Local, Bit>,
+    cur_slot0: Signal<Local, Bits<64>>,
+    cur_wait: Signal<Local, Bits<33>>,
+    processed: Signal<Local, Bits<8>>,
+    underrun: Signal<Local, Bit>,
+    rct_now: Signal<Local, Bit>,
+    apt_now: Signal<Local, Bit>,
+    rng_w1c: Signal<Local, Bit>,
+    k_alarms_addr: Constant<Bits<12>>,
+    live: Signal<Local, Bits<7>>,
+    sync_ok: Signal<Local, Bit>,
+    live_end: Signal<Local, Bits<7>>,
+    bad: Signal<Local, Bit>,
+    dropped_r: DFF<Bit>,
+    qrng_words: DFF<Bits<32>>,
+    // ---- Stage P: STATUS interval ----
+    t_mask: Signal<Local, Bits<64>>,
+    i_first: Signal<Local, Bits<64>>,
+    i_end: Signal<Local, Bits<64>>,
+    status_now: Signal<Local, Bit>,
+    iv_slots: DFF<Bits<48>>,
+    iv_gates: DFF<Bits<48>>,
+    iv_clicks: Vec<DFF<Bits<48>>>,
+    iv_acc: DFF<Bits<48>>,
+    iv_ag: DFF<Bits<48>>,
+    iv_dead: DFF<Bits<48>>,
+    iv_inv: DFF<Bits<48>>,
+    iv_pmax: Vec<DFF<Bits<12>>>,
+    iv_seen: DFF<Bits<7>>,
+    pmax_now: Vec<Signal<Local, Bits<12>>>,
+    snap_new: DFF<Bit>,
+    snap_slots: DFF<Bits<48>>,
+    snap_gates: DFF<Bits<48>>,
+    snap_clicks: Vec<DFF<Bits<48>>>,
+    snap_acc: DFF<Bits<48>>,
+    snap_ag: DFF<Bits<48>>,
+    snap_dead: DFF<Bits<48>>,
+    snap_inv: DFF<Bits<48>>,
+    snap_pmax: Vec<DFF<Bits<12>>>,
+    snap_seen: DFF<Bits<7>>,
+    // ---- Counters block ----
+    cnt_gates: DFF<Bits<64>>,
+    cnt_acc: DFF<Bits<32>>,
+    cnt_ag: DFF<Bits<32>>,
+    cnt_dead: DFF<Bits<32>>,
+    cnt_inv: DFF<Bits<32>>,
+    cnt_clicks: Vec<DFF<Bits<32>>>,
+    // ---- Stage R: bundle ----
+    r_valid: DFF<Bit>,
+    r_rec: DFF<Bits<32>>,
+    r_bins: DFF<Bits<128>>,
+    r_basis: DFF<Bits<8>>,
+    r_bad: DFF<Bit>,
+    r_epoch0: DFF<Bit>,
+    r_slot0: DFF<Bits<64>>,
+    r_nrec: DFF<Bits<8>>,
+    bundle: Signal<Local, Bits<256>>,
+    bundle_status: Signal<Local, Bit>,
+    sval: Signal<Local, Bits<64>>,
+    rbins: Signal<Local, Bits<128>>,
+    nraw8: Signal<Local, Bits<8>>,
+    nraw48: Signal<Local, Bits<48>>,
+    nraw32: Signal<Local, Bits<32>>,
+    last12: Signal<Local, Bits<12>>,
+    snap48: Signal<Local, Bits<48>>,
+    snap12: Signal<Local, Bits<12>>,
+    push: Signal<Local, Bit>,
+    sbuf: Vec<DFF<Bits<64>>>,
+    sbuf_full: DFF<Bit>,
+    // ---- Serializer ----
+    cur: DFF<Bits<256>>,
+    rem: DFF<Bits<32>>,
+    phase: DFF<SerPhase>,
+    sword: DFF<Bits<8>>,
+    epoch: DFF<Bits<24>>,
+    lost_pending: DFF<Bit>,
+    lost_records: DFF<Bits<8>>,
+    lost_slot: DFF<Bits<64>>,
+    onehot: Signal<Local, Bits<32>>,
+    pick: Signal<Local, Bits<5>>,
+    pick_lane: Signal<Local, Bits<3>>,
+    det_slot: Signal<Local, Bits<64>>,
+    status_slot: Signal<Local, Bits<64>>,
+    word: Signal<Local, Bits<64>>,
+    o_valid: DFF<Bit>,
+    o_first: DFF<Bit>,
+    o_last: DFF<Bit>,
+    o_len: DFF<Bits<8>>,
+    o_slot: DFF<Bits<64>>,
+    o_data: DFF<Bits<64>>,
+    o_lost: DFF<Bit>,
+    o_lost_records: DFF<Bits<8>>,
+}
+
+/// A constant of any width.
+fn kc<const N: usize>(x: u64) -> Constant<Bits<N>> {
+    Constant::new(x.into())
+}
+
+/// STATUS payload word kinds (`k_sel`).
+const SEL_SLOTS: u64 = 0;
+const SEL_GATES: u64 = 1;
+const SEL_CLICKS: u64 = 2;
+const SEL_ACC: u64 = 3;
+const SEL_AG: u64 = 4;
+const SEL_DEAD: u64 = 5;
+const SEL_INV: u64 = 6;
+const SEL_PMAX: u64 = 7;
+const SEL_LIVE: u64 = 8;
+const SEL_SEEN: u64 = 9;
+
+/// STATUS counter wire code of a payload kind (qkd-abi `CounterId::code`).
+fn counter_code(sel: u64, d: u8) -> u8 {
+    use qkd_abi::records::CounterId as C;
+    match sel {
+        SEL_SLOTS => C::IntervalSlots.code(),
+        SEL_GATES => C::Gates.code(),
+        SEL_CLICKS => C::Clicks(d).code(),
+        SEL_ACC => C::Accepted.code(),
+        SEL_AG => C::AfterGate.code(),
+        SEL_DEAD => C::DeadTimeSuppressed.code(),
+        SEL_INV => C::Invalid.code(),
+        SEL_PMAX => C::PhotocurrentMax(d).code(),
+        SEL_LIVE => C::AlarmsLive.code(),
+        _ => C::AlarmsSeen.code(),
+    }
+}
+
+/// The STATUS payload order of the spec (5.6) for `nd` detectors: (kind, detector).
+pub fn status_layout(nd: usize) -> Vec<(u64, u8)> {
+    let mut v = vec![(SEL_SLOTS, 0), (SEL_GATES, 0)];
+    v.extend((0..nd as u8).map(|d| (SEL_CLICKS, d)));
+    v.extend([(SEL_ACC, 0), (SEL_AG, 0), (SEL_DEAD, 0), (SEL_INV, 0)]);
+    v.extend((0..nd as u8).map(|d| (SEL_PMAX, d)));
+    v.extend([(SEL_LIVE, 0), (SEL_SEEN, 0)]);
+    v
+}
+
+impl BobCore {
+    /// Build the core for `params` (role bob; LANES, OVERSAMPLE, DETECTORS).
+    pub fn new(params: &GenParams) -> Result<Self, TopError> {
+        params.validate().map_err(TopError::Params)?;
+        if params.role != qkd_abi::Role::Bob {
+            return Err(TopError::Role);
+        }
+        let lanes = usize::from(params.lanes);
+        let os = usize::from(params.oversample);
+        let nd = usize::from(params.detectors);
+        let map = RegisterMap::new(*params);
+        let mut names: Vec<String> = CSR_CELLS.iter().map(|c| c["csr_".len()..].to_string()).collect();
+        names.extend((0..nd).map(|d| format!("photocurrent_last_d{d}")));
+        names.extend((0..nd).map(|d| format!("clicks_d{d}")));
+        csr::check_coverage(&map, &names.iter().map(String::as_str).collect::<Vec<_>>())?;
+        for (reg, field, lsb, width) in [
+            ("BOB_CTRL", "DETECTOR_ENABLE", 0, 4),
+            ("BOB_CMD", "START", 0, 1),
+            ("BOB_CMD", "STOP", 1, 1),
+            ("BOB_CMD", "CLEAR_COUNTERS", 2, 1),
+            ("BOB_STATE", "RUNNING", 0, 1),
+            ("BOB_STATE", "SYNCED", 1, 1),
+            ("BOB_STATE", "ALARM_LIVE", 8, 7),
+            ("BOB_ALARMS", "AFTER_GATE", 0, 1),
+            ("BOB_ALARMS", "PHOTOCURRENT", 1, 1),
+            ("BOB_ALARMS", "CLICK_FRACTION", 2, 1),
+            ("BOB_ALARMS", "NO_DARK", 3, 1),
+            ("BOB_ALARMS", "RNG_RCT", 4, 1),
+            ("BOB_ALARMS", "RNG_APT", 5, 1),
+            ("BOB_ALARMS", "STREAM_OVERFLOW", 6, 1),
+            ("GATE_WINDOW", "START_BIN", 0, 8),
+            ("GATE_WINDOW", "END_BIN", 8, 8),
+            ("GATE_DEAD_TIME_SLOTS", "SLOTS", 0, 16),
+            ("GATE_BASIS_THRESH_Z", "THRESH", 0, 16),
+            ("AFTERGATE_LIMIT", "COUNT", 0, 16),
+            ("PHOTOCURRENT_THRESHOLD", "ADC", 0, 12),
+            ("RNG_CTRL", "SOURCE", 0, 1),
+            ("STREAM_CTRL", "STATUS_INTERVAL_LOG2", 0, 6),
+        ] {
+            csr::expect_field(&map, reg, field, lsb, width)?;
+        }
+        let c = Self::make_cells(&map)?;
+        let cells = |prefix: &str| -> Result<Vec<CsrReg>, CsrError> {
+            (0..nd).map(|d| csr::cell_from_map(&map, &format!("{prefix}_d{d}"))).collect()
+        };
+        let csr_photocurrent_last = cells("photocurrent_last")?;
+        let csr_clicks = cells("clicks")?;
+        let layout = status_layout(nd);
+        Ok(Self {
+            clock: Default::default(),
+            s_axil_awaddr: Default::default(),
+            s_axil_awvalid: Default::default(),
+            s_axil_awready: Default::default(),
+            s_axil_wdata: Default::default(),
+            s_axil_wstrb: Default::default(),
+            s_axil_wvalid: Default::default(),
+            s_axil_wready: Default::default(),
+            s_axil_bresp: Default::default(),
+            s_axil_bvalid: Default::default(),
+            s_axil_bready: Default::default(),
+            s_axil_araddr: Default::default(),
+            s_axil_arvalid: Default::default(),
+            s_axil_arready: Default::default(),
+            s_axil_rdata: Default::default(),
+            s_axil_rresp: Default::default(),
+            s_axil_rvalid: Default::default(),
+            s_axil_rready: Default::default(),
+            m_axis_tdata: Default::default(),
+            m_axis_tvalid: Default::default(),
+            m_axis_tready: Default::default(),
+            m_axis_tlast: Default::default(),
+            apd: v(nd),
+            gate_en: Default::default(),
+            basis_out: Default::default(),
+            sync_in: Default::default(),
+            adc: v(nd),
+            adc_valid: v(nd),
+            qrng_data: Default::default(),
+            qrng_valid: Default::default(),
+            qrng_ready: Default::default(),
+            axil: Default::default(),
+            cell_rdata: Default::default(),
+            cell_hit: Default::default(),
+            csr_magic: c.csr_magic,
+            csr_abi_version: c.csr_abi_version,
+            csr_ident: c.csr_ident,
+            csr_build_id: c.csr_build_id,
+            csr_fabric_clock_khz: c.csr_fabric_clock_khz,
+            csr_scratch: c.csr_scratch,
+            csr_rng_id: c.csr_rng_id,
+            csr_rng_ctrl: c.csr_rng_ctrl,
+            csr_rng_seed_lo: c.csr_rng_seed_lo,
+            csr_rng_seed_hi: c.csr_rng_seed_hi,
+            csr_rng_rct_cutoff: c.csr_rng_rct_cutoff,
+            csr_rng_apt_window: c.csr_rng_apt_window,
+            csr_rng_apt_cutoff: c.csr_rng_apt_cutoff,
+            csr_rng_qrng_words: c.csr_rng_qrng_words,
+            csr_stream_id: c.csr_stream_id,
+            csr_stream_ctrl: c.csr_stream_ctrl,
+            csr_stream_records_lo: c.csr_stream_records_lo,
+            csr_stream_records_hi: c.csr_stream_records_hi,
+            csr_stream_lost_slots_lo: c.csr_stream_lost_slots_lo,
+            csr_stream_lost_slots_hi: c.csr_stream_lost_slots_hi,
+            csr_stream_gaps: c.csr_stream_gaps,
+            csr_stream_fifo_high_water: c.csr_stream_fifo_high_water,
+            csr_bob_ctrl_id: c.csr_bob_ctrl_id,
+            csr_bob_ctrl: c.csr_bob_ctrl,
+            csr_bob_cmd: c.csr_bob_cmd,
+            csr_bob_state: c.csr_bob_state,
+            csr_bob_alarms: c.csr_bob_alarms,
+            csr_bob_fiber_delay_slots: c.csr_bob_fiber_delay_slots,
+            csr_gate_id: c.csr_gate_id,
+            csr_gate_window: c.csr_gate_window,
+            csr_gate_dead_time_slots: c.csr_gate_dead_time_slots,
+            csr_gate_basis_thresh_z: c.csr_gate_basis_thresh_z,
+            csr_protect_id: c.csr_protect_id,
+            csr_aftergate_limit: c.csr_aftergate_limit,
+            csr_aftergate_window_slots: c.csr_aftergate_window_slots,
+            csr_photocurrent_threshold: c.csr_photocurrent_threshold,
+            csr_click_fraction_window_gates: c.csr_click_fraction_window_gates,
+            csr_click_fraction_limit: c.csr_click_fraction_limit,
+            csr_no_dark_gates: c.csr_no_dark_gates,
+            csr_counters_id: c.csr_counters_id,
+            csr_gates_lo: c.csr_gates_lo,
+            csr_gates_hi: c.csr_gates_hi,
+            csr_accepted: c.csr_accepted,
+            csr_after_gate: c.csr_after_gate,
+            csr_dead_time_suppressed: c.csr_dead_time_suppressed,
+            csr_invalid: c.csr_invalid,
+            csr_photocurrent_last,
+            csr_clicks,
+            hi_gates: Default::default(),
+            hi_records: Default::default(),
+            hi_lost: Default::default(),
+            k_lanes64: kc(lanes as u64),
+            k_lanes33: kc(lanes as u64),
+            k_lanes_log2: kc(u64::from(lanes.trailing_zeros())),
+            k_lane33: (0..8).map(|l| kc(l as u64)).collect(),
+            k_lane64: (0..8).map(|l| kc(l as u64)).collect(),
+            k_sel: layout.iter().map(|(s, _)| kc(*s)).collect(),
+            k_seld: layout.iter().map(|(_, d)| kc(u64::from(*d))).collect(),
+            k_det2: (0..nd).map(|d| kc(d as u64)).collect(),
+            k_status_hdr: kc((3u64 << 60) | ((layout.len() as u64) << 40)),
+            k_status_len: kc(1 + layout.len() as u64),
+            k_code: layout.iter().map(|(s, d)| kc(u64::from(counter_code(*s, *d)) << 56)).collect(),
+            k_q6: (0..64).map(kc).collect(),
+            k_pick_mask: (0..5)
+                .map(|b| kc((0..32u64).filter(|p| (p >> b) & 1 == 1).map(|p| 1u64 << p).sum()))
+                .collect(),
+            k_status_last: kc(layout.len() as u64 - 1),
+            k_epoch_tag: kc(5u64 << 60),
+            k_det_tag: kc(1u64 << 60),
+            k_slot_mask: kc(qkd_abi::records::SLOT_MASK),
+            tdc: (0..nd).map(|_| TdcChannel::new(lanes, os)).collect(),
+            prng: (0..lanes).map(Xoshiro256Plus::new).collect(),
+            health: v(lanes),
+            basis: BasisChoice::new(lanes),
+            classify: Classifier::new(lanes, nd),
+            after_gate: Default::default(),
+            blinding: BlindingMonitor::new(nd),
+            stream: RecordStream::new(LostSlots::Span),
+            bundles: Default::default(),
+            start_raw: Default::default(),
+            stop_raw: Default::default(),
+            clear_counters: Default::default(),
+            running_in: Default::default(),
+            start_p: Default::default(),
+            stop_p: Default::default(),
+            sync_p: Default::default(),
+            adc_p: v(nd),
+            adc_valid_p: v(nd),
+            qrng_p: Default::default(),
+            qrng_valid_p: Default::default(),
+            running: Default::default(),
+            synced: Default::default(),
+            use_qrng: Default::default(),
+            slot0: Default::default(),
+            wait: Default::default(),
+            c0: Default::default(),
+            proc_cycle: Default::default(),
+            cur_slot0: Default::default(),
+            cur_wait: Default::default(),
+            processed: Default::default(),
+            underrun: Default::default(),
+            rct_now: Default::default(),
+            apt_now: Default::default(),
+            rng_w1c: Default::default(),
+            k_alarms_addr: kc(u64::from(qkd_abi::regmap::bob::BOB_ALARMS.offset)),
+            live: Default::default(),
+            sync_ok: Default::default(),
+            live_end: Default::default(),
+            bad: Default::default(),
+            dropped_r: Default::default(),
+            qrng_words: Default::default(),
+            t_mask: Default::default(),
+            i_first: Default::default(),
+            i_end: Default::default(),
+            status_now: Default::default(),
+            iv_slots: Default::default(),
+            iv_gates: Default::default(),
+            iv_clicks: v(nd),
+            iv_acc: Default::default(),
+            iv_ag: Default::default(),
+            iv_dead: Default::default(),
+            iv_inv: Default::default(),
+            iv_pmax: v(nd),
+            iv_seen: Default::default(),
+            pmax_now: v(nd),
+            snap_new: Default::default(),
+            snap_slots: Default::default(),
+            snap_gates: Default::default(),
+            snap_clicks: v(nd),
+            snap_acc: Default::default(),
+            snap_ag: Default::default(),
+            snap_dead: Default::default(),
+            snap_inv: Default::default(),
+            snap_pmax: v(nd),
+            snap_seen: Default::default(),
+            cnt_gates: Default::default(),
+            cnt_acc: Default::default(),
+            cnt_ag: Default::default(),
+            cnt_dead: Default::default(),
+            cnt_inv: Default::default(),
+            cnt_clicks: v(nd),
+            r_valid: Default::default(),
+            r_rec: Default::default(),
+            r_bins: Default::default(),
+            r_basis: Default::default(),
+            r_bad: Default::default(),
+            r_epoch0: Default::default(),
+            r_slot0: Default::default(),
+            r_nrec: Default::default(),
+            bundle: Default::default(),
+            bundle_status: Default::default(),
+            sval: Default::default(),
+            rbins: Default::default(),
+            nraw8: Default::default(),
+            nraw48: Default::default(),
+            nraw32: Default::default(),
+            last12: Default::default(),
+            snap48: Default::default(),
+            snap12: Default::default(),
+            push: Default::default(),
+            sbuf: v(layout.len()),
+            sbuf_full: Default::default(),
+            cur: Default::default(),
+            rem: Default::default(),
+            phase: Default::default(),
+            sword: Default::default(),
+            epoch: Default::default(),
+            lost_pending: Default::default(),
+            lost_records: Default::default(),
+            lost_slot: Default::default(),
+            onehot: Default::default(),
+            pick: Default::default(),
+            pick_lane: Default::default(),
+            det_slot: Default::default(),
+            status_slot: Default::default(),
+            word: Default::default(),
+            o_valid: Default::default(),
+            o_first: Default::default(),
+            o_last: Default::default(),
+            o_len: Default::default(),
+            o_slot: Default::default(),
+            o_data: Default::default(),
+            o_lost: Default::default(),
+            o_lost_records: Default::default(),
+        })
+    }
+
+    /// `BOB_CMD` strobe bits active in this cycle (testbench alignment of
+    /// the golden model's command cycle).
+    pub fn cmd_strobe(&self) -> u32 {
+        self.csr_bob_cmd.q.val().to_u64() as u32
+    }
+
+    /// STATUS payload words per record (`8 + 2 * DETECTORS`).
+    pub fn status_words(&self) -> usize {
+        self.sbuf.len()
+    }
+
+    /// Mark the top-level inputs as driven and connect the design (needed
+    /// before simulation or Verilog generation).
+    pub fn connect_top(&mut self) {
+        self.clock.connect();
+        self.s_axil_awaddr.connect();
+        self.s_axil_awvalid.connect();
+        self.s_axil_wdata.connect();
+        self.s_axil_wstrb.connect();
+        self.s_axil_wvalid.connect();
+        self.s_axil_bready.connect();
+        self.s_axil_araddr.connect();
+        self.s_axil_arvalid.connect();
+        self.s_axil_rready.connect();
+        self.m_axis_tready.connect();
+        for a in &mut self.apd {
+            a.connect();
+        }
+        for a in &mut self.adc {
+            a.connect();
+        }
+        for a in &mut self.adc_valid {
+            a.connect();
+        }
+        self.sync_in.connect();
+        self.qrng_data.connect();
+        self.qrng_valid.connect();
+        self.connect_all();
+    }
+}
+
+/// Serializer phase.
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+enum SerPhase {
+    /// Waiting for a bundle (or reporting lost records).
+    Idle,
+    /// EPOCH(0) of the sync cycle.
+    Epoch0,
+    /// DETECTION records.
+    Det,
+    /// STATUS header.
+    Status,
+    /// STATUS payload words.
+    Payload,
+}
+
+bob_cells!(
+    csr_magic,
+    csr_abi_version,
+    csr_ident,
+    csr_build_id,
+    csr_fabric_clock_khz,
+    csr_scratch,
+    csr_rng_id,
+    csr_rng_ctrl,
+    csr_rng_seed_lo,
+    csr_rng_seed_hi,
+    csr_rng_rct_cutoff,
+    csr_rng_apt_window,
+    csr_rng_apt_cutoff,
+    csr_rng_qrng_words,
+    csr_stream_id,
+    csr_stream_ctrl,
+    csr_stream_records_lo,
+    csr_stream_records_hi,
+    csr_stream_lost_slots_lo,
+    csr_stream_lost_slots_hi,
+    csr_stream_gaps,
+    csr_stream_fifo_high_water,
+    csr_bob_ctrl_id,
+    csr_bob_ctrl,
+    csr_bob_cmd,
+    csr_bob_state,
+    csr_bob_alarms,
+    csr_bob_fiber_delay_slots,
+    csr_gate_id,
+    csr_gate_window,
+    csr_gate_dead_time_slots,
+    csr_gate_basis_thresh_z,
+    csr_protect_id,
+    csr_aftergate_limit,
+    csr_aftergate_window_slots,
+    csr_photocurrent_threshold,
+    csr_click_fraction_window_gates,
+    csr_click_fraction_limit,
+    csr_no_dark_gates,
+    csr_counters_id,
+    csr_gates_lo,
+    csr_gates_hi,
+    csr_accepted,
+    csr_after_gate,
+    csr_dead_time_suppressed,
+    csr_invalid,
+);
+
+impl Logic for BobCore {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, axil);
+        self.csr_magic.clock.next = self.clock.val();
+        self.csr_magic.bus.next = self.axil.bus.val();
+        self.csr_magic.hw_value.next = 0.into();
+        self.csr_magic.hw_set.next = 0.into();
+        self.csr_abi_version.clock.next = self.clock.val();
+        self.csr_abi_version.bus.next = self.axil.bus.val();
+        self.csr_abi_version.hw_value.next = 0.into();
+        self.csr_abi_version.hw_set.next = 0.into();
+        self.csr_ident.clock.next = self.clock.val();
+        self.csr_ident.bus.next = self.axil.bus.val();
+        self.csr_ident.hw_value.next = 0.into();
+        self.csr_ident.hw_set.next = 0.into();
+        self.csr_build_id.clock.next = self.clock.val();
+        self.csr_build_id.bus.next = self.axil.bus.val();
+        self.csr_build_id.hw_value.next = 0.into();
+        self.csr_build_id.hw_set.next = 0.into();
+        self.csr_fabric_clock_khz.clock.next = self.clock.val();
+        self.csr_fabric_clock_khz.bus.next = self.axil.bus.val();
+        self.csr_fabric_clock_khz.hw_value.next = 0.into();
+        self.csr_fabric_clock_khz.hw_set.next = 0.into();
+        self.csr_scratch.clock.next = self.clock.val();
+        self.csr_scratch.bus.next = self.axil.bus.val();
+        self.csr_scratch.hw_value.next = 0.into();
+        self.csr_scratch.hw_set.next = 0.into();
+        self.csr_rng_id.clock.next = self.clock.val();
+        self.csr_rng_id.bus.next = self.axil.bus.val();
+        self.csr_rng_id.hw_value.next = 0.into();
+        self.csr_rng_id.hw_set.next = 0.into();
+        self.csr_rng_ctrl.clock.next = self.clock.val();
+        self.csr_rng_ctrl.bus.next = self.axil.bus.val();
+        self.csr_rng_ctrl.hw_value.next = 0.into();
+        self.csr_rng_ctrl.hw_set.next = 0.into();
+        self.csr_rng_seed_lo.clock.next = self.clock.val();
+        self.csr_rng_seed_lo.bus.next = self.axil.bus.val();
+        self.csr_rng_seed_lo.hw_value.next = 0.into();
+        self.csr_rng_seed_lo.hw_set.next = 0.into();
+        self.csr_rng_seed_hi.clock.next = self.clock.val();
+        self.csr_rng_seed_hi.bus.next = self.axil.bus.val();
+        self.csr_rng_seed_hi.hw_value.next = 0.into();
+        self.csr_rng_seed_hi.hw_set.next = 0.into();
+        self.csr_rng_rct_cutoff.clock.next = self.clock.val();
+        self.csr_rng_rct_cutoff.bus.next = self.axil.bus.val();
+        self.csr_rng_rct_cutoff.hw_value.next = 0.into();
+        self.csr_rng_rct_cutoff.hw_set.next = 0.into();
+        self.csr_rng_apt_window.clock.next = self.clock.val();
+        self.csr_rng_apt_window.bus.next = self.axil.bus.val();
+        self.csr_rng_apt_window.hw_value.next = 0.into();
+        self.csr_rng_apt_window.hw_set.next = 0.into();
+        self.csr_rng_apt_cutoff.clock.next = self.clock.val();
+        self.csr_rng_apt_cutoff.bus.next = self.axil.bus.val();
+        self.csr_rng_apt_cutoff.hw_value.next = 0.into();
+        self.csr_rng_apt_cutoff.hw_set.next = 0.into();
+        self.csr_rng_qrng_words.clock.next = self.clock.val();
+        self.csr_rng_qrng_words.bus.next = self.axil.bus.val();
+        self.csr_rng_qrng_words.hw_value.next = 0.into();
+        self.csr_rng_qrng_words.hw_set.next = 0.into();
+        self.csr_stream_id.clock.next = self.clock.val();
+        self.csr_stream_id.bus.next = self.axil.bus.val();
+        self.csr_stream_id.hw_value.next = 0.into();
+        self.csr_stream_id.hw_set.next = 0.into();
+        self.csr_stream_ctrl.clock.next = self.clock.val();
+        self.csr_stream_ctrl.bus.next = self.axil.bus.val();
+        self.csr_stream_ctrl.hw_value.next = 0.into();
+        self.csr_stream_ctrl.hw_set.next = 0.into();
+        self.csr_stream_records_lo.clock.next = self.clock.val();
+        self.csr_stream_records_lo.bus.next = self.axil.bus.val();
+        self.csr_stream_records_lo.hw_value.next = 0.into();
+        self.csr_stream_records_lo.hw_set.next = 0.into();
+        self.csr_stream_records_hi.clock.next = self.clock.val();
+        self.csr_stream_records_hi.bus.next = self.axil.bus.val();
+        self.csr_stream_records_hi.hw_value.next = 0.into();
+        self.csr_stream_records_hi.hw_set.next = 0.into();
+        self.csr_stream_lost_slots_lo.clock.next = self.clock.val();
+        self.csr_stream_lost_slots_lo.bus.next = self.axil.bus.val();
+        self.csr_stream_lost_slots_lo.hw_value.next = 0.into();
+        self.csr_stream_lost_slots_lo.hw_set.next = 0.into();
+        self.csr_stream_lost_slots_hi.clock.next = self.clock.val();
+        self.csr_stream_lost_slots_hi.bus.next = self.axil.bus.val();
+        self.csr_stream_lost_slots_hi.hw_value.next = 0.into();
+        self.csr_stream_lost_slots_hi.hw_set.next = 0.into();
+        self.csr_stream_gaps.clock.next = self.clock.val();
+        self.csr_stream_gaps.bus.next = self.axil.bus.val();
+        self.csr_stream_gaps.hw_value.next = 0.into();
+        self.csr_stream_gaps.hw_set.next = 0.into();
+        self.csr_stream_fifo_high_water.clock.next = self.clock.val();
+        self.csr_stream_fifo_high_water.bus.next = self.axil.bus.val();
+        self.csr_stream_fifo_high_water.hw_value.next = 0.into();
+        self.csr_stream_fifo_high_water.hw_set.next = 0.into();
+        self.csr_bob_ctrl_id.clock.next = self.clock.val();
+        self.csr_bob_ctrl_id.bus.next = self.axil.bus.val();
+        self.csr_bob_ctrl_id.hw_value.next = 0.into();
+        self.csr_bob_ctrl_id.hw_set.next = 0.into();
+        self.csr_bob_ctrl.clock.next = self.clock.val();
+        self.csr_bob_ctrl.bus.next = self.axil.bus.val();
+        self.csr_bob_ctrl.hw_value.next = 0.into();
+        self.csr_bob_ctrl.hw_set.next = 0.into();
+        self.csr_bob_cmd.clock.next = self.clock.val();
+        self.csr_bob_cmd.bus.next = self.axil.bus.val();
+        self.csr_bob_cmd.hw_value.next = 0.into();
+        self.csr_bob_cmd.hw_set.next = 0.into();
+        self.csr_bob_state.clock.next = self.clock.val();
+        self.csr_bob_state.bus.next = self.axil.bus.val();
+        self.csr_bob_state.hw_value.next = 0.into();
+        self.csr_bob_state.hw_set.next = 0.into();
+        self.csr_bob_alarms.clock.next = self.clock.val();
+        self.csr_bob_alarms.bus.next = self.axil.bus.val();
+        self.csr_bob_alarms.hw_value.next = 0.into();
+        self.csr_bob_alarms.hw_set.next = 0.into();
+        self.csr_bob_fiber_delay_slots.clock.next = self.clock.val();
+        self.csr_bob_fiber_delay_slots.bus.next = self.axil.bus.val();
+        self.csr_bob_fiber_delay_slots.hw_value.next = 0.into();
+        self.csr_bob_fiber_delay_slots.hw_set.next = 0.into();
+        self.csr_gate_id.clock.next = self.clock.val();
+        self.csr_gate_id.bus.next = self.axil.bus.val();
+        self.csr_gate_id.hw_value.next = 0.into();
+        self.csr_gate_id.hw_set.next = 0.into();
+        self.csr_gate_window.clock.next = self.clock.val();
+        self.csr_gate_window.bus.next = self.axil.bus.val();
+        self.csr_gate_window.hw_value.next = 0.into();
+        self.csr_gate_window.hw_set.next = 0.into();
+        self.csr_gate_dead_time_slots.clock.next = self.clock.val();
+        self.csr_gate_dead_time_slots.bus.next = self.axil.bus.val();
+        self.csr_gate_dead_time_slots.hw_value.next = 0.into();
+        self.csr_gate_dead_time_slots.hw_set.next = 0.into();
+        self.csr_gate_basis_thresh_z.clock.next = self.clock.val();
+        self.csr_gate_basis_thresh_z.bus.next = self.axil.bus.val();
+        self.csr_gate_basis_thresh_z.hw_value.next = 0.into();
+        self.csr_gate_basis_thresh_z.hw_set.next = 0.into();
+        self.csr_protect_id.clock.next = self.clock.val();
+        self.csr_protect_id.bus.next = self.axil.bus.val();
+        self.csr_protect_id.hw_value.next = 0.into();
+        self.csr_protect_id.hw_set.next = 0.into();
+        self.csr_aftergate_limit.clock.next = self.clock.val();
+        self.csr_aftergate_limit.bus.next = self.axil.bus.val();
+        self.csr_aftergate_limit.hw_value.next = 0.into();
+        self.csr_aftergate_limit.hw_set.next = 0.into();
+        self.csr_aftergate_window_slots.clock.next = self.clock.val();
+        self.csr_aftergate_window_slots.bus.next = self.axil.bus.val();
+        self.csr_aftergate_window_slots.hw_value.next = 0.into();
+        self.csr_aftergate_window_slots.hw_set.next = 0.into();
+        self.csr_photocurrent_threshold.clock.next = self.clock.val();
+        self.csr_photocurrent_threshold.bus.next = self.axil.bus.val();
+        self.csr_photocurrent_threshold.hw_value.next = 0.into();
+        self.csr_photocurrent_threshold.hw_set.next = 0.into();
+        self.csr_click_fraction_window_gates.clock.next = self.clock.val();
+        self.csr_click_fraction_window_gates.bus.next = self.axil.bus.val();
+        self.csr_click_fraction_window_gates.hw_value.next = 0.into();
+        self.csr_click_fraction_window_gates.hw_set.next = 0.into();
+        self.csr_click_fraction_limit.clock.next = self.clock.val();
+        self.csr_click_fraction_limit.bus.next = self.axil.bus.val();
+        self.csr_click_fraction_limit.hw_value.next = 0.into();
+        self.csr_click_fraction_limit.hw_set.next = 0.into();
+        self.csr_no_dark_gates.clock.next = self.clock.val();
+        self.csr_no_dark_gates.bus.next = self.axil.bus.val();
+        self.csr_no_dark_gates.hw_value.next = 0.into();
+        self.csr_no_dark_gates.hw_set.next = 0.into();
+        self.csr_counters_id.clock.next = self.clock.val();
+        self.csr_counters_id.bus.next = self.axil.bus.val();
+        self.csr_counters_id.hw_value.next = 0.into();
+        self.csr_counters_id.hw_set.next = 0.into();
+        self.csr_gates_lo.clock.next = self.clock.val();
+        self.csr_gates_lo.bus.next = self.axil.bus.val();
+        self.csr_gates_lo.hw_value.next = 0.into();
+        self.csr_gates_lo.hw_set.next = 0.into();
+        self.csr_gates_hi.clock.next = self.clock.val();
+        self.csr_gates_hi.bus.next = self.axil.bus.val();
+        self.csr_gates_hi.hw_value.next = 0.into();
+        self.csr_gates_hi.hw_set.next = 0.into();
+        self.csr_accepted.clock.next = self.clock.val();
+        self.csr_accepted.bus.next = self.axil.bus.val();
+        self.csr_accepted.hw_value.next = 0.into();
+        self.csr_accepted.hw_set.next = 0.into();
+        self.csr_after_gate.clock.next = self.clock.val();
+        self.csr_after_gate.bus.next = self.axil.bus.val();
+        self.csr_after_gate.hw_value.next = 0.into();
+        self.csr_after_gate.hw_set.next = 0.into();
+        self.csr_dead_time_suppressed.clock.next = self.clock.val();
+        self.csr_dead_time_suppressed.bus.next = self.axil.bus.val();
+        self.csr_dead_time_suppressed.hw_value.next = 0.into();
+        self.csr_dead_time_suppressed.hw_set.next = 0.into();
+        self.csr_invalid.clock.next = self.clock.val();
+        self.csr_invalid.bus.next = self.axil.bus.val();
+        self.csr_invalid.hw_value.next = 0.into();
+        self.csr_invalid.hw_set.next = 0.into();
+        self.cell_rdata.next = self.csr_magic.rdata.val()
+            | self.csr_abi_version.rdata.val()
+            | self.csr_ident.rdata.val()
+            | self.csr_build_id.rdata.val()
+            | self.csr_fabric_clock_khz.rdata.val()
+            | self.csr_scratch.rdata.val()
+            | self.csr_rng_id.rdata.val()
+            | self.csr_rng_ctrl.rdata.val()
+            | self.csr_rng_seed_lo.rdata.val()
+            | self.csr_rng_seed_hi.rdata.val()
+            | self.csr_rng_rct_cutoff.rdata.val()
+            | self.csr_rng_apt_window.rdata.val()
+            | self.csr_rng_apt_cutoff.rdata.val()
+            | self.csr_rng_qrng_words.rdata.val()
+            | self.csr_stream_id.rdata.val()
+            | self.csr_stream_ctrl.rdata.val()
+            | self.csr_stream_records_lo.rdata.val()
+            | self.csr_stream_records_hi.rdata.val()
+            | self.csr_stream_lost_slots_lo.rdata.val()
+            | self.csr_stream_lost_slots_hi.rdata.val()
+            | self.csr_stream_gaps.rdata.val()
+            | self.csr_stream_fifo_high_water.rdata.val()
+            | self.csr_bob_ctrl_id.rdata.val()
+            | self.csr_bob_ctrl.rdata.val()
+            | self.csr_bob_cmd.rdata.val()
+            | self.csr_bob_state.rdata.val()
+            | self.csr_bob_alarms.rdata.val()
+            | self.csr_bob_fiber_delay_slots.rdata.val()
+            | self.csr_gate_id.rdata.val()
+            | self.csr_gate_window.rdata.val()
+            | self.csr_gate_dead_time_slots.rdata.val()
+            | self.csr_gate_basis_thresh_z.rdata.val()
+            | self.csr_protect_id.rdata.val()
+            | self.csr_aftergate_limit.rdata.val()
+            | self.csr_aftergate_window_slots.rdata.val()
+            | self.csr_photocurrent_threshold.rdata.val()
+            | self.csr_click_fraction_window_gates.rdata.val()
+            | self.csr_click_fraction_limit.rdata.val()
+            | self.csr_no_dark_gates.rdata.val()
+            | self.csr_counters_id.rdata.val()
+            | self.csr_gates_lo.rdata.val()
+            | self.csr_gates_hi.rdata.val()
+            | self.csr_accepted.rdata.val()
+            | self.csr_after_gate.rdata.val()
+            | self.csr_dead_time_suppressed.rdata.val()
+            | self.csr_invalid.rdata.val();
+        self.cell_hit.next = self.csr_magic.hit.val()
+            | self.csr_abi_version.hit.val()
+            | self.csr_ident.hit.val()
+            | self.csr_build_id.hit.val()
+            | self.csr_fabric_clock_khz.hit.val()
+            | self.csr_scratch.hit.val()
+            | self.csr_rng_id.hit.val()
+            | self.csr_rng_ctrl.hit.val()
+            | self.csr_rng_seed_lo.hit.val()
+            | self.csr_rng_seed_hi.hit.val()
+            | self.csr_rng_rct_cutoff.hit.val()
+            | self.csr_rng_apt_window.hit.val()
+            | self.csr_rng_apt_cutoff.hit.val()
+            | self.csr_rng_qrng_words.hit.val()
+            | self.csr_stream_id.hit.val()
+            | self.csr_stream_ctrl.hit.val()
+            | self.csr_stream_records_lo.hit.val()
+            | self.csr_stream_records_hi.hit.val()
+            | self.csr_stream_lost_slots_lo.hit.val()
+            | self.csr_stream_lost_slots_hi.hit.val()
+            | self.csr_stream_gaps.hit.val()
+            | self.csr_stream_fifo_high_water.hit.val()
+            | self.csr_bob_ctrl_id.hit.val()
+            | self.csr_bob_ctrl.hit.val()
+            | self.csr_bob_cmd.hit.val()
+            | self.csr_bob_state.hit.val()
+            | self.csr_bob_alarms.hit.val()
+            | self.csr_bob_fiber_delay_slots.hit.val()
+            | self.csr_gate_id.hit.val()
+            | self.csr_gate_window.hit.val()
+            | self.csr_gate_dead_time_slots.hit.val()
+            | self.csr_gate_basis_thresh_z.hit.val()
+            | self.csr_protect_id.hit.val()
+            | self.csr_aftergate_limit.hit.val()
+            | self.csr_aftergate_window_slots.hit.val()
+            | self.csr_photocurrent_threshold.hit.val()
+            | self.csr_click_fraction_window_gates.hit.val()
+            | self.csr_click_fraction_limit.hit.val()
+            | self.csr_no_dark_gates.hit.val()
+            | self.csr_counters_id.hit.val()
+            | self.csr_gates_lo.hit.val()
+            | self.csr_gates_hi.hit.val()
+            | self.csr_accepted.hit.val()
+            | self.csr_after_gate.hit.val()
+            | self.csr_dead_time_suppressed.hit.val()
+            | self.csr_invalid.hit.val();
+        clock!(self, clock, hi_gates, hi_records, hi_lost, classify, after_gate, blinding, stream, bundles);
+        dff_setup!(
+            self, clock, running_in, start_p, stop_p, sync_p, qrng_p, qrng_valid_p, running, synced, use_qrng,
+            slot0, wait, dropped_r, qrng_words, iv_slots, iv_gates, iv_acc, iv_ag, iv_dead,
+            iv_inv, iv_seen, snap_new, snap_slots, snap_gates, snap_acc, snap_ag, snap_dead, snap_inv,
+            snap_seen, cnt_gates, cnt_acc, cnt_ag, cnt_dead, cnt_inv, r_valid, r_rec, r_bins, r_basis, r_bad,
+            r_epoch0, r_slot0, r_nrec, sbuf_full, cur, rem, phase, sword, epoch, lost_pending,
+            lost_records, lost_slot, o_valid, o_first, o_last, o_len, o_slot, o_data, o_lost, o_lost_records
+        );
+        // ---- CSR bank: per-detector cells ----
+        for d in 0..self.tdc.len() {
+            self.csr_photocurrent_last[d].clock.next = self.clock.val();
+            self.csr_photocurrent_last[d].bus.next = self.axil.bus.val();
+            self.csr_clicks[d].clock.next = self.clock.val();
+            self.csr_clicks[d].bus.next = self.axil.bus.val();
+        self.csr_clicks[d].hw_set.next = 0.into();
+        self.csr_photocurrent_last[d].hw_set.next = 0.into();
+            self.cell_rdata.next =
+                self.cell_rdata.val() | self.csr_photocurrent_last[d].rdata.val() | self.csr_clicks[d].rdata.val();
+            self.cell_hit.next = self.cell_hit.val() | self.csr_photocurrent_last[d].hit.val() | self.csr_clicks[d].hit.val();
+        }
+        self.axil.cell_rdata.next = self.cell_rdata.val();
+        self.axil.cell_hit.next = self.cell_hit.val();
+        // ---- AXI4-Lite ports ----
+        self.axil.awaddr.next = self.s_axil_awaddr.val();
+        self.axil.awvalid.next = self.s_axil_awvalid.val();
+        self.s_axil_awready.next = self.axil.awready.val();
+        self.axil.wdata.next = self.s_axil_wdata.val();
+        self.axil.wstrb.next = self.s_axil_wstrb.val();
+        self.axil.wvalid.next = self.s_axil_wvalid.val();
+        self.s_axil_wready.next = self.axil.wready.val();
+        self.s_axil_bresp.next = self.axil.bresp.val();
+        self.s_axil_bvalid.next = self.axil.bvalid.val();
+        self.axil.bready.next = self.s_axil_bready.val();
+        self.axil.araddr.next = self.s_axil_araddr.val();
+        self.axil.arvalid.next = self.s_axil_arvalid.val();
+        self.s_axil_arready.next = self.axil.arready.val();
+        self.s_axil_rdata.next = self.axil.rdata.val();
+        self.s_axil_rresp.next = self.axil.rresp.val();
+        self.s_axil_rvalid.next = self.axil.rvalid.val();
+        self.axil.rready.next = self.s_axil_rready.val();
+        // ---- Input stage: commands, TDC, registered side inputs ----
+        self.start_raw.next = self.csr_bob_cmd.q.val().get_bit(0);
+        self.stop_raw.next = self.csr_bob_cmd.q.val().get_bit(1);
+        self.clear_counters.next = self.csr_bob_cmd.q.val().get_bit(2) | self.start_p.q.val();
+        if self.start_raw.val() {
+            self.running_in.d.next = true;
+        } else if self.stop_raw.val() {
+            self.running_in.d.next = false;
+        }
+        self.qrng_ready.next = self.running_in.q.val();
+        self.start_p.d.next = self.start_raw.val();
+        self.stop_p.d.next = self.stop_raw.val();
+        self.sync_p.d.next = self.sync_in.val();
+        self.qrng_p.d.next = self.qrng_data.val();
+        self.qrng_valid_p.d.next = self.qrng_valid.val();
+        for d in 0..self.tdc.len() {
+            self.tdc[d].clock.next = self.clock.val();
+            self.tdc[d].samples.next = self.apd[d].val();
+            // free running: the history is not reset by START (model/AMBIGUITIES.md 15)
+            self.tdc[d].clear.next = false;
+            self.adc_p[d].clock.next = self.clock.val();
+            self.adc_valid_p[d].clock.next = self.clock.val();
+            self.adc_p[d].d.next = self.adc[d].val();
+            self.adc_valid_p[d].d.next = self.adc_valid[d].val();
+        }
+        // ---- Stage P: run control and slot alignment (spec 5.2) ----
+        // START and STOP take effect at the end of their cycle (AMBIGUITIES 18)
+        self.c0.next = self.running.q.val() & !self.synced.q.val() & self.sync_p.q.val();
+        self.proc_cycle.next = self.running.q.val() & (self.synced.q.val() | self.c0.val());
+        if self.stop_p.q.val() {
+            self.running.d.next = false;
+        }
+        if self.start_p.q.val() {
+            self.use_qrng.d.next = !self.csr_rng_ctrl.q.val().get_bit(0);
+        }
+        if self.c0.val() {
+            self.cur_slot0.next = 0_u64.into();
+            self.cur_slot0.next = self.cur_slot0.val() - bit_cast::<64, 32>(self.csr_bob_fiber_delay_slots.q.val());
+            self.cur_wait.next = bit_cast::<33, 32>(self.csr_bob_fiber_delay_slots.q.val());
+        } else {
+            self.cur_slot0.next = self.slot0.q.val();
+            self.cur_wait.next = self.wait.q.val();
+        }
+        self.processed.next = 0.into();
+        for l in 0..self.prng.len() {
+            self.processed.next = self.processed.val().replace_bit(l, self.proc_cycle.val() & (self.cur_wait.val() <= self.k_lane33[l].val()));
+        }
+        if self.c0.val() {
+            self.synced.d.next = true;
+        }
+        if self.start_p.q.val() {
+            self.running.d.next = true;
+            self.synced.d.next = false;
+        }
+        self.slot0.d.next = self.cur_slot0.val() + self.k_lanes64.val();
+        if self.cur_wait.val() >= self.k_lanes33.val() {
+            self.wait.d.next = self.cur_wait.val() - self.k_lanes33.val();
+        } else {
+            self.wait.d.next = 0.into();
+        }
+        // ---- Stage P: random words, basis, health tests (spec 1-3, 5.4) ----
+        // a W1C write with RNG_RCT or RNG_APT set resets the tests (AMBIGUITIES 1)
+        self.rng_w1c.next = (self.axil.bus.val().get_bits::<12>(32) == self.k_alarms_addr.val())
+            & self.axil.bus.val().get_bit(44)
+            & self.axil.bus.val().get_bits::<2>(4).any();
+        for l in 0..self.prng.len() {
+            self.prng[l].clock.next = self.clock.val();
+            self.prng[l].seed.next =
+                bit_cast::<64, 32>(self.csr_rng_seed_lo.q.val()) | (bit_cast::<64, 32>(self.csr_rng_seed_hi.q.val()) << 32);
+            self.prng[l].load.next = self.start_raw.val();
+            self.prng[l].step.next = true;
+            self.health[l].clock.next = self.clock.val();
+            self.health[l].sample.next = self.qrng_p.q.val().get_bits::<64>(64 * l);
+            self.health[l].valid.next = self.running.q.val() & self.use_qrng.q.val() & self.qrng_valid_p.q.val();
+            self.health[l].clear.next = self.start_p.q.val() | self.rng_w1c.val();
+            self.health[l].rct_cutoff.next = self.csr_rng_rct_cutoff.q.val().get_bits::<16>(0);
+            self.health[l].apt_window.next = self.csr_rng_apt_window.q.val().get_bits::<16>(0);
+            self.health[l].apt_cutoff.next = self.csr_rng_apt_cutoff.q.val().get_bits::<16>(0);
+            if self.use_qrng.q.val() {
+                self.basis.words[l].next = self.qrng_p.q.val().get_bits::<64>(64 * l);
+            } else {
+                self.basis.words[l].next = self.prng[l].out.val();
+            }
+        }
+        self.rct_now.next = false;
+        self.apt_now.next = false;
+        for l in 0..self.prng.len() {
+            self.rct_now.next = self.rct_now.val() | self.health[l].rct_fail.val();
+            self.apt_now.next = self.apt_now.val() | self.health[l].apt_fail.val();
+        }
+        self.basis.thresh_z.next = self.csr_gate_basis_thresh_z.q.val().get_bits::<16>(0);
+        self.basis_out.next = 0.into();
+        if self.running.q.val() {
+            self.basis_out.next = self.basis.basis.val();
+        }
+        self.underrun.next = self.use_qrng.q.val() & !self.qrng_valid_p.q.val();
+        if self.running.q.val() & self.use_qrng.q.val() & self.qrng_valid_p.q.val() {
+            self.qrng_words.d.next = self.qrng_words.q.val() + 1;
+        }
+        // ---- Stage P: live alarms (spec 5.5) ----
+        self.live.next = 0.into();
+        // click-statistics alarms are 0 while not synced (AMBIGUITIES 20)
+        self.sync_ok.next = self.synced.q.val() | self.c0.val();
+        self.live.next = self.live.val().replace_bit(0, self.after_gate.live.val() & self.sync_ok.val());
+        self.live.next = self.live.val().replace_bit(1, self.blinding.photocurrent_live.val());
+        self.live.next = self.live.val().replace_bit(2, self.blinding.click_fraction_live.val() & self.sync_ok.val());
+        self.live.next = self.live.val().replace_bit(3, self.blinding.no_dark_live.val() & self.sync_ok.val());
+        self.live.next = self.live.val().replace_bit(4, self.csr_bob_alarms.q.val().get_bit(4) | self.rct_now.val());
+        self.live.next = self.live.val().replace_bit(5, self.csr_bob_alarms.q.val().get_bit(5) | self.apt_now.val());
+        self.live.next = self.live.val().replace_bit(6, self.dropped_r.q.val());
+        self.dropped_r.d.next = self.stream.dropped.val();
+        self.bad.next = (self.live.val() & 0x3F).any() | self.underrun.val();
+        // live state at the end of the previous cycle, for the STATUS built now
+        self.live_end.next = self.live.val();
+        self.live_end.next = self.live_end.val().replace_bit(4, self.csr_bob_alarms.q.val().get_bit(4));
+        self.live_end.next = self.live_end.val().replace_bit(5, self.csr_bob_alarms.q.val().get_bit(5));
+        // ---- Stage P: classification, gates, protections (spec 5.3-5.5) ----
+        self.classify.restart.next = self.start_p.q.val();
+        for d in 0..self.tdc.len() {
+            self.classify.click[d].next = self.tdc[d].click.val();
+            self.classify.bins[d].next = self.tdc[d].bins.val();
+            self.blinding.adc[d].next = self.adc_p[d].q.val();
+            self.blinding.adc_valid[d].next = self.adc_valid_p[d].q.val();
+        }
+        self.classify.processed.next = self.processed.val();
+        self.classify.enable.next = self.csr_bob_ctrl.q.val().get_bits::<4>(0);
+        self.classify.start_bin.next = self.csr_gate_window.q.val().get_bits::<8>(0);
+        self.classify.end_bin.next = self.csr_gate_window.q.val().get_bits::<8>(8);
+        self.classify.dead_slots.next = self.csr_gate_dead_time_slots.q.val().get_bits::<16>(0);
+        self.classify.bad.next = self.bad.val();
+        self.gate_en.next = self.classify.gate_en.val();
+        self.after_gate.clear.next = self.start_p.q.val();
+        self.after_gate.enable.next = self.proc_cycle.val();
+        self.after_gate.events.next = self.classify.n_after_gate.val();
+        self.after_gate.window_cycles.next = self.csr_aftergate_window_slots.q.val() >> self.k_lanes_log2.val();
+        if (self.csr_aftergate_window_slots.q.val() >> self.k_lanes_log2.val()) == 0 {
+            self.after_gate.window_cycles.next = 1.into();
+        }
+        self.after_gate.limit.next = bit_cast::<32, 16>(self.csr_aftergate_limit.q.val().get_bits::<16>(0));
+        self.blinding.clear.next = self.start_p.q.val();
+        self.blinding.enable.next = self.proc_cycle.val();
+        self.blinding.threshold.next = self.csr_photocurrent_threshold.q.val().get_bits::<12>(0);
+        self.blinding.raw_clicks.next = self.classify.n_raw_all.val();
+        self.blinding.processed.next = self.classify.n_processed.val();
+        self.blinding.cf_window_cycles.next = self.csr_click_fraction_window_gates.q.val() >> self.k_lanes_log2.val();
+        if (self.csr_click_fraction_window_gates.q.val() >> self.k_lanes_log2.val()) == 0 {
+            self.blinding.cf_window_cycles.next = 1.into();
+        }
+        self.blinding.cf_limit.next = self.csr_click_fraction_limit.q.val();
+        self.blinding.no_dark_gates.next = self.csr_no_dark_gates.q.val();
+        // ---- Stage P: STATUS interval (spec 5.6) ----
+        self.t_mask.next = 0.into();
+        for q in 0..64 {
+            self.t_mask.next = self.t_mask.val().replace_bit(q, self.csr_stream_ctrl.q.val().get_bits::<6>(0) > self.k_q6[q].val());
+        }
+        if self.cur_wait.val().any() {
+            self.i_first.next = 0.into();
+        } else {
+            self.i_first.next = self.cur_slot0.val();
+        }
+        self.i_end.next = self.cur_slot0.val() + self.k_lanes64.val();
+        self.status_now.next = self.proc_cycle.val()
+            & (self.csr_stream_ctrl.q.val().get_bits::<6>(0) >= 6)
+            & ((self.i_end.val() & !self.t_mask.val()) != (self.i_first.val() & !self.t_mask.val()));
+        for d in 0..self.tdc.len() {
+            self.iv_clicks[d].clock.next = self.clock.val();
+            self.iv_pmax[d].clock.next = self.clock.val();
+            self.snap_clicks[d].clock.next = self.clock.val();
+            self.snap_pmax[d].clock.next = self.clock.val();
+            self.cnt_clicks[d].clock.next = self.clock.val();
+            self.nraw8.next = self.classify.n_raw[d].val();
+            self.nraw48.next = bit_cast::<48, 8>(self.nraw8.val());
+            self.nraw32.next = bit_cast::<32, 8>(self.nraw8.val());
+            self.last12.next = self.blinding.last[d].val();
+            self.pmax_now[d].next = self.iv_pmax[d].q.val();
+            if self.proc_cycle.val() & self.adc_valid_p[d].q.val() & (self.adc_p[d].q.val() > self.iv_pmax[d].q.val()) {
+                self.pmax_now[d].next = self.adc_p[d].q.val();
+            }
+            self.snap_clicks[d].d.next = self.snap_clicks[d].q.val();
+            self.snap_pmax[d].d.next = self.snap_pmax[d].q.val();
+            if self.status_now.val() {
+                self.snap_clicks[d].d.next = self.iv_clicks[d].q.val() + self.nraw48.val();
+                self.snap_pmax[d].d.next = self.pmax_now[d].val();
+                self.iv_clicks[d].d.next = 0.into();
+                self.iv_pmax[d].d.next = 0.into();
+            } else {
+                self.iv_clicks[d].d.next = self.iv_clicks[d].q.val() + self.nraw48.val();
+                self.iv_pmax[d].d.next = self.pmax_now[d].val();
+            }
+            if self.start_p.q.val() {
+                self.iv_clicks[d].d.next = 0.into();
+                self.iv_pmax[d].d.next = 0.into();
+            }
+            // counters block
+            self.cnt_clicks[d].d.next = self.cnt_clicks[d].q.val() + self.nraw32.val();
+            if self.clear_counters.val() {
+                self.cnt_clicks[d].d.next = 0.into();
+            }
+            self.csr_clicks[d].hw_value.next = self.cnt_clicks[d].q.val();
+            self.csr_photocurrent_last[d].hw_value.next = bit_cast::<32, 12>(self.last12.val());
+        }
+        self.snap_new.d.next = self.status_now.val();
+        if self.status_now.val() {
+            self.snap_slots.d.next = self.iv_slots.q.val() + bit_cast::<48, 8>(self.classify.n_processed.val());
+            self.snap_gates.d.next = self.iv_gates.q.val() + bit_cast::<48, 8>(self.classify.n_gates.val());
+            self.snap_acc.d.next = self.iv_acc.q.val() + bit_cast::<48, 8>(self.classify.n_accepted.val());
+            self.snap_ag.d.next = self.iv_ag.q.val() + bit_cast::<48, 8>(self.classify.n_after_gate.val());
+            self.snap_dead.d.next = self.iv_dead.q.val() + bit_cast::<48, 8>(self.classify.n_dead.val());
+            self.snap_inv.d.next = self.iv_inv.q.val() + bit_cast::<48, 8>(self.classify.n_invalid.val());
+            self.snap_seen.d.next = self.iv_seen.q.val() | self.live.val();
+            self.iv_slots.d.next = 0.into();
+            self.iv_gates.d.next = 0.into();
+            self.iv_acc.d.next = 0.into();
+            self.iv_ag.d.next = 0.into();
+            self.iv_dead.d.next = 0.into();
+            self.iv_inv.d.next = 0.into();
+            self.iv_seen.d.next = 0.into();
+        } else {
+            self.iv_slots.d.next = self.iv_slots.q.val() + bit_cast::<48, 8>(self.classify.n_processed.val());
+            self.iv_gates.d.next = self.iv_gates.q.val() + bit_cast::<48, 8>(self.classify.n_gates.val());
+            self.iv_acc.d.next = self.iv_acc.q.val() + bit_cast::<48, 8>(self.classify.n_accepted.val());
+            self.iv_ag.d.next = self.iv_ag.q.val() + bit_cast::<48, 8>(self.classify.n_after_gate.val());
+            self.iv_dead.d.next = self.iv_dead.q.val() + bit_cast::<48, 8>(self.classify.n_dead.val());
+            self.iv_inv.d.next = self.iv_inv.q.val() + bit_cast::<48, 8>(self.classify.n_invalid.val());
+            if self.proc_cycle.val() {
+                self.iv_seen.d.next = self.iv_seen.q.val() | self.live.val();
+            }
+        }
+        if self.start_p.q.val() {
+            self.iv_slots.d.next = 0.into();
+            self.iv_gates.d.next = 0.into();
+            self.iv_acc.d.next = 0.into();
+            self.iv_ag.d.next = 0.into();
+            self.iv_dead.d.next = 0.into();
+            self.iv_inv.d.next = 0.into();
+            self.iv_seen.d.next = 0.into();
+        }
+        // ---- Counters block and state registers ----
+        self.cnt_gates.d.next = self.cnt_gates.q.val() + bit_cast::<64, 8>(self.classify.n_gates.val());
+        self.cnt_acc.d.next = self.cnt_acc.q.val() + bit_cast::<32, 8>(self.classify.n_accepted.val());
+        self.cnt_ag.d.next = self.cnt_ag.q.val() + bit_cast::<32, 8>(self.classify.n_after_gate.val());
+        self.cnt_dead.d.next = self.cnt_dead.q.val() + bit_cast::<32, 8>(self.classify.n_dead.val());
+        self.cnt_inv.d.next = self.cnt_inv.q.val() + bit_cast::<32, 8>(self.classify.n_invalid.val());
+        if self.clear_counters.val() {
+            self.cnt_gates.d.next = 0.into();
+            self.cnt_acc.d.next = 0.into();
+            self.cnt_ag.d.next = 0.into();
+            self.cnt_dead.d.next = 0.into();
+            self.cnt_inv.d.next = 0.into();
+        }
+        self.hi_gates.value.next = self.cnt_gates.q.val();
+        self.hi_gates.lo_read.next = self.csr_gates_lo.read_pulse.val();
+        self.csr_gates_lo.hw_value.next = self.hi_gates.lo.val();
+        self.csr_gates_hi.hw_value.next = self.hi_gates.hi.val();
+        self.csr_accepted.hw_value.next = self.cnt_acc.q.val();
+        self.csr_after_gate.hw_value.next = self.cnt_ag.q.val();
+        self.csr_dead_time_suppressed.hw_value.next = self.cnt_dead.q.val();
+        self.csr_invalid.hw_value.next = self.cnt_inv.q.val();
+        self.csr_bob_state.hw_value.next = bit_cast::<32, 1>(self.running.q.val().into())
+            | (bit_cast::<32, 1>(self.synced.q.val().into()) << 1)
+            | (bit_cast::<32, 7>(self.live_end.val()) << 8);
+        self.csr_bob_alarms.hw_set.next = bit_cast::<32, 7>(self.live.val());
+        self.csr_rng_qrng_words.hw_value.next = self.qrng_words.q.val();
+        // ---- Stage R: bundle of this cycle's records ----
+        self.r_valid.d.next = self.proc_cycle.val();
+        self.r_rec.d.next = self.classify.record.val();
+        self.rbins.next = 0.into();
+        for l in 0..self.prng.len() {
+            for d in 0..self.tdc.len() {
+                for b in 0..4 {
+                    self.rbins.next = self.rbins.val().replace_bit(16 * l + 4 * d + b, self.tdc[d].bins.val().get_bit(4 * l + b));
+                }
+            }
+        }
+        self.r_bins.d.next = self.rbins.val();
+        self.r_basis.d.next = self.basis.basis.val();
+        self.r_bad.d.next = self.bad.val();
+        self.r_epoch0.d.next = self.c0.val();
+        self.r_slot0.d.next = self.cur_slot0.val();
+        self.r_nrec.d.next = self.classify.n_accepted.val() + self.classify.n_invalid.val();
+        // STATUS payload capture (AlarmsLive: live at the end of the status cycle)
+        self.bundle_status.next = false;
+        if self.snap_new.q.val() & !self.sbuf_full.q.val() & !self.bundles.full.val() {
+            self.bundle_status.next = true;
+            self.sbuf_full.d.next = true;
+            for j in 0..self.sbuf.len() {
+                self.sbuf[j].clock.next = self.clock.val();
+                self.sval.next = 0.into();
+                if self.k_sel[j].val() == 0 {
+                    self.sval.next = bit_cast::<64, 48>(self.snap_slots.q.val());
+                }
+                if self.k_sel[j].val() == 1 {
+                    self.sval.next = bit_cast::<64, 48>(self.snap_gates.q.val());
+                }
+                if self.k_sel[j].val() == 3 {
+                    self.sval.next = bit_cast::<64, 48>(self.snap_acc.q.val());
+                }
+                if self.k_sel[j].val() == 4 {
+                    self.sval.next = bit_cast::<64, 48>(self.snap_ag.q.val());
+                }
+                if self.k_sel[j].val() == 5 {
+                    self.sval.next = bit_cast::<64, 48>(self.snap_dead.q.val());
+                }
+                if self.k_sel[j].val() == 6 {
+                    self.sval.next = bit_cast::<64, 48>(self.snap_inv.q.val());
+                }
+                if self.k_sel[j].val() == 8 {
+                    self.sval.next = bit_cast::<64, 7>(self.live_end.val());
+                }
+                if self.k_sel[j].val() == 9 {
+                    self.sval.next = bit_cast::<64, 7>(self.snap_seen.q.val() | self.live_end.val());
+                }
+                for d in 0..self.tdc.len() {
+                    if (self.k_sel[j].val() == 2) & (self.k_seld[j].val() == self.k_det2[d].val()) {
+                        self.snap48.next = self.snap_clicks[d].q.val();
+                        self.sval.next = bit_cast::<64, 48>(self.snap48.val());
+                    }
+                    if (self.k_sel[j].val() == 7) & (self.k_seld[j].val() == self.k_det2[d].val()) {
+                        self.snap12.next = self.snap_pmax[d].q.val();
+                        self.sval.next = bit_cast::<64, 12>(self.snap12.val());
+                    }
+                }
+                self.sbuf[j].d.next = self.sval.val() | self.k_code[j].val();
+            }
+        } else {
+            for j in 0..self.sbuf.len() {
+                self.sbuf[j].clock.next = self.clock.val();
+                self.sbuf[j].d.next = self.sbuf[j].q.val();
+            }
+        }
+
+        // ---- Stage R: queue the bundle, or count its records as lost ----
+        self.bundle.next = bit_cast::<256, 32>(self.r_rec.q.val())
+            | (bit_cast::<256, 128>(self.r_bins.q.val()) << 32)
+            | (bit_cast::<256, 8>(self.r_basis.q.val()) << 160)
+            | (bit_cast::<256, 1>(self.r_bad.q.val().into()) << 168)
+            | (bit_cast::<256, 1>(self.bundle_status.val().into()) << 169)
+            | (bit_cast::<256, 1>(self.r_epoch0.q.val().into()) << 170)
+            | (bit_cast::<256, 64>(self.r_slot0.q.val()) << 176);
+        self.push.next = self.r_valid.q.val() & (self.r_rec.q.val().any() | self.bundle_status.val() | self.r_epoch0.q.val());
+        self.bundles.data_in.next = self.bundle.val();
+        self.bundles.write.next = self.push.val() & !self.bundles.full.val();
+        if self.r_valid.q.val() & (self.r_rec.q.val().any() | self.snap_new.q.val() | self.r_epoch0.q.val())
+            & (self.bundles.full.val() | (self.snap_new.q.val() & self.sbuf_full.q.val()))
+        {
+            // records of this cycle that cannot be queued join the GAP
+            if !self.lost_pending.q.val() {
+                self.lost_slot.d.next = self.r_slot0.q.val();
+                self.lost_records.d.next = 0.into();
+            }
+            self.lost_pending.d.next = true;
+            if self.bundles.full.val() {
+                self.lost_records.d.next = self.lost_records.q.val()
+                    + self.r_nrec.q.val()
+                    + bit_cast::<8, 1>(self.snap_new.q.val().into())
+                    + bit_cast::<8, 1>(self.r_epoch0.q.val().into());
+            } else {
+                self.lost_records.d.next = self.lost_records.q.val() + 1;
+            }
+        }
+        // ---- Serializer: one record word per cycle into the stream ----
+        self.bundles.read.next = false;
+        self.o_valid.d.next = false;
+        self.o_first.d.next = false;
+        self.o_last.d.next = false;
+        self.o_lost.d.next = false;
+        self.o_len.d.next = 1.into();
+        self.onehot.next = self.rem.q.val() & ((!self.rem.q.val()) + 1);
+        self.pick.next = 0.into();
+        for b in 0..5 {
+            self.pick.next = self.pick.val().replace_bit(b, (self.onehot.val() & self.k_pick_mask[b].val()).any());
+        }
+        self.pick_lane.next = self.pick.val().get_bits::<3>(2);
+        self.det_slot.next = self.cur.q.val().get_bits::<64>(176) + bit_cast::<64, 3>(self.pick_lane.val());
+        self.status_slot.next = self.cur.q.val().get_bits::<64>(176) + self.k_lanes64.val();
+        self.word.next = 0.into();
+        match self.phase.q.val() {
+            SerPhase::Idle => {
+                if self.lost_pending.q.val() {
+                    self.o_lost.d.next = true;
+                    self.o_lost_records.d.next = self.lost_records.q.val();
+                    self.o_slot.d.next = self.lost_slot.q.val();
+                    self.lost_pending.d.next = false;
+                } else if !self.bundles.empty.val() {
+                    self.bundles.read.next = true;
+                    self.cur.d.next = self.bundles.data_out.val();
+                    self.rem.d.next = self.bundles.data_out.val().get_bits::<32>(0);
+                    if self.bundles.data_out.val().get_bit(170) {
+                        self.phase.d.next = SerPhase::Epoch0;
+                    } else if self.bundles.data_out.val().get_bits::<32>(0).any() {
+                        self.phase.d.next = SerPhase::Det;
+                    } else if self.bundles.data_out.val().get_bit(169) {
+                        self.phase.d.next = SerPhase::Status;
+                    }
+                }
+            }
+            SerPhase::Epoch0 => {
+                self.o_valid.d.next = true;
+                self.o_first.d.next = true;
+                self.o_last.d.next = true;
+                self.o_data.d.next = self.k_epoch_tag.val();
+                self.o_slot.d.next = 0.into();
+                self.epoch.d.next = 0.into();
+                if self.rem.q.val().any() {
+                    self.phase.d.next = SerPhase::Det;
+                } else if self.cur.q.val().get_bit(169) {
+                    self.phase.d.next = SerPhase::Status;
+                } else {
+                    self.phase.d.next = SerPhase::Idle;
+                }
+            }
+            SerPhase::Det => {
+                self.o_valid.d.next = true;
+                self.o_first.d.next = true;
+                self.o_last.d.next = true;
+                self.o_slot.d.next = self.det_slot.val();
+                if self.det_slot.val().get_bits::<24>(40) != self.epoch.q.val() {
+                    // EPOCH before the first record with new high slot bits
+                    self.o_data.d.next = self.k_epoch_tag.val() | bit_cast::<64, 24>(self.det_slot.val().get_bits::<24>(40));
+                    self.epoch.d.next = self.det_slot.val().get_bits::<24>(40);
+                } else {
+                    self.o_data.d.next = self.k_det_tag.val()
+                        | (self.det_slot.val() & self.k_slot_mask.val())
+                        | (bit_cast::<64, 2>(self.pick.val().get_bits::<2>(0)) << 40)
+                        | (bit_cast::<64, 4>(self.cur.q.val().get_bits::<4>(32 + 4 * self.pick.val().index())) << 42)
+                        | (bit_cast::<64, 1>(self.cur.q.val().get_bit(160 + self.pick_lane.val().index()).into()) << 46)
+                        | (bit_cast::<64, 1>(self.cur.q.val().get_bit(168).into()) << 47);
+                    self.rem.d.next = self.rem.q.val() & !self.onehot.val();
+                    if !(self.rem.q.val() & !self.onehot.val()).any() {
+                        if self.cur.q.val().get_bit(169) {
+                            self.phase.d.next = SerPhase::Status;
+                        } else {
+                            self.phase.d.next = SerPhase::Idle;
+                        }
+                    }
+                }
+            }
+            SerPhase::Status => {
+                self.o_valid.d.next = true;
+                self.o_first.d.next = true;
+                self.o_slot.d.next = self.status_slot.val();
+                if self.status_slot.val().get_bits::<24>(40) != self.epoch.q.val() {
+                    self.o_last.d.next = true;
+                    self.o_data.d.next = self.k_epoch_tag.val() | bit_cast::<64, 24>(self.status_slot.val().get_bits::<24>(40));
+                    self.epoch.d.next = self.status_slot.val().get_bits::<24>(40);
+                } else {
+                    self.o_len.d.next = self.k_status_len.val();
+                    self.o_data.d.next = self.k_status_hdr.val() | (self.status_slot.val() & self.k_slot_mask.val());
+                    self.sword.d.next = 0.into();
+                    self.phase.d.next = SerPhase::Payload;
+                }
+            }
+            SerPhase::Payload => {
+                self.o_valid.d.next = true;
+                self.o_data.d.next = self.sbuf[0].q.val();
+                self.sword.d.next = self.sword.q.val() + 1;
+                for j in 1..self.sbuf.len() {
+                    self.sbuf[j - 1].d.next = self.sbuf[j].q.val();
+                }
+                if self.sword.q.val() == self.k_status_last.val() {
+                    self.o_last.d.next = true;
+                    self.sbuf_full.d.next = false;
+                    self.phase.d.next = SerPhase::Idle;
+                }
+            }
+            _ => {
+                self.phase.d.next = SerPhase::Idle;
+            }
+        }
+        // ---- Record stream ----
+        self.stream.clear.next = self.start_p.q.val();
+        self.stream.clear_counters.next = self.clear_counters.val();
+        self.stream.in_data.next = self.o_data.q.val();
+        self.stream.in_valid.next = self.o_valid.q.val();
+        self.stream.in_first.next = self.o_first.q.val();
+        self.stream.in_last.next = self.o_last.q.val();
+        self.stream.in_len.next = self.o_len.q.val();
+        self.stream.in_slot.next = self.o_slot.q.val();
+        self.stream.in_slots.next = 1.into();
+        self.stream.in_lost.next = self.o_lost.q.val();
+        self.stream.in_lost_records.next = self.o_lost_records.q.val();
+        self.m_axis_tdata.next = self.stream.tdata.val();
+        self.m_axis_tvalid.next = self.stream.tvalid.val();
+        self.m_axis_tlast.next = self.stream.tlast.val();
+        self.stream.tready.next = self.m_axis_tready.val();
+        self.hi_records.value.next = self.stream.records.val();
+        self.hi_records.lo_read.next = self.csr_stream_records_lo.read_pulse.val();
+        self.csr_stream_records_lo.hw_value.next = self.hi_records.lo.val();
+        self.csr_stream_records_hi.hw_value.next = self.hi_records.hi.val();
+        self.hi_lost.value.next = self.stream.lost_slots.val();
+        self.hi_lost.lo_read.next = self.csr_stream_lost_slots_lo.read_pulse.val();
+        self.csr_stream_lost_slots_lo.hw_value.next = self.hi_lost.lo.val();
+        self.csr_stream_lost_slots_hi.hw_value.next = self.hi_lost.hi.val();
+        self.csr_stream_gaps.hw_value.next = self.stream.gaps.val();
+        self.csr_stream_fifo_high_water.hw_value.next = self.stream.high_water.val();
+    }
+}
+
+/// Instantiate, connect and check the core for `params`, and return the
+/// Verilog of `qkd_bob_core` followed by the `qkd_bob` wrapper with the
+/// spec's port widths (`apd_d{d}`: `L*OS`, `gate_en`: `L*ND`, `basis_out`:
+/// `L`, `qrng_data`: `64*L`, `adc_d{d}`/`adc_valid_d{d}` per detector).
+pub fn verilog(params: &GenParams) -> anyhow::Result<String> {
+    let mut core = BobCore::new(params)?;
+    core.connect_top();
+    check_all(&core).map_err(|e| anyhow::anyhow!("rust-hdl design check of qkd_bob failed: {e:?}"))?;
+    let v = generate_verilog_unchecked(&core);
+    let v = crate::generate::rename_top(&v, "qkd_bob_core")?;
+    Ok(format!("{v}\n{}", wrapper(params)))
+}
+
+/// The `qkd_bob` wrapper module around `qkd_bob_core`.
+pub fn wrapper(params: &GenParams) -> String {
+    use std::fmt::Write;
+    let l = usize::from(params.lanes);
+    let os = usize::from(params.oversample);
+    let nd = usize::from(params.detectors);
+    let a = CSR_ADDR_BITS;
+    let mut ports = vec![
+        "    input wire clock".to_string(),
+        format!("    input wire [{}:0] s_axil_awaddr", a - 1),
+        "    input wire s_axil_awvalid".into(),
+        "    output wire s_axil_awready".into(),
+        "    input wire [31:0] s_axil_wdata".into(),
+        "    input wire [3:0] s_axil_wstrb".into(),
+        "    input wire s_axil_wvalid".into(),
+        "    output wire s_axil_wready".into(),
+        "    output wire [1:0] s_axil_bresp".into(),
+        "    output wire s_axil_bvalid".into(),
+        "    input wire s_axil_bready".into(),
+        format!("    input wire [{}:0] s_axil_araddr", a - 1),
+        "    input wire s_axil_arvalid".into(),
+        "    output wire s_axil_arready".into(),
+        "    output wire [31:0] s_axil_rdata".into(),
+        "    output wire [1:0] s_axil_rresp".into(),
+        "    output wire s_axil_rvalid".into(),
+        "    input wire s_axil_rready".into(),
+        "    output wire [63:0] m_axis_tdata".into(),
+        "    output wire m_axis_tvalid".into(),
+        "    input wire m_axis_tready".into(),
+        "    output wire m_axis_tlast".into(),
+    ];
+    for d in 0..nd {
+        ports.push(format!("    input wire [{}:0] apd_d{d}", l * os - 1));
+    }
+    ports.push(format!("    output wire [{}:0] gate_en", l * nd - 1));
+    ports.push(format!("    output wire [{}:0] basis_out", l - 1));
+    ports.push("    input wire sync_in".into());
+    for d in 0..nd {
+        ports.push(format!("    input wire [11:0] adc_d{d}"));
+        ports.push(format!("    input wire adc_valid_d{d}"));
+    }
+    ports.push(format!("    input wire [{}:0] qrng_data", 64 * l - 1));
+    ports.push("    input wire qrng_valid".into());
+    ports.push("    output wire qrng_ready".into());
+    let mut w = String::new();
+    let _ = writeln!(w, "// qkd_bob: LANES={l} OVERSAMPLE={os} DETECTORS={nd}; ports as in docs/gateware-spec.md 5");
+    let _ = writeln!(w, "module qkd_bob(\n{}\n);", ports.join(",\n"));
+    for d in 0..nd {
+        let lanes: Vec<String> = (0..l)
+            .rev()
+            .map(|ln| {
+                if os == 16 {
+                    format!("apd_d{d}[{}:{}]", ln * os + os - 1, ln * os)
+                } else {
+                    format!("{}'b0, apd_d{d}[{}:{}]", 16 - os, ln * os + os - 1, ln * os)
+                }
+            })
+            .collect();
+        let pad = if l < 8 { format!("{}'b0, ", 16 * (8 - l)) } else { String::new() };
+        let _ = writeln!(w, "    wire [127:0] apd_s{d} = {{{pad}{}}};", lanes.join(", "));
+    }
+    let _ = writeln!(w, "    wire [31:0] gate_s;");
+    let _ = writeln!(w, "    wire [7:0] basis_s;");
+    let qpad = if l < 8 { format!("{}'b0, ", 64 * (8 - l)) } else { String::new() };
+    let _ = writeln!(w, "    wire [511:0] qrng_s = {{{qpad}qrng_data}};");
+    let mut conns = vec![".clock(clock)".to_string()];
+    for p in [
+        "s_axil_awaddr", "s_axil_awvalid", "s_axil_awready", "s_axil_wdata", "s_axil_wstrb", "s_axil_wvalid",
+        "s_axil_wready", "s_axil_bresp", "s_axil_bvalid", "s_axil_bready", "s_axil_araddr", "s_axil_arvalid",
+        "s_axil_arready", "s_axil_rdata", "s_axil_rresp", "s_axil_rvalid", "s_axil_rready", "m_axis_tdata",
+        "m_axis_tvalid", "m_axis_tready", "m_axis_tlast", "sync_in", "qrng_valid", "qrng_ready",
+    ] {
+        conns.push(format!(".{p}({p})"));
+    }
+    for d in 0..nd {
+        conns.push(format!(".apd${d}(apd_s{d})"));
+        conns.push(format!(".adc${d}(adc_d{d})"));
+        conns.push(format!(".adc_valid${d}(adc_valid_d{d})"));
+    }
+    conns.push(".gate_en(gate_s)".into());
+    conns.push(".basis_out(basis_s)".into());
+    conns.push(".qrng_data(qrng_s)".into());
+    let _ = writeln!(w, "    qkd_bob_core core(\n        {}\n    );", conns.join(",\n        "));
+    let gates: Vec<String> =
+        (0..l).rev().flat_map(|ln| (0..nd).rev().map(move |d| format!("gate_s[{}]", 4 * ln + d))).collect();
+    let _ = writeln!(w, "    assign gate_en = {{{}}};", gates.join(", "));
+    let _ = writeln!(w, "    assign basis_out = basis_s[{}:0];", l - 1);
+    let _ = writeln!(w, "endmodule");
+    w
+}
