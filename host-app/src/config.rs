@@ -163,7 +163,12 @@ pub struct LinkConfig {
 /// Largest integer exactly representable in f64 (bounds `block_bits`).
 const F64_EXACT_MAX: f64 = 9_007_199_254_740_992.0;
 
-fn need(ok: bool, key: &'static str, requirement: &'static str, value: impl std::fmt::Display) -> Result<(), ConfigError> {
+fn need(
+    ok: bool,
+    key: &'static str,
+    requirement: &'static str,
+    value: impl std::fmt::Display,
+) -> Result<(), ConfigError> {
     if ok {
         Ok(())
     } else {
@@ -230,7 +235,9 @@ impl LinkConfig {
             list(&s.intensities),
         )?;
         need(
-            s.probabilities.iter().all(|p| p.is_finite() && *p > 0.0 && *p < 1.0),
+            s.probabilities
+                .iter()
+                .all(|p| p.is_finite() && *p > 0.0 && *p < 1.0),
             "source.probabilities",
             "each in (0, 1)",
             list(&s.probabilities),
@@ -304,8 +311,18 @@ impl LinkConfig {
             "finite and >= 1",
             p.ec_efficiency,
         )?;
-        need(p.eps_sec > 0.0 && p.eps_sec < 1.0, "postprocessing.eps_sec", "in (0, 1)", p.eps_sec)?;
-        need(p.eps_cor > 0.0 && p.eps_cor < 1.0, "postprocessing.eps_cor", "in (0, 1)", p.eps_cor)?;
+        need(
+            p.eps_sec > 0.0 && p.eps_sec < 1.0,
+            "postprocessing.eps_sec",
+            "in (0, 1)",
+            p.eps_sec,
+        )?;
+        need(
+            p.eps_cor > 0.0 && p.eps_cor < 1.0,
+            "postprocessing.eps_cor",
+            "in (0, 1)",
+            p.eps_cor,
+        )?;
         need(
             p.block_bits >= 1.0 && p.block_bits <= F64_EXACT_MAX && p.block_bits.fract() == 0.0,
             "postprocessing.block_bits",
@@ -366,7 +383,10 @@ eps_sec = 1e-9
 eps_cor = 1e-15
 block_bits = 1e7                        # n_Z, sifted key-basis bits per block
 "#;
-        assert_eq!(LinkConfig::from_toml_str(text).unwrap(), LinkConfig::default());
+        assert_eq!(
+            LinkConfig::from_toml_str(text).unwrap(),
+            LinkConfig::default()
+        );
         // Integers are accepted for float keys.
         let c = LinkConfig::from_toml_str("[postprocessing]\nblock_bits = 100000\n").unwrap();
         assert_eq!(c.block_bits(), 100_000);
@@ -375,26 +395,62 @@ block_bits = 1e7                        # n_Z, sifted key-basis bits per block
     #[test]
     fn out_of_range_names_the_key() {
         let e = LinkConfig::from_toml_str("[detector]\nefficiency = 1.5\n").unwrap_err();
-        assert_eq!(e.to_string(), "detector.efficiency must be in (0, 1], got 1.5");
+        assert_eq!(
+            e.to_string(),
+            "detector.efficiency must be in (0, 1], got 1.5"
+        );
         let cases = [
             ("[source]\npulse_rate_hz = 0", "source.pulse_rate_hz"),
-            ("[source]\nintensities = [0.2, 0.3, 0.0]", "source.intensities"),
-            ("[source]\nintensities = [0.3, 0.2, 0.15]", "source.intensities"),
-            ("[source]\nprobabilities = [0.5, 0.5, 0.1]", "source.probabilities"),
-            ("[source]\nprobabilities = [1.0, 0.0, 0.0]", "source.probabilities"),
-            ("[source]\nbasis_z_probability = 1.0", "source.basis_z_probability"),
+            (
+                "[source]\nintensities = [0.2, 0.3, 0.0]",
+                "source.intensities",
+            ),
+            (
+                "[source]\nintensities = [0.3, 0.2, 0.15]",
+                "source.intensities",
+            ),
+            (
+                "[source]\nprobabilities = [0.5, 0.5, 0.1]",
+                "source.probabilities",
+            ),
+            (
+                "[source]\nprobabilities = [1.0, 0.0, 0.0]",
+                "source.probabilities",
+            ),
+            (
+                "[source]\nbasis_z_probability = 1.0",
+                "source.basis_z_probability",
+            ),
             ("[channel]\nlength_km = -1", "channel.length_km"),
             ("[channel]\nloss_db_per_km = -0.2", "channel.loss_db_per_km"),
             ("[channel]\nextra_loss_db = -3", "channel.extra_loss_db"),
-            ("[detector]\ndark_count_per_gate = 0.6", "detector.dark_count_per_gate"),
-            ("[detector]\nafterpulse_probability = 1.0", "detector.afterpulse_probability"),
+            (
+                "[detector]\ndark_count_per_gate = 0.6",
+                "detector.dark_count_per_gate",
+            ),
+            (
+                "[detector]\nafterpulse_probability = 1.0",
+                "detector.afterpulse_probability",
+            ),
             ("[detector]\ndead_time_ns = -1", "detector.dead_time_ns"),
-            ("[detector]\nmisalignment_error = 0.7", "detector.misalignment_error"),
-            ("[postprocessing]\nec_efficiency = 0.9", "postprocessing.ec_efficiency"),
+            (
+                "[detector]\nmisalignment_error = 0.7",
+                "detector.misalignment_error",
+            ),
+            (
+                "[postprocessing]\nec_efficiency = 0.9",
+                "postprocessing.ec_efficiency",
+            ),
             ("[postprocessing]\neps_sec = 0", "postprocessing.eps_sec"),
             ("[postprocessing]\neps_cor = 1", "postprocessing.eps_cor"),
-            ("[postprocessing]\nblock_bits = 1.5", "postprocessing.block_bits"),
-            ("[postprocessing]\nblock_bits = 0", "postprocessing.block_bits"),
+            (
+                "[postprocessing]\nblock_bits = 1.5",
+                "postprocessing.block_bits",
+            ),
+            (
+                "[postprocessing]\nblock_bits = 0",
+                "postprocessing.block_bits",
+            ),
         ];
         for (text, key) in cases {
             match LinkConfig::from_toml_str(text) {
@@ -424,7 +480,8 @@ block_bits = 1e7                        # n_Z, sifted key-basis bits per block
 
     #[test]
     fn sim_and_attack_tables_are_kept_raw() {
-        let c = LinkConfig::from_toml_str("[sim]\nseed = 3\n[attack]\nkind = \"blinding\"\n").unwrap();
+        let c =
+            LinkConfig::from_toml_str("[sim]\nseed = 3\n[attack]\nkind = \"blinding\"\n").unwrap();
         assert_eq!(c.sim.unwrap()["seed"].as_integer(), Some(3));
         assert_eq!(c.attack.unwrap()["kind"].as_str(), Some("blinding"));
     }
@@ -432,6 +489,9 @@ block_bits = 1e7                        # n_Z, sifted key-basis bits per block
     #[test]
     fn default_toml_round_trips() {
         let text = LinkConfig::default_toml();
-        assert_eq!(LinkConfig::from_toml_str(&text).unwrap(), LinkConfig::default());
+        assert_eq!(
+            LinkConfig::from_toml_str(&text).unwrap(),
+            LinkConfig::default()
+        );
     }
 }

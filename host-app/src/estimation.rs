@@ -77,7 +77,11 @@ impl DecoyParams {
     /// tau_n = sum_k p_k e^{-k} k^n / n!, the probability that Alice sends
     /// an n-photon state (Lim et al., text below Eq. (2)); n = 0 or 1.
     pub fn tau(&self, n: u32) -> f64 {
-        let fact = if n == 0 { 1.0 } else { (1..=n).map(f64::from).product() };
+        let fact = if n == 0 {
+            1.0
+        } else {
+            (1..=n).map(f64::from).product()
+        };
         (0..3)
             .map(|k| {
                 let mu = self.intensities[k];
@@ -158,7 +162,8 @@ pub fn vacuum_lower_bound(p: &DecoyParams, counts: &[f64; 3]) -> f64 {
 pub fn single_photon_lower_bound(p: &DecoyParams, counts: &[f64; 3], s0: f64) -> f64 {
     let (minus, plus) = decoy_corrected(p, counts);
     let [mu1, mu2, mu3] = p.intensities;
-    let num = minus[1] - plus[2] - (mu2 * mu2 - mu3 * mu3) / (mu1 * mu1) * (plus[0] - s0 / p.tau(0));
+    let num =
+        minus[1] - plus[2] - (mu2 * mu2 - mu3 * mu3) / (mu1 * mu1) * (plus[0] - s0 / p.tau(0));
     let den = mu1 * (mu2 - mu3) - mu2 * mu2 + mu3 * mu3;
     p.tau(1) * mu1 * num / den
 }
@@ -180,7 +185,9 @@ pub fn gamma(a: f64, b: f64, c: f64, d: f64) -> f64 {
         return 0.0;
     }
     let inner = (c + d) / (c * d * bb) * (21.0 * 21.0) / (a * a);
-    ((c + d) * bb / (c * d * LN_2) * inner.log2()).max(0.0).sqrt()
+    ((c + d) * bb / (c * d * LN_2) * inner.log2())
+        .max(0.0)
+        .sqrt()
 }
 
 /// Eq. (5): phi_Z <= v_X1/s_X1 + gamma(eps_sec, v_X1/s_X1, s_Z1, s_X1).
@@ -243,7 +250,11 @@ pub fn key_length_real(p: &DecoyParams, b: &Bounds, leak_ec_bits: f64) -> f64 {
 }
 
 /// Eq. (1) rounded down to whole bits; aborts when it is not positive.
-pub fn secret_key_bits(p: &DecoyParams, b: &Bounds, leak_ec_bits: f64) -> Result<u64, EstimationAbort> {
+pub fn secret_key_bits(
+    p: &DecoyParams,
+    b: &Bounds,
+    leak_ec_bits: f64,
+) -> Result<u64, EstimationAbort> {
     let ell = key_length_real(p, b, leak_ec_bits);
     if ell.is_nan() || ell < 1.0 {
         return Err(EstimationAbort::BoundNotPositive {
@@ -268,7 +279,11 @@ pub fn key_length_unchecked(p: &DecoyParams, c: &DecoyCounts, leak_ec_bits: f64)
     } else {
         f64::NAN
     };
-    let phi_used = if phi.is_finite() && phi < 0.5 { phi } else { 0.5 };
+    let phi_used = if phi.is_finite() && phi < 0.5 {
+        phi
+    } else {
+        0.5
+    };
     let b = Bounds {
         s_z0,
         s_z1,
@@ -405,7 +420,10 @@ mod tests {
             n_x: [31000.0, 51000.0, 18000.0],
             m_x: [0.0; 3],
         };
-        assert!(matches!(estimate(&p, &flat), Err(EstimationAbort::BoundNotPositive { .. })));
+        assert!(matches!(
+            estimate(&p, &flat),
+            Err(EstimationAbort::BoundNotPositive { .. })
+        ));
         // Errors at 25 % in X on example A's detections: phase error > 0.5... or tolerance.
         let mut c = DecoyCounts {
             n_z: [528171.0, 477006.0, 1020.0],
@@ -414,7 +432,10 @@ mod tests {
         };
         let mut q = p.clone();
         q.phase_error_tolerance = 0.11;
-        assert!(matches!(estimate(&q, &c), Err(EstimationAbort::PhaseErrorAboveTolerance { .. })));
+        assert!(matches!(
+            estimate(&q, &c),
+            Err(EstimationAbort::PhaseErrorAboveTolerance { .. })
+        ));
         c.m_x = [355.0, 335.0, 12.0];
         assert!(estimate(&q, &c).is_err(), "phi 0.166 is above 0.11 too");
     }

@@ -6,5 +6,6 @@
 
 pub mod config;
 pub mod estimation;
+pub mod pipeline;
 pub mod planner;
 pub mod sifting;

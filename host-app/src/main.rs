@@ -82,12 +82,18 @@ fn keyrate(a: KeyrateArgs) -> Result<()> {
     }
     if let Some(spec) = &a.sweep {
         let distances = planner::parse_sweep(spec).map_err(anyhow::Error::msg)?;
-        let plans: Vec<Plan> = distances.iter().map(|d| plan_one(&cfg, &a, *d, block_bits)).collect();
+        let plans: Vec<Plan> = distances
+            .iter()
+            .map(|d| plan_one(&cfg, &a, *d, block_bits))
+            .collect();
         if let Some(path) = &a.plot {
             planner::plot_sweep(&plans, path).map_err(anyhow::Error::msg)?;
         }
         if a.json {
-            println!("{}", serde_json::to_string_pretty(&plans).context("serialising plans")?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&plans).context("serialising plans")?
+            );
         } else {
             println!("# {}", planner::DEAD_TIME_NOTE);
             println!("# distance_km  secret_bits_per_pulse  secret_bits_per_second  qber");
@@ -102,7 +108,10 @@ fn keyrate(a: KeyrateArgs) -> Result<()> {
     }
     let p = plan_one(&cfg, &a, km, block_bits);
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&p).context("serialising plan")?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&p).context("serialising plan")?
+        );
     } else {
         print_plan(&p);
     }
@@ -111,7 +120,10 @@ fn keyrate(a: KeyrateArgs) -> Result<()> {
 
 fn print_plan(p: &Plan) {
     println!("distance               {} km", p.distance_km);
-    println!("block (n_Z)            {} bits, {:.4e} pulses", p.block_bits, p.pulses_per_block);
+    println!(
+        "block (n_Z)            {} bits, {:.4e} pulses",
+        p.block_bits, p.pulses_per_block
+    );
     println!("secret bits per pulse  {:.6e}", p.secret_bits_per_pulse);
     println!("secret bits per second {:.6e}", p.secret_bits_per_second);
     println!("secret bits per block  {:.0}", p.secret_bits_per_block);

@@ -18,7 +18,9 @@
 //! the real rate is lower.
 
 use crate::config::LinkConfig;
-use crate::estimation::{binary_entropy, estimate, key_length_unchecked, secret_key_bits, DecoyCounts, DecoyParams};
+use crate::estimation::{
+    binary_entropy, estimate, key_length_unchecked, secret_key_bits, DecoyCounts, DecoyParams,
+};
 use serde::{Deserialize, Serialize};
 
 /// Sentence printed with every planner result.
@@ -103,7 +105,12 @@ pub struct Plan {
 
 /// Expected per-block counts for `op` at `distance_km` with n_Z = `block_bits`.
 /// Returns (counts, Z-basis errors per intensity, N).
-pub fn expected_counts(cfg: &LinkConfig, op: &OperatingPoint, distance_km: f64, block_bits: f64) -> (DecoyCounts, [f64; 3], f64) {
+pub fn expected_counts(
+    cfg: &LinkConfig,
+    op: &OperatingPoint,
+    distance_km: f64,
+    block_bits: f64,
+) -> (DecoyCounts, [f64; 3], f64) {
     let d = &cfg.detector;
     let loss_db = cfg.channel.loss_db_per_km * distance_km + cfg.channel.extra_loss_db;
     let eta = d.efficiency * 10f64.powf(-loss_db / 10.0);
@@ -145,7 +152,8 @@ pub fn evaluate(cfg: &LinkConfig, op: &OperatingPoint, distance_km: f64, block_b
     let qber = m_z.iter().sum::<f64>() / n_z;
     let lambda_ec = cfg.postprocessing.ec_efficiency * n_z * binary_entropy(qber);
     let (raw, _) = key_length_unchecked(&params, &counts, lambda_ec);
-    let outcome = estimate(&params, &counts).and_then(|b| secret_key_bits(&params, &b, lambda_ec).map(|l| (b, l)));
+    let outcome = estimate(&params, &counts)
+        .and_then(|b| secret_key_bits(&params, &b, lambda_ec).map(|l| (b, l)));
     let (ell, reason) = match outcome {
         Ok((_, l)) => (l as f64, None),
         Err(e) => (0.0, Some(e.to_string())),
@@ -186,7 +194,8 @@ fn objective(cfg: &LinkConfig, op: &OperatingPoint, distance_km: f64, block_bits
     };
     let (counts, m_z, n_pulses) = expected_counts(cfg, op, distance_km, block_bits);
     let n_z: f64 = counts.n_z.iter().sum();
-    let lambda_ec = cfg.postprocessing.ec_efficiency * n_z * binary_entropy(m_z.iter().sum::<f64>() / n_z);
+    let lambda_ec =
+        cfg.postprocessing.ec_efficiency * n_z * binary_entropy(m_z.iter().sum::<f64>() / n_z);
     let (_, ell) = key_length_unchecked(&params, &counts, lambda_ec);
     let v = ell / n_pulses;
     if v.is_nan() {
@@ -208,7 +217,12 @@ fn to_point(x: &[f64; 5], mu3: f64) -> OperatingPoint {
 
 /// Nelder-Mead maximisation (standard coefficients 1, 2, 0.5, 0.5) from
 /// `start` with initial steps `step`; returns the best vertex and value.
-fn nelder_mead(f: &dyn Fn(&[f64; 5]) -> f64, start: [f64; 5], step: [f64; 5], iters: usize) -> ([f64; 5], f64) {
+fn nelder_mead(
+    f: &dyn Fn(&[f64; 5]) -> f64,
+    start: [f64; 5],
+    step: [f64; 5],
+    iters: usize,
+) -> ([f64; 5], f64) {
     const N: usize = 5;
     let mut simplex: Vec<([f64; 5], f64)> = Vec::with_capacity(N + 1);
     simplex.push((start, f(&start)));
@@ -222,12 +236,17 @@ fn nelder_mead(f: &dyn Fn(&[f64; 5]) -> f64, start: [f64; 5], step: [f64; 5], it
         }
         simplex.push((v, fv));
     }
-    let by_value_desc = |a: &([f64; 5], f64), b: &([f64; 5], f64)| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal);
+    let by_value_desc = |a: &([f64; 5], f64), b: &([f64; 5], f64)| {
+        b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal)
+    };
     for _ in 0..iters {
         simplex.sort_by(by_value_desc);
         let best = simplex[0].1;
         let worst = simplex[N].1;
-        if best.is_finite() && worst.is_finite() && (best - worst).abs() <= 1e-12 * best.abs().max(1e-12) {
+        if best.is_finite()
+            && worst.is_finite()
+            && (best - worst).abs() <= 1e-12 * best.abs().max(1e-12)
+        {
             break;
         }
         let mut centroid = [0.0; N];
@@ -285,7 +304,13 @@ pub fn optimize(cfg: &LinkConfig, distance_km: f64, block_bits: u64) -> Plan {
     let f = |x: &[f64; 5]| objective(cfg, &to_point(x, mu3), distance_km, block_bits as f64);
     let c = OperatingPoint::from_config(cfg);
     let starts = [
-        [c.intensities[0], c.intensities[1], c.probabilities[0], c.probabilities[1], c.basis_z_probability],
+        [
+            c.intensities[0],
+            c.intensities[1],
+            c.probabilities[0],
+            c.probabilities[1],
+            c.basis_z_probability,
+        ],
         [0.5, 0.2, 0.5, 0.3, 0.8],
         [0.35, 0.15, 0.3, 0.4, 0.9],
         [0.6, 0.3, 0.6, 0.2, 0.7],
@@ -320,10 +345,16 @@ pub fn parse_sweep(spec: &str) -> Result<Vec<f64>, String> {
     let [a, b, s] = parts.as_slice() else {
         return Err(format!("--sweep wants start:stop:step in km, got {spec:?}"));
     };
-    let num = |t: &str, what: &str| t.trim().parse::<f64>().map_err(|_| format!("--sweep {what} {t:?} is not a number"));
+    let num = |t: &str, what: &str| {
+        t.trim()
+            .parse::<f64>()
+            .map_err(|_| format!("--sweep {what} {t:?} is not a number"))
+    };
     let (a, b, s) = (num(a, "start")?, num(b, "stop")?, num(s, "step")?);
     if !(a.is_finite() && b.is_finite() && s.is_finite()) || a < 0.0 || b < a || s <= 0.0 {
-        return Err(format!("--sweep wants 0 <= start <= stop and step > 0, got {spec:?}"));
+        return Err(format!(
+            "--sweep wants 0 <= start <= stop and step > 0, got {spec:?}"
+        ));
     }
     let n = ((b - a) / s + 1e-9).floor() as usize;
     if n > 100_000 {
@@ -343,14 +374,23 @@ pub fn plot_sweep(plans: &[Plan], path: &std::path::Path) -> Result<(), String> 
     let x_max = plans.iter().map(|p| p.distance_km).fold(1.0, f64::max);
     let (y_min, y_max) = pts
         .iter()
-        .fold((f64::INFINITY, 0.0f64), |(lo, hi), (_, y)| (lo.min(*y), hi.max(*y)));
-    let (y_min, y_max) = if pts.is_empty() { (1e-8, 1e-2) } else { (y_min / 2.0, y_max * 2.0) };
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), (_, y)| {
+            (lo.min(*y), hi.max(*y))
+        });
+    let (y_min, y_max) = if pts.is_empty() {
+        (1e-8, 1e-2)
+    } else {
+        (y_min / 2.0, y_max * 2.0)
+    };
     let root = SVGBackend::new(path, (800, 520)).into_drawing_area();
     let err = |e: &dyn std::fmt::Display| format!("plotting to {}: {e}", path.display());
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let block = plans.first().map(|p| p.block_bits).unwrap_or(0);
     let mut chart = ChartBuilder::on(&root)
-        .caption(format!("Secret key rate vs distance (n_Z = {block:.0e})"), ("sans-serif", 20))
+        .caption(
+            format!("Secret key rate vs distance (n_Z = {block:.0e})"),
+            ("sans-serif", 20),
+        )
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(70)
@@ -363,7 +403,9 @@ pub fn plot_sweep(plans: &[Plan], path: &std::path::Path) -> Result<(), String> 
         .y_label_formatter(&|v| format!("{v:.0e}"))
         .draw()
         .map_err(|e| err(&e))?;
-    chart.draw_series(LineSeries::new(pts.iter().copied(), &BLUE)).map_err(|e| err(&e))?;
+    chart
+        .draw_series(LineSeries::new(pts.iter().copied(), &BLUE))
+        .map_err(|e| err(&e))?;
     root.present().map_err(|e| err(&e))?;
     Ok(())
 }
@@ -390,14 +432,28 @@ mod tests {
         let cfg = lim_config();
         let op = OperatingPoint::from_config(&cfg);
         for (km, qber, n, rate) in [
-            (0.0, 0.02406192209224784, 533885475.2891825, 0.0052983382652729534),
-            (100.0, 0.0263350720772923, 52276068723.825455, 4.714014032656025e-05),
+            (
+                0.0,
+                0.02406192209224784,
+                533885475.2891825,
+                0.0052983382652729534,
+            ),
+            (
+                100.0,
+                0.0263350720772923,
+                52276068723.825455,
+                4.714014032656025e-05,
+            ),
         ] {
             let p = evaluate(&cfg, &op, km, 10_000_000);
             assert!((p.qber - qber).abs() < 1e-12, "{km}: {}", p.qber);
             assert!((p.pulses_per_block / n - 1.0).abs() < 1e-9);
             // ell is floored to whole bits: relative 1e-6 covers that.
-            assert!((p.secret_bits_per_pulse / rate - 1.0).abs() < 1e-6, "{km}: {}", p.secret_bits_per_pulse);
+            assert!(
+                (p.secret_bits_per_pulse / rate - 1.0).abs() < 1e-6,
+                "{km}: {}",
+                p.secret_bits_per_pulse
+            );
             assert!(p.no_key_reason.is_none());
         }
     }
@@ -409,8 +465,15 @@ mod tests {
         let mut last = f64::INFINITY;
         for km in [0.0, 25.0, 50.0, 75.0, 100.0, 125.0] {
             let p = evaluate(&cfg, &op, km, 10_000_000);
-            assert!(p.secret_bits_per_pulse > 0.0, "no key at {km} km: {:?}", p.no_key_reason);
-            assert!(p.secret_bits_per_pulse < last, "key rate must fall with distance");
+            assert!(
+                p.secret_bits_per_pulse > 0.0,
+                "no key at {km} km: {:?}",
+                p.no_key_reason
+            );
+            assert!(
+                p.secret_bits_per_pulse < last,
+                "key rate must fall with distance"
+            );
             last = p.secret_bits_per_pulse;
         }
         let far = evaluate(&cfg, &op, 400.0, 10_000_000);
@@ -442,7 +505,10 @@ mod tests {
 
     #[test]
     fn sweep_specs() {
-        assert_eq!(parse_sweep("0:200:50").unwrap(), vec![0.0, 50.0, 100.0, 150.0, 200.0]);
+        assert_eq!(
+            parse_sweep("0:200:50").unwrap(),
+            vec![0.0, 50.0, 100.0, 150.0, 200.0]
+        );
         assert_eq!(parse_sweep("0:10:4").unwrap(), vec![0.0, 4.0, 8.0]);
         assert!(parse_sweep("0:200").is_err());
         assert!(parse_sweep("10:0:5").is_err());

@@ -179,15 +179,25 @@ impl<'a> Reader<'a> {
     fn bytes(&mut self, n: usize) -> Result<&'a [u8], SiftError> {
         let end = self.pos.checked_add(n).filter(|e| *e <= self.b.len());
         let Some(end) = end else {
-            return Err(self.err(format!("need {n} bytes at {}, have {}", self.pos, self.b.len() - self.pos)));
+            return Err(self.err(format!(
+                "need {n} bytes at {}, have {}",
+                self.pos,
+                self.b.len() - self.pos
+            )));
         };
         let s = &self.b[self.pos..end];
         self.pos = end;
         Ok(s)
     }
     fn u64s(&mut self, n: usize) -> Result<Vec<u64>, SiftError> {
-        let raw = self.bytes(n.checked_mul(8).ok_or_else(|| self.err("length overflow"))?)?;
-        Ok(raw.chunks_exact(8).map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default())).collect())
+        let raw = self.bytes(
+            n.checked_mul(8)
+                .ok_or_else(|| self.err("length overflow"))?,
+        )?;
+        Ok(raw
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+            .collect())
     }
     fn finish(&self) -> Result<(), SiftError> {
         if self.pos != self.b.len() {
@@ -238,7 +248,9 @@ impl SiftAnnounce {
         };
         let n = r.varint()?;
         if n > MAX_ENTRIES_PER_MESSAGE as u64 {
-            return Err(r.err(format!("{n} entries exceed the limit {MAX_ENTRIES_PER_MESSAGE}")));
+            return Err(r.err(format!(
+                "{n} entries exceed the limit {MAX_ENTRIES_PER_MESSAGE}"
+            )));
         }
         let n = n as usize;
         let flags = r.bytes(1)?[0];
@@ -256,7 +268,9 @@ impl SiftAnnounce {
             if i > 0 && d == 0 {
                 return Err(r.err(format!("slot {i} repeats slot {prev}")));
             }
-            prev = prev.checked_add(d).ok_or_else(|| r.err("slot index overflows 64 bits"))?;
+            prev = prev
+                .checked_add(d)
+                .ok_or_else(|| r.err("slot index overflows 64 bits"))?;
             slots.push(prev);
         }
         let bases_x = r.u64s(n.div_ceil(64))?;
@@ -298,7 +312,9 @@ impl SiftReply {
         };
         let n = r.varint()?;
         if n > MAX_ENTRIES_PER_MESSAGE as u64 {
-            return Err(r.err(format!("{n} entries exceed the limit {MAX_ENTRIES_PER_MESSAGE}")));
+            return Err(r.err(format!(
+                "{n} entries exceed the limit {MAX_ENTRIES_PER_MESSAGE}"
+            )));
         }
         let n = n as usize;
         let packed = r.bytes(n.div_ceil(2))?;
@@ -334,7 +350,11 @@ pub struct Sifted {
 
 impl std::fmt::Debug for Sifted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Sifted {{ slot: {}, basis: {:?}, intensity: {}, bit: <redacted> }}", self.slot, self.basis, self.intensity)
+        write!(
+            f,
+            "Sifted {{ slot: {}, basis: {:?}, intensity: {}, bit: <redacted> }}",
+            self.slot, self.basis, self.intensity
+        )
     }
 }
 
@@ -437,7 +457,9 @@ impl SiftLedger {
             counts: BasisIntensityCounts::default(),
         };
         while (b.z_bits.len() as u64) < block_bits {
-            let Some(e) = self.entries.pop_front() else { break };
+            let Some(e) = self.entries.pop_front() else {
+                break;
+            };
             let k = usize::from(e.intensity.min(2));
             match e.basis {
                 Basis::Z => {
@@ -833,7 +855,10 @@ mod tests {
     }
 
     /// Golden model: the textbook join written as a map lookup.
-    fn golden(symbols: &[(u64, Symbol)], dets: &[(u64, bool, Basis)]) -> Vec<(u64, Basis, u8, bool, bool)> {
+    fn golden(
+        symbols: &[(u64, Symbol)],
+        dets: &[(u64, bool, Basis)],
+    ) -> Vec<(u64, Basis, u8, bool, bool)> {
         let map: std::collections::HashMap<u64, Symbol> = symbols.iter().copied().collect();
         let mut out = vec![];
         for &(slot, bob_bit, basis) in dets {
@@ -872,7 +897,7 @@ mod tests {
         let mut bob = BobSifter::with_seed(1);
         bob.push_records(&[
             Record::Epoch(hi),
-            det(base_low, 1, Basis::Z, false),     // match Z, signal, bob bit 1
+            det(base_low, 1, Basis::Z, false), // match Z, signal, bob bit 1
             det(base_low + 1, 0, Basis::Z, false), // mismatch
             Record::Epoch(hi + 1),
             det(0, 0, Basis::Z, false), // non-random: excluded
@@ -888,7 +913,13 @@ mod tests {
         let reply = SiftReply::decode(&reply.encode()).unwrap();
         assert_eq!(
             reply.codes,
-            vec![CODE_MATCH_SIGNAL, CODE_MISMATCH, CODE_EXCLUDED, CODE_MATCH_SIGNAL, CODE_NOT_YET]
+            vec![
+                CODE_MATCH_SIGNAL,
+                CODE_MISMATCH,
+                CODE_EXCLUDED,
+                CODE_MATCH_SIGNAL,
+                CODE_NOT_YET
+            ]
         );
         let b_sifted = bob.apply_reply(&reply).unwrap();
         assert_eq!(bob.pending(), 1, "slot 9 is requeued");
@@ -952,9 +983,18 @@ mod tests {
     #[test]
     fn decode_errors_are_typed() {
         assert!(SiftAnnounce::decode(&[]).is_err());
-        assert!(SiftAnnounce::decode(&[2, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0]).is_err(), "repeated slot");
-        assert!(SiftAnnounce::decode(&[1, 2, 5, 0, 0, 0, 0, 0, 0, 0, 0]).is_err(), "bad flags");
-        assert!(SiftAnnounce::decode(&[1, 0, 5, 2, 0, 0, 0, 0, 0, 0, 0]).is_err(), "basis bit past end");
+        assert!(
+            SiftAnnounce::decode(&[2, 0, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0]).is_err(),
+            "repeated slot"
+        );
+        assert!(
+            SiftAnnounce::decode(&[1, 2, 5, 0, 0, 0, 0, 0, 0, 0, 0]).is_err(),
+            "bad flags"
+        );
+        assert!(
+            SiftAnnounce::decode(&[1, 0, 5, 2, 0, 0, 0, 0, 0, 0, 0]).is_err(),
+            "basis bit past end"
+        );
         assert!(SiftAnnounce::decode(&[0xFF; 12]).is_err());
         assert!(SiftReply::decode(&[1, 0x06]).is_err(), "unknown code");
         assert!(SiftReply::decode(&[1, 0x10]).is_err(), "padding nibble");

@@ -1,0 +1,1001 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The block pipeline (issue 6): sifting -> parameter estimation (Lim et
+//! al., PRA 89, 022307, 2014, Eqs. (1)-(5)) -> error correction (Cascade,
+//! `qkd_keyproc::cascade`) -> verification (POLYVAL universal hash,
+//! `qkd_keyproc::verify`) -> privacy amplification (Toeplitz hashing,
+//! `qkd_keyproc::privacy`) -> in-memory key store.
+//!
+//! Alice and Bob are two objects, [`AlicePipeline`] and [`BobPipeline`],
+//! that talk only through a Wegman-Carter authenticated
+//! `qkd_keyproc::auth::AuthChannel`. Each call of `run_block` on both sides
+//! (concurrently, e.g. one thread or one host each) ends in identical keys,
+//! a recorded abort with a reason, or "not enough data yet".
+//!
+//! Messages of one block (B = Bob, A = Alice):
+//! ```text
+//!  B->A SIFT_ANNOUNCE   (slot, basis) of Bob's detections     } repeated until the
+//!  A->B SIFT_REPLY      match/intensity code per slot         } ledger holds n_Z bits
+//!  B->A TEST_BITS       Bob's X-basis bits of the block
+//!  A->B ESTIMATE        m_{X,k}, Alice's estimation verdict
+//!  B->A EC_REQUEST / A->B EC_REPLY   Cascade rounds (leak counted exactly)
+//!  B->A VERIFY          hash points, Bob's tag, m_{Z,k} (monitoring)
+//!  A->B VERIFY_RESULT   match flag, secret length ell, Toeplitz seed
+//!  B->A BLOCK_ACK       Bob's agreement on ell; both store the key
+//!  either   ABORT       reason text, sent instead of the next message
+//! ```
+//! The secret length is Eq. (1) with lambda_EC = the bits Cascade really
+//! disclosed, and the verification term taken as max(tag bits,
+//! log2(2/eps_cor)). After each key, both ends move 128 bits per
+//! authentication pad used in the block from the new key into their pad
+//! pools (`KeyPool::replenish`) and store the rest.
+
+use crate::config::LinkConfig;
+use crate::estimation::{self, Bounds, DecoyCounts, DecoyParams, EstimationAbort};
+use crate::sifting::{
+    AliceSifter, BobSifter, SiftAnnounce, SiftError, SiftLedger, SiftReply, SiftStats, SiftedBlock,
+};
+use qkd_abi::records::Record;
+use qkd_keyproc::auth::AuthChannel;
+use qkd_keyproc::bits::BitVec;
+use qkd_keyproc::cascade::{Cascade, CascadeConfig, CascadeResponder};
+use qkd_keyproc::channel::{ChannelError, ClassicalChannel, Frame};
+use qkd_keyproc::key::SecretKey;
+use qkd_keyproc::privacy::ToeplitzHasher;
+use qkd_keyproc::reconcile::{ReconcileError, ReconcilePeer, ReconcileResponder, Reconciler};
+use qkd_keyproc::verify::{TagLayout, VerifyChallenge};
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// Message types of the pipeline protocol (host range 0x06xx).
+pub mod msg {
+    /// Bob -> Alice: [`crate::sifting::SiftAnnounce`].
+    pub const SIFT_ANNOUNCE: u16 = 0x0601;
+    /// Alice -> Bob: [`crate::sifting::SiftReply`].
+    pub const SIFT_REPLY: u16 = 0x0602;
+    /// Bob -> Alice: X-basis bits of the block.
+    pub const TEST_BITS: u16 = 0x0603;
+    /// Alice -> Bob: m_{X,k} and verdict.
+    pub const ESTIMATE: u16 = 0x0604;
+    /// Bob -> Alice: Cascade request.
+    pub const EC_REQUEST: u16 = 0x0610;
+    /// Alice -> Bob: Cascade reply.
+    pub const EC_REPLY: u16 = 0x0611;
+    /// Bob -> Alice: verification challenge and tag.
+    pub const VERIFY: u16 = 0x0620;
+    /// Alice -> Bob: verification result, ell, Toeplitz seed.
+    pub const VERIFY_RESULT: u16 = 0x0621;
+    /// Bob -> Alice: final agreement.
+    pub const BLOCK_ACK: u16 = 0x0622;
+    /// Either way: the sender aborted the block (payload: UTF-8 reason).
+    pub const ABORT: u16 = 0x06FF;
+}
+
+/// Pipeline settings shared by both ends.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// Intensities, probabilities, eps_sec, eps_cor, phase-error tolerance.
+    pub decoy: DecoyParams,
+    /// n_Z per block.
+    pub block_bits: u64,
+    /// Cascade variant.
+    pub cascade: CascadeConfig,
+    /// Most detections per SIFT_ANNOUNCE.
+    pub announce_chunk: usize,
+    /// How long to wait for the peer's next message.
+    pub recv_timeout: Duration,
+    /// Seed for protocol randomness (tests); `None` = OS entropy.
+    pub rng_seed: Option<u64>,
+}
+
+impl PipelineConfig {
+    /// From the link configuration, with Cascade option (7) and a 60 s timeout.
+    pub fn from_link(cfg: &LinkConfig) -> PipelineConfig {
+        PipelineConfig {
+            decoy: DecoyParams::from_config(cfg),
+            block_bits: cfg.block_bits(),
+            cascade: CascadeConfig::option7(),
+            announce_chunk: 1 << 20,
+            recv_timeout: Duration::from_secs(60),
+            rng_seed: None,
+        }
+    }
+}
+
+/// Why a block ended without key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[non_exhaustive]
+pub enum AbortReason {
+    /// Parameter estimation refused the block.
+    #[error("parameter estimation: {0}")]
+    Estimation(EstimationAbort),
+    /// Error correction failed.
+    #[error("error correction: {0}")]
+    Reconciliation(String),
+    /// The keys differ after error correction (verification hash mismatch).
+    #[error("verification failed: keys differ after error correction")]
+    VerificationFailed,
+    /// Privacy amplification refused its result.
+    #[error("privacy amplification: {0}")]
+    PrivacyAmplification(String),
+    /// The two ends disagree on the secret length.
+    #[error("secret length mismatch: Alice {alice}, Bob {bob}")]
+    LengthMismatch {
+        /// Alice's ell.
+        alice: u64,
+        /// Bob's ell.
+        bob: u64,
+    },
+    /// The channel failed (authentication, timeout, disconnect); the session is over.
+    #[error("classical channel: {0}")]
+    Channel(String),
+    /// A malformed or unexpected message; the session is over.
+    #[error("protocol: {0}")]
+    Protocol(String),
+    /// The peer aborted the block.
+    #[error("peer aborted: {0}")]
+    PeerAborted(String),
+    /// An earlier channel or protocol failure ended the session.
+    #[error("session broken by an earlier failure; build new pipelines")]
+    SessionBroken,
+}
+
+impl AbortReason {
+    fn breaks_session(&self) -> bool {
+        matches!(
+            self,
+            AbortReason::Channel(_) | AbortReason::Protocol(_) | AbortReason::SessionBroken
+        )
+    }
+}
+
+/// What one block did (both ends fill the same fields).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BlockSummary {
+    /// Block number in this session (0-based, counts aborted blocks too).
+    pub block_index: u64,
+    /// First slot of the block.
+    pub first_slot: u64,
+    /// Last slot of the block.
+    pub last_slot: u64,
+    /// n_{Z,k}.
+    pub n_z: [u64; 3],
+    /// n_{X,k}.
+    pub n_x: [u64; 3],
+    /// m_{X,k}.
+    pub m_x: [u64; 3],
+    /// m_{Z,k} (errors corrected by EC; known once EC has run).
+    pub m_z: Option<[u64; 3]>,
+    /// QBER per intensity in X (NaN where n = 0).
+    pub qber_x: [f64; 3],
+    /// QBER per intensity in Z (after EC).
+    pub qber_z: Option<[f64; 3]>,
+    /// Bounds of Eqs. (2)-(5).
+    pub bounds: Option<Bounds>,
+    /// Bits Cascade disclosed (lambda_EC).
+    pub leak_ec_bits: u64,
+    /// Cascade round trips.
+    pub ec_round_trips: u32,
+    /// Verification tag bits.
+    pub verify_tag_bits: u64,
+    /// ell, the privacy-amplified length.
+    pub secret_bits: u64,
+    /// Of which moved to the authentication pad pool.
+    pub auth_replenished_bits: u64,
+    /// Of which stored for delivery.
+    pub delivered_bits: u64,
+    /// Authentication pads used by this block (both directions), x 128 bits.
+    pub auth_consumed_bits: u64,
+    /// Why the block aborted, if it did.
+    pub abort: Option<AbortReason>,
+}
+
+/// Result of one `run_block` call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BlockOutcome {
+    /// Identical keys were produced (and stored).
+    Key(BlockSummary),
+    /// The block was aborted; `summary.abort` says why.
+    Aborted(BlockSummary),
+    /// Fewer than `block_bits` sifted Z bits are available; nothing consumed
+    /// but one sifting round trip.
+    NotEnoughData {
+        /// Sifted Z bits waiting.
+        z_bits_waiting: u64,
+    },
+}
+
+impl BlockOutcome {
+    /// The summary, if a block was processed.
+    pub fn summary(&self) -> Option<&BlockSummary> {
+        match self {
+            BlockOutcome::Key(s) | BlockOutcome::Aborted(s) => Some(s),
+            BlockOutcome::NotEnoughData { .. } => None,
+        }
+    }
+    /// The abort reason, if aborted.
+    pub fn abort_reason(&self) -> Option<&AbortReason> {
+        self.summary().and_then(|s| s.abort.as_ref())
+    }
+}
+
+/// Produced keys, in memory, in block order.
+#[derive(Debug, Default)]
+pub struct KeyStore {
+    keys: VecDeque<(u64, SecretKey)>,
+    total_bits: u64,
+}
+
+impl KeyStore {
+    /// Keys stored and not yet taken.
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+    /// Bits stored over the store's life.
+    pub fn total_bits(&self) -> u64 {
+        self.total_bits
+    }
+    /// Oldest key and its block index.
+    pub fn pop(&mut self) -> Option<(u64, SecretKey)> {
+        self.keys.pop_front()
+    }
+    /// Stored keys.
+    pub fn iter(&self) -> impl Iterator<Item = &(u64, SecretKey)> {
+        self.keys.iter()
+    }
+    fn push(&mut self, block: u64, key: SecretKey) {
+        self.total_bits += key.len_bits().get();
+        self.keys.push_back((block, key));
+    }
+}
+
+// ---- Wire helpers ----
+
+fn put_u64s(out: &mut Vec<u8>, v: &[u64]) {
+    for x in v {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+}
+
+struct Rd<'a> {
+    b: &'a [u8],
+    what: &'static str,
+}
+
+impl<'a> Rd<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], AbortReason> {
+        if self.b.len() < n {
+            return Err(AbortReason::Protocol(format!("{} truncated", self.what)));
+        }
+        let (h, t) = self.b.split_at(n);
+        self.b = t;
+        Ok(h)
+    }
+    fn u64(&mut self) -> Result<u64, AbortReason> {
+        let s = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(s);
+        Ok(u64::from_le_bytes(a))
+    }
+    fn u8(&mut self) -> Result<u8, AbortReason> {
+        Ok(self.take(1)?[0])
+    }
+    fn done(&self) -> Result<(), AbortReason> {
+        if self.b.is_empty() {
+            Ok(())
+        } else {
+            Err(AbortReason::Protocol(format!(
+                "{} has {} trailing bytes",
+                self.what,
+                self.b.len()
+            )))
+        }
+    }
+}
+
+fn pack_bits(bits: &[u8]) -> BitVec {
+    let mut words = vec![0u64; bits.len().div_ceil(64)];
+    for (i, b) in bits.iter().enumerate() {
+        words[i / 64] |= u64::from(*b & 1) << (i % 64);
+    }
+    BitVec::from_words(words, bits.len()).unwrap_or_default()
+}
+
+fn chan_err(e: ChannelError) -> AbortReason {
+    AbortReason::Channel(e.to_string() + &source_chain(&e))
+}
+
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut s = String::new();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+fn sift_err(e: SiftError) -> AbortReason {
+    AbortReason::Protocol(e.to_string())
+}
+
+/// State and helpers common to both ends.
+struct Link<C: ClassicalChannel> {
+    chan: AuthChannel<C>,
+    cfg: PipelineConfig,
+    ledger: SiftLedger,
+    rng: ChaCha20Rng,
+    keys: KeyStore,
+    block_index: u64,
+    broken: bool,
+    /// The peer already knows this block aborted (verdict or result code sent/received).
+    peer_informed: bool,
+}
+
+impl<C: ClassicalChannel> Link<C> {
+    fn new(chan: AuthChannel<C>, cfg: PipelineConfig, salt: u64) -> Self {
+        let rng = match cfg.rng_seed {
+            Some(s) => ChaCha20Rng::seed_from_u64(s ^ salt),
+            None => ChaCha20Rng::from_os_rng(),
+        };
+        Link {
+            chan,
+            cfg,
+            ledger: SiftLedger::default(),
+            rng,
+            keys: KeyStore::default(),
+            block_index: 0,
+            broken: false,
+            peer_informed: false,
+        }
+    }
+
+    fn send(&mut self, msg_type: u16, payload: Vec<u8>) -> Result<(), AbortReason> {
+        self.chan
+            .send(&Frame::new(msg_type, payload))
+            .map_err(chan_err)
+    }
+
+    fn recv(&mut self, expected: u16) -> Result<Vec<u8>, AbortReason> {
+        let f = self.chan.recv(self.cfg.recv_timeout).map_err(chan_err)?;
+        if f.msg_type == msg::ABORT {
+            return Err(AbortReason::PeerAborted(
+                String::from_utf8_lossy(&f.payload).into_owned(),
+            ));
+        }
+        if f.msg_type != expected {
+            return Err(AbortReason::Protocol(format!(
+                "unexpected message type {:#06x}, expected {expected:#06x}",
+                f.msg_type
+            )));
+        }
+        Ok(f.payload)
+    }
+
+    fn pads_used(&self, start: (u64, u64)) -> u64 {
+        let (s, r) = self.chan.sequence();
+        (s - start.0) + (r - start.1)
+    }
+
+    /// Finish a block: tell the peer on local aborts, mark the session
+    /// broken on channel/protocol failures, log, wrap.
+    fn finish(
+        &mut self,
+        mut summary: BlockSummary,
+        result: Result<(), AbortReason>,
+        start: (u64, u64),
+        tell_peer: bool,
+    ) -> BlockOutcome {
+        summary.auth_consumed_bits = 128 * self.pads_used(start);
+        self.block_index += 1;
+        match result {
+            Ok(()) => {
+                tracing::info!(
+                    block = summary.block_index,
+                    secret_bits = summary.secret_bits,
+                    leak_ec = summary.leak_ec_bits,
+                    "block produced key"
+                );
+                BlockOutcome::Key(summary)
+            }
+            Err(reason) => {
+                if reason.breaks_session() {
+                    self.broken = true;
+                } else if tell_peer
+                    && !self.peer_informed
+                    && !matches!(reason, AbortReason::PeerAborted(_))
+                {
+                    let _ = self.send(msg::ABORT, reason.to_string().into_bytes());
+                }
+                tracing::warn!(block = summary.block_index, %reason, "block aborted");
+                summary.abort = Some(reason);
+                BlockOutcome::Aborted(summary)
+            }
+        }
+    }
+
+    fn store_key(&mut self, key: BitVec, summary: &mut BlockSummary, start: (u64, u64)) {
+        let need = (128 * self.pads_used(start)) as usize;
+        let to_pool = need.min(key.len()) / 128 * 128;
+        if to_pool > 0 {
+            if let Some(p) = key.prefix(to_pool) {
+                self.chan.pool_mut().replenish(&SecretKey::new(p));
+            }
+        }
+        summary.auth_replenished_bits = to_pool as u64;
+        let rest = key.len() - to_pool;
+        summary.delivered_bits = rest as u64;
+        if rest > 0 {
+            if let Some(k) = key.slice(to_pool, rest) {
+                self.keys.push(summary.block_index, SecretKey::new(k));
+            }
+        }
+    }
+}
+
+fn counts_of(block: &SiftedBlock, m_x: [u64; 3]) -> DecoyCounts {
+    DecoyCounts {
+        n_z: block.counts.n[0].map(|v| v as f64),
+        n_x: block.counts.n[1].map(|v| v as f64),
+        m_x: m_x.map(|v| v as f64),
+    }
+}
+
+fn ratio(m: [u64; 3], n: [u64; 3]) -> [f64; 3] {
+    [0, 1, 2].map(|k| {
+        if n[k] == 0 {
+            f64::NAN
+        } else {
+            m[k] as f64 / n[k] as f64
+        }
+    })
+}
+
+fn summary_of(index: u64, block: &SiftedBlock) -> BlockSummary {
+    BlockSummary {
+        block_index: index,
+        first_slot: block.first_slot,
+        last_slot: block.last_slot,
+        n_z: block.counts.n[0],
+        n_x: block.counts.n[1],
+        qber_x: [f64::NAN; 3],
+        ..BlockSummary::default()
+    }
+}
+
+/// Eqs. (2)-(5) on the block, then Eq. (1) with the Shannon-limit leak
+/// n_Z h(E_X) (E_X the test-basis error rate) as a feasibility check: if
+/// even perfect error correction could leave no key, the block aborts
+/// before spending Cascade rounds on it. The key length itself is computed
+/// later from the leak Cascade really reports.
+fn estimate_block(
+    p: &DecoyParams,
+    block: &SiftedBlock,
+    m_x: [u64; 3],
+) -> Result<Bounds, EstimationAbort> {
+    let b = estimation::estimate(p, &counts_of(block, m_x))?;
+    let n_z = block.z_bits.len() as f64;
+    let n_x: u64 = block.counts.n[1].iter().sum();
+    let e_x = m_x.iter().sum::<u64>() as f64 / n_x.max(1) as f64;
+    let best_case =
+        estimation::key_length_real(p, &b, n_z * estimation::binary_entropy(e_x.min(0.5)));
+    if best_case < 1.0 {
+        return Err(EstimationAbort::BoundNotPositive {
+            bound: "ell with a Shannon-limit leak n_Z h(E_X)".into(),
+            value: best_case,
+        });
+    }
+    Ok(b)
+}
+
+/// Eq. (1) with the verification term max(tag bits, log2(2/eps_cor)).
+fn secret_length(
+    p: &DecoyParams,
+    b: &Bounds,
+    leak_ec: u64,
+    tag_bits: u64,
+    n: usize,
+) -> Result<u64, AbortReason> {
+    let extra = (tag_bits as f64 - (2.0 / p.eps_cor).log2()).max(0.0);
+    let ell = estimation::secret_key_bits(p, b, leak_ec as f64 + extra)
+        .map_err(AbortReason::Estimation)?;
+    Ok(ell.min(n as u64))
+}
+
+/// VERIFY_RESULT codes.
+const RESULT_MISMATCH: u8 = 0;
+const RESULT_OK: u8 = 1;
+const RESULT_NO_KEY: u8 = 2;
+const RESULT_PA_FAILED: u8 = 3;
+
+/// Estimation verdict codes in ESTIMATE.
+const VERDICT_OK: u8 = 0;
+const VERDICT_ABORT: u8 = 1;
+
+// ---- Alice ----
+
+/// Alice's end of the pipeline.
+pub struct AlicePipeline<C: ClassicalChannel> {
+    link: Link<C>,
+    sifter: AliceSifter,
+}
+
+impl<C: ClassicalChannel> AlicePipeline<C> {
+    /// Alice over an authenticated channel (role Initiator).
+    pub fn new(cfg: PipelineConfig, chan: AuthChannel<C>) -> Self {
+        AlicePipeline {
+            link: Link::new(chan, cfg, 0xA11CE),
+            sifter: AliceSifter::new(),
+        }
+    }
+
+    /// Feed records from Alice's device stream (ALICE_SYMBOLS, EPOCH, GAP).
+    pub fn push_records(&mut self, records: &[Record]) -> Result<(), SiftError> {
+        self.sifter.push_records(records)
+    }
+
+    /// Sifting counters.
+    pub fn sift_stats(&self) -> &SiftStats {
+        &self.sifter.stats
+    }
+    /// Produced keys.
+    pub fn keys(&mut self) -> &mut KeyStore {
+        &mut self.link.keys
+    }
+    /// The authenticated channel (pool state, sequence numbers).
+    pub fn channel(&mut self) -> &mut AuthChannel<C> {
+        &mut self.link.chan
+    }
+
+    /// Run one block with Bob (who must call `BobPipeline::run_block` at the same time).
+    pub fn run_block(&mut self) -> BlockOutcome {
+        if self.link.broken {
+            return BlockOutcome::Aborted(BlockSummary {
+                abort: Some(AbortReason::SessionBroken),
+                ..BlockSummary::default()
+            });
+        }
+        let start = self.link.chan.sequence();
+        self.link.peer_informed = false;
+        let block_bits = self.link.cfg.block_bits;
+        while self.link.ledger.z_count() < block_bits {
+            let r = self.sift_round();
+            match r {
+                Ok(true) => {}
+                Ok(false) => {
+                    return BlockOutcome::NotEnoughData {
+                        z_bits_waiting: self.link.ledger.z_count(),
+                    }
+                }
+                Err(e) => {
+                    let s = BlockSummary {
+                        block_index: self.link.block_index,
+                        ..BlockSummary::default()
+                    };
+                    return self.link.finish(s, Err(e), start, false);
+                }
+            }
+        }
+        let Some(block) = self.link.ledger.cut(block_bits) else {
+            return BlockOutcome::NotEnoughData {
+                z_bits_waiting: self.link.ledger.z_count(),
+            };
+        };
+        let mut summary = summary_of(self.link.block_index, &block);
+        let r = self.process(&block, &mut summary, start);
+        self.link.finish(summary, r, start, true)
+    }
+
+    /// One announce/reply round; Ok(false) when Bob has nothing more.
+    fn sift_round(&mut self) -> Result<bool, AbortReason> {
+        let bytes = self.link.recv(msg::SIFT_ANNOUNCE)?;
+        let ann = SiftAnnounce::decode(&bytes).map_err(sift_err)?;
+        let (reply, sifted) = self.sifter.answer(&ann);
+        self.link.send(msg::SIFT_REPLY, reply.encode())?;
+        self.link.ledger.extend(sifted);
+        Ok(self.link.ledger.z_count() >= self.link.cfg.block_bits || !ann.last)
+    }
+
+    fn process(
+        &mut self,
+        block: &SiftedBlock,
+        s: &mut BlockSummary,
+        start: (u64, u64),
+    ) -> Result<(), AbortReason> {
+        let l = &mut self.link;
+        // Test bits -> m_{X,k}.
+        let tb = l.recv(msg::TEST_BITS)?;
+        let bob_x = BitVec::from_bytes(&tb, block.x_bits.len())
+            .filter(|_| tb.len() == block.x_bits.len().div_ceil(8))
+            .ok_or_else(|| {
+                AbortReason::Protocol(format!(
+                    "TEST_BITS has {} bytes for {} bits",
+                    tb.len(),
+                    block.x_bits.len()
+                ))
+            })?;
+        let mut m_x = [0u64; 3];
+        for (i, (&a, &k)) in block.x_bits.iter().zip(&block.x_intensity).enumerate() {
+            if (a != 0) != bob_x.get(i) {
+                m_x[usize::from(k.min(2))] += 1;
+            }
+        }
+        s.m_x = m_x;
+        s.qber_x = ratio(m_x, s.n_x);
+        let est = estimate_block(&l.cfg.decoy, block, m_x);
+        let mut p = Vec::with_capacity(25);
+        put_u64s(&mut p, &m_x);
+        p.push(if est.is_ok() {
+            VERDICT_OK
+        } else {
+            VERDICT_ABORT
+        });
+        l.send(msg::ESTIMATE, p)?;
+        l.peer_informed = est.is_err();
+        let bounds = est.map_err(AbortReason::Estimation)?;
+        s.bounds = Some(bounds);
+
+        // Error correction: answer Cascade requests until Bob closes.
+        let key = pack_bits(&block.z_bits);
+        let n = key.len();
+        let mut responder = CascadeResponder::new(key.clone());
+        while !responder.is_finished() {
+            let req = l.recv(msg::EC_REQUEST)?;
+            let reply = responder
+                .respond(&req)
+                .map_err(|e| AbortReason::Reconciliation(e.to_string() + &source_chain(&e)))?;
+            l.send(msg::EC_REPLY, reply)?;
+            s.ec_round_trips += 1;
+        }
+        s.leak_ec_bits = responder.leaked().get();
+
+        // Verification.
+        let v = l.recv(msg::VERIFY)?;
+        let mut rd = Rd {
+            b: &v,
+            what: "VERIFY",
+        };
+        let reps = rd.u8()? as usize;
+        let tag_bits = rd.u64()?;
+        let mut hash_keys = Vec::with_capacity(reps);
+        for _ in 0..reps {
+            let mut h = [0u8; 16];
+            h.copy_from_slice(rd.take(16)?);
+            hash_keys.push(h);
+        }
+        let challenge = VerifyChallenge {
+            hash_keys,
+            tag_bits: u32::try_from(tag_bits)
+                .map_err(|_| AbortReason::Protocol("VERIFY tag_bits".into()))?,
+        };
+        challenge
+            .check(n, l.cfg.decoy.eps_cor)
+            .map_err(|e| AbortReason::Protocol(e.to_string()))?;
+        let their_tag = rd.take((tag_bits as usize).div_ceil(8))?.to_vec();
+        let m_z = [rd.u64()?, rd.u64()?, rd.u64()?];
+        rd.done()?;
+        s.verify_tag_bits = tag_bits;
+        s.m_z = Some(m_z);
+        s.qber_z = Some(ratio(m_z, s.n_z));
+        let same = challenge
+            .verify(&key, &their_tag)
+            .map_err(|e| AbortReason::Protocol(e.to_string()))?;
+        let ell = if same {
+            secret_length(&l.cfg.decoy, &bounds, s.leak_ec_bits, tag_bits, n)
+        } else {
+            Err(AbortReason::VerificationFailed)
+        };
+        // Privacy amplification before answering, so that a refused result
+        // is announced in VERIFY_RESULT rather than after Bob stored his key.
+        let pa = ell.and_then(|ell| {
+            let ell = ell as usize;
+            let seed_words: Vec<u64> = (0..(n + ell - 1).div_ceil(64))
+                .map(|_| l.rng.next_u64())
+                .collect();
+            let seed = BitVec::from_words(seed_words, n + ell - 1).unwrap_or_default();
+            let out = ToeplitzHasher::new(&seed, n, ell)
+                .and_then(|mut h| h.hash(&key))
+                .map_err(|e| AbortReason::PrivacyAmplification(e.to_string()))?;
+            Ok((ell, seed, out))
+        });
+        let mut p = Vec::new();
+        match pa {
+            Ok((ell, seed, out)) => {
+                p.push(RESULT_OK);
+                p.extend_from_slice(&(ell as u64).to_le_bytes());
+                p.extend_from_slice(&seed.to_bytes());
+                l.send(msg::VERIFY_RESULT, p)?;
+                let ack = l.recv(msg::BLOCK_ACK)?;
+                if ack != [1] {
+                    return Err(AbortReason::Protocol("BLOCK_ACK malformed".into()));
+                }
+                s.secret_bits = ell as u64;
+                l.store_key(out, s, start);
+                Ok(())
+            }
+            Err(e) => {
+                p.push(match e {
+                    AbortReason::VerificationFailed => RESULT_MISMATCH,
+                    AbortReason::PrivacyAmplification(_) => RESULT_PA_FAILED,
+                    _ => RESULT_NO_KEY,
+                });
+                l.send(msg::VERIFY_RESULT, p)?;
+                l.peer_informed = true;
+                Err(e)
+            }
+        }
+    }
+}
+
+// ---- Bob ----
+
+/// Bob's end of the pipeline.
+pub struct BobPipeline<C: ClassicalChannel> {
+    link: Link<C>,
+    sifter: BobSifter,
+    cascade: Cascade,
+}
+
+/// Cascade requests and replies carried over the authenticated channel.
+struct ChannelPeer<'a, C: ClassicalChannel> {
+    link: &'a mut Link<C>,
+    round_trips: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct PeerFailure(String);
+
+impl<C: ClassicalChannel> ReconcilePeer for ChannelPeer<'_, C> {
+    fn exchange(&mut self, request: &[u8]) -> Result<Vec<u8>, ReconcileError> {
+        self.round_trips += 1;
+        self.link
+            .send(msg::EC_REQUEST, request.to_vec())
+            .and_then(|()| self.link.recv(msg::EC_REPLY))
+            .map_err(|e| {
+                ReconcileError::Transport(Box::new(PeerFailure(
+                    serde_json::to_string(&e).unwrap_or_default(),
+                )))
+            })
+    }
+}
+
+impl<C: ClassicalChannel> BobPipeline<C> {
+    /// Bob over an authenticated channel (role Responder).
+    pub fn new(cfg: PipelineConfig, chan: AuthChannel<C>) -> Self {
+        let sifter = match cfg.rng_seed {
+            Some(s) => BobSifter::with_seed(s ^ 0xB0B5),
+            None => BobSifter::new(),
+        };
+        let mut link = Link::new(chan, cfg, 0xB0B);
+        let mut seed = [0u8; 32];
+        link.rng.fill_bytes(&mut seed);
+        let cascade = Cascade::new(link.cfg.cascade, seed);
+        BobPipeline {
+            link,
+            sifter,
+            cascade,
+        }
+    }
+
+    /// Feed records from Bob's device stream (DETECTION, EPOCH).
+    pub fn push_records(&mut self, records: &[Record]) {
+        self.sifter.push_records(records)
+    }
+
+    /// Sifting counters.
+    pub fn sift_stats(&self) -> &SiftStats {
+        &self.sifter.stats
+    }
+    /// Produced keys.
+    pub fn keys(&mut self) -> &mut KeyStore {
+        &mut self.link.keys
+    }
+    /// The authenticated channel.
+    pub fn channel(&mut self) -> &mut AuthChannel<C> {
+        &mut self.link.chan
+    }
+
+    /// Run one block with Alice (who must call `AlicePipeline::run_block` at the same time).
+    pub fn run_block(&mut self) -> BlockOutcome {
+        if self.link.broken {
+            return BlockOutcome::Aborted(BlockSummary {
+                abort: Some(AbortReason::SessionBroken),
+                ..BlockSummary::default()
+            });
+        }
+        let start = self.link.chan.sequence();
+        self.link.peer_informed = false;
+        let block_bits = self.link.cfg.block_bits;
+        while self.link.ledger.z_count() < block_bits {
+            match self.sift_round() {
+                Ok(true) => {}
+                Ok(false) => {
+                    return BlockOutcome::NotEnoughData {
+                        z_bits_waiting: self.link.ledger.z_count(),
+                    }
+                }
+                Err(e) => {
+                    let s = BlockSummary {
+                        block_index: self.link.block_index,
+                        ..BlockSummary::default()
+                    };
+                    return self.link.finish(s, Err(e), start, false);
+                }
+            }
+        }
+        let Some(block) = self.link.ledger.cut(block_bits) else {
+            return BlockOutcome::NotEnoughData {
+                z_bits_waiting: self.link.ledger.z_count(),
+            };
+        };
+        let mut summary = summary_of(self.link.block_index, &block);
+        let r = self.process(&block, &mut summary, start);
+        self.link.finish(summary, r, start, true)
+    }
+
+    fn sift_round(&mut self) -> Result<bool, AbortReason> {
+        let ann = self.sifter.announce(self.link.cfg.announce_chunk);
+        self.link.send(msg::SIFT_ANNOUNCE, ann.encode())?;
+        let bytes = self.link.recv(msg::SIFT_REPLY)?;
+        let reply = SiftReply::decode(&bytes).map_err(sift_err)?;
+        let sifted = self.sifter.apply_reply(&reply).map_err(sift_err)?;
+        self.link.ledger.extend(sifted);
+        Ok(self.link.ledger.z_count() >= self.link.cfg.block_bits || !ann.last)
+    }
+
+    fn process(
+        &mut self,
+        block: &SiftedBlock,
+        s: &mut BlockSummary,
+        start: (u64, u64),
+    ) -> Result<(), AbortReason> {
+        let l = &mut self.link;
+        l.send(msg::TEST_BITS, pack_bits(&block.x_bits).to_bytes())?;
+        let e = l.recv(msg::ESTIMATE)?;
+        let mut rd = Rd {
+            b: &e,
+            what: "ESTIMATE",
+        };
+        let m_x = [rd.u64()?, rd.u64()?, rd.u64()?];
+        let verdict = rd.u8()?;
+        rd.done()?;
+        s.m_x = m_x;
+        s.qber_x = ratio(m_x, s.n_x);
+        let est = estimate_block(&l.cfg.decoy, block, m_x);
+        match (&est, verdict) {
+            (Err(e), VERDICT_ABORT) => {
+                l.peer_informed = true;
+                return Err(AbortReason::Estimation(e.clone()));
+            }
+            (Ok(_), VERDICT_ABORT) => {
+                return Err(AbortReason::PeerAborted(
+                    "Alice's estimation aborted the block".into(),
+                ))
+            }
+            (_, VERDICT_OK) => {}
+            (_, v) => return Err(AbortReason::Protocol(format!("ESTIMATE verdict {v}"))),
+        }
+        let bounds = est.map_err(AbortReason::Estimation)?;
+        s.bounds = Some(bounds);
+
+        // Error correction with the X-basis error rate as the QBER estimate.
+        let n_x: u64 = s.n_x.iter().sum();
+        let qber_est = (m_x.iter().sum::<u64>() as f64 / n_x.max(1) as f64).clamp(0.0, 0.45);
+        let raw = pack_bits(&block.z_bits);
+        let mut key = raw.clone();
+        let n = key.len();
+        let mut peer = ChannelPeer {
+            link: l,
+            round_trips: 0,
+        };
+        let report = self.cascade.reconcile(&mut key, qber_est, &mut peer);
+        let round_trips = peer.round_trips;
+        let report = report.map_err(|e| match e {
+            ReconcileError::Transport(inner) => {
+                serde_json::from_str::<AbortReason>(&inner.to_string())
+                    .unwrap_or_else(|_| AbortReason::Channel(inner.to_string()))
+            }
+            other => AbortReason::Reconciliation(other.to_string()),
+        })?;
+        s.ec_round_trips = round_trips;
+        s.leak_ec_bits = report.leaked.get();
+        let mut m_z = [0u64; 3];
+        for (i, &k) in block.z_intensity.iter().enumerate() {
+            if key.get(i) != raw.get(i) {
+                m_z[usize::from(k.min(2))] += 1;
+            }
+        }
+        s.m_z = Some(m_z);
+        s.qber_z = Some(ratio(m_z, s.n_z));
+
+        // Verification: fresh hash points, Bob's tag.
+        let layout = TagLayout::for_key(n, l.cfg.decoy.eps_cor)
+            .map_err(|e| AbortReason::Protocol(e.to_string()))?;
+        let mut hash_keys = vec![[0u8; 16]; layout.repetitions];
+        for h in hash_keys.iter_mut() {
+            l.rng.fill_bytes(h);
+        }
+        let challenge = VerifyChallenge {
+            hash_keys,
+            tag_bits: layout.tag_bits,
+        };
+        let tag = challenge.tag(&key);
+        s.verify_tag_bits = u64::from(layout.tag_bits);
+        let mut p = vec![challenge.hash_keys.len() as u8];
+        p.extend_from_slice(&u64::from(layout.tag_bits).to_le_bytes());
+        for h in &challenge.hash_keys {
+            p.extend_from_slice(h);
+        }
+        p.extend_from_slice(&tag);
+        put_u64s(&mut p, &m_z);
+        l.send(msg::VERIFY, p)?;
+
+        let r = l.recv(msg::VERIFY_RESULT)?;
+        let mut rd = Rd {
+            b: &r,
+            what: "VERIFY_RESULT",
+        };
+        let code = rd.u8()?;
+        if code != RESULT_OK {
+            rd.done()?;
+            l.peer_informed = true;
+        }
+        match code {
+            RESULT_OK => {}
+            RESULT_MISMATCH => return Err(AbortReason::VerificationFailed),
+            RESULT_NO_KEY => {
+                // Alice found no positive length: reproduce her reason.
+                let mine =
+                    secret_length(&l.cfg.decoy, &bounds, s.leak_ec_bits, s.verify_tag_bits, n);
+                return Err(mine.err().unwrap_or(AbortReason::PeerAborted(
+                    "Alice found no positive key length".into(),
+                )));
+            }
+            RESULT_PA_FAILED => {
+                return Err(AbortReason::PeerAborted(
+                    "Alice's privacy amplification refused its result".into(),
+                ))
+            }
+            c => return Err(AbortReason::Protocol(format!("VERIFY_RESULT code {c}"))),
+        }
+        let ell_alice = rd.u64()?;
+        let ell_bob =
+            secret_length(&l.cfg.decoy, &bounds, s.leak_ec_bits, s.verify_tag_bits, n).unwrap_or(0);
+        if ell_alice == 0 || ell_alice > n as u64 || ell_alice.abs_diff(ell_bob) > 1 {
+            return Err(AbortReason::LengthMismatch {
+                alice: ell_alice,
+                bob: ell_bob,
+            });
+        }
+        let ell = ell_alice as usize;
+        let seed_bytes = rd.take((n + ell - 1).div_ceil(8))?;
+        let seed = BitVec::from_bytes(seed_bytes, n + ell - 1)
+            .ok_or_else(|| AbortReason::Protocol("VERIFY_RESULT seed".into()))?;
+        rd.done()?;
+        let out = ToeplitzHasher::new(&seed, n, ell)
+            .and_then(|mut h| h.hash(&key))
+            .map_err(|e| AbortReason::PrivacyAmplification(e.to_string()))?;
+        l.send(msg::BLOCK_ACK, vec![1])?;
+        s.secret_bits = ell as u64;
+        l.store_key(out, s, start);
+        Ok(())
+    }
+}
+
+/// A fresh random pre-shared key of `bytes` bytes (tests and simulation).
+pub fn random_psk(seed: u64, bytes: usize) -> SecretKey {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let mut v = vec![0u8; bytes];
+    rng.fill(&mut v[..]);
+    let k = SecretKey::from_bytes(&v);
+    zeroize::Zeroize::zeroize(&mut v);
+    k
+}
