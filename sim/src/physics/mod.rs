@@ -8,6 +8,7 @@ pub mod attack;
 pub mod bob;
 pub mod channel;
 pub mod detector;
+pub mod eve;
 pub mod link;
 pub mod prng;
 pub mod rng;
@@ -16,6 +17,7 @@ pub mod source;
 pub use attack::{AttackConfig, AttackKind, ClickSource, EveInfo};
 pub use channel::ChannelParams;
 pub use detector::DetectorParams;
+pub use eve::{check_key_slots_unknown, eve_known_slots, known_detections_without_alarm, EveKnowsKeyBits};
 pub use link::{run_link, EveTag, FastLink, LinkOutput, LinkParams, LinkStats, Trace};
 pub use source::SourceParams;
 
