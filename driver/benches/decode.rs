@@ -4,6 +4,10 @@
 //! `StreamDecoder` (carry, continuity checks) on the same words, and
 //! `qkd_abi::Record::decode` for reference.
 
+mod common;
+
+use common::ThreadCpu;
+use criterion::measurement::Measurement;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 use qkd_abi::records::Detection;
 use qkd_abi::symbol::Basis;
@@ -11,7 +15,8 @@ use qkd_abi::Record;
 use qkd_driver::fastdec::{decode_detection_words, SlotDetection};
 use qkd_driver::stream::{Batch, StreamDecoder};
 
-const N: usize = 1 << 16;
+/// Records per pass: 64 KiB of words, one default Linux pipe buffer.
+const N: usize = 1 << 13;
 
 fn words() -> Vec<u64> {
     let mut w = Vec::with_capacity(N);
@@ -31,10 +36,10 @@ fn words() -> Vec<u64> {
     w
 }
 
-fn bench(c: &mut Criterion) {
+fn bench<M: Measurement>(c: &mut Criterion<M>, name: &str) {
     let w = words();
     let bytes: Vec<u8> = w.iter().flat_map(|x| x.to_le_bytes()).collect();
-    let mut g = c.benchmark_group("decode");
+    let mut g = c.benchmark_group(name);
     g.throughput(Throughput::Elements(N as u64));
 
     let mut out: Vec<SlotDetection> = Vec::with_capacity(N);
@@ -75,5 +80,18 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
-criterion_main!(benches);
+fn wall(c: &mut Criterion) {
+    bench(c, "decode_wall");
+}
+
+fn cpu(c: &mut Criterion<ThreadCpu>) {
+    bench(c, "decode_thread_cpu");
+}
+
+criterion_group!(wall_benches, wall);
+criterion_group! {
+    name = cpu_benches;
+    config = Criterion::default().with_measurement(ThreadCpu);
+    targets = cpu
+}
+criterion_main!(wall_benches, cpu_benches);

@@ -4,6 +4,9 @@
 //! `/dev/xdma0_c2h_0`; the reader is the unmodified xdma backend plus
 //! `StreamReader` (1 MiB reads, full decoding and loss accounting).
 
+mod common;
+
+use common::thread_cpu_now;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use qkd_abi::records::Detection;
 use qkd_abi::symbol::Basis;
@@ -48,7 +51,10 @@ fn bench(c: &mut Criterion) {
     let path = fifo.clone();
     let writer = std::thread::spawn(move || {
         let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
-        let _ = nix::fcntl::fcntl(f.as_raw_fd(), nix::fcntl::FcntlArg::F_SETPIPE_SZ(CHUNK as i32));
+        let _ = nix::fcntl::fcntl(
+            f.as_raw_fd(),
+            nix::fcntl::FcntlArg::F_SETPIPE_SZ(CHUNK as i32),
+        );
         while let Ok(n) = go_rx.recv() {
             let mut left = n;
             while left > 0 {
@@ -59,7 +65,8 @@ fn bench(c: &mut Criterion) {
         }
     });
 
-    let mut dev = qkd_driver::open(&format!("xdma:{}", dir.path().join("xdma0").display())).unwrap();
+    let mut dev =
+        qkd_driver::open(&format!("xdma:{}", dir.path().join("xdma0").display())).unwrap();
     let mut reader = StreamReader::with_read_bytes(dev.take_events().unwrap(), CHUNK);
     let mut batch = Batch::default();
     batch.detections.reserve(CHUNK / 8);
@@ -68,20 +75,35 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(PER_ITER as u64));
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(8));
-    g.bench_function("xdma_fifo_standin_64MiB", |b| {
-        b.iter_custom(|iters| {
-            let t0 = Instant::now();
-            for _ in 0..iters {
-                go_tx.send(PER_ITER).unwrap();
-                let mut got = 0usize;
-                while got < PER_ITER {
-                    reader.fill_batch(&mut batch, Duration::from_secs(5)).unwrap();
-                    got += batch.detections.len() * 8;
+    // Wall time (the writer thread shares the two cores) and the reader
+    // thread's CPU time (what one core spends on read + decode).
+    for cpu in [false, true] {
+        let name = if cpu {
+            "xdma_fifo_standin_64MiB_reader_cpu"
+        } else {
+            "xdma_fifo_standin_64MiB_wall"
+        };
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let (t0, c0) = (Instant::now(), thread_cpu_now());
+                for _ in 0..iters {
+                    go_tx.send(PER_ITER).unwrap();
+                    let mut got = 0usize;
+                    while got < PER_ITER {
+                        reader
+                            .fill_batch(&mut batch, Duration::from_secs(5))
+                            .unwrap();
+                        got += batch.detections.len() * 8;
+                    }
                 }
-            }
-            t0.elapsed()
-        })
-    });
+                if cpu {
+                    thread_cpu_now() - c0
+                } else {
+                    t0.elapsed()
+                }
+            })
+        });
+    }
     g.finish();
     drop(go_tx);
     drop(reader);

@@ -307,10 +307,10 @@ pub fn run_events_tail(
                     out,
                     "DETECTION slot={} det={} bin={} basis={:?}{}",
                     d.slot,
-                    d.detector,
-                    d.fine_bin,
-                    d.basis,
-                    if d.invalid { " INVALID" } else { "" }
+                    d.detector(),
+                    d.fine_bin(),
+                    d.basis(),
+                    if d.invalid() { " INVALID" } else { "" }
                 )?,
                 (BatchItem::Record(r), true) => writeln!(
                     out,

@@ -6,34 +6,89 @@
 //! first word that is not, so anything else goes to the general decoder
 //! (`qkd_abi::Record::decode`). A proptest checks both agree.
 
-use qkd_abi::records::SLOT_MASK;
+use qkd_abi::records::{Detection, SLOT_MASK};
 use qkd_abi::symbol::Basis;
 use serde::Serialize;
 
 /// A DETECTION with its full 64-bit slot index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+///
+/// Stored compactly: the slot and the record's bits [47:40] (detector,
+/// fine bin, basis, invalid) as one byte, so decoding is two stores per
+/// record; the accessors unpack the fields.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct SlotDetection {
     /// Full 64-bit slot index (epoch << 40 | low 40 bits).
     pub slot: u64,
-    /// Detector (0..=3).
-    pub detector: u8,
-    /// TDC fine bin (0..=15).
-    pub fine_bin: u8,
-    /// Bob's basis.
-    pub basis: Basis,
-    /// Made while an alarm was live: not usable.
-    pub invalid: bool,
+    bits: u8,
 }
 
-impl Default for SlotDetection {
-    fn default() -> Self {
+impl SlotDetection {
+    /// Build from fields (detector and fine bin are masked to 2 and 4 bits).
+    pub fn new(
+        slot: u64,
+        detector: u8,
+        fine_bin: u8,
+        basis: Basis,
+        invalid: bool,
+    ) -> SlotDetection {
         SlotDetection {
-            slot: 0,
-            detector: 0,
-            fine_bin: 0,
-            basis: Basis::Z,
-            invalid: false,
+            slot,
+            bits: (detector & 3)
+                | (fine_bin & 0xF) << 2
+                | (basis as u8) << 6
+                | u8::from(invalid) << 7,
         }
+    }
+    /// Detector that clicked (0..=3).
+    pub fn detector(&self) -> u8 {
+        self.bits & 3
+    }
+    /// TDC fine bin (0..=15).
+    pub fn fine_bin(&self) -> u8 {
+        (self.bits >> 2) & 0xF
+    }
+    /// Bob's basis.
+    pub fn basis(&self) -> Basis {
+        Basis::from_bit(self.bits & 0x40 != 0)
+    }
+    /// Made while an alarm was live: not usable.
+    pub fn invalid(&self) -> bool {
+        self.bits & 0x80 != 0
+    }
+    /// The qkd-abi record (low 40 bits of the slot).
+    pub fn to_record(&self) -> Detection {
+        Detection {
+            slot: self.slot & SLOT_MASK,
+            detector: self.detector(),
+            fine_bin: self.fine_bin(),
+            basis: self.basis(),
+            invalid: self.invalid(),
+        }
+    }
+}
+
+impl std::fmt::Debug for SlotDetection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlotDetection")
+            .field("slot", &self.slot)
+            .field("detector", &self.detector())
+            .field("fine_bin", &self.fine_bin())
+            .field("basis", &self.basis())
+            .field("invalid", &self.invalid())
+            .finish()
+    }
+}
+
+impl Serialize for SlotDetection {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("SlotDetection", 5)?;
+        st.serialize_field("slot", &self.slot)?;
+        st.serialize_field("detector", &self.detector())?;
+        st.serialize_field("fine_bin", &self.fine_bin())?;
+        st.serialize_field("basis", &self.basis())?;
+        st.serialize_field("invalid", &self.invalid())?;
+        st.end()
     }
 }
 
@@ -43,57 +98,89 @@ pub const DETECTION_TOP16: u64 = 0x1000;
 /// Decode one word if it is a valid DETECTION.
 #[inline(always)]
 pub fn decode_detection(w: u64, epoch_hi: u64) -> Option<SlotDetection> {
-    if w >> 48 != DETECTION_TOP16 {
-        return None;
-    }
-    Some(SlotDetection {
+    is_detection(w).then(|| decode_valid(w, epoch_hi))
+}
+
+/// Decode one word known to be a valid DETECTION (no check).
+#[inline(always)]
+fn decode_valid(w: u64, epoch_hi: u64) -> SlotDetection {
+    // Bits [47:40] are det[1:0] bin[5:2] basis[6] invalid[7] of the byte.
+    SlotDetection {
         slot: epoch_hi | (w & SLOT_MASK),
-        detector: ((w >> 40) & 3) as u8,
-        fine_bin: ((w >> 42) & 0xF) as u8,
-        basis: if (w >> 46) & 1 != 0 {
-            Basis::X
-        } else {
-            Basis::Z
-        },
-        invalid: (w >> 47) & 1 != 0,
-    })
+        bits: (w >> 40) as u8,
+    }
+}
+
+#[inline(always)]
+fn is_detection(w: u64) -> bool {
+    w >> 48 == DETECTION_TOP16
+}
+
+/// Length of the leading run of valid DETECTION words in `words`. Checks
+/// 8 words at a time without an early exit (vectorisable), then finishes
+/// word by word.
+#[inline]
+fn run_len_words(words: &[u64]) -> usize {
+    let mut n = 0;
+    for c in words.chunks_exact(8) {
+        if !c.iter().fold(true, |ok, &w| ok & is_detection(w)) {
+            break;
+        }
+        n += 8;
+    }
+    n + words[n..].iter().take_while(|&&w| is_detection(w)).count()
+}
+
+/// As [`run_len_words`], over little-endian bytes.
+#[inline]
+fn run_len_bytes(bytes: &[u8]) -> usize {
+    let mut n = 0;
+    for c in bytes.chunks_exact(64) {
+        if !c
+            .chunks_exact(8)
+            .fold(true, |ok, w| ok & is_detection(le_word(w)))
+        {
+            break;
+        }
+        n += 8;
+    }
+    n + bytes[8 * n..]
+        .chunks_exact(8)
+        .take_while(|w| is_detection(le_word(w)))
+        .count()
 }
 
 /// Decode the leading run of DETECTION words of `words` into `out`
 /// (appended); returns how many words were consumed. `epoch_hi` is the
 /// current epoch already shifted left by 40.
 pub fn decode_detection_words(words: &[u64], epoch_hi: u64, out: &mut Vec<SlotDetection>) -> usize {
-    out.reserve(words.len());
-    let start = out.len();
-    for &w in words {
-        match decode_detection(w, epoch_hi) {
-            Some(d) => out.push(d),
-            None => break,
-        }
-    }
-    out.len() - start
+    let n = run_len_words(words);
+    // Exact-size iterator: `extend` writes without per-element capacity checks.
+    out.extend(words[..n].iter().map(|&w| decode_valid(w, epoch_hi)));
+    n
+}
+
+#[inline(always)]
+fn le_word(c: &[u8]) -> u64 {
+    u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]])
 }
 
 /// As [`decode_detection_words`], over little-endian bytes (whole words
 /// only; a trailing partial word is not touched).
 pub fn decode_detection_bytes(bytes: &[u8], epoch_hi: u64, out: &mut Vec<SlotDetection>) -> usize {
-    out.reserve(bytes.len() / 8);
-    let start = out.len();
-    for c in bytes.chunks_exact(8) {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        match decode_detection(w, epoch_hi) {
-            Some(d) => out.push(d),
-            None => break,
-        }
-    }
-    out.len() - start
+    let n = run_len_bytes(bytes);
+    out.extend(
+        bytes[..8 * n]
+            .chunks_exact(8)
+            .map(|c| decode_valid(le_word(c), epoch_hi)),
+    );
+    n
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use qkd_abi::records::Detection;
     use qkd_abi::Record;
 
     fn agrees(w: u64, epoch: u64) {
@@ -111,13 +198,13 @@ mod tests {
             )) => {
                 assert_eq!(
                     fast,
-                    Some(SlotDetection {
-                        slot: (epoch << 40) | slot,
+                    Some(SlotDetection::new(
+                        (epoch << 40) | slot,
                         detector,
                         fine_bin,
                         basis,
                         invalid
-                    }),
+                    )),
                     "word {w:#018x}"
                 );
             }

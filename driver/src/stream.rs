@@ -554,13 +554,7 @@ impl StreamDecoder {
             Record::Detection(d) => {
                 // Only reached if the hot path is bypassed; same checks.
                 let full = self.full(d.slot);
-                let det = SlotDetection {
-                    slot: full,
-                    detector: d.detector,
-                    fine_bin: d.fine_bin,
-                    basis: d.basis,
-                    invalid: d.invalid,
-                };
+                let det = SlotDetection::new(full, d.detector, d.fine_bin, d.basis, d.invalid);
                 batch.detections.push(det);
                 self.check_detection_order(&[det], loss);
                 return;
@@ -889,13 +883,7 @@ mod tests {
             let mut back = Vec::new();
             for it in b.iter() {
                 back.push(match it {
-                    BatchItem::Detection(x) => Record::Detection(Detection {
-                        slot: x.slot & qkd_abi::records::SLOT_MASK,
-                        detector: x.detector,
-                        fine_bin: x.fine_bin,
-                        basis: x.basis,
-                        invalid: x.invalid,
-                    }),
+                    BatchItem::Detection(x) => Record::Detection(x.to_record()),
                     BatchItem::Record(r) => r.record.clone(),
                 });
             }

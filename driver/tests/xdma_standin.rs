@@ -17,7 +17,7 @@
 mod model;
 
 use model::{encode, spawn_overflow_model, spawn_writer, OverflowModel, StandIn};
-use qkd_abi::records::{AliceSymbols, Detection, Gap, SLOT_MASK};
+use qkd_abi::records::{AliceSymbols, Detection, Gap};
 use qkd_abi::symbol::{Basis, Symbol};
 use qkd_abi::{GenParams, Record, Role};
 use qkd_driver::stream::{Batch, BatchItem, StreamReader};
@@ -70,13 +70,7 @@ fn flatten(batches: &[Batch]) -> Vec<Record> {
     for b in batches {
         for it in b.iter() {
             v.push(match it {
-                BatchItem::Detection(d) => Record::Detection(Detection {
-                    slot: d.slot & SLOT_MASK,
-                    detector: d.detector,
-                    fine_bin: d.fine_bin,
-                    basis: d.basis,
-                    invalid: d.invalid,
-                }),
+                BatchItem::Detection(d) => Record::Detection(d.to_record()),
                 BatchItem::Record(r) => r.record.clone(),
             });
         }
