@@ -14,6 +14,7 @@
 //! - n_{B,k} = N p_k q_B^2 R_k, m_{B,k} = N p_k q_B^2 e_k, with N chosen so
 //!   that sum_k n_{Z,k} = n_Z (the block size);
 //! - lambda_EC = f n_Z h(E_Z).
+//!
 //! Dead time is left out of the model (as in the paper): at high count rates
 //! the real rate is lower.
 
@@ -283,8 +284,8 @@ fn nelder_mead(
             } else {
                 let b = simplex[0].0;
                 for v in simplex.iter_mut().skip(1) {
-                    for j in 0..N {
-                        v.0[j] = b[j] + 0.5 * (v.0[j] - b[j]);
+                    for (x, bj) in v.0.iter_mut().zip(b) {
+                        *x = bj + 0.5 * (*x - bj);
                     }
                     v.1 = f(&v.0);
                 }
