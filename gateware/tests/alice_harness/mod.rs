@@ -194,9 +194,11 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceSim<L, SW, QW> {
         d
     }
 
-    /// Decode the captured words into records (panics on undecodable data).
+    /// Decode the captured words up to the last TLAST into records (panics
+    /// on undecodable data; a record still in transfer is left out).
     pub fn records(&self) -> Vec<qkd_abi::Record> {
-        let words: Vec<u64> = self.words.iter().map(|w| w.0).collect();
+        let end = self.words.iter().rposition(|w| w.1).map_or(0, |i| i + 1);
+        let words: Vec<u64> = self.words[..end].iter().map(|w| w.0).collect();
         let mut out = vec![];
         let mut i = 0;
         while i < words.len() {
