@@ -2,6 +2,7 @@
 //! A criterion measurement of the calling thread's CPU time
 //! (`CLOCK_THREAD_CPUTIME_ID`), so that figures "on one core" stay
 //! meaningful on a machine shared with other jobs.
+#![allow(dead_code)] // each bench uses a different part
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use nix::time::{clock_gettime, ClockId};
