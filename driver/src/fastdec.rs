@@ -177,6 +177,27 @@ pub fn decode_detection_bytes(bytes: &[u8], epoch_hi: u64, out: &mut Vec<SlotDet
     n
 }
 
+/// As [`decode_detection_bytes`], also checking in the same pass that the
+/// slots never go below `prev_slot` nor backwards; returns (words
+/// consumed, sorted).
+pub fn decode_detection_bytes_ordered(
+    bytes: &[u8],
+    epoch_hi: u64,
+    prev_slot: u64,
+    out: &mut Vec<SlotDetection>,
+) -> (usize, bool) {
+    let n = run_len_bytes(bytes);
+    let mut prev = prev_slot;
+    let mut sorted = true;
+    out.extend(bytes[..8 * n].chunks_exact(8).map(|c| {
+        let d = decode_valid(le_word(c), epoch_hi);
+        sorted &= d.slot >= prev;
+        prev = d.slot;
+        d
+    }));
+    (n, sorted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,7 +256,13 @@ mod tests {
             let bytes: Vec<u8> = ws.iter().flat_map(|w| w.to_le_bytes()).collect();
             let mut out2 = Vec::new();
             prop_assert_eq!(decode_detection_bytes(&bytes, 0, &mut out2), n);
-            prop_assert_eq!(out, out2);
+            prop_assert_eq!(&out, &out2);
+            let mut out3 = Vec::new();
+            let (n3, sorted) = decode_detection_bytes_ordered(&bytes, 0, 5, &mut out3);
+            prop_assert_eq!(n3, n);
+            prop_assert_eq!(&out3, &out);
+            let want_sorted = out.first().map_or(true, |d| d.slot >= 5) && out.windows(2).all(|w| w[0].slot <= w[1].slot);
+            prop_assert_eq!(sorted, want_sorted);
         }
     }
 }
