@@ -35,7 +35,8 @@ fn bench(c: &mut Criterion) {
         for &q in &[0.01f64, 0.02, 0.05] {
             let mut rng = ChaCha8Rng::seed_from_u64(n as u64 ^ q.to_bits());
             // Pre-generate blocks; report mean f and round trips over them.
-            let blocks: Vec<(BitVec, BitVec)> = (0..8).map(|_| noisy_pair(&mut rng, n, q)).collect();
+            let blocks: Vec<(BitVec, BitVec)> =
+                (0..8).map(|_| noisy_pair(&mut rng, n, q)).collect();
             let mut cascade = Cascade::new(config, [0x42; 32]);
             let mut peer = InMemoryPeer::new(blocks[0].0.clone());
             let (mut f_sum, mut rt_sum, mut fails) = (0.0, 0u64, 0);
@@ -56,15 +57,18 @@ fn bench(c: &mut Criterion) {
             );
             g.throughput(Throughput::Elements(n as u64));
             let mut i = 0usize;
-            g.bench_function(BenchmarkId::new(format!("n={n}"), format!("qber={q}")), |bch| {
-                bch.iter(|| {
-                    let (a, b) = &blocks[i % blocks.len()];
-                    i += 1;
-                    let mut bob = b.clone();
-                    peer.responder.reset(a.clone());
-                    cascade.correct(&mut bob, q, &mut peer).unwrap()
-                })
-            });
+            g.bench_function(
+                BenchmarkId::new(format!("n={n}"), format!("qber={q}")),
+                |bch| {
+                    bch.iter(|| {
+                        let (a, b) = &blocks[i % blocks.len()];
+                        i += 1;
+                        let mut bob = b.clone();
+                        peer.responder.reset(a.clone());
+                        cascade.correct(&mut bob, q, &mut peer).unwrap()
+                    })
+                },
+            );
         }
     }
     g.finish();

@@ -18,10 +18,17 @@ fn bench(c: &mut Criterion) {
         let seed = BitVec::random(&mut rng, n + m - 1);
         let x = BitVec::random(&mut rng, n);
         let mut h = ToeplitzHasher::new(&seed, n, m).unwrap();
-        println!("toeplitz n={n} m={m}: fft_len = {}, chunks = {}", h.fft_len(), h.chunk_count());
+        println!(
+            "toeplitz n={n} m={m}: fft_len = {}, chunks = {}",
+            h.fft_len(),
+            h.chunk_count()
+        );
         g.throughput(Throughput::Elements(n as u64));
         g.bench_function(BenchmarkId::new("n", n), |b| b.iter(|| h.hash(&x).unwrap()));
-        println!("toeplitz n={n}: max rounding error {:.3e}", h.last_max_error());
+        println!(
+            "toeplitz n={n}: max rounding error {:.3e}",
+            h.last_max_error()
+        );
     }
     g.finish();
 }

@@ -196,15 +196,23 @@ impl KeyPool {
             Role::Initiator => &mut self.r2i,
             Role::Responder => &mut self.i2r,
         };
-        q.pop_front().map(Zeroizing::new).ok_or(AuthError::PoolExhausted {
-            direction: "receive",
-        })
+        q.pop_front()
+            .map(Zeroizing::new)
+            .ok_or(AuthError::PoolExhausted {
+                direction: "receive",
+            })
     }
 }
 
 /// POLYVAL_K over (msg_type, seq, body length) block, then the body, zero
 /// padded, then XOR with the pad.
-pub fn wc_tag(hash_key: &[u8; 16], pad: &[u8; 16], msg_type: u16, seq: u64, body: &[u8]) -> [u8; 16] {
+pub fn wc_tag(
+    hash_key: &[u8; 16],
+    pad: &[u8; 16],
+    msg_type: u16,
+    seq: u64,
+    body: &[u8],
+) -> [u8; 16] {
     let mut ph = Polyval::new(hash_key.into());
     let mut hdr = polyval::Block::default();
     hdr[..2].copy_from_slice(&msg_type.to_le_bytes());
@@ -286,7 +294,13 @@ impl<C: ClassicalChannel> ClassicalChannel for AuthChannel<C> {
         }
         let pad = self.pool.take_send().map_err(ChannelError::Auth)?;
         let seq = self.send_seq;
-        let tag = wc_tag(&self.pool.hash_key, &pad, frame.msg_type, seq, &frame.payload);
+        let tag = wc_tag(
+            &self.pool.hash_key,
+            &pad,
+            frame.msg_type,
+            seq,
+            &frame.payload,
+        );
         let mut p = Vec::with_capacity(SEQ_LEN + frame.payload.len() + TAG_LEN);
         p.extend_from_slice(&seq.to_le_bytes());
         p.extend_from_slice(&frame.payload);
@@ -347,7 +361,9 @@ mod tests {
     const T: Duration = Duration::from_secs(5);
 
     fn psk(len: usize) -> SecretKey {
-        let b: Vec<u8> = (0..len).map(|i| (i as u8).wrapping_mul(151).wrapping_add(7)).collect();
+        let b: Vec<u8> = (0..len)
+            .map(|i| (i as u8).wrapping_mul(151).wrapping_add(7))
+            .collect();
         SecretKey::from_bytes(&b)
     }
 
@@ -385,7 +401,10 @@ mod tests {
             b.recv(T),
             Err(ChannelError::Auth(AuthError::BadMac { seq: 0 }))
         ));
-        assert!(matches!(b.recv(T), Err(ChannelError::Auth(AuthError::Poisoned))));
+        assert!(matches!(
+            b.recv(T),
+            Err(ChannelError::Auth(AuthError::Poisoned))
+        ));
     }
 
     #[test]
@@ -395,7 +414,10 @@ mod tests {
         let mut raw = b.inner_mut().recv_raw(T).unwrap();
         raw[1] ^= 0x02;
         b.inner_mut().inject_incoming(raw);
-        assert!(matches!(b.recv(T), Err(ChannelError::Auth(AuthError::BadMac { .. }))));
+        assert!(matches!(
+            b.recv(T),
+            Err(ChannelError::Auth(AuthError::BadMac { .. }))
+        ));
     }
 
     #[test]
@@ -408,7 +430,10 @@ mod tests {
         b.inner_mut().inject_incoming(raw);
         assert!(matches!(
             b.recv(T),
-            Err(ChannelError::Auth(AuthError::Replayed { got: 0, expected: 1 }))
+            Err(ChannelError::Auth(AuthError::Replayed {
+                got: 0,
+                expected: 1
+            }))
         ));
     }
 
@@ -423,7 +448,10 @@ mod tests {
         b.inner_mut().inject_incoming(first);
         assert!(matches!(
             b.recv(T),
-            Err(ChannelError::Auth(AuthError::Reordered { got: 1, expected: 0 }))
+            Err(ChannelError::Auth(AuthError::Reordered {
+                got: 1,
+                expected: 0
+            }))
         ));
     }
 
@@ -437,15 +465,22 @@ mod tests {
         let mut f = Frame::decode(&raw).unwrap();
         f.payload.truncate(40);
         b.inner_mut().inject_incoming(f.encode().unwrap());
-        assert!(matches!(b.recv(T), Err(ChannelError::Auth(AuthError::BadMac { .. }))));
+        assert!(matches!(
+            b.recv(T),
+            Err(ChannelError::Auth(AuthError::BadMac { .. }))
+        ));
         // A frame shorter than seq + tag.
         let (mut a, mut b) = pair(6);
         a.send(&Frame::new(1, vec![])).unwrap();
         let _ = b.inner_mut().recv_raw(T).unwrap();
-        b.inner_mut().inject_incoming(Frame::new(1, vec![0; 20]).encode().unwrap());
+        b.inner_mut()
+            .inject_incoming(Frame::new(1, vec![0; 20]).encode().unwrap());
         assert!(matches!(
             b.recv(T),
-            Err(ChannelError::Auth(AuthError::Truncated { len: 20, min: 24 }))
+            Err(ChannelError::Auth(AuthError::Truncated {
+                len: 20,
+                min: 24
+            }))
         ));
         // A raw frame cut short.
         let (mut a, mut b) = pair(6);
@@ -466,12 +501,17 @@ mod tests {
             KeyPool::bootstrap(&SecretKey::from_bytes(&other), Role::Responder).unwrap(),
         );
         a.send(&Frame::new(1, vec![1])).unwrap();
-        assert!(matches!(b.recv(T), Err(ChannelError::Auth(AuthError::BadMac { .. }))));
+        assert!(matches!(
+            b.recv(T),
+            Err(ChannelError::Auth(AuthError::BadMac { .. }))
+        ));
         // 64 bytes = hash key + 3 pads: i2r gets 2, r2i gets 1.
         a.send(&Frame::new(1, vec![1])).unwrap();
         assert!(matches!(
             a.send(&Frame::new(1, vec![1])),
-            Err(ChannelError::Auth(AuthError::PoolExhausted { direction: "send" }))
+            Err(ChannelError::Auth(AuthError::PoolExhausted {
+                direction: "send"
+            }))
         ));
         a.pool_mut().replenish(&psk(32));
         a.send(&Frame::new(1, vec![1])).unwrap();

@@ -305,7 +305,11 @@ impl BitVec {
         let mut rev: Vec<u64> = self.words.iter().rev().map(|w| w.reverse_bits()).collect();
         if pad > 0 {
             for k in 0..nw {
-                let hi = if k + 1 < nw { rev[k + 1] << (64 - pad) } else { 0 };
+                let hi = if k + 1 < nw {
+                    rev[k + 1] << (64 - pad)
+                } else {
+                    0
+                };
                 rev[k] = (rev[k] >> pad) | hi;
             }
         }

@@ -99,7 +99,7 @@ impl CascadeConfig {
 
     /// Block sizes of every pass for a key of `n` bits at QBER `qber`.
     pub fn block_sizes(&self, n: usize, qber: f64) -> Result<Vec<u32>, ReconcileError> {
-        if !(qber >= 0.0 && qber < 0.5) {
+        if !(0.0..0.5).contains(&qber) {
             return Err(ReconcileError::Parameter(format!(
                 "QBER estimate {qber} outside [0, 0.5)"
             )));
@@ -618,8 +618,7 @@ impl CascadeResponder {
                     self.key.len()
                 )));
             }
-            if s.block_sizes.is_empty() || s.block_sizes.len() > 64 || s.block_sizes.contains(&0)
-            {
+            if s.block_sizes.is_empty() || s.block_sizes.len() > 64 || s.block_sizes.contains(&0) {
                 return Err(ReconcileError::BadRequest(format!(
                     "invalid block sizes {:?}",
                     s.block_sizes
@@ -643,11 +642,10 @@ impl CascadeResponder {
             let pass = match *q {
                 ParityQuery::Blocks { pass, .. } | ParityQuery::Range { pass, .. } => pass,
             };
-            let k = *setup
-                .block_sizes
-                .get(pass as usize)
-                .ok_or_else(|| ReconcileError::BadRequest(format!("pass {pass} not in setup")))?
-                as usize;
+            let k =
+                *setup.block_sizes.get(pass as usize).ok_or_else(|| {
+                    ReconcileError::BadRequest(format!("pass {pass} not in setup"))
+                })? as usize;
             if self.shuffled[pass as usize].is_none() {
                 let sh = if pass == 0 {
                     self.key.clone()
@@ -661,7 +659,7 @@ impl CascadeResponder {
                 ParityQuery::Blocks { first, count, .. } => {
                     let nblocks = n.div_ceil(k);
                     let (first, count) = (first as usize, count as usize);
-                    if first.checked_add(count).is_none_or(|e| e > nblocks) {
+                    if first.checked_add(count).map_or(true, |e| e > nblocks) {
                         return Err(ReconcileError::BadRequest(format!(
                             "blocks {first}+{count} beyond {nblocks} of pass {pass}"
                         )));
@@ -1119,14 +1117,22 @@ mod tests {
 
     #[test]
     fn corrects_small_keys_exactly() {
-        for (i, &(n, q)) in [(1usize, 0.0f64), (2, 0.5 - 1e-9), (7, 0.2), (1000, 0.05), (4097, 0.03)]
-            .iter()
-            .enumerate()
+        for (i, &(n, q)) in [
+            (1usize, 0.0f64),
+            (2, 0.5 - 1e-9),
+            (7, 0.2),
+            (1000, 0.05),
+            (4097, 0.03),
+        ]
+        .iter()
+        .enumerate()
         {
             let (alice, mut bob, _) = noisy_pair(0x5eed + i as u64, n, q.min(0.49));
             let mut peer = InMemoryPeer::new(alice.clone());
             let mut c = Cascade::new(CascadeConfig::option7(), [i as u8; 32]);
-            let r = c.correct(&mut bob, q.clamp(0.001, 0.49), &mut peer).unwrap();
+            let r = c
+                .correct(&mut bob, q.clamp(0.001, 0.49), &mut peer)
+                .unwrap();
             assert_eq!(bob, alice, "n={n} q={q}");
             assert_eq!(Bits(peer.responder.leaked), r.leaked);
         }

@@ -379,7 +379,9 @@ mod tests {
         );
         assert_eq!(
             Frame::decode(&[1, 0, 0, 0xff, 0xff, 0xff, 0xff]),
-            Err(FrameError::TooLong { len: u32::MAX as usize })
+            Err(FrameError::TooLong {
+                len: u32::MAX as usize
+            })
         );
         assert_eq!(
             Frame::decode(&[1, 0, 0, 0, 0, 0, 0, 9]),

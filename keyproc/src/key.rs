@@ -49,7 +49,11 @@ impl SecretKey {
 
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SecretKey {{ len: {}, bits: <redacted> }}", self.bits.len())
+        write!(
+            f,
+            "SecretKey {{ len: {}, bits: <redacted> }}",
+            self.bits.len()
+        )
     }
 }
 

@@ -257,7 +257,10 @@ mod tests {
         let mut c = a.clone();
         c.extend_from(&BitVec::zeros(1));
         let ch2 = ch.clone();
-        assert_ne!(poly_hash(&ch2.hash_keys[0], &c), poly_hash(&ch2.hash_keys[0], &a));
+        assert_ne!(
+            poly_hash(&ch2.hash_keys[0], &c),
+            poly_hash(&ch2.hash_keys[0], &a)
+        );
     }
 
     /// Golden value: POLYVAL test vector of RFC 8452 Appendix A
