@@ -20,7 +20,7 @@
 //!   next one. Every byte ends up decoded or counted as discarded.
 
 use crate::error::{Error, Result};
-use crate::fastdec::{decode_detection_bytes_ordered, SlotDetection, DETECTION_TOP16};
+use crate::fastdec::{decode_detection_bytes, SlotDetection, DETECTION_TOP16};
 use crate::transport::EventSource;
 use qkd_abi::records::{CounterId, Tag, GAP_RECORDS_MAX, SLOT_BITS, SYMBOLS_PER_WORD, TAG_SHIFT};
 use qkd_abi::{DecodeError, Record};
@@ -406,20 +406,13 @@ impl StreamDecoder {
             if h >> 48 == DETECTION_TOP16 {
                 let epoch_hi = self.epoch << SLOT_BITS;
                 let first = batch.detections.len();
-                let prev = self.last_detection.unwrap_or(0);
-                let (n, sorted) = decode_detection_bytes_ordered(
+                let n = decode_detection_bytes(
                     &self.buf[self.start..self.end],
                     epoch_hi,
-                    prev,
                     &mut batch.detections,
                 );
-                if sorted {
-                    if let Some(d) = batch.detections.last() {
-                        self.last_detection = Some(d.slot);
-                    }
-                } else {
-                    self.check_detection_order(&batch.detections[first..], &mut loss);
-                }
+                // A second pass is faster than a fused order check (measured).
+                self.check_detection_order(&batch.detections[first..], &mut loss);
                 self.start += 8 * n;
                 self.stream_pos += 8 * n as u64;
                 self.stats.bytes_decoded += 8 * n as u64;
