@@ -239,6 +239,23 @@ pub fn poll_read(fd: BorrowedFd<'_>, buf: &mut [u8], timeout: Duration) -> io::R
     }
 }
 
+/// Non-blocking follow-up reads into `buf` after [`poll_read`] returned
+/// data: keeps reading until `buf` is full or the descriptor has nothing
+/// more (`EAGAIN`), so one call moves as much as the pipe holds. EOF or an
+/// error stop the loop silently; the next [`poll_read`] reports them.
+pub fn read_more(fd: BorrowedFd<'_>, buf: &mut [u8]) -> usize {
+    let mut total = 0;
+    while total < buf.len() {
+        match nix::unistd::read(fd.as_raw_fd(), &mut buf[total..]) {
+            Ok(0) => break,
+            Ok(n) => total += n,
+            Err(nix::Error::EINTR) => continue,
+            Err(_) => break,
+        }
+    }
+    total
+}
+
 fn libc_ebadf() -> i32 {
     nix::libc::EBADF
 }

@@ -9,11 +9,11 @@
 
 use crate::device::{Backend, DeviceUri};
 use crate::error::{Error, Result};
-use crate::sys::{poll_read, Mapping, ReadOutcome};
+use crate::sys::{poll_read, read_more, Mapping, ReadOutcome};
 use crate::transport::{check_offset, EventSource, RegIo};
 use std::fs::{File, OpenOptions};
 use std::os::fd::AsFd;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -103,6 +103,7 @@ impl RegIo for XdmaRegs {
 pub struct XdmaStream {
     file: File,
     path: PathBuf,
+    drain: bool,
 }
 
 impl XdmaStream {
@@ -117,9 +118,17 @@ impl XdmaStream {
                 path: path.to_path_buf(),
                 source,
             })?;
+        // A FIFO or pipe (the stand-in) honours O_NONBLOCK, so after poll
+        // says readable we may drain it; the XDMA character device does not
+        // (a second read would wait for another DMA transfer).
+        let drain = file
+            .metadata()
+            .map(|m| m.file_type().is_fifo())
+            .unwrap_or(false);
         Ok(XdmaStream {
             file,
             path: path.to_path_buf(),
+            drain,
         })
     }
 }
@@ -127,6 +136,9 @@ impl XdmaStream {
 impl EventSource for XdmaStream {
     fn read_bytes(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize> {
         match poll_read(self.file.as_fd(), buf, timeout) {
+            Ok(ReadOutcome::Data(n)) if self.drain => {
+                Ok(n + read_more(self.file.as_fd(), &mut buf[n..]))
+            }
             Ok(ReadOutcome::Data(n)) => Ok(n),
             Ok(ReadOutcome::Timeout) => Ok(0),
             Ok(ReadOutcome::Eof) => Err(Error::StreamEnded {
