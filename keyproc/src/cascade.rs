@@ -570,6 +570,7 @@ pub struct CascadeResponder {
     key: BitVec,
     setup: Option<CascadeSetup>,
     shuffled: Vec<Option<BitVec>>,
+    pass_shuffles: Vec<Option<Arc<Shuffle>>>,
     cache: ShuffleCache,
     leaked: u64,
     finished: bool,
@@ -593,6 +594,7 @@ impl CascadeResponder {
             key,
             setup: None,
             shuffled: Vec::new(),
+            pass_shuffles: Vec::new(),
             cache: ShuffleCache::new(64),
             leaked: 0,
             finished: false,
@@ -604,6 +606,7 @@ impl CascadeResponder {
         self.key = key;
         self.setup = None;
         self.shuffled.clear();
+        self.pass_shuffles.clear();
         self.leaked = 0;
         self.finished = false;
     }
@@ -625,6 +628,7 @@ impl CascadeResponder {
                 )));
             }
             self.shuffled = vec![None; s.block_sizes.len()];
+            self.pass_shuffles = vec![None; s.block_sizes.len()];
             self.setup = Some(s.clone());
             self.leaked = 0;
             self.finished = false;
@@ -635,6 +639,16 @@ impl CascadeResponder {
             ));
         };
         let n = self.key.len();
+        // Bound the reply size before allocating it (hostile counts).
+        for q in &req.queries {
+            if let ParityQuery::Blocks { count, pass, .. } = *q {
+                if count as usize > n {
+                    return Err(ReconcileError::BadRequest(format!(
+                        "{count} blocks requested in pass {pass} of a {n}-bit key"
+                    )));
+                }
+            }
+        }
         let total = req.parity_count();
         let mut out = BitVec::zeros(total);
         let mut at = 0usize;
@@ -646,18 +660,30 @@ impl CascadeResponder {
                 *setup.block_sizes.get(pass as usize).ok_or_else(|| {
                     ReconcileError::BadRequest(format!("pass {pass} not in setup"))
                 })? as usize;
-            if self.shuffled[pass as usize].is_none() {
-                let sh = if pass == 0 {
-                    self.key.clone()
-                } else {
-                    self.cache.get(&setup.seed, pass, n).apply(&self.key)
-                };
-                self.shuffled[pass as usize] = Some(sh);
+            let nblocks = n.div_ceil(k);
+            let shuffle = if pass == 0 {
+                None
+            } else {
+                let slot = &mut self.pass_shuffles[pass as usize];
+                if slot.is_none() {
+                    *slot = Some(self.cache.get(&setup.seed, pass, n));
+                }
+                slot.clone()
+            };
+            let need_copy = pass > 0
+                && self.shuffled[pass as usize].is_none()
+                && (matches!(q, ParityQuery::Range { .. }) || nblocks > LAZY_MAX_BLOCKS);
+            if need_copy {
+                let sh = shuffle.as_ref().expect("pass > 0");
+                self.shuffled[pass as usize] = Some(sh.apply(&self.key));
             }
-            let sk = self.shuffled[pass as usize].as_ref().expect("built above");
+            let sk: Option<&BitVec> = if pass == 0 {
+                Some(&self.key)
+            } else {
+                self.shuffled[pass as usize].as_ref()
+            };
             match *q {
                 ParityQuery::Blocks { first, count, .. } => {
-                    let nblocks = n.div_ceil(k);
                     let (first, count) = (first as usize, count as usize);
                     if first.checked_add(count).map_or(true, |e| e > nblocks) {
                         return Err(ReconcileError::BadRequest(format!(
@@ -665,7 +691,13 @@ impl CascadeResponder {
                         )));
                     }
                     for b in first..first + count {
-                        if sk.parity_range(b * k, ((b + 1) * k).min(n)) {
+                        let (s, e) = (b * k, ((b + 1) * k).min(n));
+                        let par = match (sk, &shuffle) {
+                            (Some(sk), _) => sk.parity_range(s, e),
+                            (None, Some(sh)) => gather_parity(&self.key, &sh.perm[s..e]),
+                            (None, None) => unreachable!("pass 0 always has the key"),
+                        };
+                        if par {
                             out.set(at, true);
                         }
                         at += 1;
@@ -678,7 +710,7 @@ impl CascadeResponder {
                             "range {s}..{e} invalid for {n} bits"
                         )));
                     }
-                    if sk.parity_range(s, e) {
+                    if sk.expect("copy built for ranges").parity_range(s, e) {
                         out.set(at, true);
                     }
                     at += 1;
@@ -716,12 +748,31 @@ const KNOWN0: u8 = 1;
 const KNOWN1: u8 = 2;
 const PENDING: u8 = 3;
 
+/// Passes with at most this many top-level blocks get their top-level
+/// parities by gathering through the permutation (no shuffled copy is built
+/// unless a binary search runs in the pass).
+const LAZY_MAX_BLOCKS: usize = 16;
+
+/// Parity of `key[o]` over the original indices `o` in `perm`.
+fn gather_parity(key: &BitVec, perm: &[u32]) -> bool {
+    let w = key.words();
+    let mut acc = 0u64;
+    for &o in perm {
+        let o = o as usize;
+        acc ^= w[o >> 6] >> (o & 63);
+    }
+    acc & 1 == 1
+}
+
 struct PassState {
     k: usize,
     nblocks: usize,
     stride: usize,
     shuffle: Option<Arc<Shuffle>>,
-    bob: BitVec,
+    /// Bob's key in this pass's order; built lazily for shuffled passes.
+    bob: Option<BitVec>,
+    /// Bob's current parity of each top-level block.
+    bob_top: Vec<bool>,
     /// Alice's parity knowledge per tree node: block * stride + heap index.
     known: Vec<u8>,
 }
@@ -739,6 +790,19 @@ impl PassState {
         match &self.shuffle {
             Some(s) => s.perm[pos] as usize,
             None => pos,
+        }
+    }
+    /// Bob's parity of node (block, node, [s, e)); the copy must exist for
+    /// non-root nodes.
+    #[inline]
+    fn node_parity(&self, block: usize, node: u32, s: usize, e: usize) -> bool {
+        if node == 0 {
+            self.bob_top[block]
+        } else {
+            self.bob
+                .as_ref()
+                .expect("shuffled copy exists when sub-blocks are known")
+                .parity_range(s, e)
         }
     }
 }
@@ -811,27 +875,44 @@ impl Cascade {
             active: Vec::new(),
         };
         for (p, &k) in sizes.iter().enumerate() {
-            let shuffle = if p == 0 {
-                None
-            } else {
-                Some(self.cache.get(&self.seed, p as u16, n))
-            };
-            // Later passes shuffle the key as corrected so far (pass 0's copy).
-            let bob = match (&shuffle, run.passes.first()) {
-                (Some(s), Some(p0)) => s.apply(&p0.bob),
-                _ => key.clone(),
-            };
             let k = k as usize;
             let nblocks = n.div_ceil(k);
             let stride = 2 * k.next_power_of_two();
-            run.passes.push(PassState {
+            let mut ps = PassState {
                 k,
                 nblocks,
                 stride,
-                shuffle,
-                bob,
+                shuffle: None,
+                bob: None,
+                bob_top: vec![false; nblocks],
                 known: vec![UNKNOWN; nblocks * stride],
-            });
+            };
+            if p == 0 {
+                ps.bob = Some(key.clone());
+            } else {
+                let sh = self.cache.get(&self.seed, p as u16, n);
+                let current = run.passes[0].bob.as_ref().expect("pass 0 copy");
+                if nblocks > LAZY_MAX_BLOCKS {
+                    ps.bob = Some(sh.apply(current));
+                } else {
+                    // Few big blocks: gather all but the last, infer the last
+                    // from the total parity of the current key.
+                    let mut acc = current.count_ones() & 1 == 1;
+                    for b in 0..nblocks - 1 {
+                        let par = gather_parity(current, &sh.perm[b * k..(b + 1) * k]);
+                        ps.bob_top[b] = par;
+                        acc ^= par;
+                    }
+                    ps.bob_top[nblocks - 1] = acc;
+                }
+                ps.shuffle = Some(sh);
+            }
+            if let Some(bob) = &ps.bob {
+                for (b, t) in ps.bob_top.iter_mut().enumerate() {
+                    *t = bob.parity_range(b * k, ((b + 1) * k).min(n));
+                }
+            }
+            run.passes.push(ps);
             run.top_level(p as u16)?;
             run.run_searches()?;
         }
@@ -848,7 +929,12 @@ impl Cascade {
             });
         }
         let mut report = run.report;
-        let corrected = run.passes.swap_remove(0).bob;
+        let corrected = run
+            .passes
+            .swap_remove(0)
+            .bob
+            .take()
+            .expect("pass 0 copy exists");
         report.corrected_bits = corrected.hamming_distance(key).unwrap_or(0) as u64;
         *key = corrected;
         Ok(report)
@@ -900,6 +986,19 @@ impl<P: ParityPeer + ?Sized> Run<'_, P> {
         Ok(reply)
     }
 
+    /// Build pass `q`'s shuffled copy of Bob's current key if missing.
+    fn ensure_copy(&mut self, q: usize) {
+        if self.passes[q].bob.is_some() {
+            return;
+        }
+        let sh = self.passes[q]
+            .shuffle
+            .clone()
+            .expect("pass >= 1 has a shuffle");
+        let copy = sh.apply(self.passes[0].bob.as_ref().expect("pass 0 copy"));
+        self.passes[q].bob = Some(copy);
+    }
+
     /// Request the top-level parities of pass `p` (the last one inferred from
     /// the total parity for p >= 1) and open searches on odd-error blocks.
     fn top_level(&mut self, p: u16) -> Result<(), ReconcileError> {
@@ -934,8 +1033,8 @@ impl<P: ParityPeer + ?Sized> Run<'_, P> {
             };
             acc ^= a;
             ps.known[b * stride] = if a { KNOWN1 } else { KNOWN0 };
-            let (s, e) = (b * k, ((b + 1) * k).min(n));
-            if ps.bob.parity_range(s, e) != a {
+            if ps.bob_top[b] != a {
+                let (s, e) = (b * k, ((b + 1) * k).min(n));
                 self.active.push(Search {
                     pass: p,
                     block: b as u32,
@@ -958,8 +1057,11 @@ impl<P: ParityPeer + ?Sized> Run<'_, P> {
         let n = self.n;
         for (q, ps) in self.passes.iter_mut().enumerate() {
             let pos = ps.pos_of(orig);
-            ps.bob.flip(pos);
+            if let Some(bob) = ps.bob.as_mut() {
+                bob.flip(pos);
+            }
             let b = pos / ps.k;
+            ps.bob_top[b] ^= true;
             let base = b * ps.stride;
             let (mut s, mut e) = (b * ps.k, ((b + 1) * ps.k).min(n));
             let mut h = 0usize;
@@ -984,7 +1086,7 @@ impl<P: ParityPeer + ?Sized> Run<'_, P> {
                 e = ce;
                 alice = c == KNOWN1;
             }
-            if ps.bob.parity_range(s, e) != alice {
+            if ps.node_parity(b, h as u32, s, e) != alice {
                 self.active.push(Search {
                     pass: q as u16,
                     block: b as u32,
@@ -1004,10 +1106,13 @@ impl<P: ParityPeer + ?Sized> Run<'_, P> {
         let mut pend: Vec<Pending> = Vec::new();
         loop {
             while let Some(mut s) = self.active.pop() {
+                self.ensure_copy(s.pass as usize);
+                let ps = &mut self.passes[s.pass as usize];
+                let mut node_par =
+                    ps.node_parity(s.block as usize, s.node, s.start as usize, s.end as usize);
                 loop {
-                    let ps = &mut self.passes[s.pass as usize];
                     let (st, en) = (s.start as usize, s.end as usize);
-                    if ps.bob.parity_range(st, en) == s.alice {
+                    if node_par == s.alice {
                         break; // fixed meanwhile
                     }
                     if en - st == 1 {
@@ -1048,14 +1153,21 @@ impl<P: ParityPeer + ?Sized> Run<'_, P> {
                             break;
                         }
                     };
-                    if ps.bob.parity_range(st, mid) != left_alice {
+                    let left_par = ps
+                        .bob
+                        .as_ref()
+                        .expect("copy built above")
+                        .parity_range(st, mid);
+                    if left_par != left_alice {
                         s.node = 2 * s.node + 1;
                         s.end = mid as u32;
                         s.alice = left_alice;
+                        node_par = left_par;
                     } else {
                         s.node = 2 * s.node + 2;
                         s.start = mid as u32;
                         s.alice ^= left_alice;
+                        node_par ^= left_par;
                     }
                 }
             }
