@@ -37,7 +37,7 @@ fn run(lanes: usize, os: usize, cycles: &[Vec<u16>]) -> Vec<Vec<Option<u8>>> {
         tick(&mut uut, clk);
         // outputs are registered: after the edge they show this cycle
         let click = uut.click.val().to_u64();
-        let bins = uut.bins.val().to_u64();
+        let bins = uut.fine_bins.val().to_u64();
         out.push(
             (0..lanes)
                 .map(|l| ((click >> l) & 1 == 1).then(|| ((bins >> (4 * l)) & 0xF) as u8))

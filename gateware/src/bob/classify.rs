@@ -23,8 +23,8 @@ pub struct Classifier {
     pub restart: Signal<In, Bit>,
     /// TDC clicks per detector, lane bit `l`.
     pub click: Vec<Signal<In, Bits<8>>>,
-    /// TDC fine bins per detector, lane `l` at `4*l..4*l+4`.
-    pub bins: Vec<Signal<In, Bits<32>>>,
+    /// TDC fine fine_bins per detector, lane `l` at `4*l..4*l+4`.
+    pub fine_bins: Vec<Signal<In, Bits<32>>>,
     /// Processed slot per lane (running, synced, `i >= 0`), active high.
     pub processed: Signal<In, Bits<8>>,
     /// `BOB_CTRL.DETECTOR_ENABLE`, bit `d`.
@@ -77,7 +77,7 @@ impl Classifier {
             clock: Default::default(),
             restart: Default::default(),
             click: v(detectors),
-            bins: v(detectors),
+            fine_bins: v(detectors),
             processed: Default::default(),
             enable: Default::default(),
             start_bin: Default::default(),
@@ -126,7 +126,7 @@ impl Logic for Classifier {
             self.in_window[l].next = 0.into();
             for d in 0..self.click.len() {
                 self.lane_raw[l].next = self.lane_raw[l].val().replace_bit(d, self.raw[d].val().get_bit(l));
-                self.bin4.next = self.bins[d].val().get_bits::<4>(4 * l);
+                self.bin4.next = self.fine_bins[d].val().get_bits::<4>(4 * l);
                 self.bin.next = bit_cast::<8, 4>(self.bin4.val());
                 self.in_window[l].next = self.in_window[l]
                     .val()

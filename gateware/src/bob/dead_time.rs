@@ -84,7 +84,7 @@ impl Logic for DeadTime {
         // ---- Values precomputed from D (static between register writes) ----
         self.d_wide.next = bit_cast::<17, 16>(self.dead_slots.val());
         self.d_ge.next = 0.into();
-        for q in 0..8 {
+        for q in 1..8 {
             self.d_ge.next = self.d_ge.val().replace_bit(q, self.d_wide.val() >= self.k_lane[q].val());
         }
         for l in 0..self.reach.len() {
@@ -94,9 +94,10 @@ impl Logic for DeadTime {
                 self.reach[l].next = self.reach[l].val().replace_bit(l + q, self.d_ge.val().get_bit(q));
             }
             // r after a last unsuppressed click in lane l: max(0, D + 1 + l - L)
-            self.dm[l].next = 0.into();
-            if self.d_wide.val() >= self.k_back[l].val() {
-                self.dm[l].next = self.d_wide.val() - self.k_back[l].val();
+            // (D < 2^16, so bit 16 of the 17-bit difference is its sign)
+            self.dm[l].next = self.d_wide.val() - self.k_back[l].val();
+            if self.dm[l].val().get_bit(16) {
+                self.dm[l].next = 0.into();
             }
             self.dm_mask[l].next = 0.into();
             for q in 0..8 {

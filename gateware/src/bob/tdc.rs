@@ -29,7 +29,7 @@ pub struct TdcChannel {
     /// Raw click per lane (bit `l`), registered, active high.
     pub click: Signal<Out, Bits<8>>,
     /// Fine bin of lane `l` at bits `4*l..4*l+4`, registered (0 without a click).
-    pub bins: Signal<Out, Bits<32>>,
+    pub fine_bins: Signal<Out, Bits<32>>,
     last_mask: Constant<Bits<16>>,
     bin_mask: Vec<Constant<Bits<16>>>,
     lane_x: Vec<Signal<Local, Bits<16>>>,
@@ -55,7 +55,7 @@ impl TdcChannel {
             samples: Default::default(),
             clear: Default::default(),
             click: Default::default(),
-            bins: Default::default(),
+            fine_bins: Default::default(),
             last_mask: Constant::new((1u64 << (oversample - 1)).into()),
             bin_mask: (0..4).map(|k| Constant::new(mask_of_bit(k).into())).collect(),
             lane_x: (0..lanes).map(|_| Default::default()).collect(),
@@ -77,7 +77,7 @@ impl Logic for TdcChannel {
     fn update(&mut self) {
         dff_setup!(self, clock, prev_last, click_r, bins_r);
         self.click.next = self.click_r.q.val();
-        self.bins.next = self.bins_r.q.val();
+        self.fine_bins.next = self.bins_r.q.val();
         self.click_acc.next = 0.into();
         self.bins_acc.next = 0.into();
         // ---- Lane samples and the sample before each lane ----

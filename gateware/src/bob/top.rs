@@ -217,7 +217,7 @@ pub struct BobCore {
     tdc: Vec<TdcChannel>,
     prng: Vec<Xoshiro256Plus>,
     health: Vec<HealthTests>,
-    basis: BasisChoice,
+    basis_sel: BasisChoice,
     classify: Classifier,
     after_gate: WindowAlarm,
     blinding: BlindingMonitor,
@@ -240,7 +240,7 @@ pub struct BobCore {
     synced: DFF<Bit>,
     use_qrng: DFF<Bit>,
     slot0: DFF<Bits<64>>,
-    wait: DFF<Bits<33>>,
+    lead_slots: DFF<Bits<33>>,
     c0: Signal<Local, Bit>,
     proc_cycle: Signal<Local, Bit>,
     cur_slot0: Signal<Local, Bits<64>>,
@@ -536,7 +536,7 @@ impl BobCore {
             tdc: (0..nd).map(|_| TdcChannel::new(lanes, os)).collect(),
             prng: (0..lanes).map(Xoshiro256Plus::new).collect(),
             health: v(lanes),
-            basis: BasisChoice::new(lanes),
+            basis_sel: BasisChoice::new(lanes),
             classify: Classifier::new(lanes, nd),
             after_gate: Default::default(),
             blinding: BlindingMonitor::new(nd),
@@ -557,7 +557,7 @@ impl BobCore {
             synced: Default::default(),
             use_qrng: Default::default(),
             slot0: Default::default(),
-            wait: Default::default(),
+            lead_slots: Default::default(),
             c0: Default::default(),
             proc_cycle: Default::default(),
             cur_slot0: Default::default(),
@@ -1038,7 +1038,7 @@ impl Logic for BobCore {
         clock!(self, clock, hi_gates, hi_records, hi_lost, classify, after_gate, blinding, stream, bundles);
         dff_setup!(
             self, clock, running_in, start_p, stop_p, sync_p, qrng_p, qrng_valid_p, running, synced, use_qrng,
-            slot0, wait, dropped_r, qrng_words, iv_slots, iv_gates, iv_acc, iv_ag, iv_dead,
+            slot0, lead_slots, dropped_r, qrng_words, iv_slots, iv_gates, iv_acc, iv_ag, iv_dead,
             iv_inv, iv_seen, snap_new, snap_slots, snap_gates, snap_acc, snap_ag, snap_dead, snap_inv,
             snap_seen, cnt_gates, cnt_acc, cnt_ag, cnt_dead, cnt_inv, r_valid, r_rec, r_bins, r_basis, r_bad,
             r_epoch0, r_slot0, r_nrec, sbuf_full, cur, rem, phase, sword, epoch, lost_pending,
@@ -1117,7 +1117,7 @@ impl Logic for BobCore {
             self.cur_wait.next = bit_cast::<33, 32>(self.csr_bob_fiber_delay_slots.q.val());
         } else {
             self.cur_slot0.next = self.slot0.q.val();
-            self.cur_wait.next = self.wait.q.val();
+            self.cur_wait.next = self.lead_slots.q.val();
         }
         self.processed.next = 0.into();
         for l in 0..self.prng.len() {
@@ -1132,9 +1132,9 @@ impl Logic for BobCore {
         }
         self.slot0.d.next = self.cur_slot0.val() + self.k_lanes64.val();
         if self.cur_wait.val() >= self.k_lanes33.val() {
-            self.wait.d.next = self.cur_wait.val() - self.k_lanes33.val();
+            self.lead_slots.d.next = self.cur_wait.val() - self.k_lanes33.val();
         } else {
-            self.wait.d.next = 0.into();
+            self.lead_slots.d.next = 0.into();
         }
         // ---- Stage P: random words, basis, health tests (spec 1-3, 5.4) ----
         // a W1C write with RNG_RCT or RNG_APT set resets the tests (AMBIGUITIES 1)
@@ -1155,9 +1155,9 @@ impl Logic for BobCore {
             self.health[l].apt_window.next = self.csr_rng_apt_window.q.val().get_bits::<16>(0);
             self.health[l].apt_cutoff.next = self.csr_rng_apt_cutoff.q.val().get_bits::<16>(0);
             if self.use_qrng.q.val() {
-                self.basis.words[l].next = self.qrng_p.q.val().get_bits::<64>(64 * l);
+                self.basis_sel.words[l].next = self.qrng_p.q.val().get_bits::<64>(64 * l);
             } else {
-                self.basis.words[l].next = self.prng[l].out.val();
+                self.basis_sel.words[l].next = self.prng[l].out.val();
             }
         }
         self.rct_now.next = false;
@@ -1166,10 +1166,10 @@ impl Logic for BobCore {
             self.rct_now.next = self.rct_now.val() | self.health[l].rct_fail.val();
             self.apt_now.next = self.apt_now.val() | self.health[l].apt_fail.val();
         }
-        self.basis.thresh_z.next = self.csr_gate_basis_thresh_z.q.val().get_bits::<16>(0);
+        self.basis_sel.thresh_z.next = self.csr_gate_basis_thresh_z.q.val().get_bits::<16>(0);
         self.basis_out.next = 0.into();
         if self.running.q.val() {
-            self.basis_out.next = self.basis.basis.val();
+            self.basis_out.next = self.basis_sel.basis.val();
         }
         self.underrun.next = self.use_qrng.q.val() & !self.qrng_valid_p.q.val();
         if self.running.q.val() & self.use_qrng.q.val() & self.qrng_valid_p.q.val() {
@@ -1196,7 +1196,7 @@ impl Logic for BobCore {
         self.classify.restart.next = self.start_p.q.val();
         for d in 0..self.tdc.len() {
             self.classify.click[d].next = self.tdc[d].click.val();
-            self.classify.bins[d].next = self.tdc[d].bins.val();
+            self.classify.fine_bins[d].next = self.tdc[d].fine_bins.val();
             self.blinding.adc[d].next = self.adc_p[d].q.val();
             self.blinding.adc_valid[d].next = self.adc_valid_p[d].q.val();
         }
@@ -1228,7 +1228,7 @@ impl Logic for BobCore {
         self.blinding.no_dark_gates.next = self.csr_no_dark_gates.q.val();
         // ---- Stage P: STATUS interval (spec 5.6) ----
         self.t_mask.next = 0.into();
-        for q in 0..64 {
+        for q in 0..63 {
             self.t_mask.next = self.t_mask.val().replace_bit(q, self.csr_stream_ctrl.q.val().get_bits::<6>(0) > self.k_q6[q].val());
         }
         if self.cur_wait.val().any() {
@@ -1346,12 +1346,12 @@ impl Logic for BobCore {
         for l in 0..self.prng.len() {
             for d in 0..self.tdc.len() {
                 for b in 0..4 {
-                    self.rbins.next = self.rbins.val().replace_bit(16 * l + 4 * d + b, self.tdc[d].bins.val().get_bit(4 * l + b));
+                    self.rbins.next = self.rbins.val().replace_bit(16 * l + 4 * d + b, self.tdc[d].fine_bins.val().get_bit(4 * l + b));
                 }
             }
         }
         self.r_bins.d.next = self.rbins.val();
-        self.r_basis.d.next = self.basis.basis.val();
+        self.r_basis.d.next = self.basis_sel.basis.val();
         self.r_bad.d.next = self.bad.val();
         self.r_epoch0.d.next = self.c0.val();
         self.r_slot0.d.next = self.cur_slot0.val();
