@@ -790,6 +790,22 @@ mod tests {
     }
 
     #[test]
+    fn status_ending_at_the_wrap_belongs_to_the_new_epoch() {
+        let top = 1u64 << 40;
+        let data = bytes(&[
+            Record::Epoch(4),
+            status(top - 256, 256),
+            Record::Epoch(5),
+            status(0, 256), // interval [5*2^40 - 256, 5*2^40)
+            status(256, 256),
+        ]);
+        let (b, d) = run(&data, 9);
+        assert!(b.loss.is_lossless(), "{:?}", b.loss);
+        assert_eq!(d.stats().restarts, 0);
+        assert_eq!(b.records[3].slot, 5 << 40);
+    }
+
+    #[test]
     fn garbage_is_counted_and_skipped() {
         let mut data = bytes(&[Record::Epoch(0), det(1)]);
         data.extend_from_slice(&u64::MAX.to_le_bytes());

@@ -227,15 +227,18 @@ pub fn spawn_overflow_model(path: PathBuf, m: OverflowModel) -> JoinHandle<Truth
                 m.runs_per_calm
             };
             for _ in 0..n {
-                if slot & SLOT_MASK == 0 && slot != m.first_slot {
-                    // Wrap of the low 40 bits: the GAP (old epoch) goes first.
-                    card.flush_gap(slot);
-                    card.force(&Record::Epoch((slot >> SLOT_BITS) as u32));
-                }
                 if card.offer(&run(slot), slot) {
                     card.truth.sent_runs.push(slot);
                 }
                 slot += 16;
+                if slot & SLOT_MASK == 0 {
+                    // Wrap of the low 40 bits: the pending GAP (old epoch)
+                    // goes first, then EPOCH, then every record whose slot
+                    // field is in the new epoch, including a STATUS whose
+                    // exclusive end is the wrap point.
+                    card.flush_gap(slot);
+                    card.force(&Record::Epoch((slot >> SLOT_BITS) as u32));
+                }
                 if slot % m.status_every == 0 {
                     let st = Record::Status(Status {
                         slot: slot & SLOT_MASK,
