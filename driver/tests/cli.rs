@@ -262,3 +262,40 @@ fn bad_uri_is_a_driver_error_with_exit_code() {
     assert_eq!(e.exit_code(), 2);
     assert!(e.to_string().contains("supported: xdma, vfio"), "{e}");
 }
+
+#[test]
+fn mounts_flattened_next_to_other_host_commands() {
+    // How qkd-host can mount the commands beside its own.
+    #[derive(Parser)]
+    struct Host {
+        #[command(subcommand)]
+        cmd: HostCmd,
+    }
+    #[derive(clap::Subcommand)]
+    enum HostCmd {
+        /// A command of the host itself.
+        Run,
+        #[command(flatten)]
+        Driver(DriverCommand),
+    }
+    let h = Host::try_parse_from([
+        "qkd-host",
+        "regs",
+        "dump",
+        "--device",
+        "xdma:/dev/xdma0",
+        "--json",
+    ])
+    .unwrap();
+    assert!(matches!(h.cmd, HostCmd::Driver(DriverCommand::Regs(_))));
+    let h = Host::try_parse_from(["qkd-host", "device", "info", "--device", "sim:bob"]).unwrap();
+    assert!(matches!(h.cmd, HostCmd::Driver(DriverCommand::Device(_))));
+    assert!(matches!(
+        Host::try_parse_from(["qkd-host", "run"]).unwrap().cmd,
+        HostCmd::Run
+    ));
+    assert!(
+        Host::try_parse_from(["qkd-host", "events", "tail"]).is_err(),
+        "--device is required"
+    );
+}
