@@ -184,7 +184,7 @@ fn records_split_across_reads_are_reassembled() {
     let (batches, r) = read_all(reader, Duration::ZERO);
     w.join().unwrap();
     assert!(
-        batches.len() >= 4,
+        batches.len() >= 3,
         "the writer's pauses split the stream over several reads"
     );
     assert_eq!(flatten(&batches), recs);
