@@ -58,11 +58,38 @@ fn sift_all(alice_recs: &[Record], bob_recs: &[Record]) -> (u64, u64) {
     (la.z_count(), lb.z_count())
 }
 
+/// This thread's CPU time (user + system) in seconds, from
+/// /proc/thread-self/stat (clock ticks); None off Linux. Printed next to
+/// criterion's wall-clock figures because a shared, oversubscribed machine
+/// inflates wall time.
+fn thread_cpu_s() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 fn bench(c: &mut Criterion) {
     let slots = 1u64 << 22;
     for p_click in [0.05, 0.5] {
         let (a, b) = stream(slots, p_click);
         let dets = b.len() as u64;
+        if let Some(t0) = thread_cpu_s() {
+            let reps = 20;
+            for _ in 0..reps {
+                criterion::black_box(sift_all(&a, &b));
+            }
+            if let Some(t1) = thread_cpu_s() {
+                let per = (t1 - t0).max(0.01) / f64::from(reps);
+                println!(
+                    "sifting p_click={p_click}: CPU time {:.1} ms per {slots} slots / {dets} detections = {:.1} M slots/s, {:.1} M detections/s",
+                    per * 1e3,
+                    slots as f64 / per / 1e6,
+                    dets as f64 / per / 1e6
+                );
+            }
+        }
         let mut g = c.benchmark_group(format!("sifting_p{p_click}"));
         g.sample_size(20);
         g.throughput(Throughput::Elements(slots));

@@ -747,6 +747,8 @@ pub struct BobPipeline<C: ClassicalChannel> {
 struct ChannelPeer<'a, C: ClassicalChannel> {
     link: &'a mut Link<C>,
     round_trips: u32,
+    /// Why the transport failed, kept typed for the block summary.
+    failure: Option<AbortReason>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -760,9 +762,9 @@ impl<C: ClassicalChannel> ReconcilePeer for ChannelPeer<'_, C> {
             .send(msg::EC_REQUEST, request.to_vec())
             .and_then(|()| self.link.recv(msg::EC_REPLY))
             .map_err(|e| {
-                ReconcileError::Transport(Box::new(PeerFailure(
-                    serde_json::to_string(&e).unwrap_or_default(),
-                )))
+                let text = e.to_string();
+                self.failure = Some(e);
+                ReconcileError::Transport(Box::new(PeerFailure(text)))
             })
     }
 }
@@ -895,15 +897,13 @@ impl<C: ClassicalChannel> BobPipeline<C> {
         let mut peer = ChannelPeer {
             link: l,
             round_trips: 0,
+            failure: None,
         };
         let report = self.cascade.reconcile(&mut key, qber_est, &mut peer);
-        let round_trips = peer.round_trips;
-        let report = report.map_err(|e| match e {
-            ReconcileError::Transport(inner) => {
-                serde_json::from_str::<AbortReason>(&inner.to_string())
-                    .unwrap_or_else(|_| AbortReason::Channel(inner.to_string()))
-            }
-            other => AbortReason::Reconciliation(other.to_string()),
+        let (round_trips, failure) = (peer.round_trips, peer.failure.take());
+        let report = report.map_err(|e| match failure {
+            Some(reason) => reason,
+            None => AbortReason::Reconciliation(e.to_string() + &source_chain(&e)),
         })?;
         s.ec_round_trips = round_trips;
         s.leak_ec_bits = report.leaked.get();
