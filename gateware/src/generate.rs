@@ -85,7 +85,12 @@ pub fn generate(params: &GenParams, dir: &Path) -> Result<Vec<PathBuf>, Generate
     let v = verilog(params)?;
     let map = RegisterMap::new(*params);
     let names = file_names(params.role);
-    let contents = [v, export::csr_json(&map), export::c_header(&map), export::markdown(&map)];
+    let contents = [
+        v,
+        export::csr_json(&map),
+        export::c_header(&map),
+        export::markdown(&map),
+    ];
     std::fs::create_dir_all(dir).map_err(|source| GenerateError::Write {
         path: dir.to_path_buf(),
         source,

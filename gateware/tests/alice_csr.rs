@@ -52,7 +52,10 @@ fn rw_registers_store_their_defined_bits_and_ro_ignore_writes() {
     let mut sim = Alice4::new();
     let regs: Vec<_> = sim.map.registers().cloned().collect();
     let patterns = [0xA5A5_5A5Au32, 0x5A5A_A5A5];
-    for r in regs.iter().filter(|r| r.access == Access::RW && r.name != "ALICE_CTRL") {
+    for r in regs
+        .iter()
+        .filter(|r| r.access == Access::RW && r.name != "ALICE_CTRL")
+    {
         for p in patterns {
             assert_eq!(sim.write_addr(r.offset, p), OKAY, "BRESP of {}", r.name);
             let (v, resp) = sim.read_addr(r.offset);
@@ -63,7 +66,11 @@ fn rw_registers_store_their_defined_bits_and_ro_ignore_writes() {
     for name in ["MAGIC", "IDENT", "RNG_ID", "ALICE_SYMBOLS_LO"] {
         let before = sim.read(name);
         let off = sim.offset(name);
-        assert_eq!(sim.write_addr(off, 0xFFFF_FFFF), OKAY, "mapped RO write answers OKAY");
+        assert_eq!(
+            sim.write_addr(off, 0xFFFF_FFFF),
+            OKAY,
+            "mapped RO write answers OKAY"
+        );
         assert_eq!(sim.read(name), before, "{name} ignores writes");
     }
 }
@@ -73,7 +80,11 @@ fn unmapped_and_misaligned_accesses_answer_slverr() {
     let mut sim = Alice4::new();
     for addr in [0x7F0u32, 0x102, 0x0FFC, 0x320] {
         assert_eq!(sim.read_addr(addr), (0, SLVERR), "read of {addr:#x}");
-        assert_eq!(sim.write_addr(addr, 0x1234_5678), SLVERR, "write to {addr:#x}");
+        assert_eq!(
+            sim.write_addr(addr, 0x1234_5678),
+            SLVERR,
+            "write to {addr:#x}"
+        );
     }
     // A misaligned write next to SCRATCH does not touch it.
     sim.write("SCRATCH", 0x0BAD_F00D);
@@ -92,7 +103,11 @@ fn strobe_reads_zero_and_w1c_alarm_sets_and_clears() {
     assert_eq!(sim.read("ALICE_STATE") & 1, 1, "RUNNING after START");
     sim.write("ALICE_CMD", 2);
     sim.run(80);
-    assert_eq!(sim.read("ALICE_STATE") & 1, 0, "stopped at a record boundary");
+    assert_eq!(
+        sim.read("ALICE_STATE") & 1,
+        0,
+        "stopped at a record boundary"
+    );
     let alarms = sim.read("ALICE_ALARMS");
     assert_eq!(alarms & 0b1000, 0b1000, "QRNG_UNDERRUN set");
     // Slots 0..16 are the sync frame (SYNC_LOG2 resets to 16), which wins
@@ -102,7 +117,10 @@ fn strobe_reads_zero_and_w1c_alarm_sets_and_clears() {
         let mark = (0x1F35 >> j) & 1 == 1;
         assert_eq!(s, if mark { 0b1101 } else { 0b1100 }, "sync slot {j}");
     }
-    assert!(sim.symbols[16..].iter().all(|&s| s == 0b1100), "underrun slots are BLANK");
+    assert!(
+        sim.symbols[16..].iter().all(|&s| s == 0b1100),
+        "underrun slots are BLANK"
+    );
     assert_eq!(sim.symbols.len() % 64, 0, "STOP ends at a record boundary");
     // Writing 0 clears nothing; writing 1 clears.
     sim.write("ALICE_ALARMS", 0);

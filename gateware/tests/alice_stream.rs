@@ -30,9 +30,13 @@ fn configure(sim: &mut Alice4, regs: &mut AliceRegs, writes: &[(&str, u32)]) {
 
 /// Run the model: START, then `cycles` cycles with the given QRNG words
 /// (`None`: qrng_valid low). Returns (symbols while valid, records).
-fn run_model(regs: &AliceRegs, cycles: usize, qrng: &dyn Fn(usize) -> Option<Vec<u64>>) -> (Vec<u8>, Vec<Record>) {
+fn run_model(
+    regs: &AliceRegs,
+    cycles: usize,
+    qrng: &dyn Fn(usize) -> Option<Vec<u64>>,
+) -> (Vec<u8>, Vec<Record>) {
     let mut m = AliceModel::new(LANES).expect("model");
-    m.regs = regs.clone();
+    m.regs = *regs;
     let zero = vec![0u64; LANES];
     m.step(&AliceInputs {
         qrng_data: &zero,
@@ -78,7 +82,13 @@ fn assert_symbols_prefix(sim: &[u8], model: &[u8]) {
 #[test]
 fn default_thresholds_prng_run_matches_model_exactly() {
     let (sim, sym, rec) = prng_run(
-        &[("RNG_CTRL", 1), ("RNG_SEED_LO", 0x1234_5678), ("RNG_SEED_HI", 0x9ABC_DEF0), ("ALICE_CTRL", 1 | (6 << 8)), ("STREAM_CTRL", 7)],
+        &[
+            ("RNG_CTRL", 1),
+            ("RNG_SEED_LO", 0x1234_5678),
+            ("RNG_SEED_HI", 0x9ABC_DEF0),
+            ("ALICE_CTRL", 1 | (6 << 8)),
+            ("STREAM_CTRL", 7),
+        ],
         300,
     );
     assert_symbols_prefix(&sim.symbols, &sym);
@@ -87,7 +97,10 @@ fn default_thresholds_prng_run_matches_model_exactly() {
     assert!(got.len() >= 15, "records emitted: {}", got.len());
     let rep = check_stream_prefix(&rec, &got, Role::Alice).expect("stream equals the model's");
     assert_eq!(rep.gaps, 0);
-    assert!(got.iter().any(|r| matches!(r, Record::Status(_))), "STATUS records present");
+    assert!(
+        got.iter().any(|r| matches!(r, Record::Status(_))),
+        "STATUS records present"
+    );
 }
 
 proptest! {
@@ -136,7 +149,12 @@ fn stalled_consumer_gets_gap_with_exact_count() {
     configure(
         &mut sim,
         &mut regs,
-        &[("RNG_CTRL", 1), ("RNG_SEED_LO", 77), ("ALICE_CTRL", 1), ("STREAM_CTRL", 9)],
+        &[
+            ("RNG_CTRL", 1),
+            ("RNG_SEED_LO", 77),
+            ("ALICE_CTRL", 1),
+            ("STREAM_CTRL", 9),
+        ],
     );
     // Stall from cycle 60 (after the configuration writes) for 2000 cycles:
     // the 512-word FIFO fills after ~1640 cycles and later records drop.
@@ -147,7 +165,8 @@ fn stalled_consumer_gets_gap_with_exact_count() {
     let cycles = (sim.cycles - t0) as usize;
     let (_, rec) = run_model(&regs, cycles, &|_| None);
     let got = sim.records();
-    let rep = check_stream_prefix(&rec, &got, Role::Alice).expect("stream is the model's with GAP-replaced runs");
+    let rep = check_stream_prefix(&rec, &got, Role::Alice)
+        .expect("stream is the model's with GAP-replaced runs");
     assert_eq!(rep.gaps, 1, "one stall, one GAP");
     assert!(rep.removed > 0);
     let lost: u64 = got
@@ -158,8 +177,16 @@ fn stalled_consumer_gets_gap_with_exact_count() {
         })
         .sum();
     assert_eq!(u64::from(sim.read("STREAM_GAPS")), 1);
-    assert_eq!(u64::from(sim.read("STREAM_LOST_SLOTS_LO")), lost, "lost slots counter equals the GAP's count");
-    assert_eq!(sim.read("ALICE_ALARMS") & 0b100, 0b100, "STREAM_OVERFLOW set");
+    assert_eq!(
+        u64::from(sim.read("STREAM_LOST_SLOTS_LO")),
+        lost,
+        "lost slots counter equals the GAP's count"
+    );
+    assert_eq!(
+        sim.read("ALICE_ALARMS") & 0b100,
+        0b100,
+        "STREAM_OVERFLOW set"
+    );
     assert!(sim.read("STREAM_FIFO_HIGH_WATER") >= 500);
 }
 
@@ -168,7 +195,7 @@ fn stuck_qrng_raises_alarm_and_stops_protocol_symbols() {
     let mut sim = Alice4::new();
     let mut regs = AliceRegs::reset();
     configure(&mut sim, &mut regs, &[("ALICE_CTRL", 1)]); // QRNG source (reset), RUN, no sync
-    // Fresh words for 40 running cycles, then lane 2 sticks.
+                                                          // Fresh words for 40 running cycles, then lane 2 sticks.
     let mut n = 0u64;
     sim.qrng = Box::new(move |_, l| {
         if l == 0 {
@@ -176,7 +203,11 @@ fn stuck_qrng_raises_alarm_and_stops_protocol_symbols() {
         }
         let k = n;
         let w = |x: u64| x.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17) ^ (x << 7);
-        Some(if l == 2 && k > 45 { 0xDEAD_BEEF } else { w(k * 8 + l as u64 + 1) })
+        Some(if l == 2 && k > 45 {
+            0xDEAD_BEEF
+        } else {
+            w(k * 8 + l as u64 + 1)
+        })
     });
     sim.write("ALICE_CMD", 1);
     sim.run(120);
@@ -186,7 +217,14 @@ fn stuck_qrng_raises_alarm_and_stops_protocol_symbols() {
     let alarms = sim.read("ALICE_ALARMS");
     assert_eq!(alarms & 1, 1, "RNG_RCT sticky alarm");
     assert_eq!(sim.read("ALICE_STATE") & 0b10, 0, "ENTROPY_OK low");
-    let first_blank = sim.symbols.iter().position(|&s| s >> 2 == 3).expect("blanking started");
+    let first_blank = sim
+        .symbols
+        .iter()
+        .position(|&s| s >> 2 == 3)
+        .expect("blanking started");
     assert!(first_blank > 0, "protocol symbols before the failure");
-    assert!(sim.symbols[first_blank..].iter().all(|&s| s == 0b1100), "no pulses from unhealthy entropy");
+    assert!(
+        sim.symbols[first_blank..].iter().all(|&s| s == 0b1100),
+        "no pulses from unhealthy entropy"
+    );
 }

@@ -47,7 +47,10 @@ fn first_output_with_zero_seed_is_c0_plus_c3() {
     // Spec 1: state_0[j] = 0 ^ C[j]; r = s0 + s3; C[0] = 0xE220A8397B1DCDAF.
     assert_eq!(splitmix64_output(0), 0xE220_A839_7B1D_CDAF);
     let out = block_outputs(0, 0, 1);
-    assert_eq!(out[0], splitmix64_output(0).wrapping_add(splitmix64_output(3)));
+    assert_eq!(
+        out[0],
+        splitmix64_output(0).wrapping_add(splitmix64_output(3))
+    );
 }
 
 #[test]
@@ -55,7 +58,9 @@ fn lane_streams_match_golden_model() {
     for lane in 0..8 {
         let seed = 0x0123_4567_89AB_CDEF ^ lane as u64;
         let got = block_outputs(lane, seed, 40);
-        let want: Vec<u64> = (0..40).map(|k| qkd_model::prng::lane_word_at(seed, lane, k)).collect();
+        let want: Vec<u64> = (0..40)
+            .map(|k| qkd_model::prng::lane_word_at(seed, lane, k))
+            .collect();
         assert_eq!(got, want, "lane {lane}");
     }
 }

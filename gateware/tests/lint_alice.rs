@@ -14,7 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn tool(name: &str) -> Option<PathBuf> {
-    let found = Command::new(name).arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    let found = Command::new(name)
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if found {
         Some(PathBuf::from(name))
     } else if std::env::var_os("CI").is_some() {
@@ -32,9 +36,21 @@ fn out_dir(tag: &str) -> PathBuf {
 }
 
 fn generate(lanes: u8, dir: &Path) -> PathBuf {
-    let files = qkd_gateware::generate::generate(&GenParams::alice(lanes), dir).expect("generation succeeds");
-    let names: Vec<String> = files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
-    assert_eq!(names, ["qkd_alice.v", "csr.json", "qkd_alice_regs.h", "regmap_alice.md"]);
+    let files = qkd_gateware::generate::generate(&GenParams::alice(lanes), dir)
+        .expect("generation succeeds");
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "qkd_alice.v",
+            "csr.json",
+            "qkd_alice_regs.h",
+            "regmap_alice.md"
+        ]
+    );
     dir.join("qkd_alice.v")
 }
 
@@ -44,8 +60,17 @@ fn generated_files_are_complete() {
     let v = std::fs::read_to_string(generate(4, &dir)).unwrap();
     assert!(v.contains("module qkd_alice("), "top module renamed");
     for port in [
-        "clock", "s_axil_awaddr", "s_axil_rdata", "m_axis_tdata", "m_axis_tlast", "symbols", "symbols_valid", "sync_out",
-        "qrng_data", "qrng_valid", "qrng_ready",
+        "clock",
+        "s_axil_awaddr",
+        "s_axil_rdata",
+        "m_axis_tdata",
+        "m_axis_tlast",
+        "symbols",
+        "symbols_valid",
+        "sync_out",
+        "qrng_data",
+        "qrng_valid",
+        "qrng_ready",
     ] {
         assert!(v.contains(port), "port {port}");
     }
@@ -57,17 +82,32 @@ fn generated_files_are_complete() {
 
 #[test]
 fn verilator_lint_all_lane_counts() {
-    let Some(verilator) = tool("verilator") else { return };
+    let Some(verilator) = tool("verilator") else {
+        return;
+    };
     for lanes in [1u8, 2, 4, 8] {
         let dir = out_dir(&format!("lint{lanes}"));
         let v = generate(lanes, &dir);
         let out = Command::new(&verilator)
-            .args(["--lint-only", "-Wall", "-Wno-WIDTH", "-Wno-UNOPTFLAT", "-Wno-DECLFILENAME", "-Wno-UNUSEDSIGNAL", "-Wno-UNUSEDPARAM", "--top-module", "qkd_alice"])
+            .args([
+                "--lint-only",
+                "-Wall",
+                "-Wno-WIDTH",
+                "-Wno-UNOPTFLAT",
+                "-Wno-DECLFILENAME",
+                "-Wno-UNUSEDSIGNAL",
+                "-Wno-UNUSEDPARAM",
+                "--top-module",
+                "qkd_alice",
+            ])
             .arg(&v)
             .output()
             .expect("verilator runs");
         let log = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "verilator lint of {lanes}-lane qkd_alice failed:\n{log}");
+        assert!(
+            out.status.success(),
+            "verilator lint of {lanes}-lane qkd_alice failed:\n{log}"
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 }
@@ -77,9 +117,16 @@ fn yosys_synth_ecp5_four_lanes() {
     let Some(yosys) = tool("yosys") else { return };
     let dir = out_dir("synth");
     let v = generate(4, &dir);
-    let script = format!("read_verilog {}; synth_ecp5 -top qkd_alice; stat", v.display());
-    let out = Command::new(yosys).args(["-q", "-p", &script]).output().expect("yosys runs");
-    let log = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let script = format!(
+        "read_verilog {}; synth_ecp5 -top qkd_alice; stat",
+        v.display()
+    );
+    let out = Command::new(yosys)
+        .args(["-q", "-p", &script])
+        .output()
+        .expect("yosys runs");
+    let log =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "yosys synth_ecp5 failed:\n{log}");
     assert!(!log.contains("ERROR"), "{log}");
     let _ = std::fs::remove_dir_all(dir);

@@ -232,7 +232,13 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceTop<L, SW, QW> {
             });
         }
         let map = RegisterMap::new(*params);
-        csr::check_coverage(&map, &CSR_CELLS.iter().map(|c| &c["csr_".len()..]).collect::<Vec<_>>())?;
+        csr::check_coverage(
+            &map,
+            &CSR_CELLS
+                .iter()
+                .map(|c| &c["csr_".len()..])
+                .collect::<Vec<_>>(),
+        )?;
         for (reg, field, lsb, width) in [
             ("ALICE_CTRL", "MODE", 0, 2),
             ("ALICE_CTRL", "FIXED_SYMBOL", 4, 4),
@@ -463,7 +469,42 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
     #[hdl_gen]
     fn update(&mut self) {
         clock!(
-            self, clock, axil, csr_magic, csr_abi_version, csr_ident, csr_build_id, csr_fabric_clock_khz, csr_scratch, csr_rng_id, csr_rng_ctrl, csr_rng_seed_lo, csr_rng_seed_hi, csr_rng_rct_cutoff, csr_rng_apt_window, csr_rng_apt_cutoff, csr_rng_qrng_words, csr_stream_id, csr_stream_ctrl, csr_stream_records_lo, csr_stream_records_hi, csr_stream_lost_slots_lo, csr_stream_lost_slots_hi, csr_stream_gaps, csr_stream_fifo_high_water, csr_alice_ctrl_id, csr_alice_ctrl, csr_alice_cmd, csr_alice_state, csr_alice_alarms, csr_alice_symbols_lo, csr_alice_symbols_hi, csr_decoy_id, csr_decoy_thresh_signal, csr_decoy_thresh_decoy, csr_decoy_thresh_basis_z
+            self,
+            clock,
+            axil,
+            csr_magic,
+            csr_abi_version,
+            csr_ident,
+            csr_build_id,
+            csr_fabric_clock_khz,
+            csr_scratch,
+            csr_rng_id,
+            csr_rng_ctrl,
+            csr_rng_seed_lo,
+            csr_rng_seed_hi,
+            csr_rng_rct_cutoff,
+            csr_rng_apt_window,
+            csr_rng_apt_cutoff,
+            csr_rng_qrng_words,
+            csr_stream_id,
+            csr_stream_ctrl,
+            csr_stream_records_lo,
+            csr_stream_records_hi,
+            csr_stream_lost_slots_lo,
+            csr_stream_lost_slots_hi,
+            csr_stream_gaps,
+            csr_stream_fifo_high_water,
+            csr_alice_ctrl_id,
+            csr_alice_ctrl,
+            csr_alice_cmd,
+            csr_alice_state,
+            csr_alice_alarms,
+            csr_alice_symbols_lo,
+            csr_alice_symbols_hi,
+            csr_decoy_id,
+            csr_decoy_thresh_signal,
+            csr_decoy_thresh_decoy,
+            csr_decoy_thresh_basis_z
         );
         self.csr_magic.bus.next = self.axil.bus.val();
         self.csr_magic.hw_value.next = 0.into();
@@ -632,10 +673,48 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             | self.csr_decoy_thresh_basis_z.hit.val();
         clock!(self, clock, hi_symbols, hi_records, hi_lost, stream);
         dff_setup!(
-            self, clock, running, stop_pending, use_qrng, slot0, rng_alarm_prev, qrng_words, valid1,
-            valid2, valid3, slot1, slot2, slot3, bad1, bad2, prbs2, sent_total, pack, pay0, pay1, pay2,
-            iv_slots, iv_sent, iv_seen, phase, g_start, g_epoch, g_status, g_p0, g_p1, g_p2, g_p3,
-            g_interval, g_sent, g_live, g_seen, g_lost, lost_mark, lp_pending, lp_slot, lp_records,
+            self,
+            clock,
+            running,
+            stop_pending,
+            use_qrng,
+            slot0,
+            rng_alarm_prev,
+            qrng_words,
+            valid1,
+            valid2,
+            valid3,
+            slot1,
+            slot2,
+            slot3,
+            bad1,
+            bad2,
+            prbs2,
+            sent_total,
+            pack,
+            pay0,
+            pay1,
+            pay2,
+            iv_slots,
+            iv_sent,
+            iv_seen,
+            phase,
+            g_start,
+            g_epoch,
+            g_status,
+            g_p0,
+            g_p1,
+            g_p2,
+            g_p3,
+            g_interval,
+            g_sent,
+            g_live,
+            g_seen,
+            g_lost,
+            lost_mark,
+            lp_pending,
+            lp_slot,
+            lp_records,
             lp_slots
         );
         // ---- AXI4-Lite ports ----
@@ -683,9 +762,11 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             | bit_cast::<64, 32>(self.csr_rng_seed_lo.q.val());
         self.qrng_ready.next = self.valid0.val() & self.use_qrng.q.val();
         self.underrun.next = self.valid0.val() & self.use_qrng.q.val() & !self.qrng_valid.val();
-        self.rng_alarm.next = self.csr_alice_alarms.q.val().get_bit(0) | self.csr_alice_alarms.q.val().get_bit(1);
+        self.rng_alarm.next =
+            self.csr_alice_alarms.q.val().get_bit(0) | self.csr_alice_alarms.q.val().get_bit(1);
         self.rng_alarm_prev.d.next = self.rng_alarm.val();
-        self.health_clear.next = self.start.val() | (self.rng_alarm_prev.q.val() & !self.rng_alarm.val());
+        self.health_clear.next =
+            self.start.val() | (self.rng_alarm_prev.q.val() & !self.rng_alarm.val());
         if self.valid0.val() & self.use_qrng.q.val() & self.qrng_valid.val() {
             self.qrng_words.d.next = self.qrng_words.q.val() + self.lanes_c32.val();
         }
@@ -695,7 +776,8 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
         // ---- Stage 2 sync-frame position (spec 4.2) ----
         self.sync_low.next = self.slot2.q.val()
             & ((self.one64.val() << self.csr_alice_ctrl.q.val().get_bits::<6>(8)) - 1);
-        self.sync2.next = (self.csr_alice_ctrl.q.val().get_bits::<6>(8) >= 5) & (self.sync_low.val() < 16);
+        self.sync2.next =
+            (self.csr_alice_ctrl.q.val().get_bits::<6>(8) >= 5) & (self.sync_low.val() < 16);
         // ---- Lanes ----
         self.any_rct.next = false;
         self.any_apt.next = false;
@@ -705,15 +787,18 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             self.lanes[i].load.next = self.start.val();
             self.lanes[i].step.next = self.valid0.val();
             self.lanes[i].qrng_word.next = self.qrng_data.val().get_bits::<64>(i * 64);
-            self.lanes[i].qrng_take.next = self.valid0.val() & self.use_qrng.q.val() & self.qrng_valid.val();
+            self.lanes[i].qrng_take.next =
+                self.valid0.val() & self.use_qrng.q.val() & self.qrng_valid.val();
             self.lanes[i].health_clear.next = self.health_clear.val();
             self.lanes[i].rct_cutoff.next = self.csr_rng_rct_cutoff.q.val().get_bits::<16>(0);
             self.lanes[i].apt_window.next = self.csr_rng_apt_window.q.val().get_bits::<16>(0);
             self.lanes[i].apt_cutoff.next = self.csr_rng_apt_cutoff.q.val().get_bits::<16>(0);
             self.lanes[i].use_qrng.next = self.use_qrng.q.val();
-            self.lanes[i].thresh_signal.next = self.csr_decoy_thresh_signal.q.val().get_bits::<16>(0);
+            self.lanes[i].thresh_signal.next =
+                self.csr_decoy_thresh_signal.q.val().get_bits::<16>(0);
             self.lanes[i].thresh_decoy.next = self.csr_decoy_thresh_decoy.q.val().get_bits::<16>(0);
-            self.lanes[i].thresh_basis_z.next = self.csr_decoy_thresh_basis_z.q.val().get_bits::<16>(0);
+            self.lanes[i].thresh_basis_z.next =
+                self.csr_decoy_thresh_basis_z.q.val().get_bits::<16>(0);
             self.lanes[i].active.next = self.valid2.q.val();
             self.lanes[i].mode.next = self.csr_alice_ctrl.q.val().get_bits::<2>(0);
             self.lanes[i].fixed_symbol.next = self.csr_alice_ctrl.q.val().get_bits::<4>(4);
@@ -751,7 +836,8 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
         self.slot1.d.next = self.slot0.q.val();
         self.slot2.d.next = self.slot1.q.val();
         self.slot3.d.next = self.slot2.q.val();
-        self.bad1.d.next = self.underrun.val() | self.any_rct.val() | self.any_apt.val() | self.rng_alarm.val();
+        self.bad1.d.next =
+            self.underrun.val() | self.any_rct.val() | self.any_apt.val() | self.rng_alarm.val();
         self.bad2.d.next = self.bad1.q.val();
         self.prbs_sum.next = self.prbs2.q.val() + self.prbs_step.val();
         if self.start.val() {
@@ -777,7 +863,8 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
         if self.valid3.q.val() {
             self.pack.d.next = self.pack_next.val();
         }
-        self.word_done.next = self.valid3.q.val() & (self.slot3.q.val().get_bits::<4>(0) == self.word_last.val());
+        self.word_done.next =
+            self.valid3.q.val() & (self.slot3.q.val().get_bits::<4>(0) == self.word_last.val());
         self.rec_done.next = self.word_done.val() & (self.slot3.q.val().get_bits::<2>(4) == 3);
         if self.word_done.val() {
             match self.slot3.q.val().get_bits::<2>(4).index() {
@@ -802,12 +889,14 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
         // ---- STATUS interval counters (spec 4.4) ----
         if self.valid3.q.val() {
             self.iv_slots_next.next = self.iv_slots.q.val() + self.lanes_c.val();
-            self.iv_sent_next.next = self.iv_sent.q.val() + bit_cast::<64, 4>(self.proto_count.val());
+            self.iv_sent_next.next =
+                self.iv_sent.q.val() + bit_cast::<64, 4>(self.proto_count.val());
         } else {
             self.iv_slots_next.next = self.iv_slots.q.val();
             self.iv_sent_next.next = self.iv_sent.q.val();
         }
-        self.iv_seen_next.next = self.iv_seen.q.val() | self.csr_alice_alarms.q.val().get_bits::<4>(0);
+        self.iv_seen_next.next =
+            self.iv_seen.q.val() | self.csr_alice_alarms.q.val().get_bits::<4>(0);
         self.iv_slots.d.next = self.iv_slots_next.val();
         self.iv_sent.d.next = self.iv_sent_next.val();
         self.iv_seen.d.next = self.iv_seen_next.val();
@@ -875,7 +964,8 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
         self.stream.in_slots.next = 0.into();
         match self.phase.q.val().index() {
             1 => {
-                self.stream.in_data.next = (bit_cast::<64, 4>(5.into()) << 60) | (self.g_start.q.val() >> 40);
+                self.stream.in_data.next =
+                    (bit_cast::<64, 4>(5.into()) << 60) | (self.g_start.q.val() >> 40);
                 self.stream.in_first.next = true;
                 self.stream.in_last.next = true;
                 self.phase.d.next = 2.into();
@@ -937,13 +1027,13 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
                 self.phase.d.next = 11.into();
             }
             11 => {
-                self.stream.in_data.next = (bit_cast::<64, 8>(0x07.into()) << 56)
-                    | bit_cast::<64, 4>(self.g_live.q.val());
+                self.stream.in_data.next =
+                    (bit_cast::<64, 8>(0x07.into()) << 56) | bit_cast::<64, 4>(self.g_live.q.val());
                 self.phase.d.next = 12.into();
             }
             12 => {
-                self.stream.in_data.next = (bit_cast::<64, 8>(0x08.into()) << 56)
-                    | bit_cast::<64, 4>(self.g_seen.q.val());
+                self.stream.in_data.next =
+                    (bit_cast::<64, 8>(0x08.into()) << 56) | bit_cast::<64, 4>(self.g_seen.q.val());
                 self.stream.in_last.next = true;
                 self.phase.d.next = 0.into();
             }
@@ -1018,7 +1108,8 @@ fn verilog_of<const L: usize, const SW: usize, const QW: usize>(
     mut top: AliceTop<L, SW, QW>,
 ) -> anyhow::Result<String> {
     top.connect_top();
-    check_all(&top).map_err(|e| anyhow::anyhow!("rust-hdl design check of qkd_alice failed: {e:?}"))?;
+    check_all(&top)
+        .map_err(|e| anyhow::anyhow!("rust-hdl design check of qkd_alice failed: {e:?}"))?;
     let v = generate_verilog_unchecked(&top);
     crate::generate::rename_top(&v, "qkd_alice")
 }

@@ -169,23 +169,19 @@ impl Logic for CsrReg {
         self.wdata.next = self.bus.val().get_bits::<32>(0) & self.mask.val();
         // ---- Storage ----
         self.pulse.d.next = 0.into();
-        if self.is_rw.val() {
-            if self.wr.val() {
-                self.store.d.next = self.wdata.val();
-            }
+        if self.is_rw.val() & self.wr.val() {
+            self.store.d.next = self.wdata.val();
         }
         if self.is_w1c.val() {
             if self.wr.val() {
-                self.store.d.next =
-                    (self.store.q.val() & !self.wdata.val()) | (self.hw_set.val() & self.mask.val());
+                self.store.d.next = (self.store.q.val() & !self.wdata.val())
+                    | (self.hw_set.val() & self.mask.val());
             } else {
                 self.store.d.next = self.store.q.val() | (self.hw_set.val() & self.mask.val());
             }
         }
-        if self.is_strobe.val() {
-            if self.wr.val() {
-                self.pulse.d.next = self.wdata.val();
-            }
+        if self.is_strobe.val() & self.wr.val() {
+            self.pulse.d.next = self.wdata.val();
         }
         // ---- Outputs ----
         if self.is_strobe.val() {
@@ -254,7 +250,9 @@ pub fn expect_field(
         lsb,
         width,
     };
-    let r = map.register(register).ok_or_else(|| CsrError::Missing(register.into()))?;
+    let r = map
+        .register(register)
+        .ok_or_else(|| CsrError::Missing(register.into()))?;
     match r.field(field) {
         Some(f) if f.lsb == lsb && f.width == width => Ok(()),
         _ => Err(moved),
@@ -289,7 +287,6 @@ impl Logic for HiLatch {
         self.hi.next = self.latch.q.val();
     }
 }
-
 
 /// State of the [`AxiLiteSlave`] transaction sequencer.
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]

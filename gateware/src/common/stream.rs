@@ -190,17 +190,19 @@ impl Logic for RecordStream {
             & self.in_first.val()
             & ((self.fill.q.val() + bit_cast::<16, 8>(self.in_len.val())) <= self.capacity.val())
             & (!self.gap_pending.q.val() | !self.gapq.full.val());
-        self.drop.next = (self.in_valid.val() & self.in_first.val() & !self.accept.val()) | self.in_lost.val();
+        self.drop.next =
+            (self.in_valid.val() & self.in_first.val() & !self.accept.val()) | self.in_lost.val();
         self.dropped.next = self.drop.val();
         if self.in_lost.val() {
             self.drop_records.next = bit_cast::<20, 8>(self.in_lost_records.val());
         } else {
             self.drop_records.next = 1.into();
         }
-        self.gap_records_sum.next =
-            bit_cast::<21, 20>(self.gap_records.q.val()) + bit_cast::<21, 20>(self.drop_records.val());
+        self.gap_records_sum.next = bit_cast::<21, 20>(self.gap_records.q.val())
+            + bit_cast::<21, 20>(self.drop_records.val());
         self.fifo.write.next = self.in_valid.val()
-            & ((self.in_first.val() & self.accept.val()) | (!self.in_first.val() & self.taking.q.val()));
+            & ((self.in_first.val() & self.accept.val())
+                | (!self.in_first.val() & self.taking.q.val()));
         self.fifo.data_in.next = bit_cast::<66, 64>(self.in_data.val())
             | (bit_cast::<66, 1>(self.in_last.val().into()) << 64)
             | (bit_cast::<66, 1>((self.in_first.val() & self.gap_pending.q.val()).into()) << 65);
@@ -218,7 +220,8 @@ impl Logic for RecordStream {
             self.gap_pending.d.next = false;
         }
         if self.drop.val() {
-            self.lost_count.d.next = self.lost_count.q.val() + bit_cast::<64, 32>(self.in_slots.val());
+            self.lost_count.d.next =
+                self.lost_count.q.val() + bit_cast::<64, 32>(self.in_slots.val());
             if self.gap_pending.q.val() {
                 if self.gap_records_sum.val() > 0xFFFFF {
                     self.gap_records.d.next = 0xFFFFF.into();
@@ -226,10 +229,12 @@ impl Logic for RecordStream {
                     self.gap_records.d.next = bit_cast::<20, 21>(self.gap_records_sum.val());
                 }
                 if self.span_mode.val() {
-                    self.gap_slots.d.next =
-                        self.in_slot.val() + bit_cast::<64, 32>(self.in_slots.val()) - self.gap_first.q.val();
+                    self.gap_slots.d.next = self.in_slot.val()
+                        + bit_cast::<64, 32>(self.in_slots.val())
+                        - self.gap_first.q.val();
                 } else {
-                    self.gap_slots.d.next = self.gap_slots.q.val() + bit_cast::<64, 32>(self.in_slots.val());
+                    self.gap_slots.d.next =
+                        self.gap_slots.q.val() + bit_cast::<64, 32>(self.in_slots.val());
                 }
             } else {
                 self.gap_pending.d.next = true;

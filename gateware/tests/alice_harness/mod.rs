@@ -89,7 +89,10 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceSim<L, SW, QW> {
         }
         self.top.qrng_data.next = data;
         self.top.qrng_valid.next = valid;
-        assert!(simulate(&mut *self.top, SETTLE), "settle before edge, cycle {c}");
+        assert!(
+            simulate(&mut *self.top, SETTLE),
+            "settle before edge, cycle {c}"
+        );
         if self.top.symbols_valid.val() {
             let s = self.top.symbols.val().to_u64();
             for l in 0..L {
@@ -100,15 +103,24 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceSim<L, SW, QW> {
             self.sync_cycles.push(c);
         }
         if self.top.m_axis_tvalid.val() && self.top.m_axis_tready.val() {
-            self.words.push((self.top.m_axis_tdata.val().to_u64(), self.top.m_axis_tlast.val()));
+            self.words.push((
+                self.top.m_axis_tdata.val().to_u64(),
+                self.top.m_axis_tlast.val(),
+            ));
         }
         if self.top.qrng_ready.val() && valid {
             self.qrng_taken.push(lanes);
         }
         self.top.clock.next = true.into();
-        assert!(simulate(&mut *self.top, SETTLE), "settle after rising edge, cycle {c}");
+        assert!(
+            simulate(&mut *self.top, SETTLE),
+            "settle after rising edge, cycle {c}"
+        );
         self.top.clock.next = false.into();
-        assert!(simulate(&mut *self.top, SETTLE), "settle after falling edge, cycle {c}");
+        assert!(
+            simulate(&mut *self.top, SETTLE),
+            "settle after falling edge, cycle {c}"
+        );
         self.cycles += 1;
     }
 
@@ -121,7 +133,10 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceSim<L, SW, QW> {
 
     /// Byte offset of register `name`.
     pub fn offset(&self, name: &str) -> u32 {
-        self.map.register(name).unwrap_or_else(|| panic!("no register {name}")).offset
+        self.map
+            .register(name)
+            .unwrap_or_else(|| panic!("no register {name}"))
+            .offset
     }
 
     /// AXI4-Lite write of `value` to byte address `addr`; returns BRESP.
@@ -203,8 +218,14 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceSim<L, SW, QW> {
         let mut i = 0;
         while i < words.len() {
             let (r, n) = qkd_abi::Record::decode(&words[i..]).expect("stream decodes");
-            assert!(self.words[i + n - 1].1, "TLAST on the last word of record {r:?}");
-            assert!(self.words[i..i + n - 1].iter().all(|w| !w.1), "TLAST only at record end");
+            assert!(
+                self.words[i + n - 1].1,
+                "TLAST on the last word of record {r:?}"
+            );
+            assert!(
+                self.words[i..i + n - 1].iter().all(|w| !w.1),
+                "TLAST only at record end"
+            );
             out.push(r);
             i += n;
         }
