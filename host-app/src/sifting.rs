@@ -421,6 +421,8 @@ impl Drop for SiftLedger {
 impl SiftLedger {
     /// Append entries (in slot order).
     pub fn extend(&mut self, entries: impl IntoIterator<Item = Sifted>) {
+        let entries = entries.into_iter();
+        self.entries.reserve(entries.size_hint().0);
         for e in entries {
             if e.basis == Basis::Z {
                 self.z_count += 1;
@@ -753,6 +755,7 @@ impl BobSifter {
 
     /// Feed records from Bob's stream (DETECTION, EPOCH; others ignored).
     pub fn push_records(&mut self, records: &[Record]) {
+        self.pending.reserve(records.len());
         for r in records {
             match r {
                 Record::Epoch(e) => self.clock.set_epoch(*e),

@@ -236,6 +236,7 @@ fn two_blocks_give_identical_keys() {
             }
             panic!("alice {a:?}\nbob {b:?}");
         };
+        println!("block summary (Alice): {sa:?}");
         assert_eq!(sa.secret_bits, sb.secret_bits);
         assert_eq!(sa.leak_ec_bits, sb.leak_ec_bits);
         assert_eq!(
