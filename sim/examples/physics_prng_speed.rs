@@ -10,5 +10,10 @@ fn main() {
     let t = std::time::Instant::now();
     a.advance_pair(n, &mut b, n);
     let d2 = t.elapsed().as_secs_f64();
-    println!("single {:.2} ns/cycle, pair {:.2} ns/cycle(both) {}", d1 / n as f64 * 1e9, d2 / n as f64 * 1e9, a.word(0) ^ b.word(1));
+    println!(
+        "single {:.2} ns/cycle, pair {:.2} ns/cycle(both) {}",
+        d1 / n as f64 * 1e9,
+        d2 / n as f64 * 1e9,
+        a.word(0) ^ b.word(1)
+    );
 }

@@ -12,11 +12,18 @@ mod physics_common;
 use physics_common::*;
 use qkd_abi::regmap::bob::alarm;
 use qkd_sim::physics::rng::seed_from_name;
-use qkd_sim::physics::{known_detections_without_alarm, run_link, AttackConfig, AttackKind, ClickSource, LinkParams};
+use qkd_sim::physics::{
+    known_detections_without_alarm, run_link, AttackConfig, AttackKind, ClickSource, LinkParams,
+};
 
 fn seeded(name: &str) -> LinkParams {
     let s = seed_from_name(name);
-    LinkParams { alice_seed: s ^ 1, bob_seed: s ^ 2, physics_seed: s ^ 3, ..LinkParams::default() }
+    LinkParams {
+        alice_seed: s ^ 1,
+        bob_seed: s ^ 2,
+        physics_seed: s ^ 3,
+        ..LinkParams::default()
+    }
 }
 
 #[test]
@@ -47,16 +54,30 @@ fn pns_keeps_signal_rate_but_breaks_decoy_yields() {
     let e = sift(&pns.alice, &pns.bob, &pns.eve);
     let yield_k = |s: &Sifted, k: usize| (s.z[k] + s.x[k]) as f64;
     // Signal detections unchanged (within statistics) ...
-    assert!((yield_k(&e, 0) / yield_k(&h, 0) - 1.0).abs() < 0.06, "{} vs {}", yield_k(&e, 0), yield_k(&h, 0));
+    assert!(
+        (yield_k(&e, 0) / yield_k(&h, 0) - 1.0).abs() < 0.06,
+        "{} vs {}",
+        yield_k(&e, 0),
+        yield_k(&h, 0)
+    );
     // ... but the decoy yield drops: single photons are blocked more.
-    assert!(yield_k(&e, 1) / yield_k(&h, 1) < 0.85, "{} vs {}", yield_k(&e, 1), yield_k(&h, 1));
+    assert!(
+        yield_k(&e, 1) / yield_k(&h, 1) < 0.85,
+        "{} vs {}",
+        yield_k(&e, 1),
+        yield_k(&h, 1)
+    );
     assert!(e.z_known > 0);
 }
 
 fn blinding(kind: AttackKind, name: &str, cw: bool) {
     let mut p = seeded(name);
     let start = 1u64 << 20; // a STATUS boundary
-    p.attack = AttackConfig { kind, start_slot: start, end_slot: u64::MAX };
+    p.attack = AttackConfig {
+        kind,
+        start_slot: start,
+        end_slot: u64::MAX,
+    };
     let (out, stats, tot) = run_link(p, 1 << 22).unwrap();
     assert!(stats.eve_triggers > 100, "{stats:?}");
     assert_ne!(alarms_seen(&out.bob) & alarm::PHOTOCURRENT, 0);
@@ -69,7 +90,11 @@ fn blinding(kind: AttackKind, name: &str, cw: bool) {
     let under: Vec<_> = out.eve.iter().filter(|t| t.slot >= start).collect();
     let invalid = under.iter().filter(|t| t.invalid).count();
     if cw {
-        assert!(invalid as f64 > 0.95 * under.len() as f64, "{invalid} of {}", under.len());
+        assert!(
+            invalid as f64 > 0.95 * under.len() as f64,
+            "{invalid} of {}",
+            under.len()
+        );
     }
     assert!(tot.invalid > 0);
     assert_ne!(tot.alarms_sticky & alarm::PHOTOCURRENT, 0);
@@ -78,13 +103,21 @@ fn blinding(kind: AttackKind, name: &str, cw: bool) {
 
 #[test]
 fn cw_blinding_raises_photocurrent_alarm() {
-    blinding(AttackKind::CwBlinding { adc_code: 0xE00 }, "cw_blinding_raises_photocurrent_alarm", true);
+    blinding(
+        AttackKind::CwBlinding { adc_code: 0xE00 },
+        "cw_blinding_raises_photocurrent_alarm",
+        true,
+    );
 }
 
 #[test]
 fn pulsed_blinding_is_caught_by_single_samples() {
     blinding(
-        AttackKind::PulsedBlinding { duty: 0.02, peak_adc_code: 0xF00, mean_adc_code: 0x200 },
+        AttackKind::PulsedBlinding {
+            duty: 0.02,
+            peak_adc_code: 0xF00,
+            mean_adc_code: 0x200,
+        },
         "pulsed_blinding_is_caught_by_single_samples",
         false,
     );
@@ -93,7 +126,11 @@ fn pulsed_blinding_is_caught_by_single_samples() {
 #[test]
 fn after_gate_attack_clicks_are_never_detections() {
     let mut p = seeded("after_gate_attack_clicks_are_never_detections");
-    p.attack = AttackConfig { kind: AttackKind::AfterGate, start_slot: 1 << 20, end_slot: u64::MAX };
+    p.attack = AttackConfig {
+        kind: AttackKind::AfterGate,
+        start_slot: 1 << 20,
+        end_slot: u64::MAX,
+    };
     let (out, stats, tot) = run_link(p, 1 << 22).unwrap();
     assert!(stats.eve_triggers > 100);
     assert!(tot.after_gate >= stats.eve_triggers.saturating_sub(tot.dead_time_suppressed));
@@ -108,19 +145,30 @@ fn common_dead_time_defeats_dead_time_attack() {
     let mut p = seeded(name);
     p.channel.length_km = 0.0;
     p.detector.apd_recovery_ns = 200.0; // 63 slots of APD recovery
-    p.attack = AttackConfig::always(AttackKind::DeadTime { period_slots: 314, detector: 1 });
+    p.attack = AttackConfig::always(AttackKind::DeadTime {
+        period_slots: 314,
+        detector: 1,
+    });
     // Eve fires again exactly when Bob's gates reopen after her last forced
     // click (period = dead time + 1), so almost every click is hers.
     // With the common dead time (313 slots > APD recovery) no photon click
     // Eve knows survives: only her forced clicks, which carry 50 % errors.
     let (out, _, _) = run_link(p.clone(), 1 << 22).unwrap();
-    assert!(out.eve.iter().filter(|t| t.eve_knows).all(|t| t.source == ClickSource::EveTrigger));
+    assert!(out
+        .eve
+        .iter()
+        .filter(|t| t.eve_knows)
+        .all(|t| t.source == ClickSource::EveTrigger));
     let s = sift(&out.alice, &out.bob, &out.eve);
     assert!(s.qber_z() > 0.4, "QBER {}", s.qber_z());
     // A dead time shorter than the APD recovery gives the attack back:
     // photon clicks on the other detector, known to Eve.
     p.bob.dead_time_slots = 1;
     let (weak, _, _) = run_link(p, 1 << 22).unwrap();
-    let leaked = weak.eve.iter().filter(|t| t.eve_knows && t.source == ClickSource::Photon).count();
+    let leaked = weak
+        .eve
+        .iter()
+        .filter(|t| t.eve_knows && t.source == ClickSource::Photon)
+        .count();
     assert!(leaked > 100, "{leaked}");
 }

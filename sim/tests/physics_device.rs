@@ -60,10 +60,18 @@ fn sim_devices_open_and_stream_the_link() {
     l.finish();
     let want = l.take_output();
     let tot = *l.bob_totals();
-    assert!(bob_recs == want.bob, "Bob's stream differs ({} vs {} records)", bob_recs.len(), want.bob.len());
+    assert!(
+        bob_recs == want.bob,
+        "Bob's stream differs ({} vs {} records)",
+        bob_recs.len(),
+        want.bob.len()
+    );
     assert!(alice_recs == want.alice, "Alice's stream differs");
     // Counters are mirrored into Bob's registers.
-    let acc = bob.regs().read32(qkd_abi::regmap::bob::ACCEPTED.offset).unwrap();
+    let acc = bob
+        .regs()
+        .read32(qkd_abi::regmap::bob::ACCEPTED.offset)
+        .unwrap();
     assert_eq!(u64::from(acc), tot.accepted);
     assert!(tot.accepted > 100);
 }
@@ -71,9 +79,13 @@ fn sim_devices_open_and_stream_the_link() {
 #[test]
 fn bad_sim_uri_options_are_rejected() {
     let p = SimProvider::new();
-    let e = open_with("sim:bob?distance_km=far", &p, None).unwrap_err().to_string();
+    let e = open_with("sim:bob?distance_km=far", &p, None)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("distance_km"), "{e}");
-    let e = open_with("sim:bob?colour=red", &p, None).unwrap_err().to_string();
+    let e = open_with("sim:bob?colour=red", &p, None)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("colour"), "{e}");
     let e = open_with("sim:carol", &p, None).unwrap_err().to_string();
     assert!(e.contains("carol"), "{e}");

@@ -14,7 +14,12 @@ use qkd_sim::physics::{run_link, ChannelParams, LinkParams};
 
 fn seeded(name: &str) -> LinkParams {
     let s = seed_from_name(name);
-    LinkParams { alice_seed: s ^ 1, bob_seed: s ^ 2, physics_seed: s ^ 3, ..LinkParams::default() }
+    LinkParams {
+        alice_seed: s ^ 1,
+        bob_seed: s ^ 2,
+        physics_seed: s ^ 3,
+        ..LinkParams::default()
+    }
 }
 
 /// Expected non-suppressed click rate per slot: per-gate click probability
@@ -23,7 +28,11 @@ fn seeded(name: &str) -> LinkParams {
 fn expected_rate(p: &LinkParams) -> f64 {
     let t = p.channel.transmittance() * p.detector.efficiency;
     let q = 1.0 - p.detector.dark_count_per_gate;
-    let pc: f64 = (0..3).map(|k| p.source.probabilities[k] * (1.0 - q * q * (-p.source.intensities_photons[k] * t).exp())).sum();
+    let pc: f64 = (0..3)
+        .map(|k| {
+            p.source.probabilities[k] * (1.0 - q * q * (-p.source.intensities_photons[k] * t).exp())
+        })
+        .sum();
     pc / (1.0 + pc * f64::from(p.bob.dead_time_slots))
 }
 
@@ -34,7 +43,10 @@ fn honest_link_matches_detection_model_and_qber() {
     let (out, stats, tot) = run_link(p.clone(), slots).unwrap();
     let rate = (tot.accepted + tot.after_gate + tot.invalid) as f64 / slots as f64;
     let want = expected_rate(&p);
-    assert!((rate / want - 1.0).abs() < 0.04, "rate {rate:e} vs {want:e}");
+    assert!(
+        (rate / want - 1.0).abs() < 0.04,
+        "rate {rate:e} vs {want:e}"
+    );
     let s = sift(&out.alice, &out.bob, &out.eve);
     let q = s.qber_z();
     // misalignment 0.5 % plus dark counts and afterpulses
@@ -63,7 +75,10 @@ fn distance_lowers_rate_by_the_fiber_loss() {
     }
     // 25 km more of fiber: 5 dB.
     let ratio = rates[0] / rates[1];
-    assert!((ratio / 10f64.powf(0.5) - 1.0).abs() < 0.06, "ratio {ratio}");
+    assert!(
+        (ratio / 10f64.powf(0.5) - 1.0).abs() < 0.06,
+        "ratio {ratio}"
+    );
 }
 
 #[test]
@@ -74,7 +89,11 @@ fn daylight_background_raises_qber() {
     let s = sift(&out.alice, &out.bob, &out.eve);
     // background 1e-4 per detector vs signal ~ mu t eta = 0.4 * 1e-3: QBER
     // ~ (1e-4) / (4e-4 + 2e-4) ~ 15 %
-    assert!(s.qber_z() > 0.08 && s.qber_z() < 0.25, "QBER {}", s.qber_z());
+    assert!(
+        s.qber_z() > 0.08 && s.qber_z() < 0.25,
+        "QBER {}",
+        s.qber_z()
+    );
 }
 
 #[test]

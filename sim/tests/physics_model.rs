@@ -25,7 +25,12 @@ use qkd_sim::physics::{AttackConfig, AttackKind, ChannelParams, FastLink, LinkPa
 fn replay_bob(p: &LinkParams, trace: &qkd_sim::physics::Trace, slots: u64) -> Vec<Record> {
     let lanes = usize::from(p.lanes);
     let os = usize::from(p.bob.oversample);
-    let mut m = BobModel::new(BobParams { lanes, oversample: os, detectors: 2 }).unwrap();
+    let mut m = BobModel::new(BobParams {
+        lanes,
+        oversample: os,
+        detectors: 2,
+    })
+    .unwrap();
     let b = &p.bob;
     m.regs = BobRegs {
         rng_ctrl: 1,
@@ -45,7 +50,10 @@ fn replay_bob(p: &LinkParams, trace: &qkd_sim::physics::Trace, slots: u64) -> Ve
         no_dark_gates: b.no_dark_gates,
         ..BobRegs::reset()
     };
-    m.step(&BobInputs { cmd: qkd_model::bob::CMD_START, ..Default::default() });
+    m.step(&BobInputs {
+        cmd: qkd_model::bob::CMD_START,
+        ..Default::default()
+    });
     let c0 = p.bob_sync_cycle;
     let delay = u64::from(b.fiber_delay_slots);
     let last_cycle = c0 + (slots - 1 + delay) / lanes as u64;
@@ -74,7 +82,12 @@ fn replay_bob(p: &LinkParams, trace: &qkd_sim::physics::Trace, slots: u64) -> Ve
                 ai += 1;
             }
         }
-        m.step(&BobInputs { apd: &apd, sync_in: k == c0, adc: &adc, ..Default::default() });
+        m.step(&BobInputs {
+            apd: &apd,
+            sync_in: k == c0,
+            adc: &adc,
+            ..Default::default()
+        });
     }
     assert_eq!(ci, trace.clicks.len(), "every traced click was replayed");
     m.take_records()
@@ -109,7 +122,10 @@ fn check_bob_against_model(p: LinkParams, slots: u64) -> (u64, [u64; 3]) {
     for w in trace.clicks.windows(2) {
         let (a, b) = (w[0], w[1]);
         assert!(
-            !(b.0 == a.0 + 1 && a.1.detector == b.1.detector && b.1.fine_bin == 0 && a.1.fine_bin + 1 == p.bob.oversample),
+            !(b.0 == a.0 + 1
+                && a.1.detector == b.1.detector
+                && b.1.fine_bin == 0
+                && a.1.fine_bin + 1 == p.bob.oversample),
             "merged pulses in trace"
         );
     }
@@ -123,8 +139,10 @@ fn check_bob_against_model(p: LinkParams, slots: u64) -> (u64, [u64; 3]) {
 }
 
 fn stressed(name: &str) -> LinkParams {
-    let mut p = LinkParams::default();
-    p.channel = ChannelParams::fiber(5.0, 0.2, 0.0);
+    let mut p = LinkParams {
+        channel: ChannelParams::fiber(5.0, 0.2, 0.0),
+        ..LinkParams::default()
+    };
     p.detector.efficiency = 0.3;
     p.detector.dark_count_per_gate = 1e-3;
     p.detector.afterpulse_probability = 0.2;
@@ -171,13 +189,24 @@ fn bob_records_equal_cycle_model_under_pulsed_blinding_and_after_gate() {
     let mut p = stressed("bob_records_equal_cycle_model_under_pulsed_blinding");
     p.adc_period_cycles = 7;
     p.attack = AttackConfig {
-        kind: AttackKind::PulsedBlinding { duty: 0.05, peak_adc_code: 0xF00, mean_adc_code: 0x100 },
+        kind: AttackKind::PulsedBlinding {
+            duty: 0.05,
+            peak_adc_code: 0xF00,
+            mean_adc_code: 0x100,
+        },
         start_slot: 8_000,
         end_slot: 20_000,
     };
     let (seen, _) = check_bob_against_model(p.clone(), 30_016);
-    assert_ne!(seen & u64::from(qkd_abi::regmap::bob::alarm::PHOTOCURRENT), 0);
-    p.attack = AttackConfig { kind: AttackKind::AfterGate, start_slot: 5_000, end_slot: 15_000 };
+    assert_ne!(
+        seen & u64::from(qkd_abi::regmap::bob::alarm::PHOTOCURRENT),
+        0
+    );
+    p.attack = AttackConfig {
+        kind: AttackKind::AfterGate,
+        start_slot: 5_000,
+        end_slot: 15_000,
+    };
     check_bob_against_model(p, 30_016);
 }
 
@@ -189,7 +218,10 @@ fn bob_records_equal_cycle_model_eight_lanes_dead_time_attack() {
     p.bob.oversample = 16;
     p.bob.gate_start_bin = 2;
     p.bob.gate_end_bin = 11;
-    p.attack = AttackConfig::always(AttackKind::DeadTime { period_slots: 37, detector: 1 });
+    p.attack = AttackConfig::always(AttackKind::DeadTime {
+        period_slots: 37,
+        detector: 1,
+    });
     check_bob_against_model(p, 20_032);
 }
 
@@ -205,7 +237,10 @@ fn alice_model_records(p: &LinkParams, slots: u64) -> Vec<Record> {
     m.regs.decoy_thresh_signal = u32::from(t1);
     m.regs.decoy_thresh_decoy = u32::from(t2);
     m.regs.decoy_thresh_basis_z = u32::from(tz);
-    m.step(&AliceInputs { cmd: qkd_model::alice::CMD_START, ..Default::default() });
+    m.step(&AliceInputs {
+        cmd: qkd_model::alice::CMD_START,
+        ..Default::default()
+    });
     for _ in 0..slots / lanes as u64 {
         m.step(&AliceInputs::default());
     }
@@ -234,18 +269,31 @@ fn alice_full_stream_equals_model_and_sparse_is_a_covering_subsequence() {
     // Subsequence of the full stream.
     let mut it = full.alice.iter();
     for r in &sparse.alice {
-        assert!(it.any(|f| f == r), "sparse record {r:?} not in order in the full stream");
+        assert!(
+            it.any(|f| f == r),
+            "sparse record {r:?} not in order in the full stream"
+        );
     }
     // Every DETECTION slot is covered by a kept ALICE_SYMBOLS record.
     let covered: std::collections::HashSet<u64> = sparse
         .alice
         .iter()
-        .filter_map(|r| if let Record::AliceSymbols(a) = r { Some(a.start_slot / 64) } else { None })
+        .filter_map(|r| {
+            if let Record::AliceSymbols(a) = r {
+                Some(a.start_slot / 64)
+            } else {
+                None
+            }
+        })
         .collect();
     let mut n = 0;
     for r in &sparse.bob {
         if let Record::Detection(d) = r {
-            assert!(covered.contains(&(d.slot / 64)), "slot {} uncovered", d.slot);
+            assert!(
+                covered.contains(&(d.slot / 64)),
+                "slot {} uncovered",
+                d.slot
+            );
             n += 1;
         }
     }
@@ -256,7 +304,10 @@ fn alice_full_stream_equals_model_and_sparse_is_a_covering_subsequence() {
 #[test]
 fn alice_symbols_match_model_symbol_at() {
     use qkd_model::alice::{symbol_at, AliceRegs, RunConfig};
-    let p = LinkParams { alice_seed: seed_from_name("alice_symbols_match_model_symbol_at"), ..LinkParams::default() };
+    let p = LinkParams {
+        alice_seed: seed_from_name("alice_symbols_match_model_symbol_at"),
+        ..LinkParams::default()
+    };
     let (t1, t2, tz) = p.source.thresholds();
     let regs = AliceRegs {
         rng_ctrl: 1,
@@ -272,6 +323,10 @@ fn alice_symbols_match_model_symbol_at() {
     let mut slot = 0u64;
     for _ in 0..300 {
         slot += rng.below(5_000);
-        assert_eq!(link.alice_symbol(slot), symbol_at(&cfg, p.alice_seed, slot), "slot {slot}");
+        assert_eq!(
+            link.alice_symbol(slot),
+            symbol_at(&cfg, p.alice_seed, slot),
+            "slot {slot}"
+        );
     }
 }

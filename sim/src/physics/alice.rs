@@ -197,7 +197,14 @@ impl AliceStream {
                 *p = acc;
             }
         }
-        self.push(start, Record::AliceSymbols(AliceSymbols { start_slot: start & SLOT_MASK, count: RECORD_SYMBOLS as u16, packed }));
+        self.push(
+            start,
+            Record::AliceSymbols(AliceSymbols {
+                start_slot: start & SLOT_MASK,
+                count: RECORD_SYMBOLS as u16,
+                packed,
+            }),
+        );
         self.next_emit = b + 1;
     }
 

@@ -61,7 +61,10 @@ impl Shared {
         }
         if let Some(r) = &self.regs[0] {
             r.set(aregs::ALICE_SYMBOLS_LO.offset, self.link.slots() as u32);
-            r.set(aregs::ALICE_SYMBOLS_HI.offset, (self.link.slots() >> 32) as u32);
+            r.set(
+                aregs::ALICE_SYMBOLS_HI.offset,
+                (self.link.slots() >> 32) as u32,
+            );
             r.set(aregs::ALICE_STATE.offset, u32::from(self.remaining > 0) | 2);
         }
         if let Some(r) = &self.regs[1] {
@@ -70,15 +73,24 @@ impl Shared {
             r.set(bregs::GATES_HI.offset, (t.gates >> 32) as u32);
             r.set(bregs::ACCEPTED.offset, t.accepted as u32);
             r.set(bregs::AFTER_GATE.offset, t.after_gate as u32);
-            r.set(bregs::DEAD_TIME_SUPPRESSED.offset, t.dead_time_suppressed as u32);
+            r.set(
+                bregs::DEAD_TIME_SUPPRESSED.offset,
+                t.dead_time_suppressed as u32,
+            );
             r.set(bregs::INVALID.offset, t.invalid as u32);
             for d in 0..2 {
                 r.set(bregs::CLICKS[d].offset, t.clicks[d] as u32);
-                r.set(bregs::PHOTOCURRENT_LAST[d].offset, u32::from(t.photocurrent_last[d]));
+                r.set(
+                    bregs::PHOTOCURRENT_LAST[d].offset,
+                    u32::from(t.photocurrent_last[d]),
+                );
             }
             r.set(bregs::BOB_ALARMS.offset, t.alarms_sticky);
             let live = self.link.bob_alarms_live();
-            r.set(bregs::BOB_STATE.offset, u32::from(self.remaining > 0) | 2 | (live & 0x7F) << 8);
+            r.set(
+                bregs::BOB_STATE.offset,
+                u32::from(self.remaining > 0) | 2 | (live & 0x7F) << 8,
+            );
         }
     }
 }
@@ -98,7 +110,9 @@ impl EventSource for SimStream {
         }
         let q = &mut s.queues[self.side];
         if q.is_empty() {
-            return Err(DriverError::StreamEnded { path: PathBuf::from(&self.name) });
+            return Err(DriverError::StreamEnded {
+                path: PathBuf::from(&self.name),
+            });
         }
         let n = buf.len().min(q.len());
         for (b, x) in buf.iter_mut().zip(q.drain(..n)) {
@@ -121,15 +135,28 @@ impl std::fmt::Debug for SimProvider {
 }
 
 fn bad(uri: &DeviceUri, reason: String) -> DriverError {
-    DriverError::BadUri { uri: uri.uri.clone(), reason }
+    DriverError::BadUri {
+        uri: uri.uri.clone(),
+        reason,
+    }
 }
 
 /// Link parameters from a `sim:` URI's options (defaults: [`LinkParams::default`]).
 pub fn link_params_from_uri(uri: &DeviceUri) -> DriverResult<LinkParams> {
-    uri.only_options(&["link", "distance_km", "seed", "alice_seed", "bob_seed", "pulses", "chunk"])?;
+    uri.only_options(&[
+        "link",
+        "distance_km",
+        "seed",
+        "alice_seed",
+        "bob_seed",
+        "pulses",
+        "chunk",
+    ])?;
     let mut p = LinkParams::default();
     if let Some(v) = uri.option("distance_km") {
-        p.channel.length_km = v.parse().map_err(|e| bad(uri, format!("distance_km '{v}': {e}")))?;
+        p.channel.length_km = v
+            .parse()
+            .map_err(|e| bad(uri, format!("distance_km '{v}': {e}")))?;
     }
     p.physics_seed = uri.option_u64("seed", p.physics_seed)?;
     p.alice_seed = uri.option_u64("alice_seed", p.alice_seed)?;
@@ -146,7 +173,13 @@ impl SimProvider {
 
     /// Create (or replace) the link named `name` from explicit parameters,
     /// before opening its devices.
-    pub fn insert_link(&self, name: &str, p: LinkParams, pulses: u64, chunk: u64) -> Result<(), super::SimError> {
+    pub fn insert_link(
+        &self,
+        name: &str,
+        p: LinkParams,
+        pulses: u64,
+        chunk: u64,
+    ) -> Result<(), super::SimError> {
         let shared = Shared {
             link: FastLink::new(p)?,
             queues: [VecDeque::new(), VecDeque::new()],
@@ -191,7 +224,12 @@ impl BackendProvider for SimProvider {
             Role::Alice => 0,
             Role::Bob => 1,
         };
-        let lanes = shared.lock().unwrap_or_else(|e| e.into_inner()).link.params().lanes;
+        let lanes = shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .link
+            .params()
+            .lanes;
         let gp = match role {
             Role::Alice => GenParams::alice(lanes),
             Role::Bob => GenParams::bob(lanes, 8, 2),
@@ -200,7 +238,11 @@ impl BackendProvider for SimProvider {
         shared.lock().unwrap_or_else(|e| e.into_inner()).regs[side] = Some(regs.clone());
         Ok(Backend {
             regs: Box::new(regs),
-            events: Some(Box::new(SimStream { shared, side, name: format!("sim:{}?link={name}", role.name()) })),
+            events: Some(Box::new(SimStream {
+                shared,
+                side,
+                name: format!("sim:{}?link={name}", role.name()),
+            })),
         })
     }
 }

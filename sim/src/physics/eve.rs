@@ -21,14 +21,23 @@ pub struct EveKnowsKeyBits {
 
 /// Full slot indices of the DETECTIONs whose bit Eve knows.
 pub fn eve_known_slots(tags: &[EveTag]) -> HashSet<u64> {
-    tags.iter().filter(|t| t.eve_knows).map(|t| t.slot).collect()
+    tags.iter()
+        .filter(|t| t.eve_knows)
+        .map(|t| t.slot)
+        .collect()
 }
 
 /// Fail if any slot in `key_slots` (the full slot indices whose bits went
 /// into a delivered key) is one whose bit Eve knows.
-pub fn check_key_slots_unknown(tags: &[EveTag], key_slots: impl IntoIterator<Item = u64>) -> Result<(), EveKnowsKeyBits> {
+pub fn check_key_slots_unknown(
+    tags: &[EveTag],
+    key_slots: impl IntoIterator<Item = u64>,
+) -> Result<(), EveKnowsKeyBits> {
     let known = eve_known_slots(tags);
-    let mut slots: Vec<u64> = key_slots.into_iter().filter(|s| known.contains(s)).collect();
+    let mut slots: Vec<u64> = key_slots
+        .into_iter()
+        .filter(|s| known.contains(s))
+        .collect();
     if slots.is_empty() {
         Ok(())
     } else {
@@ -49,7 +58,10 @@ pub fn known_detections_without_alarm(bob: &[Record], tags: &[EveTag]) -> Vec<Ev
     for r in bob {
         match r {
             Record::Epoch(e) => epoch = u64::from(*e),
-            Record::Status(s) => ends.push(((epoch << 40) | (s.slot & SLOT_MASK), s.get(CounterId::AlarmsSeen).unwrap_or(0))),
+            Record::Status(s) => ends.push((
+                (epoch << 40) | (s.slot & SLOT_MASK),
+                s.get(CounterId::AlarmsSeen).unwrap_or(0),
+            )),
             _ => {}
         }
     }
@@ -58,7 +70,7 @@ pub fn known_detections_without_alarm(bob: &[Record], tags: &[EveTag]) -> Vec<Ev
         .filter(|t| {
             // first interval whose end is above the slot
             let i = ends.partition_point(|&(end, _)| end <= t.slot);
-            ends.get(i).is_none_or(|&(_, seen)| seen == 0)
+            ends.get(i).map_or(true, |&(_, seen)| seen == 0)
         })
         .copied()
         .collect()

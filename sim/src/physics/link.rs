@@ -85,9 +85,11 @@ impl LinkParams {
         channel: ChannelParams,
         detector: DetectorParams,
     ) -> LinkParams {
-        let mut bob = BobConfig::default();
-        bob.basis_thresh_z = source.thresholds().2;
-        bob.dead_time_slots = detector.dead_time_slots(source.slot_ps());
+        let bob = BobConfig {
+            basis_thresh_z: source.thresholds().2,
+            dead_time_slots: detector.dead_time_slots(source.slot_ps()),
+            ..BobConfig::default()
+        };
         LinkParams {
             source,
             channel,
@@ -576,7 +578,7 @@ impl FastLink {
                 for (k, &pp) in pats.iter().enumerate() {
                     let w = b.weight * pp;
                     if u < w {
-                        for d in 0..2usize {
+                        for (d, slot_click) in clicks.iter_mut().enumerate() {
                             let fires = k == 2 || k == d;
                             if !fires {
                                 continue;
@@ -602,7 +604,7 @@ impl FastLink {
                             } else {
                                 b.eve
                             };
-                            clicks[d] = Some((bin, src, info));
+                            *slot_click = Some((bin, src, info));
                         }
                         break 'pick;
                     }
@@ -611,9 +613,9 @@ impl FastLink {
             }
             self.branches = br;
             // The other detector was dead because of Eve's forced click.
-            for d in 0..2usize {
+            for (d, click) in clicks.iter_mut().enumerate() {
                 let o = 1 - d;
-                if let Some(c) = clicks[d].as_mut() {
+                if let Some(c) = click.as_mut() {
                     if !avail[o]
                         && self.apd_eve[o]
                         && slot < self.apd_ready[o]

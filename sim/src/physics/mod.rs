@@ -19,7 +19,9 @@ pub use attack::{AttackConfig, AttackKind, ClickSource, EveInfo};
 pub use channel::ChannelParams;
 pub use detector::DetectorParams;
 pub use device::SimProvider;
-pub use eve::{check_key_slots_unknown, eve_known_slots, known_detections_without_alarm, EveKnowsKeyBits};
+pub use eve::{
+    check_key_slots_unknown, eve_known_slots, known_detections_without_alarm, EveKnowsKeyBits,
+};
 pub use link::{run_link, EveTag, FastLink, LinkOutput, LinkParams, LinkStats, Trace};
 pub use source::SourceParams;
 

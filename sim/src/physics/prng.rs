@@ -47,7 +47,11 @@ fn advance_n<const N: usize>(s: &mut [[u64; MAX_LANES]; 4], k: u64) {
 }
 
 #[inline(always)]
-fn advance_pair_n<const N: usize>(a: &mut [[u64; MAX_LANES]; 4], b: &mut [[u64; MAX_LANES]; 4], k: u64) {
+fn advance_pair_n<const N: usize>(
+    a: &mut [[u64; MAX_LANES]; 4],
+    b: &mut [[u64; MAX_LANES]; 4],
+    k: u64,
+) {
     let (mut x, mut y) = (*a, *b);
     for _ in 0..k {
         step_n::<N>(&mut x);
@@ -85,7 +89,8 @@ mod kernels {
                 x[1] = _mm256_xor_si256(x[1], x[2]);
                 x[0] = _mm256_xor_si256(x[0], x[3]);
                 x[2] = _mm256_xor_si256(x[2], t);
-                x[3] = _mm256_or_si256(_mm256_slli_epi64::<45>(x[3]), _mm256_srli_epi64::<19>(x[3]));
+                x[3] =
+                    _mm256_or_si256(_mm256_slli_epi64::<45>(x[3]), _mm256_srli_epi64::<19>(x[3]));
             }
         }
         for (g, st) in states.into_iter().enumerate() {

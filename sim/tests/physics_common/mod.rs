@@ -40,16 +40,30 @@ pub fn alice_symbols(alice: &[Record]) -> HashMap<u64, Symbol> {
 
 pub fn sift(alice: &[Record], bob: &[Record], eve: &[EveTag]) -> Sifted {
     let syms = alice_symbols(alice);
-    let dets: Vec<_> = bob.iter().filter_map(|r| if let Record::Detection(d) = r { Some(*d) } else { None }).collect();
+    let dets: Vec<_> = bob
+        .iter()
+        .filter_map(|r| {
+            if let Record::Detection(d) = r {
+                Some(*d)
+            } else {
+                None
+            }
+        })
+        .collect();
     assert_eq!(dets.len(), eve.len(), "one Eve tag per DETECTION");
     let mut s = Sifted::default();
     for (i, d) in dets.iter().enumerate() {
-        let double = (i > 0 && dets[i - 1].slot == d.slot) || dets.get(i + 1).is_some_and(|n| n.slot == d.slot);
+        let double = (i > 0 && dets[i - 1].slot == d.slot)
+            || dets.get(i + 1).is_some_and(|n| n.slot == d.slot);
         if d.invalid || double {
             continue;
         }
-        let a = syms.get(&d.slot).expect("Alice's record covers every detection");
-        let Some(k) = a.intensity().index() else { continue };
+        let a = syms
+            .get(&d.slot)
+            .expect("Alice's record covers every detection");
+        let Some(k) = a.intensity().index() else {
+            continue;
+        };
         if a.basis() != d.basis {
             continue;
         }
@@ -74,7 +88,13 @@ pub fn sift(alice: &[Record], bob: &[Record], eve: &[EveTag]) -> Sifted {
 /// OR of AlarmsSeen over Bob's STATUS records.
 pub fn alarms_seen(bob: &[Record]) -> u32 {
     bob.iter()
-        .filter_map(|r| if let Record::Status(s) = r { s.get(CounterId::AlarmsSeen) } else { None })
+        .filter_map(|r| {
+            if let Record::Status(s) = r {
+                s.get(CounterId::AlarmsSeen)
+            } else {
+                None
+            }
+        })
         .fold(0, |a, v| a | v as u32)
 }
 
