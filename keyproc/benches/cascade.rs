@@ -26,8 +26,8 @@ fn noisy_pair(rng: &mut ChaCha8Rng, n: usize, qber: f64) -> (BitVec, BitVec) {
 
 fn bench(c: &mut Criterion) {
     let config = match std::env::var("CASCADE_VARIANT").as_deref() {
-        Ok("option8") => CascadeConfig::option8(),
-        _ => CascadeConfig::option7(),
+        Ok("option7") => CascadeConfig::option7(),
+        _ => CascadeConfig::option8(),
     };
     let mut g = c.benchmark_group(format!("cascade/{}", config.name()));
     g.sample_size(10);

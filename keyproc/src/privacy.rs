@@ -157,6 +157,19 @@ impl ToeplitzHasher {
     /// Build for input length `n` and output length `m` with a seed of
     /// `n + m - 1` bits.
     pub fn new(seed: &BitVec, n: usize, m: usize) -> Result<Self, PaError> {
+        Self::with_min_chunks(seed, n, m, 1)
+    }
+
+    /// As [`Self::new`], but split the input columns into at least
+    /// `min_chunks` chunks (each a smaller Toeplitz product; results XORed).
+    /// `new` uses 1 and splits further only when the a-priori rounding bound
+    /// requires it.
+    pub fn with_min_chunks(
+        seed: &BitVec,
+        n: usize,
+        m: usize,
+        min_chunks: usize,
+    ) -> Result<Self, PaError> {
         if m == 0 || m > n {
             return Err(PaError::OutputLength { m, n });
         }
@@ -168,7 +181,7 @@ impl ToeplitzHasher {
             });
         }
         // Choose the number of column chunks so that the a-priori bound holds.
-        let mut n_chunks = 1usize;
+        let mut n_chunks = min_chunks.clamp(1, n);
         loop {
             let cols = n.div_ceil(n_chunks);
             let nfft = smooth_fft_len(cols + m - 1);
@@ -423,6 +436,18 @@ mod tests {
         let x = BitVec::random(&mut rng, n);
         let y = toeplitz_hash(&s, &x, m).unwrap();
         assert_eq!(y, toeplitz_hash_exact(&s, &x, m).unwrap());
+    }
+
+    #[test]
+    fn chunked_path_matches_exact() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0x0063_6875_6e6b);
+        for (n, m, chunks) in [(1000, 300, 3), (4097, 4097, 8), (777, 1, 777)] {
+            let s = BitVec::random(&mut rng, n + m - 1);
+            let x = BitVec::random(&mut rng, n);
+            let mut h = ToeplitzHasher::with_min_chunks(&s, n, m, chunks).unwrap();
+            assert!(h.chunk_count() >= chunks.min(n) / 2, "{}", h.chunk_count());
+            assert_eq!(h.hash(&x).unwrap(), toeplitz_hash_exact(&s, &x, m).unwrap());
+        }
     }
 
     #[test]

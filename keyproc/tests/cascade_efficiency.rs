@@ -5,7 +5,7 @@
 //!
 //! ```text
 //!   ChaCha8(test name) -> Alice key -> flip exactly round(Q n) bits -> Bob key
-//!   Bob: Cascade(option7) --ParityRequest--> InMemoryPeer(Alice) --ParityReply--> Bob
+//!   Bob: Cascade(option8) --ParityRequest--> InMemoryPeer(Alice) --ParityReply--> Bob
 //!   check: Bob == Alice (frame error otherwise), leaked bits == responder's count,
 //!          mean f over blocks <= bound
 //! ```
@@ -88,13 +88,13 @@ fn cascade_efficiency_fast_sample() {
     for &q in &[0.01, 0.02, 0.05] {
         let s = run(
             &format!("fast_{q}"),
-            CascadeConfig::option7(),
+            CascadeConfig::option8(),
             100_000,
             q,
             3,
         );
         assert_eq!(s.frame_errors, 0);
-        assert!(s.mean_f <= 1.10, "f {} at Q {q}", s.mean_f);
+        assert!(s.mean_f <= 1.07, "f {} at Q {q}", s.mean_f);
     }
 }
 
@@ -102,17 +102,18 @@ fn cascade_efficiency_fast_sample() {
 #[ignore = "long: ~minutes in release mode"]
 fn cascade_efficiency_full_sample() {
     for &n in &[100_000usize, 1_000_000] {
-        let blocks = if n == 100_000 { 1000 } else { 100 };
+        let blocks = if n == 100_000 { 3000 } else { 100 };
         for &q in &[0.01, 0.02, 0.03, 0.05] {
             let s = run(
                 &format!("full_{n}_{q}"),
-                CascadeConfig::option7(),
+                CascadeConfig::option8(),
                 n,
                 q,
                 blocks,
             );
             assert!(s.mean_f <= 1.06, "f {} at n {n} Q {q}", s.mean_f);
-            assert!((s.frame_errors as f64) / (blocks as f64) < 1e-3 || s.frame_errors == 0);
+            // 0 failures in 3000 blocks bounds the FER below 1e-3 at ~95 % confidence.
+            assert!((s.frame_errors as f64) / (blocks as f64) < 1e-3);
         }
     }
 }
