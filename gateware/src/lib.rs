@@ -15,3 +15,4 @@ pub mod alice;
 pub mod bob;
 pub mod common;
 pub mod generate;
+pub mod report;

@@ -42,6 +42,34 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Open-flow synthesis (Yosys synth_ecp5) and timing (nextpnr-ecp5):
+    /// writes OUT/report.json and prints a table.
+    Report {
+        /// Which core.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Symbols (slots) per fabric clock: 1, 2, 4 or 8.
+        #[arg(long, default_value_t = 4)]
+        lanes: u8,
+        /// Bob: TDC samples per slot.
+        #[arg(long, default_value_t = 8)]
+        oversample: u8,
+        /// Bob: number of detectors.
+        #[arg(long, default_value_t = 2)]
+        detectors: u8,
+        /// ECP5 part, e.g. LFE5U-25F-6BG381C (ULX3S) or LFE5UM5G-85F-8BG381C.
+        #[arg(long, default_value = "LFE5U-25F-6BG381C")]
+        part: String,
+        /// Target clock in MHz (default: the ABI fabric clock for LANES).
+        #[arg(long)]
+        target_mhz: Option<f64>,
+        /// nextpnr placer seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u32,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
@@ -70,7 +98,46 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Report {
+            role,
+            lanes,
+            oversample,
+            detectors,
+            part,
+            target_mhz,
+            seed,
+            out,
+        } => report(role, lanes, oversample, detectors, &part, target_mhz, seed, out),
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn report(
+    role: RoleArg,
+    lanes: u8,
+    oversample: u8,
+    detectors: u8,
+    part: &str,
+    target_mhz: Option<f64>,
+    seed: u32,
+    out: PathBuf,
+) -> anyhow::Result<()> {
+    use qkd_gateware::report;
+    let params = match role {
+        RoleArg::Alice => GenParams::alice(lanes),
+        RoleArg::Bob => GenParams::bob(lanes, oversample, detectors),
+        RoleArg::Both => anyhow::bail!("report takes one role (alice or bob)"),
+    };
+    let mut opts = report::ReportOptions::new(params, out);
+    opts.part = report::Ecp5Part::parse(part)?;
+    if let Some(t) = target_mhz {
+        opts.target_mhz = t;
+    }
+    opts.seed = seed;
+    let r = report::run(&opts).with_context(|| format!("report for role {}", params.role))?;
+    print!("{}", r.table());
+    println!("{}", opts.out.join("report.json").display());
+    Ok(())
 }
 
 fn main() -> ExitCode {

