@@ -189,13 +189,7 @@ impl AliceStream {
                 packed[k / 16] |= u64::from(sym.code()) << (4 * (k % 16));
             }
         } else {
-            for (p, ws) in packed.iter_mut().zip(words.chunks_exact(16)) {
-                let mut acc = 0u64;
-                for (k, &w) in ws.iter().enumerate() {
-                    acc |= u64::from(self.sel.random_symbol(w).0) << (4 * k);
-                }
-                *p = acc;
-            }
+            pack_random(&self.sel, &words, &mut packed);
         }
         self.push(
             start,
@@ -235,4 +229,33 @@ impl AliceStream {
     pub fn take_records(&mut self) -> Vec<Record> {
         std::mem::take(&mut self.records)
     }
+}
+
+/// Pack the random symbols of `words` (16 per output word, LSB first).
+#[inline(always)]
+fn pack_random_generic(sel: &AliceSelect, words: &[u64], packed: &mut [u64]) {
+    for (p, ws) in packed.iter_mut().zip(words.chunks_exact(16)) {
+        let mut acc = 0u64;
+        for (k, &w) in ws.iter().enumerate() {
+            acc |= u64::from(sel.random_symbol(w).0) << (4 * k);
+        }
+        *p = acc;
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn pack_random_avx2(sel: &AliceSelect, words: &[u64], packed: &mut [u64]) {
+    pack_random_generic(sel, words, packed)
+}
+
+/// [`pack_random_generic`], compiled for AVX2 when the CPU has it.
+fn pack_random(sel: &AliceSelect, words: &[u64], packed: &mut [u64]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked at run time just above).
+        unsafe { pack_random_avx2(sel, words, packed) };
+        return;
+    }
+    pack_random_generic(sel, words, packed)
 }

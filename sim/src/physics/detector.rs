@@ -216,7 +216,12 @@ impl ClickLaw {
     pub fn photons(n: PhotonNumber, eta: [f64; 2], noise: [f64; 2]) -> ClickLaw {
         let g0 = n.pgf(1.0 - eta[0]);
         let g1 = n.pgf(1.0 - eta[1]);
-        let g01 = n.pgf(1.0 - eta[0] - eta[1]);
+        // Poisson: the two detectors' photon counts are independent
+        // (Poisson splitting), so G(1 - eta0 - eta1) = G(1 - eta0) G(1 - eta1).
+        let g01 = match n {
+            PhotonNumber::Poisson(_) => g0 * g1,
+            _ => n.pgf(1.0 - eta[0] - eta[1]),
+        };
         let q0 = (1.0 - noise[0]) * g0;
         let q1 = (1.0 - noise[1]) * g1;
         let share = |g: f64, q: f64| {

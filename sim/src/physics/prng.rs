@@ -101,6 +101,44 @@ mod kernels {
         }
     }
 
+    /// AVX2: words `s0 + s3` of 4 lanes for `out.len() / 4` cycles from
+    /// a copy of `st` (which does not move).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn peek4_avx2(st: &State, out: &mut [u64]) {
+        use std::arch::x86_64::*;
+        let mut x = [_mm256_setzero_si256(); 4];
+        for (j, v) in x.iter_mut().enumerate() {
+            // SAFETY: 32 bytes inside the 64-byte row `st[j]`.
+            *v = unsafe { _mm256_loadu_si256(st[j].as_ptr().cast()) };
+        }
+        for chunk in out.chunks_exact_mut(4) {
+            let w = _mm256_add_epi64(x[0], x[3]);
+            // SAFETY: `chunk` holds exactly 4 u64 = 32 bytes.
+            unsafe { _mm256_storeu_si256(chunk.as_mut_ptr().cast(), w) };
+            let t = _mm256_slli_epi64::<17>(x[1]);
+            x[2] = _mm256_xor_si256(x[2], x[0]);
+            x[3] = _mm256_xor_si256(x[3], x[1]);
+            x[1] = _mm256_xor_si256(x[1], x[2]);
+            x[0] = _mm256_xor_si256(x[0], x[3]);
+            x[2] = _mm256_xor_si256(x[2], t);
+            x[3] = _mm256_or_si256(_mm256_slli_epi64::<45>(x[3]), _mm256_srli_epi64::<19>(x[3]));
+        }
+    }
+
+    /// Fast path of [`super::LanePrng::peek_words`] for 4 lanes; false if
+    /// not taken (no AVX2).
+    pub(super) fn peek4(st: &State, out: &mut [u64]) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() && out.len() % 4 == 0 {
+            // SAFETY: the CPU supports AVX2 (checked at run time just above).
+            unsafe { peek4_avx2(st, out) };
+            return true;
+        }
+        let _ = (st, out);
+        false
+    }
+
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn advance_avx2<const N: usize>(s: &mut State, k: u64) {
@@ -190,6 +228,9 @@ impl LanePrng {
     /// (`out[k * lanes + l]` = lane `l` at cycle `self.cycle() + k`),
     /// computed on a copy: `self` does not move.
     pub fn peek_words(&self, out: &mut [u64]) {
+        if self.lanes == 4 && kernels::peek4(&self.s, out) {
+            return;
+        }
         let mut x = self.s;
         let n = self.lanes;
         for chunk in out.chunks_mut(n) {
