@@ -75,3 +75,57 @@ pub fn known_detections_without_alarm(bob: &[Record], tags: &[EveTag]) -> Vec<Ev
         .copied()
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::physics::attack::ClickSource;
+    use qkd_abi::records::Status;
+
+    fn tag(slot: u64, knows: bool, invalid: bool) -> EveTag {
+        EveTag {
+            slot,
+            detector: 0,
+            invalid,
+            eve_knows: knows,
+            source: ClickSource::Photon,
+        }
+    }
+
+    #[test]
+    fn key_check_names_the_known_slots() {
+        let tags = [
+            tag(5, false, false),
+            tag(9, true, false),
+            tag(12, true, false),
+        ];
+        assert_eq!(check_key_slots_unknown(&tags, [5, 7]), Ok(()));
+        let e = check_key_slots_unknown(&tags, [12, 5, 9]).unwrap_err();
+        assert_eq!(e.slots, vec![9, 12]);
+        assert_eq!(e.to_string(), "Eve knows 2 key bit(s), first at slot 9");
+    }
+
+    #[test]
+    fn alarmed_intervals_cover_known_detections() {
+        let st = |slot: u64, seen: u64| {
+            Record::Status(Status {
+                slot,
+                counters: vec![(CounterId::AlarmsSeen, seen)],
+            })
+        };
+        // intervals [0,100) clean, [100,200) alarmed; nothing after 200
+        let bob = [Record::Epoch(0), st(100, 0), st(200, 2)];
+        let tags = [
+            tag(50, true, false),
+            tag(150, true, false),
+            tag(60, true, true),
+            tag(250, true, false),
+            tag(70, false, false),
+        ];
+        let left: Vec<u64> = known_detections_without_alarm(&bob, &tags)
+            .iter()
+            .map(|t| t.slot)
+            .collect();
+        assert_eq!(left, vec![50, 250]);
+    }
+}
