@@ -30,6 +30,8 @@ use zeroize::{Zeroize, Zeroizing};
 pub const TAG_LEN: usize = 16;
 /// Bytes of sequence number per message.
 pub const SEQ_LEN: usize = 8;
+/// Reserved message type of transcript checkpoints (not usable by callers).
+pub const MSG_CHECKPOINT: u16 = 0xFFFF;
 
 /// Which end of the link this is (decides pad-queue directions).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,6 +237,9 @@ pub struct AuthChannel<C> {
     send_seq: u64,
     recv_seq: u64,
     poisoned: bool,
+    /// Deferred (transcript) mode: running hashes per direction.
+    transcript: Option<(Polyval, Polyval)>,
+    unverified_recv: u64,
 }
 
 impl<C> std::fmt::Debug for AuthChannel<C> {
@@ -257,6 +262,8 @@ impl<C: ClassicalChannel> AuthChannel<C> {
             send_seq: 0,
             recv_seq: 0,
             poisoned: false,
+            transcript: None,
+            unverified_recv: 0,
         }
     }
     /// The key pool (to replenish or inspect).
@@ -280,36 +287,80 @@ impl<C: ClassicalChannel> AuthChannel<C> {
         &mut self.inner
     }
 
-    fn fail(&mut self, e: AuthError) -> ChannelError {
-        self.poisoned = true;
-        tracing::warn!(error = %e, "authentication failure; channel disabled");
-        ChannelError::Auth(e)
+    /// Transcript mode: messages carry sequence numbers but no tag; each
+    /// direction's messages are absorbed into a running POLYVAL transcript
+    /// that is authenticated by [`Self::send_checkpoint`] /
+    /// [`Self::recv_checkpoint`] with one pad per checkpoint (instead of one
+    /// per message). Nothing received since the last verified checkpoint may
+    /// be acted on irreversibly (output key only after the checkpoint).
+    pub fn new_deferred(inner: C, pool: KeyPool) -> Self {
+        let h = *pool.hash_key;
+        let mut c = Self::new(inner, pool);
+        c.transcript = Some((Polyval::new(&h.into()), Polyval::new(&h.into())));
+        c
     }
-}
 
-impl<C: ClassicalChannel> ClassicalChannel for AuthChannel<C> {
-    fn send(&mut self, frame: &Frame) -> Result<(), ChannelError> {
+    /// Received messages not yet covered by a verified checkpoint.
+    pub fn unverified_received(&self) -> u64 {
+        self.unverified_recv
+    }
+
+    fn absorb(ph: &mut Polyval, msg_type: u16, seq: u64, body: &[u8]) {
+        let mut hdr = polyval::Block::default();
+        hdr[..2].copy_from_slice(&msg_type.to_le_bytes());
+        hdr[2..10].copy_from_slice(&seq.to_le_bytes());
+        hdr[10..16].copy_from_slice(&(body.len() as u64).to_le_bytes()[..6]);
+        ph.update(std::slice::from_ref(&hdr));
+        ph.update_padded(body);
+    }
+
+    fn fresh(&self) -> Polyval {
+        Polyval::new((&*self.pool.hash_key).into())
+    }
+
+    /// Transcript mode: authenticate everything sent since the last
+    /// checkpoint (one pad).
+    pub fn send_checkpoint(&mut self) -> Result<(), ChannelError> {
         if self.poisoned {
             return Err(ChannelError::Auth(AuthError::Poisoned));
         }
+        let fresh = self.fresh();
+        let Some((tx, _)) = self.transcript.as_mut() else {
+            return Ok(()); // per-message mode: every message is already tagged
+        };
         let pad = self.pool.take_send().map_err(ChannelError::Auth)?;
         let seq = self.send_seq;
-        let tag = wc_tag(
-            &self.pool.hash_key,
-            &pad,
-            frame.msg_type,
-            seq,
-            &frame.payload,
-        );
-        let mut p = Vec::with_capacity(SEQ_LEN + frame.payload.len() + TAG_LEN);
+        Self::absorb(tx, MSG_CHECKPOINT, seq, &[]);
+        let ph = std::mem::replace(tx, fresh);
+        let mut tag: [u8; 16] = ph.finalize().into();
+        for (a, b) in tag.iter_mut().zip(pad.iter()) {
+            *a ^= b;
+        }
+        let mut p = Vec::with_capacity(SEQ_LEN + TAG_LEN);
         p.extend_from_slice(&seq.to_le_bytes());
-        p.extend_from_slice(&frame.payload);
         p.extend_from_slice(&tag);
         self.send_seq += 1;
-        self.inner.send(&Frame::new(frame.msg_type, p))
+        self.inner.send(&Frame::new(MSG_CHECKPOINT, p))
     }
 
-    fn recv(&mut self, timeout: Duration) -> Result<Frame, ChannelError> {
+    /// Transcript mode: wait for the peer's checkpoint and verify it.
+    pub fn recv_checkpoint(&mut self, timeout: Duration) -> Result<(), ChannelError> {
+        if self.transcript.is_none() {
+            return Ok(());
+        }
+        let f = self.recv_checked(timeout)?;
+        if f.msg_type != MSG_CHECKPOINT {
+            return Err(ChannelError::UnexpectedType {
+                got: f.msg_type,
+                expected: MSG_CHECKPOINT,
+            });
+        }
+        Ok(())
+    }
+
+    /// Receive one frame, check sequence (and tag or transcript), verify
+    /// checkpoints. Returns the frame (checkpoints with empty payload).
+    fn recv_checked(&mut self, timeout: Duration) -> Result<Frame, ChannelError> {
         if self.poisoned {
             return Err(ChannelError::Auth(AuthError::Poisoned));
         }
@@ -321,8 +372,11 @@ impl<C: ClassicalChannel> ClassicalChannel for AuthChannel<C> {
             }
             Err(e) => return Err(e),
         };
-        let min = SEQ_LEN + TAG_LEN;
-        if f.payload.len() < min {
+        let tagged = self.transcript.is_none() || f.msg_type == MSG_CHECKPOINT;
+        let min = if tagged { SEQ_LEN + TAG_LEN } else { SEQ_LEN };
+        if f.payload.len() < min
+            || (self.transcript.is_some() && f.msg_type == MSG_CHECKPOINT && f.payload.len() != min)
+        {
             return Err(self.fail(AuthError::Truncated {
                 len: f.payload.len(),
                 min,
@@ -338,18 +392,92 @@ impl<C: ClassicalChannel> ClassicalChannel for AuthChannel<C> {
         if seq > expected {
             return Err(self.fail(AuthError::Reordered { got: seq, expected }));
         }
-        let body = &f.payload[SEQ_LEN..f.payload.len() - TAG_LEN];
-        let their = &f.payload[f.payload.len() - TAG_LEN..];
-        let pad = match self.pool.take_recv() {
-            Ok(p) => p,
-            Err(e) => return Err(ChannelError::Auth(e)),
-        };
-        let mine = wc_tag(&self.pool.hash_key, &pad, f.msg_type, seq, body);
-        if !bool::from(mine.ct_eq(their)) {
-            return Err(self.fail(AuthError::BadMac { seq }));
+        let fresh = self.fresh();
+        match (self.transcript.as_mut(), tagged) {
+            (None, _) => {
+                let body = &f.payload[SEQ_LEN..f.payload.len() - TAG_LEN];
+                let their = &f.payload[f.payload.len() - TAG_LEN..];
+                let pad = self.pool.take_recv().map_err(ChannelError::Auth)?;
+                let mine = wc_tag(&self.pool.hash_key, &pad, f.msg_type, seq, body);
+                if !bool::from(mine.ct_eq(their)) {
+                    return Err(self.fail(AuthError::BadMac { seq }));
+                }
+                self.recv_seq += 1;
+                Ok(Frame::new(f.msg_type, body.to_vec()))
+            }
+            (Some((_, rx)), true) => {
+                Self::absorb(rx, MSG_CHECKPOINT, seq, &[]);
+                let ph = std::mem::replace(rx, fresh);
+                let pad = self.pool.take_recv().map_err(ChannelError::Auth)?;
+                let mut mine: [u8; 16] = ph.finalize().into();
+                for (a, b) in mine.iter_mut().zip(pad.iter()) {
+                    *a ^= b;
+                }
+                if !bool::from(mine.ct_eq(&f.payload[SEQ_LEN..])) {
+                    return Err(self.fail(AuthError::BadMac { seq }));
+                }
+                self.recv_seq += 1;
+                self.unverified_recv = 0;
+                Ok(Frame::new(MSG_CHECKPOINT, Vec::new()))
+            }
+            (Some((_, rx)), false) => {
+                let body = &f.payload[SEQ_LEN..];
+                Self::absorb(rx, f.msg_type, seq, body);
+                self.recv_seq += 1;
+                self.unverified_recv += 1;
+                Ok(Frame::new(f.msg_type, body.to_vec()))
+            }
         }
-        self.recv_seq += 1;
-        Ok(Frame::new(f.msg_type, body.to_vec()))
+    }
+
+    fn fail(&mut self, e: AuthError) -> ChannelError {
+        self.poisoned = true;
+        tracing::warn!(error = %e, "authentication failure; channel disabled");
+        ChannelError::Auth(e)
+    }
+}
+
+impl<C: ClassicalChannel> ClassicalChannel for AuthChannel<C> {
+    fn send(&mut self, frame: &Frame) -> Result<(), ChannelError> {
+        if self.poisoned {
+            return Err(ChannelError::Auth(AuthError::Poisoned));
+        }
+        if frame.msg_type == MSG_CHECKPOINT {
+            return Err(ChannelError::UnexpectedType {
+                got: MSG_CHECKPOINT,
+                expected: 0,
+            });
+        }
+        let seq = self.send_seq;
+        let mut p = Vec::with_capacity(SEQ_LEN + frame.payload.len() + TAG_LEN);
+        p.extend_from_slice(&seq.to_le_bytes());
+        p.extend_from_slice(&frame.payload);
+        if let Some((tx, _)) = self.transcript.as_mut() {
+            Self::absorb(tx, frame.msg_type, seq, &frame.payload);
+        } else {
+            let pad = self.pool.take_send().map_err(ChannelError::Auth)?;
+            let tag = wc_tag(
+                &self.pool.hash_key,
+                &pad,
+                frame.msg_type,
+                seq,
+                &frame.payload,
+            );
+            p.extend_from_slice(&tag);
+        }
+        self.send_seq += 1;
+        self.inner.send(&Frame::new(frame.msg_type, p))
+    }
+
+    /// Receive the next application message. In transcript mode,
+    /// checkpoints arriving in between are verified and skipped.
+    fn recv(&mut self, timeout: Duration) -> Result<Frame, ChannelError> {
+        loop {
+            let f = self.recv_checked(timeout)?;
+            if self.transcript.is_none() || f.msg_type != MSG_CHECKPOINT {
+                return Ok(f);
+            }
+        }
     }
 }
 
@@ -488,6 +616,65 @@ mod tests {
         let raw = b.inner_mut().recv_raw(T).unwrap();
         b.inner_mut().inject_incoming(raw[..raw.len() - 3].to_vec());
         assert!(matches!(b.recv(T), Err(ChannelError::Frame(_))));
+    }
+
+    fn deferred_pair(pads: usize) -> (AuthChannel<InProcChannel>, AuthChannel<InProcChannel>) {
+        let k = psk(16 + 16 * pads);
+        let (a, b) = InProcChannel::pair();
+        (
+            AuthChannel::new_deferred(a, KeyPool::bootstrap(&k, Role::Initiator).unwrap()),
+            AuthChannel::new_deferred(b, KeyPool::bootstrap(&k, Role::Responder).unwrap()),
+        )
+    }
+
+    #[test]
+    fn deferred_mode_one_pad_per_checkpoint() {
+        let (mut a, mut b) = deferred_pair(4);
+        for i in 0..100u8 {
+            a.send(&Frame::new(1, vec![i; 7])).unwrap();
+            assert_eq!(b.recv(T).unwrap(), Frame::new(1, vec![i; 7]));
+        }
+        assert_eq!(b.unverified_received(), 100);
+        a.send_checkpoint().unwrap();
+        b.recv_checkpoint(T).unwrap();
+        assert_eq!(b.unverified_received(), 0);
+        assert_eq!(a.pool().send_pads(), 1);
+        assert_eq!(b.pool().recv_pads(), 1);
+        // a checkpoint arriving during recv() is verified and skipped
+        a.send(&Frame::new(2, vec![1])).unwrap();
+        a.send_checkpoint().unwrap();
+        a.send(&Frame::new(3, vec![2])).unwrap();
+        assert_eq!(b.recv(T).unwrap().msg_type, 2);
+        assert_eq!(b.recv(T).unwrap().msg_type, 3);
+        assert_eq!(b.unverified_received(), 1);
+    }
+
+    #[test]
+    fn deferred_mode_detects_tampering_at_checkpoint() {
+        let (mut a, mut b) = deferred_pair(4);
+        a.send(&Frame::new(1, vec![5; 30])).unwrap();
+        a.send_checkpoint().unwrap();
+        let mut raw = b.inner_mut().recv_raw(T).unwrap();
+        raw[7 + 8 + 3] ^= 0x80;
+        b.inner_mut().inject_incoming(raw);
+        b.recv(T).unwrap(); // not yet detectable
+        assert!(matches!(
+            b.recv_checkpoint(T),
+            Err(ChannelError::Auth(AuthError::BadMac { seq: 1 }))
+        ));
+        assert!(b.is_poisoned());
+        // a dropped message shows up as a sequence gap
+        let (mut a, mut b) = deferred_pair(4);
+        a.send(&Frame::new(1, vec![1])).unwrap();
+        a.send(&Frame::new(1, vec![2])).unwrap();
+        let _dropped = b.inner_mut().recv_raw(T).unwrap();
+        assert!(matches!(
+            b.recv(T),
+            Err(ChannelError::Auth(AuthError::Reordered {
+                got: 1,
+                expected: 0
+            }))
+        ));
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! the finite-key step can subtract lambda_EC exactly.
 
 use crate::bits::{BitVec, Bits};
+use crate::channel::{ClassicalChannel, Frame};
+use std::time::Duration;
 
 /// Errors of reconciliation.
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +157,52 @@ impl<R: ReconcileResponder> ReconcilePeer for LocalPeer<R> {
     fn exchange(&mut self, request: &[u8]) -> Result<Vec<u8>, ReconcileError> {
         self.responder.respond(request)
     }
+}
+
+/// Message type of reconciliation requests on a [`ClassicalChannel`].
+pub const MSG_RECONCILE_REQUEST: u16 = 0x0201;
+/// Message type of reconciliation replies on a [`ClassicalChannel`].
+pub const MSG_RECONCILE_REPLY: u16 = 0x0202;
+
+/// [`ReconcilePeer`] over a [`ClassicalChannel`] (e.g. an authenticated
+/// one): each exchange sends one [`MSG_RECONCILE_REQUEST`] frame and waits
+/// for one [`MSG_RECONCILE_REPLY`].
+#[derive(Debug)]
+pub struct ChannelPeer<C> {
+    /// The channel.
+    pub channel: C,
+    /// Reply timeout.
+    pub timeout: Duration,
+}
+
+impl<C: ClassicalChannel> ReconcilePeer for ChannelPeer<C> {
+    fn exchange(&mut self, request: &[u8]) -> Result<Vec<u8>, ReconcileError> {
+        self.channel
+            .send(&Frame::new(MSG_RECONCILE_REQUEST, request.to_vec()))
+            .map_err(|e| ReconcileError::Transport(Box::new(e)))?;
+        self.channel
+            .recv_type(MSG_RECONCILE_REPLY, self.timeout)
+            .map_err(|e| ReconcileError::Transport(Box::new(e)))
+    }
+}
+
+/// Responder loop: answer [`MSG_RECONCILE_REQUEST`] frames from `channel`
+/// until the corrector closes the session. Returns the bits disclosed.
+pub fn serve_reconciliation<C: ClassicalChannel + ?Sized, R: ReconcileResponder + ?Sized>(
+    channel: &mut C,
+    responder: &mut R,
+    timeout: Duration,
+) -> Result<Bits, ReconcileError> {
+    while !responder.is_finished() {
+        let req = channel
+            .recv_type(MSG_RECONCILE_REQUEST, timeout)
+            .map_err(|e| ReconcileError::Transport(Box::new(e)))?;
+        let reply = responder.respond(&req)?;
+        channel
+            .send(&Frame::new(MSG_RECONCILE_REPLY, reply))
+            .map_err(|e| ReconcileError::Transport(Box::new(e)))?;
+    }
+    Ok(responder.leaked())
 }
 
 #[cfg(test)]
