@@ -228,6 +228,8 @@ pub struct FastLink {
     noise: f64,
     ln_q_honest: f64,
     ln_q_attack: f64,
+    p_max_honest: f64,
+    p_max_attack: f64,
     ap_ln_q: f64,
     apd_recovery_slots: u64,
     apd_ready: [u64; 2],
@@ -293,6 +295,8 @@ impl FastLink {
             noise,
             ln_q_honest,
             ln_q_attack: ln_q_honest,
+            p_max_honest: -ln_q_honest.exp_m1(),
+            p_max_attack: -ln_q_honest.exp_m1(),
             ap_ln_q: p.detector.afterpulse_ln_q(slot_ps),
             apd_recovery_slots: p.detector.apd_recovery_slots(slot_ps),
             apd_ready: [0; 2],
@@ -308,6 +312,7 @@ impl FastLink {
             p,
         };
         link.ln_q_attack = link.attack_ln_q();
+        link.p_max_attack = -link.ln_q_attack.exp_m1();
         // First photocurrent sample cycle of the attack: a multiple of the
         // ADC period at or after the attack's first cycle, carrying slots.
         let per = link.p.adc_period_cycles.max(1);
@@ -565,13 +570,11 @@ impl FastLink {
             } else {
                 br.push(honest_branch(&ctx, 1.0));
             }
-            let p_max = 1.0
-                - if self.p.attack.active(slot) {
-                    self.ln_q_attack
-                } else {
-                    self.ln_q_honest
-                }
-                .exp();
+            let p_max = if self.p.attack.active(slot) {
+                self.p_max_attack
+            } else {
+                self.p_max_honest
+            };
             let mut u = self.rng.uniform() * p_max;
             'pick: for b in &br {
                 let pats = b.law.patterns();

@@ -29,6 +29,7 @@ pub fn seed_from_name(name: &str) -> u64 {
 #[derive(Debug, Clone)]
 pub struct SimRng {
     s: [u64; 4],
+    spare: Option<f64>,
 }
 
 impl SimRng {
@@ -41,7 +42,7 @@ impl SimRng {
             splitmix64(&mut x),
             splitmix64(&mut x),
         ];
-        SimRng { s }
+        SimRng { s, spare: None }
     }
 
     /// Next 64 random bits.
@@ -123,11 +124,18 @@ impl SimRng {
         n
     }
 
-    /// Standard normal deviate (Box-Muller).
+    /// Standard normal deviate (Box-Muller; the second deviate of each
+    /// pair is kept for the next call).
     pub fn gaussian(&mut self) -> f64 {
+        if let Some(g) = self.spare.take() {
+            return g;
+        }
         let u1 = self.uniform_open0();
         let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+        let r = (-2.0 * u1.ln()).sqrt();
+        let (sin, cos) = (std::f64::consts::TAU * u2).sin_cos();
+        self.spare = Some(r * sin);
+        r * cos
     }
 }
 
@@ -152,6 +160,21 @@ mod tests {
         let mean = sum / f64::from(n);
         // E = (1-p)/p = 99, sd of the mean ~ sqrt(9900/2e5) ~ 0.22.
         assert!((mean - 99.0).abs() < 1.5, "mean {mean}");
+    }
+
+    #[test]
+    fn gaussian_moments() {
+        let mut r = SimRng::new(seed_from_name("gaussian_moments"));
+        let n = 200_000;
+        let xs: Vec<f64> = (0..n).map(|_| r.gaussian()).collect();
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / n as f64;
+        let tail = xs.iter().filter(|x| x.abs() > 1.96).count() as f64 / n as f64;
+        assert!(
+            mean.abs() < 0.01 && (var - 1.0).abs() < 0.02,
+            "{mean} {var}"
+        );
+        assert!((tail - 0.05).abs() < 0.004, "{tail}");
     }
 
     #[test]
