@@ -301,6 +301,7 @@ pub struct BobCore {
     bundle: Signal<Local, Bits<256>>,
     bundle_status: Signal<Local, Bit>,
     sval: Signal<Local, Bits<64>>,
+    lost_base: Signal<Local, Bits<8>>,
     rbins: Signal<Local, Bits<128>>,
     nraw8: Signal<Local, Bits<8>>,
     nraw48: Signal<Local, Bits<48>>,
@@ -615,6 +616,7 @@ impl BobCore {
             bundle: Default::default(),
             bundle_status: Default::default(),
             sval: Default::default(),
+            lost_base: Default::default(),
             rbins: Default::default(),
             nraw8: Default::default(),
             nraw48: Default::default(),
@@ -1238,6 +1240,7 @@ impl Logic for BobCore {
         }
         self.i_end.next = self.cur_slot0.val() + self.k_lanes64.val();
         self.status_now.next = self.proc_cycle.val()
+            & self.processed.val().any()
             & (self.csr_stream_ctrl.q.val().get_bits::<6>(0) >= 6)
             & ((self.i_end.val() & !self.t_mask.val()) != (self.i_first.val() & !self.t_mask.val()));
         for d in 0..self.tdc.len() {
@@ -1408,6 +1411,7 @@ impl Logic for BobCore {
         }
 
         // ---- Stage R: queue the bundle, or count its records as lost ----
+        self.lost_base.next = self.lost_records.q.val();
         self.bundle.next = bit_cast::<256, 32>(self.r_rec.q.val())
             | (bit_cast::<256, 128>(self.r_bins.q.val()) << 32)
             | (bit_cast::<256, 8>(self.r_basis.q.val()) << 160)
@@ -1424,16 +1428,16 @@ impl Logic for BobCore {
             // records of this cycle that cannot be queued join the GAP
             if !self.lost_pending.q.val() {
                 self.lost_slot.d.next = self.r_slot0.q.val();
-                self.lost_records.d.next = 0.into();
+                self.lost_base.next = 0.into();
             }
             self.lost_pending.d.next = true;
             if self.bundles.full.val() {
-                self.lost_records.d.next = self.lost_records.q.val()
+                self.lost_records.d.next = self.lost_base.val()
                     + self.r_nrec.q.val()
                     + bit_cast::<8, 1>(self.snap_new.q.val().into())
                     + bit_cast::<8, 1>(self.r_epoch0.q.val().into());
             } else {
-                self.lost_records.d.next = self.lost_records.q.val() + 1;
+                self.lost_records.d.next = self.lost_base.val() + 1;
             }
         }
         // ---- Serializer: one record word per cycle into the stream ----
