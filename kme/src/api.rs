@@ -165,14 +165,24 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, message: impl Into<String>, detail: Option<String>) -> Self {
-        let details = detail.map(|d| vec![serde_json::json!({ "reason": d })]).unwrap_or_default();
-        ApiError { status: status.as_u16(), message: message.into(), details }
+        let details = detail
+            .map(|d| vec![serde_json::json!({ "reason": d })])
+            .unwrap_or_default();
+        ApiError {
+            status: status.as_u16(),
+            message: message.into(),
+            details,
+        }
     }
     fn bad_request(message: impl Into<String>, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message, Some(detail.into()))
     }
     fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", Some(detail.into()))
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "Unauthorized",
+            Some(detail.into()),
+        )
     }
 }
 
@@ -192,13 +202,26 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
 pub fn router(state: Arc<ApiState>) -> Router {
     Router::new()
         .route("/api/v1/keys/{slave_sae_id}/status", get(get_status))
-        .route("/api/v1/keys/{slave_sae_id}/enc_keys", get(get_enc_keys).post(post_enc_keys))
-        .route("/api/v1/keys/{master_sae_id}/dec_keys", get(get_dec_keys).post(post_dec_keys))
+        .route(
+            "/api/v1/keys/{slave_sae_id}/enc_keys",
+            get(get_enc_keys).post(post_enc_keys),
+        )
+        .route(
+            "/api/v1/keys/{master_sae_id}/dec_keys",
+            get(get_dec_keys).post(post_dec_keys),
+        )
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "Not found", None) })
         .method_not_allowed_fallback(|m: Method| async move {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("Method {m} not allowed"), None)
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("Method {m} not allowed"),
+                None,
+            )
         })
-        .layer(axum::middleware::map_response_with_state(state.clone(), count_response))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            count_response,
+        ))
         .with_state(state)
 }
 
@@ -213,49 +236,87 @@ fn caller(id: Option<Extension<SaeIdentity>>) -> Result<String, ApiError> {
 }
 
 fn path_sae(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
-    p.map(|Path(s)| s).map_err(|e| ApiError::bad_request("Invalid SAE ID in path", e.body_text()))
+    p.map(|Path(s)| s)
+        .map_err(|e| ApiError::bad_request("Invalid SAE ID in path", e.body_text()))
 }
 
-fn body_json<T: serde::de::DeserializeOwned>(b: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+fn body_json<T: serde::de::DeserializeOwned>(
+    b: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
     let b = b.map_err(|e| ApiError::bad_request("Unreadable request body", e.body_text()))?;
-    serde_json::from_slice(&b).map_err(|e| ApiError::bad_request("Malformed JSON request body", e.to_string()))
+    serde_json::from_slice(&b)
+        .map_err(|e| ApiError::bad_request("Malformed JSON request body", e.to_string()))
 }
 
 /// Parses a query string into (name, value) pairs, refusing repeated names
 /// other than `allow_repeat`.
-fn query_pairs(q: Option<String>, allowed: &[&str], allow_repeat: &str) -> Result<Vec<(String, String)>, ApiError> {
+fn query_pairs(
+    q: Option<String>,
+    allowed: &[&str],
+    allow_repeat: &str,
+) -> Result<Vec<(String, String)>, ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q.as_deref().unwrap_or(""))
         .map_err(|e| ApiError::bad_request("Malformed query string", e.to_string()))?;
     for (i, (k, _)) in pairs.iter().enumerate() {
         if !allowed.contains(&k.as_str()) {
-            return Err(ApiError::bad_request("Unknown query parameter", format!("parameter {k:?} is not supported")));
+            return Err(ApiError::bad_request(
+                "Unknown query parameter",
+                format!("parameter {k:?} is not supported"),
+            ));
         }
         if k != allow_repeat && pairs[..i].iter().any(|(k2, _)| k2 == k) {
-            return Err(ApiError::bad_request("Repeated query parameter", format!("parameter {k:?} given twice")));
+            return Err(ApiError::bad_request(
+                "Repeated query parameter",
+                format!("parameter {k:?} given twice"),
+            ));
         }
     }
     Ok(pairs)
 }
 
 fn parse_u32(name: &str, v: &str) -> Result<u32, ApiError> {
-    v.parse::<u32>()
-        .map_err(|_| ApiError::bad_request(format!("Invalid {name}"), format!("{name} must be an unsigned integer, got {v:?}")))
+    v.parse::<u32>().map_err(|_| {
+        ApiError::bad_request(
+            format!("Invalid {name}"),
+            format!("{name} must be an unsigned integer, got {v:?}"),
+        )
+    })
 }
 
 /// Finds the link where `caller` is the master and `slave` the slave, served
 /// on the master side here.
-fn master_link<'a>(cfg: &'a ApiConfig, caller: &str, slave: &str) -> Result<&'a LinkConfig, ApiError> {
+fn master_link<'a>(
+    cfg: &'a ApiConfig,
+    caller: &str,
+    slave: &str,
+) -> Result<&'a LinkConfig, ApiError> {
     cfg.links
         .iter()
-        .find(|l| l.local_side == Side::Master && l.master_sae_id == caller && l.slave_sae_id == slave)
-        .ok_or_else(|| ApiError::unauthorized(format!("SAE {caller:?} may not request keys for SAE {slave:?} at this KME")))
+        .find(|l| {
+            l.local_side == Side::Master && l.master_sae_id == caller && l.slave_sae_id == slave
+        })
+        .ok_or_else(|| {
+            ApiError::unauthorized(format!(
+                "SAE {caller:?} may not request keys for SAE {slave:?} at this KME"
+            ))
+        })
 }
 
-fn slave_link<'a>(cfg: &'a ApiConfig, caller: &str, master: &str) -> Result<&'a LinkConfig, ApiError> {
+fn slave_link<'a>(
+    cfg: &'a ApiConfig,
+    caller: &str,
+    master: &str,
+) -> Result<&'a LinkConfig, ApiError> {
     cfg.links
         .iter()
-        .find(|l| l.local_side == Side::Slave && l.slave_sae_id == caller && l.master_sae_id == master)
-        .ok_or_else(|| ApiError::unauthorized(format!("SAE {caller:?} may not request keys from SAE {master:?} at this KME")))
+        .find(|l| {
+            l.local_side == Side::Slave && l.slave_sae_id == caller && l.master_sae_id == master
+        })
+        .ok_or_else(|| {
+            ApiError::unauthorized(format!(
+                "SAE {caller:?} may not request keys from SAE {master:?} at this KME"
+            ))
+        })
 }
 
 async fn with_store<T: Send + 'static>(
@@ -274,9 +335,11 @@ async fn with_store<T: Send + 'static>(
 
 fn store_error(e: StoreError) -> ApiError {
     match e {
-        StoreError::NotEnoughKeys { .. } => {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Not enough keys available", Some(e.to_string()))
-        }
+        StoreError::NotEnoughKeys { .. } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Not enough keys available",
+            Some(e.to_string()),
+        ),
         StoreError::UnknownKeyId(_) | StoreError::RepeatedKeyId(_) => {
             ApiError::bad_request("Key not found", e.to_string())
         }
@@ -291,7 +354,13 @@ fn container(st: &ApiState, keys: Vec<crate::store::DeliveredKey>) -> KeyContain
     let b64 = base64::engine::general_purpose::STANDARD;
     st.metrics.add_delivered(keys.len() as u64);
     KeyContainer {
-        keys: keys.iter().map(|k| KeyEntry { key_ID: k.key_id.to_string(), key: b64.encode(k.key.expose()) }).collect(),
+        keys: keys
+            .iter()
+            .map(|k| KeyEntry {
+                key_ID: k.key_id.to_string(),
+                key: b64.encode(k.key.expose()),
+            })
+            .collect(),
     }
 }
 
@@ -305,10 +374,15 @@ async fn get_status(
     let caller = caller(id)?;
     let other = path_sae(path)?;
     let cfg = &st.config;
-    let link = master_link(cfg, &caller, &other).or_else(|_| slave_link(cfg, &caller, &other))?.clone();
+    let link = master_link(cfg, &caller, &other)
+        .or_else(|_| slave_link(cfg, &caller, &other))?
+        .clone();
     let key_bytes = (cfg.key_size_bits / 8) as usize;
     let (m, s) = (link.master_sae_id.clone(), link.slave_sae_id.clone());
-    let stored = with_store(&st, move |store| Ok(store.available(&m, &s, Some(key_bytes)))).await?;
+    let stored = with_store(&st, move |store| {
+        Ok(store.available(&m, &s, Some(key_bytes)))
+    })
+    .await?;
     Ok(Json(Status {
         source_KME_ID: cfg.kme_id.clone(),
         target_KME_ID: cfg.peer_kme_id.clone(),
@@ -354,7 +428,12 @@ async fn post_enc_keys(
     enc_keys(st, caller, slave, req).await
 }
 
-async fn enc_keys(st: Arc<ApiState>, caller: String, slave: String, req: KeyRequest) -> ApiResult<KeyContainer> {
+async fn enc_keys(
+    st: Arc<ApiState>,
+    caller: String,
+    slave: String,
+    req: KeyRequest,
+) -> ApiResult<KeyContainer> {
     let cfg = &st.config;
     let link = master_link(cfg, &caller, &slave)?.clone();
     let number = req.number.unwrap_or(1);
@@ -362,7 +441,10 @@ async fn enc_keys(st: Arc<ApiState>, caller: String, slave: String, req: KeyRequ
     if number == 0 || number > cfg.max_key_per_request {
         return Err(ApiError::bad_request(
             "Invalid number",
-            format!("number must be 1..={}, got {number}", cfg.max_key_per_request),
+            format!(
+                "number must be 1..={}, got {number}",
+                cfg.max_key_per_request
+            ),
         ));
     }
     if size != cfg.key_size_bits {
@@ -371,13 +453,21 @@ async fn enc_keys(st: Arc<ApiState>, caller: String, slave: String, req: KeyRequ
             format!("size must be {} bits, got {size}", cfg.key_size_bits),
         ));
     }
-    if req.additional_slave_SAE_IDs.as_ref().is_some_and(|v| !v.is_empty()) {
+    if req
+        .additional_slave_SAE_IDs
+        .as_ref()
+        .is_some_and(|v| !v.is_empty())
+    {
         return Err(ApiError::bad_request(
             "additional_slave_SAE_IDs not supported",
             "max_SAE_ID_count is 0 (no key multicast)",
         ));
     }
-    if let Some(ext) = req.extension_mandatory.as_ref().and_then(|v| v.iter().flat_map(|m| m.keys()).next()) {
+    if let Some(ext) = req
+        .extension_mandatory
+        .as_ref()
+        .and_then(|v| v.iter().flat_map(|m| m.keys()).next())
+    {
         return Err(ApiError::bad_request(
             "Not all mandatory extension parameters are supported",
             format!("extension {ext:?} is not supported"),
@@ -385,7 +475,10 @@ async fn enc_keys(st: Arc<ApiState>, caller: String, slave: String, req: KeyRequ
     }
     let key_bytes = (size / 8) as usize;
     let (m, s) = (link.master_sae_id.clone(), link.slave_sae_id.clone());
-    let keys = with_store(&st, move |store| store.take_oldest(&m, &s, number as usize, key_bytes)).await?;
+    let keys = with_store(&st, move |store| {
+        store.take_oldest(&m, &s, number as usize, key_bytes)
+    })
+    .await?;
     tracing::info!(master_sae = %link.master_sae_id, slave_sae = %link.slave_sae_id, keys = keys.len(), "enc_keys delivered");
     Ok(Json(container(&st, keys)))
 }
@@ -398,7 +491,10 @@ async fn get_dec_keys(
 ) -> ApiResult<KeyContainer> {
     let caller = caller(id)?;
     let master = path_sae(path)?;
-    let ids: Vec<String> = query_pairs(q, &["key_ID"], "key_ID")?.into_iter().map(|(_, v)| v).collect();
+    let ids: Vec<String> = query_pairs(q, &["key_ID"], "key_ID")?
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
     dec_keys(st, caller, master, ids).await
 }
 
@@ -411,28 +507,51 @@ async fn post_dec_keys(
     let caller = caller(id)?;
     let master = path_sae(path)?;
     let req: KeyIds = body_json(body)?;
-    if let Some(ext) = req.key_IDs.iter().find(|k| k.key_ID_extension.as_ref().is_some_and(|v| !v.is_null())) {
-        return Err(ApiError::bad_request("key_ID_extension not supported", format!("key_ID {:?}", ext.key_ID)));
+    if let Some(ext) = req
+        .key_IDs
+        .iter()
+        .find(|k| k.key_ID_extension.as_ref().is_some_and(|v| !v.is_null()))
+    {
+        return Err(ApiError::bad_request(
+            "key_ID_extension not supported",
+            format!("key_ID {:?}", ext.key_ID),
+        ));
     }
     let ids = req.key_IDs.into_iter().map(|k| k.key_ID).collect();
     dec_keys(st, caller, master, ids).await
 }
 
-async fn dec_keys(st: Arc<ApiState>, caller: String, master: String, ids: Vec<String>) -> ApiResult<KeyContainer> {
+async fn dec_keys(
+    st: Arc<ApiState>,
+    caller: String,
+    master: String,
+    ids: Vec<String>,
+) -> ApiResult<KeyContainer> {
     let cfg = &st.config;
     let link = slave_link(cfg, &caller, &master)?.clone();
     if ids.is_empty() {
-        return Err(ApiError::bad_request("No key_ID given", "at least one key_ID is required"));
+        return Err(ApiError::bad_request(
+            "No key_ID given",
+            "at least one key_ID is required",
+        ));
     }
     if ids.len() > cfg.max_key_per_request as usize {
         return Err(ApiError::bad_request(
             "Too many key_IDs",
-            format!("at most {} key_IDs per request, got {}", cfg.max_key_per_request, ids.len()),
+            format!(
+                "at most {} key_IDs per request, got {}",
+                cfg.max_key_per_request,
+                ids.len()
+            ),
         ));
     }
     let uuids = ids
         .iter()
-        .map(|s| Uuid::try_parse(s).map_err(|_| ApiError::bad_request("Invalid key_ID", format!("{s:?} is not a UUID"))))
+        .map(|s| {
+            Uuid::try_parse(s).map_err(|_| {
+                ApiError::bad_request("Invalid key_ID", format!("{s:?} is not a UUID"))
+            })
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let (m, s) = (link.master_sae_id.clone(), link.slave_sae_id.clone());
     let keys = with_store(&st, move |store| store.take_by_ids(&m, &s, &uuids)).await?;

@@ -11,8 +11,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    KeyPair, KeyUsagePurpose, SanType,
 };
 
 /// Errors while making the PKI.
@@ -89,8 +89,12 @@ fn write_file(path: PathBuf, data: &str, mode: u32) -> Result<(), CertError> {
         .truncate(true)
         .mode(mode)
         .open(&path)
-        .map_err(|source| CertError::Write { path: path.clone(), source })?;
-    f.write_all(data.as_bytes()).map_err(|source| CertError::Write { path, source })
+        .map_err(|source| CertError::Write {
+            path: path.clone(),
+            source,
+        })?;
+    f.write_all(data.as_bytes())
+        .map_err(|source| CertError::Write { path, source })
 }
 
 fn params(name: &str) -> CertificateParams {
@@ -111,20 +115,30 @@ pub fn make_test_pki(dir: impl AsRef<Path>) -> Result<TestPki, CertError> {
 /// missing). Keys are written mode 0600, certificates 0644.
 pub fn make_pki(dir: impl AsRef<Path>, spec: &PkiSpec) -> Result<TestPki, CertError> {
     let dir = dir.as_ref().to_path_buf();
-    std::fs::create_dir_all(&dir).map_err(|source| CertError::Write { path: dir.clone(), source })?;
+    std::fs::create_dir_all(&dir).map_err(|source| CertError::Write {
+        path: dir.clone(),
+        source,
+    })?;
     for n in spec.kme_ids.iter().chain(&spec.sae_ids) {
         if n.is_empty() || n == "ca" || n.contains(['/', '\0']) || n.starts_with('.') {
             return Err(CertError::BadName(n.clone()));
         }
     }
     fn gen(name: &str) -> impl FnOnce(rcgen::Error) -> CertError + '_ {
-        move |source| CertError::Generate { name: name.to_owned(), source }
+        move |source| CertError::Generate {
+            name: name.to_owned(),
+            source,
+        }
     }
 
     let ca_key = KeyPair::generate().map_err(gen("ca"))?;
     let mut ca_params = params("qkd test CA");
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca = ca_params.self_signed(&ca_key).map_err(gen("ca"))?;
     write_file(dir.join("ca.pem"), &ca.pem(), 0o644)?;
     write_file(dir.join("ca.key"), &ca_key.serialize_pem(), 0o600)?;
@@ -148,5 +162,8 @@ pub fn make_pki(dir: impl AsRef<Path>, spec: &PkiSpec) -> Result<TestPki, CertEr
             write_file(dir.join(format!("{name}.key")), &key.serialize_pem(), 0o600)?;
         }
     }
-    Ok(TestPki { ca_cert: dir.join("ca.pem"), dir })
+    Ok(TestPki {
+        ca_cert: dir.join("ca.pem"),
+        dir,
+    })
 }

@@ -39,7 +39,11 @@ impl Metrics {
     }
     /// Counts an API response by success.
     pub fn add_request(&self, ok: bool) {
-        let c = if ok { &self.requests_ok } else { &self.requests_failed };
+        let c = if ok {
+            &self.requests_ok
+        } else {
+            &self.requests_failed
+        };
         c.fetch_add(1, Ordering::Relaxed);
     }
     /// Counts a refused TLS handshake.
@@ -77,7 +81,13 @@ pub struct KmeStatus {
 
 impl KmeStatus {
     /// Assembles a snapshot.
-    pub fn new(kme_id: &str, max_key_count: u64, c: StoreCounts, m: &Metrics, link: LinkState) -> Self {
+    pub fn new(
+        kme_id: &str,
+        max_key_count: u64,
+        c: StoreCounts,
+        m: &Metrics,
+        link: LinkState,
+    ) -> Self {
         KmeStatus {
             kme_id: kme_id.to_owned(),
             stored_keys: c.stored_keys,
@@ -98,24 +108,92 @@ impl KmeStatus {
         let mut o = String::new();
         let kme = escape_label(&self.kme_id);
         let mut metric = |name: &str, kind: &str, help: &str, v: f64| {
-            let _ = writeln!(o, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{{kme=\"{kme}\"}} {v}");
+            let _ = writeln!(
+                o,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{{kme=\"{kme}\"}} {v}"
+            );
         };
-        metric("qkd_kme_stored_keys", "gauge", "Keys stored and not yet delivered.", self.stored_keys as f64);
-        metric("qkd_kme_stored_bits", "gauge", "Bits of stored, undelivered key.", self.stored_bits as f64);
-        metric("qkd_kme_max_key_count", "gauge", "Store capacity reported to SAEs.", self.max_key_count as f64);
-        metric("qkd_kme_delivered_keys_total", "counter", "Keys delivered over the store's life.", self.delivered_keys_total as f64);
-        metric("qkd_kme_requests_ok_total", "counter", "API requests answered with success.", self.requests_ok as f64);
-        metric("qkd_kme_requests_failed_total", "counter", "API requests answered with an error.", self.requests_failed as f64);
-        metric("qkd_kme_tls_refused_total", "counter", "TLS handshakes refused.", self.tls_refused as f64);
-        metric("qkd_kme_store_file_bytes", "gauge", "Key store file size in bytes.", self.store_file_bytes as f64);
-        metric("qkd_link_up", "gauge", "1 while the QKD link is up.", u8::from(self.link.link_up) as f64);
-        metric("qkd_link_alarms", "gauge", "Number of active link alarms.", self.link.alarms.len() as f64);
-        metric("qkd_link_blocks_done_total", "counter", "Key blocks completed.", self.link.blocks_done as f64);
+        metric(
+            "qkd_kme_stored_keys",
+            "gauge",
+            "Keys stored and not yet delivered.",
+            self.stored_keys as f64,
+        );
+        metric(
+            "qkd_kme_stored_bits",
+            "gauge",
+            "Bits of stored, undelivered key.",
+            self.stored_bits as f64,
+        );
+        metric(
+            "qkd_kme_max_key_count",
+            "gauge",
+            "Store capacity reported to SAEs.",
+            self.max_key_count as f64,
+        );
+        metric(
+            "qkd_kme_delivered_keys_total",
+            "counter",
+            "Keys delivered over the store's life.",
+            self.delivered_keys_total as f64,
+        );
+        metric(
+            "qkd_kme_requests_ok_total",
+            "counter",
+            "API requests answered with success.",
+            self.requests_ok as f64,
+        );
+        metric(
+            "qkd_kme_requests_failed_total",
+            "counter",
+            "API requests answered with an error.",
+            self.requests_failed as f64,
+        );
+        metric(
+            "qkd_kme_tls_refused_total",
+            "counter",
+            "TLS handshakes refused.",
+            self.tls_refused as f64,
+        );
+        metric(
+            "qkd_kme_store_file_bytes",
+            "gauge",
+            "Key store file size in bytes.",
+            self.store_file_bytes as f64,
+        );
+        metric(
+            "qkd_link_up",
+            "gauge",
+            "1 while the QKD link is up.",
+            u8::from(self.link.link_up) as f64,
+        );
+        metric(
+            "qkd_link_alarms",
+            "gauge",
+            "Number of active link alarms.",
+            self.link.alarms.len() as f64,
+        );
+        metric(
+            "qkd_link_blocks_done_total",
+            "counter",
+            "Key blocks completed.",
+            self.link.blocks_done as f64,
+        );
         if let Some(q) = self.link.qber {
-            metric("qkd_link_qber", "gauge", "Quantum bit error rate of the last block (fraction).", q);
+            metric(
+                "qkd_link_qber",
+                "gauge",
+                "Quantum bit error rate of the last block (fraction).",
+                q,
+            );
         }
         if let Some(r) = self.link.key_rate_bps {
-            metric("qkd_link_key_rate_bps", "gauge", "Secret key rate in bits per second.", r);
+            metric(
+                "qkd_link_key_rate_bps",
+                "gauge",
+                "Secret key rate in bits per second.",
+                r,
+            );
         }
         o
     }
@@ -123,5 +201,7 @@ impl KmeStatus {
 
 /// Escapes a Prometheus label value (backslash, double quote, newline).
 fn escape_label(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }

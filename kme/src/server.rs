@@ -100,10 +100,20 @@ pub struct KmeConfig {
 }
 
 fn load_certs(path: &Path, what: &'static str) -> Result<Vec<CertificateDer<'static>>, KmeError> {
-    let err = |source| KmeError::Pem { what, path: path.to_owned(), source };
-    let certs = CertificateDer::pem_file_iter(path).map_err(err)?.collect::<Result<Vec<_>, _>>().map_err(err)?;
+    let err = |source| KmeError::Pem {
+        what,
+        path: path.to_owned(),
+        source,
+    };
+    let certs = CertificateDer::pem_file_iter(path)
+        .map_err(err)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(err)?;
     if certs.is_empty() {
-        return Err(KmeError::Config(format!("no certificate in {}", path.display())));
+        return Err(KmeError::Config(format!(
+            "no certificate in {}",
+            path.display()
+        )));
     }
     Ok(certs)
 }
@@ -116,13 +126,15 @@ pub fn server_tls_config(tls: &TlsFiles) -> Result<rustls::ServerConfig, KmeErro
     for c in load_certs(&tls.client_ca_pem, "client CA certificate")? {
         roots.add(c)?;
     }
-    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build()?;
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone()).build()?;
     let chain = load_certs(&tls.server_cert_pem, "server certificate")?;
-    let key = PrivateKeyDer::from_pem_file(&tls.server_key_pem).map_err(|source| KmeError::Pem {
-        what: "server private key",
-        path: tls.server_key_pem.clone(),
-        source,
-    })?;
+    let key =
+        PrivateKeyDer::from_pem_file(&tls.server_key_pem).map_err(|source| KmeError::Pem {
+            what: "server private key",
+            path: tls.server_key_pem.clone(),
+            source,
+        })?;
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(verifier)
@@ -134,7 +146,12 @@ pub fn server_tls_config(tls: &TlsFiles) -> Result<rustls::ServerConfig, KmeErro
 /// SAE ID from a verified client certificate: subject CN, else first DNS SAN.
 pub fn sae_id_from_cert(der: &[u8]) -> Option<String> {
     let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
-    if let Some(cn) = cert.subject().iter_common_name().next().and_then(|a| a.as_str().ok()) {
+    if let Some(cn) = cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|a| a.as_str().ok())
+    {
         return Some(cn.to_owned());
     }
     let san = cert.subject_alternative_name().ok()??;
@@ -171,21 +188,37 @@ impl Kme {
     }
 
     /// Serves an already opened store.
-    pub async fn serve_with_store(config: KmeConfig, store: KeyStore) -> Result<KmeHandle, KmeError> {
+    pub async fn serve_with_store(
+        config: KmeConfig,
+        store: KeyStore,
+    ) -> Result<KmeHandle, KmeError> {
         if config.api.key_size_bits == 0 || config.api.key_size_bits % 8 != 0 {
-            return Err(KmeError::Config(format!("key_size_bits {} is not a positive multiple of 8", config.api.key_size_bits)));
+            return Err(KmeError::Config(format!(
+                "key_size_bits {} is not a positive multiple of 8",
+                config.api.key_size_bits
+            )));
         }
         if config.api.max_key_per_request == 0 {
             return Err(KmeError::Config("max_key_per_request is 0".into()));
         }
         if let Some(a) = config.ops_listen {
             if !a.ip().is_loopback() {
-                return Err(KmeError::Config(format!("ops_listen {a} is not a loopback address")));
+                return Err(KmeError::Config(format!(
+                    "ops_listen {a} is not a loopback address"
+                )));
             }
         }
         let acceptor = TlsAcceptor::from(Arc::new(server_tls_config(&config.tls)?));
-        let listener = TcpListener::bind(config.listen).await.map_err(|source| KmeError::Bind { addr: config.listen, source })?;
-        let api_addr = listener.local_addr().map_err(|source| KmeError::Bind { addr: config.listen, source })?;
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|source| KmeError::Bind {
+                addr: config.listen,
+                source,
+            })?;
+        let api_addr = listener.local_addr().map_err(|source| KmeError::Bind {
+            addr: config.listen,
+            source,
+        })?;
         let state = Arc::new(ApiState {
             config: config.api.clone(),
             store: Arc::new(Mutex::new(store)),
@@ -193,11 +226,21 @@ impl Kme {
             link: Mutex::new(LinkState::default()),
         });
         let (stop, stop_rx) = watch::channel(false);
-        let mut tasks = vec![tokio::spawn(accept_loop(listener, acceptor, state.clone(), stop_rx.clone()))];
+        let mut tasks = vec![tokio::spawn(accept_loop(
+            listener,
+            acceptor,
+            state.clone(),
+            stop_rx.clone(),
+        ))];
         let mut ops_addr = None;
         if let Some(addr) = config.ops_listen {
-            let l = TcpListener::bind(addr).await.map_err(|source| KmeError::Bind { addr, source })?;
-            ops_addr = Some(l.local_addr().map_err(|source| KmeError::Bind { addr, source })?);
+            let l = TcpListener::bind(addr)
+                .await
+                .map_err(|source| KmeError::Bind { addr, source })?;
+            ops_addr = Some(
+                l.local_addr()
+                    .map_err(|source| KmeError::Bind { addr, source })?,
+            );
             let router = ops_router(state.clone());
             let mut rx = stop_rx.clone();
             tasks.push(tokio::spawn(async move {
@@ -210,7 +253,13 @@ impl Kme {
             }));
         }
         tracing::info!(kme_id = %config.api.kme_id, %api_addr, ?ops_addr, "KME serving");
-        Ok(KmeHandle { api_addr, ops_addr, state, stop, tasks })
+        Ok(KmeHandle {
+            api_addr,
+            ops_addr,
+            state,
+            stop,
+            tasks,
+        })
     }
 
     /// Blocking wrapper: runs the server on its own 2-thread tokio runtime.
@@ -222,13 +271,22 @@ impl Kme {
             .build()
             .map_err(KmeError::Runtime)?;
         let handle = rt.block_on(Self::serve(config))?;
-        Ok(BlockingKmeHandle { rt: Some(rt), handle: Some(handle) })
+        Ok(BlockingKmeHandle {
+            rt: Some(rt),
+            handle: Some(handle),
+        })
     }
 }
 
 impl KmeHandle {
     /// Appends a confirmed key to the served store (fsynced before return).
-    pub fn append_confirmed(&self, key_id: Uuid, key: &[u8], master_sae: &str, slave_sae: &str) -> Result<(), StoreError> {
+    pub fn append_confirmed(
+        &self,
+        key_id: Uuid,
+        key: &[u8],
+        master_sae: &str,
+        slave_sae: &str,
+    ) -> Result<(), StoreError> {
         let mut g = self.state.store.lock().unwrap_or_else(|p| p.into_inner());
         g.append_confirmed(key_id, key, master_sae, slave_sae)
     }
@@ -283,7 +341,13 @@ impl Drop for BlockingKmeHandle {
 fn snapshot(st: &ApiState) -> KmeStatus {
     let counts = st.store.lock().unwrap_or_else(|p| p.into_inner()).counts();
     let link = st.link.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    KmeStatus::new(&st.config.kme_id, st.config.max_key_count.into(), counts, &st.metrics, link)
+    KmeStatus::new(
+        &st.config.kme_id,
+        st.config.max_key_count.into(),
+        counts,
+        &st.metrics,
+        link,
+    )
 }
 
 fn ops_router(state: Arc<ApiState>) -> axum::Router {
@@ -292,20 +356,32 @@ fn ops_router(state: Arc<ApiState>) -> axum::Router {
     axum::Router::new()
         .route(
             "/metrics",
-            get(|axum::extract::State(st): axum::extract::State<Arc<ApiState>>| async move {
-                let body = tokio::task::spawn_blocking(move || snapshot(&st).prometheus_text()).await.unwrap_or_default();
-                ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], body)
-            }),
+            get(
+                |axum::extract::State(st): axum::extract::State<Arc<ApiState>>| async move {
+                    let body = tokio::task::spawn_blocking(move || snapshot(&st).prometheus_text())
+                        .await
+                        .unwrap_or_default();
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4",
+                        )],
+                        body,
+                    )
+                },
+            ),
         )
         .route(
             "/status",
-            get(|axum::extract::State(st): axum::extract::State<Arc<ApiState>>| async move {
-                let s = tokio::task::spawn_blocking(move || snapshot(&st)).await;
-                match s {
-                    Ok(s) => axum::Json(s).into_response(),
-                    Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-                }
-            }),
+            get(
+                |axum::extract::State(st): axum::extract::State<Arc<ApiState>>| async move {
+                    let s = tokio::task::spawn_blocking(move || snapshot(&st)).await;
+                    match s {
+                        Ok(s) => axum::Json(s).into_response(),
+                        Err(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+                    }
+                },
+            ),
         )
         .with_state(state)
 }
@@ -315,7 +391,12 @@ async fn stopped(rx: &mut watch::Receiver<bool>) {
     let _ = rx.wait_for(|s| *s).await;
 }
 
-async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, state: Arc<ApiState>, mut stop: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    state: Arc<ApiState>,
+    mut stop: watch::Receiver<bool>,
+) {
     let router = api::router(state.clone());
     loop {
         let (tcp, peer) = tokio::select! {
@@ -334,7 +415,8 @@ async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, state: Arc<Ap
         let state = state.clone();
         let mut stop = stop.clone();
         tokio::spawn(async move {
-            let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            let tls = match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await
+            {
                 Ok(Ok(s)) => s,
                 Ok(Err(e)) => {
                     state.metrics.add_tls_refused();
@@ -360,10 +442,13 @@ async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, state: Arc<Ap
             };
             tracing::debug!(%peer, sae_id = %sae, "SAE connected");
             let identity = SaeIdentity(sae);
-            let svc = tower::ServiceExt::map_request(router, move |mut req: Request<hyper::body::Incoming>| {
-                req.extensions_mut().insert(identity.clone());
-                req
-            });
+            let svc = tower::ServiceExt::map_request(
+                router,
+                move |mut req: Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(identity.clone());
+                    req
+                },
+            );
             let conn = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(tls), TowerToHyperService::new(svc));
             tokio::pin!(conn);

@@ -231,7 +231,11 @@ fn parse_record(b: &[u8], file_offset: u64) -> Result<(Record, usize), &'static 
     match kind {
         KIND_KEY => {
             let mut at = REC_HEAD_BYTES;
-            let id: [u8; 16] = rec.get(at..at + 16).ok_or("short")?.try_into().map_err(|_| "short")?;
+            let id: [u8; 16] = rec
+                .get(at..at + 16)
+                .ok_or("short")?
+                .try_into()
+                .map_err(|_| "short")?;
             at += 16;
             let m_len = rd_u16(rec, at).ok_or("short")? as usize;
             at += 2;
@@ -351,11 +355,18 @@ impl KeyStore {
                 return Err(StoreError::BadHeader { path });
             }
             file.set_len(0).map_err(io("truncating torn header"))?;
-            file.write_all_at(&FILE_HEADER, 0).map_err(io("writing header"))?;
+            file.write_all_at(&FILE_HEADER, 0)
+                .map_err(io("writing header"))?;
             file.sync_all().map_err(io("syncing header"))?;
             if let Some(dir) = path.parent() {
-                let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
-                File::open(dir).and_then(|d| d.sync_all()).map_err(io("syncing directory"))?;
+                let dir = if dir.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    dir
+                };
+                File::open(dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(io("syncing directory"))?;
             }
             data.clear();
             data.extend_from_slice(&FILE_HEADER);
@@ -382,7 +393,11 @@ impl KeyStore {
                             (REC_HEAD_BYTES + 4..=MAX_RECORD_BYTES).contains(&l) && l >= rest.len()
                         });
                     if !is_tail {
-                        return Err(StoreError::Corrupt { path, offset: pos as u64, reason });
+                        return Err(StoreError::Corrupt {
+                            path,
+                            offset: pos as u64,
+                            reason,
+                        });
                     }
                     torn_at = Some(pos);
                     break;
@@ -399,7 +414,15 @@ impl KeyStore {
         }
         // A final KEY record whose key bytes fail their checksum (and that was
         // never consumed) is a torn append too.
-        if let Some((off, Record::Key { key_id, key_crc_ok: false, .. })) = records.last() {
+        if let Some((
+            off,
+            Record::Key {
+                key_id,
+                key_crc_ok: false,
+                ..
+            },
+        )) = records.last()
+        {
             if !consumed.contains(key_id) {
                 torn_at = Some(*off);
                 records.pop();
@@ -408,7 +431,8 @@ impl KeyStore {
         if let Some(at) = torn_at {
             tracing::warn!(path = %path.display(), offset = at, dropped_bytes = data.len() - at,
                 "key store: cutting off torn final record");
-            file.set_len(at as u64).map_err(io("truncating torn record"))?;
+            file.set_len(at as u64)
+                .map_err(io("truncating torn record"))?;
             file.sync_all().map_err(io("syncing after truncation"))?;
             data.truncate(at);
         }
@@ -425,12 +449,23 @@ impl KeyStore {
         };
         let mut reerased = false;
         for (off, rec) in records {
-            let Record::Key { key_id, master_sae, slave_sae, key_offset, key_len, key_crc_ok } = rec
+            let Record::Key {
+                key_id,
+                master_sae,
+                slave_sae,
+                key_offset,
+                key_len,
+                key_crc_ok,
+            } = rec
             else {
                 continue;
             };
             if !store.used_ids.insert(key_id) {
-                return Err(StoreError::Corrupt { path, offset: off as u64, reason: "duplicate key ID" });
+                return Err(StoreError::Corrupt {
+                    path,
+                    offset: off as u64,
+                    reason: "duplicate key ID",
+                });
             }
             let span = key_offset as usize..key_offset as usize + key_len + 4;
             if consumed.contains(&key_id) {
@@ -441,13 +476,27 @@ impl KeyStore {
                 continue;
             }
             if !key_crc_ok {
-                return Err(StoreError::Corrupt { path, offset: off as u64, reason: "key checksum mismatch" });
+                return Err(StoreError::Corrupt {
+                    path,
+                    offset: off as u64,
+                    reason: "key checksum mismatch",
+                });
             }
-            let key = KeyBytes::new(data[key_offset as usize..key_offset as usize + key_len].to_vec());
+            let key =
+                KeyBytes::new(data[key_offset as usize..key_offset as usize + key_len].to_vec());
             let seq = store.next_seq;
             store.next_seq += 1;
             store.order.insert(seq, key_id);
-            store.entries.insert(key_id, Entry { seq, master_sae, slave_sae, key, key_offset });
+            store.entries.insert(
+                key_id,
+                Entry {
+                    seq,
+                    master_sae,
+                    slave_sae,
+                    key,
+                    key_offset,
+                },
+            );
         }
         store.used_ids.extend(consumed);
         if reerased {
@@ -465,7 +514,9 @@ impl KeyStore {
 
     fn erase_at(&self, key_offset: u64, key_len: usize) -> Result<(), StoreError> {
         let zeros = vec![0u8; key_len + 4];
-        self.file.write_all_at(&zeros, key_offset).map_err(self.io_err("erasing consumed key"))
+        self.file
+            .write_all_at(&zeros, key_offset)
+            .map_err(self.io_err("erasing consumed key"))
     }
 
     /// Path of the store file.
@@ -487,7 +538,9 @@ impl KeyStore {
         }
         for sae in [master_sae, slave_sae] {
             if sae.is_empty() || sae.len() > MAX_SAE_ID_BYTES {
-                return Err(StoreError::InvalidKey("SAE ID length must be 1..=255 bytes"));
+                return Err(StoreError::InvalidKey(
+                    "SAE ID length must be 1..=255 bytes",
+                ));
             }
         }
         if master_sae == slave_sae {
@@ -504,7 +557,9 @@ impl KeyStore {
             let _ = self.file.set_len(at);
             return Err(self.io_err("appending key")(e));
         }
-        self.file.sync_data().map_err(self.io_err("syncing appended key"))?;
+        self.file
+            .sync_data()
+            .map_err(self.io_err("syncing appended key"))?;
         self.end_offset += rec.len() as u64;
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -525,20 +580,29 @@ impl KeyStore {
     }
 
     fn matches(e: &Entry, master: &str, slave: &str, key_bytes: Option<usize>) -> bool {
-        e.master_sae == master && e.slave_sae == slave && key_bytes.map_or(true, |n| e.key.len_bytes() == n)
+        e.master_sae == master
+            && e.slave_sae == slave
+            && key_bytes.map_or(true, |n| e.key.len_bytes() == n)
     }
 
     /// Number of undelivered keys for the link `master -> slave`, of exactly
     /// `key_bytes` bytes if given.
     pub fn available(&self, master_sae: &str, slave_sae: &str, key_bytes: Option<usize>) -> usize {
-        self.entries.values().filter(|e| Self::matches(e, master_sae, slave_sae, key_bytes)).count()
+        self.entries
+            .values()
+            .filter(|e| Self::matches(e, master_sae, slave_sae, key_bytes))
+            .count()
     }
 
     /// Counts for the status snapshot.
     pub fn counts(&self) -> StoreCounts {
         StoreCounts {
             stored_keys: self.entries.len() as u64,
-            stored_bits: self.entries.values().map(|e| e.key.len_bytes() as u64 * 8).sum(),
+            stored_bits: self
+                .entries
+                .values()
+                .map(|e| e.key.len_bytes() as u64 * 8)
+                .sum(),
             delivered_keys: self.delivered_keys,
             file_bytes: self.end_offset,
         }
@@ -561,7 +625,10 @@ impl KeyStore {
             .copied()
             .collect();
         if ids.len() < number {
-            return Err(StoreError::NotEnoughKeys { requested: number, available: ids.len() });
+            return Err(StoreError::NotEnoughKeys {
+                requested: number,
+                available: ids.len(),
+            });
         }
         self.consume(&ids)
     }
@@ -599,7 +666,9 @@ impl KeyStore {
             return Err(self.io_err("appending consumed record")(e));
         }
         // Durable delivery state before any key leaves the store.
-        self.file.sync_data().map_err(self.io_err("syncing consumed record"))?;
+        self.file
+            .sync_data()
+            .map_err(self.io_err("syncing consumed record"))?;
         self.end_offset += rec.len() as u64;
         self.delivered_keys += ids.len() as u64;
         let mut out = Vec::with_capacity(ids.len());
@@ -610,10 +679,18 @@ impl KeyStore {
             if erase_result.is_ok() {
                 erase_result = self.erase_at(e.key_offset, e.key.len_bytes());
             }
-            out.push(DeliveredKey { key_id: *id, master_sae: e.master_sae, slave_sae: e.slave_sae, key: e.key });
+            out.push(DeliveredKey {
+                key_id: *id,
+                master_sae: e.master_sae,
+                slave_sae: e.slave_sae,
+                key: e.key,
+            });
         }
         if erase_result.is_ok() {
-            erase_result = self.file.sync_data().map_err(self.io_err("syncing erasure"));
+            erase_result = self
+                .file
+                .sync_data()
+                .map_err(self.io_err("syncing erasure"));
         }
         if let Err(e) = erase_result {
             // The keys are consumed durably; a failed erase is redone at the

@@ -31,13 +31,19 @@ fn state(side: Side, n_keys: u32) -> (tempfile::TempDir, Arc<ApiState>) {
     let dir = tempfile::tempdir().unwrap();
     let mut store = KeyStore::open(dir.path().join("k.keys")).unwrap();
     for i in 0..n_keys {
-        store.append_confirmed(id(i), &key(i), "SAE_A", "SAE_B").unwrap();
+        store
+            .append_confirmed(id(i), &key(i), "SAE_A", "SAE_B")
+            .unwrap();
     }
     let st = ApiState {
         config: ApiConfig {
             kme_id: "KME_A".into(),
             peer_kme_id: "KME_B".into(),
-            links: vec![LinkConfig { master_sae_id: "SAE_A".into(), slave_sae_id: "SAE_B".into(), local_side: side }],
+            links: vec![LinkConfig {
+                master_sae_id: "SAE_A".into(),
+                slave_sae_id: "SAE_B".into(),
+                local_side: side,
+            }],
             key_size_bits: 256,
             max_key_count: 1000,
             max_key_per_request: 8,
@@ -49,7 +55,13 @@ fn state(side: Side, n_keys: u32) -> (tempfile::TempDir, Arc<ApiState>) {
     (dir, Arc::new(st))
 }
 
-async fn call(st: &Arc<ApiState>, sae: Option<&str>, method: &str, uri: &str, body: Option<&str>) -> (u16, Value) {
+async fn call(
+    st: &Arc<ApiState>,
+    sae: Option<&str>,
+    method: &str,
+    uri: &str,
+    body: Option<&str>,
+) -> (u16, Value) {
     let mut req = Request::builder().method(method).uri(uri);
     if body.is_some() {
         req = req.header("content-type", "application/json");
@@ -61,8 +73,12 @@ async fn call(st: &Arc<ApiState>, sae: Option<&str>, method: &str, uri: &str, bo
     let resp = router(st.clone()).oneshot(req).await.unwrap();
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let v: Value = serde_json::from_slice(&bytes)
-        .unwrap_or_else(|e| panic!("{method} {uri}: body is not JSON ({e}): {:?}", String::from_utf8_lossy(&bytes)));
+    let v: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+        panic!(
+            "{method} {uri}: body is not JSON ({e}): {:?}",
+            String::from_utf8_lossy(&bytes)
+        )
+    });
     (status, v)
 }
 
@@ -81,7 +97,9 @@ fn decode_keys(v: &Value) -> Vec<(Uuid, Vec<u8>)> {
         .iter()
         .map(|k| {
             let id = Uuid::parse_str(k["key_ID"].as_str().unwrap()).unwrap();
-            let key = base64::engine::general_purpose::STANDARD.decode(k["key"].as_str().unwrap()).unwrap();
+            let key = base64::engine::general_purpose::STANDARD
+                .decode(k["key"].as_str().unwrap())
+                .unwrap();
             (id, key)
         })
         .collect()
@@ -107,17 +125,49 @@ async fn status_fields_per_standard() {
 #[tokio::test]
 async fn enc_keys_get_and_post_deliver_each_key_once() {
     let (_d, st) = state(Side::Master, 5);
-    let (s, v) = call(&st, Some("SAE_A"), "GET", "/api/v1/keys/SAE_B/enc_keys?number=2&size=256", None).await;
+    let (s, v) = call(
+        &st,
+        Some("SAE_A"),
+        "GET",
+        "/api/v1/keys/SAE_B/enc_keys?number=2&size=256",
+        None,
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(decode_keys(&v), vec![(id(0), key(0)), (id(1), key(1))]);
-    let (s, v) = call(&st, Some("SAE_A"), "GET", "/api/v1/keys/SAE_B/enc_keys", None).await;
+    let (s, v) = call(
+        &st,
+        Some("SAE_A"),
+        "GET",
+        "/api/v1/keys/SAE_B/enc_keys",
+        None,
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!(decode_keys(&v), vec![(id(2), key(2))], "default number is 1");
+    assert_eq!(
+        decode_keys(&v),
+        vec![(id(2), key(2))],
+        "default number is 1"
+    );
     let body = r#"{"number": 2, "size": 256, "additional_slave_SAE_IDs": [], "extension_optional": [{"x": 1}]}"#;
-    let (s, v) = call(&st, Some("SAE_A"), "POST", "/api/v1/keys/SAE_B/enc_keys", Some(body)).await;
+    let (s, v) = call(
+        &st,
+        Some("SAE_A"),
+        "POST",
+        "/api/v1/keys/SAE_B/enc_keys",
+        Some(body),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(decode_keys(&v), vec![(id(3), key(3)), (id(4), key(4))]);
-    let (s, v) = call(&st, Some("SAE_A"), "GET", "/api/v1/keys/SAE_B/enc_keys", None).await;
+    let (s, v) = call(
+        &st,
+        Some("SAE_A"),
+        "GET",
+        "/api/v1/keys/SAE_B/enc_keys",
+        None,
+    )
+    .await;
     assert_error(s, &v, 503);
 }
 
@@ -131,21 +181,62 @@ async fn authorisation_follows_link_roles() {
         (&master, Some("SAE_B"), "/api/v1/keys/SAE_A/enc_keys"),
         (&master, None, "/api/v1/keys/SAE_B/enc_keys"),
         (&slave, Some("SAE_A"), "/api/v1/keys/SAE_B/enc_keys"),
-        (&slave, Some("SAE_C"), &format!("/api/v1/keys/SAE_A/dec_keys?key_ID={}", id(0))),
-        (&master, Some("SAE_B"), &format!("/api/v1/keys/SAE_A/dec_keys?key_ID={}", id(0))),
+        (
+            &slave,
+            Some("SAE_C"),
+            &format!("/api/v1/keys/SAE_A/dec_keys?key_ID={}", id(0)),
+        ),
+        (
+            &master,
+            Some("SAE_B"),
+            &format!("/api/v1/keys/SAE_A/dec_keys?key_ID={}", id(0)),
+        ),
     ] {
         let (s, v) = call(st, sae, "GET", uri, None).await;
         assert_error(s, &v, 401);
     }
-    assert_eq!(slave.store.lock().unwrap().available("SAE_A", "SAE_B", None), 3, "nothing consumed");
-    let (s, v) = call(&slave, Some("SAE_B"), "GET", &format!("/api/v1/keys/SAE_A/dec_keys?key_ID={}", id(1)), None).await;
+    assert_eq!(
+        slave
+            .store
+            .lock()
+            .unwrap()
+            .available("SAE_A", "SAE_B", None),
+        3,
+        "nothing consumed"
+    );
+    let (s, v) = call(
+        &slave,
+        Some("SAE_B"),
+        "GET",
+        &format!("/api/v1/keys/SAE_A/dec_keys?key_ID={}", id(1)),
+        None,
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(decode_keys(&v), vec![(id(1), key(1))]);
-    let body = format!(r#"{{"key_IDs": [{{"key_ID": "{}"}}, {{"key_ID": "{}"}}]}}"#, id(2), id(0));
-    let (s, v) = call(&slave, Some("SAE_B"), "POST", "/api/v1/keys/SAE_A/dec_keys", Some(&body)).await;
+    let body = format!(
+        r#"{{"key_IDs": [{{"key_ID": "{}"}}, {{"key_ID": "{}"}}]}}"#,
+        id(2),
+        id(0)
+    );
+    let (s, v) = call(
+        &slave,
+        Some("SAE_B"),
+        "POST",
+        "/api/v1/keys/SAE_A/dec_keys",
+        Some(&body),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(decode_keys(&v), vec![(id(2), key(2)), (id(0), key(0))]);
-    let (s, v) = call(&slave, Some("SAE_B"), "GET", &format!("/api/v1/keys/SAE_A/dec_keys?key_ID={}", id(1)), None).await;
+    let (s, v) = call(
+        &slave,
+        Some("SAE_B"),
+        "GET",
+        &format!("/api/v1/keys/SAE_A/dec_keys?key_ID={}", id(1)),
+        None,
+    )
+    .await;
     assert_error(s, &v, 400);
 }
 
@@ -166,23 +257,75 @@ async fn malformed_requests_get_400_with_error_body() {
         (&master, "GET", format!("{enc}?number=%ZZ"), None),
         (&master, "POST", enc.to_owned(), Some("{")),
         (&master, "POST", enc.to_owned(), Some("[]")),
-        (&master, "POST", enc.to_owned(), Some(r#"{"number": "two"}"#)),
-        (&master, "POST", enc.to_owned(), Some(r#"{"number": 1, "additional_slave_SAE_IDs": ["SAE_C"]}"#)),
-        (&master, "POST", enc.to_owned(), Some(r#"{"extension_mandatory": [{"abc": true}]}"#)),
+        (
+            &master,
+            "POST",
+            enc.to_owned(),
+            Some(r#"{"number": "two"}"#),
+        ),
+        (
+            &master,
+            "POST",
+            enc.to_owned(),
+            Some(r#"{"number": 1, "additional_slave_SAE_IDs": ["SAE_C"]}"#),
+        ),
+        (
+            &master,
+            "POST",
+            enc.to_owned(),
+            Some(r#"{"extension_mandatory": [{"abc": true}]}"#),
+        ),
         (&slave, "GET", dec.to_owned(), None),
         (&slave, "GET", format!("{dec}?key_ID=not-a-uuid"), None),
-        (&slave, "GET", format!("{dec}?key_ID={}&key_ID={}", id(0), id(0)), None),
+        (
+            &slave,
+            "GET",
+            format!("{dec}?key_ID={}&key_ID={}", id(0), id(0)),
+            None,
+        ),
         (&slave, "POST", dec.to_owned(), Some(r#"{"key_IDs": []}"#)),
         (&slave, "POST", dec.to_owned(), Some(r#"{"key_IDs": "x"}"#)),
-        (&slave, "POST", dec.to_owned(), Some(r#"{"key_IDs": [{"key_ID": 5}]}"#)),
+        (
+            &slave,
+            "POST",
+            dec.to_owned(),
+            Some(r#"{"key_IDs": [{"key_ID": 5}]}"#),
+        ),
         (&slave, "POST", dec.to_owned(), Some("")),
     ] {
-        let (s, v) = call(st, Some(if std::ptr::eq(st, &master) { "SAE_A" } else { "SAE_B" }), method, &uri, body).await;
+        let (s, v) = call(
+            st,
+            Some(if std::ptr::eq(st, &master) {
+                "SAE_A"
+            } else {
+                "SAE_B"
+            }),
+            method,
+            &uri,
+            body,
+        )
+        .await;
         assert_eq!(s, 400, "{method} {uri} {body:?}: {v}");
         assert_error(s, &v, 400);
     }
-    assert_eq!(master.store.lock().unwrap().available("SAE_A", "SAE_B", None), 3, "nothing consumed");
-    assert_eq!(slave.store.lock().unwrap().available("SAE_A", "SAE_B", None), 3, "nothing consumed");
+    assert_eq!(
+        master
+            .store
+            .lock()
+            .unwrap()
+            .available("SAE_A", "SAE_B", None),
+        3,
+        "nothing consumed"
+    );
+    assert_eq!(
+        slave
+            .store
+            .lock()
+            .unwrap()
+            .available("SAE_A", "SAE_B", None),
+        3,
+        "nothing consumed"
+    );
     let (s, v) = call(&master, Some("SAE_A"), "GET", "/api/v1/nothing", None).await;
     assert_error(s, &v, 404);
     let (s, v) = call(&master, Some("SAE_A"), "DELETE", enc, None).await;
@@ -190,7 +333,12 @@ async fn malformed_requests_get_400_with_error_body() {
 }
 
 fn query_strategy() -> impl Strategy<Value = String> {
-    let name = prop_oneof![Just("number".to_owned()), Just("size".to_owned()), Just("key_ID".to_owned()), "[a-zA-Z_%=&]{0,8}"];
+    let name = prop_oneof![
+        Just("number".to_owned()),
+        Just("size".to_owned()),
+        Just("key_ID".to_owned()),
+        "[a-zA-Z_%=&]{0,8}"
+    ];
     let value = prop_oneof![
         (0u64..20).prop_map(|n| n.to_string()),
         Just("256".to_owned()),
@@ -198,8 +346,12 @@ fn query_strategy() -> impl Strategy<Value = String> {
         "[ -~]{0,12}".prop_map(|s| s.replace(['#', ' '], "")),
         "-?[0-9]{1,25}",
     ];
-    prop::collection::vec((name, value), 0..4)
-        .prop_map(|v| v.iter().map(|(k, x)| format!("{k}={x}")).collect::<Vec<_>>().join("&"))
+    prop::collection::vec((name, value), 0..4).prop_map(|v| {
+        v.iter()
+            .map(|(k, x)| format!("{k}={x}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    })
 }
 
 fn json_strategy() -> impl Strategy<Value = String> {
@@ -215,19 +367,33 @@ fn json_strategy() -> impl Strategy<Value = String> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
             prop::collection::vec(
-                (prop_oneof![Just("key_ID".to_owned()), Just("number".to_owned()), "[a-z]{1,4}"], inner),
+                (
+                    prop_oneof![
+                        Just("key_ID".to_owned()),
+                        Just("number".to_owned()),
+                        "[a-z]{1,4}"
+                    ],
+                    inner
+                ),
                 0..3
             )
             .prop_map(|v| Value::Object(v.into_iter().collect())),
         ]
     });
     let field = prop_oneof![
-        Just("number"), Just("size"), Just("additional_slave_SAE_IDs"), Just("extension_mandatory"),
-        Just("extension_optional"), Just("key_IDs"), Just("zzz")
+        Just("number"),
+        Just("size"),
+        Just("additional_slave_SAE_IDs"),
+        Just("extension_mandatory"),
+        Just("extension_optional"),
+        Just("key_IDs"),
+        Just("zzz")
     ];
     prop_oneof![
-        prop::collection::vec((field, val.clone()), 0..4)
-            .prop_map(|v| Value::Object(v.into_iter().map(|(k, x)| (k.to_owned(), x)).collect()).to_string()),
+        prop::collection::vec((field, val.clone()), 0..4).prop_map(|v| Value::Object(
+            v.into_iter().map(|(k, x)| (k.to_owned(), x)).collect()
+        )
+        .to_string()),
         val.prop_map(|v| v.to_string()),
         "[ -~]{0,24}",
     ]

@@ -19,7 +19,9 @@ const S: &str = "SAE_B";
 
 /// Deterministic, recognisable key bytes for key `i`.
 fn key(i: u8) -> Vec<u8> {
-    (0..32u8).map(|j| i.wrapping_mul(31).wrapping_add(j).wrapping_mul(7) | 0x80).collect()
+    (0..32u8)
+        .map(|j| i.wrapping_mul(31).wrapping_add(j).wrapping_mul(7) | 0x80)
+        .collect()
 }
 fn id(i: u8) -> Uuid {
     Uuid::from_u128(0x1000 + u128::from(i))
@@ -39,13 +41,22 @@ fn offered_after_truncation(bytes: &[u8], len: u64, dir: &Path) -> Result<Vec<Uu
     let keys = st.take_oldest(M, S, n, 32)?;
     for k in &keys {
         let i = (k.key_id.as_u128() - 0x1000) as u8;
-        assert_eq!(k.key.expose(), key(i).as_slice(), "key bytes of {} survive recovery", k.key_id);
+        assert_eq!(
+            k.key.expose(),
+            key(i).as_slice(),
+            "key bytes of {} survive recovery",
+            k.key_id
+        );
     }
     // After delivering everything, a second reopen offers nothing: the
     // delivery state is durable.
     drop(st);
     let st = KeyStore::open(&p)?;
-    assert_eq!(st.available(M, S, None), 0, "nothing offered twice at truncation {len}");
+    assert_eq!(
+        st.available(M, S, None),
+        0,
+        "nothing offered twice at truncation {len}"
+    );
     std::fs::remove_file(&p).unwrap();
     Ok(keys.iter().map(|k| k.key_id).collect())
 }
@@ -55,19 +66,39 @@ fn append_take_reopen_and_mode() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("k.keys");
     let mut st = KeyStore::open(&p).unwrap();
-    assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     for i in 0..5 {
         st.append_confirmed(id(i), &key(i), M, S).unwrap();
     }
     assert_eq!(st.available(M, S, Some(32)), 5);
     assert_eq!(st.available(M, S, Some(16)), 0);
-    assert_eq!(st.available(S, M, None), 0, "the reverse direction is another link");
+    assert_eq!(
+        st.available(S, M, None),
+        0,
+        "the reverse direction is another link"
+    );
     let got = st.take_oldest(M, S, 2, 32).unwrap();
-    assert_eq!(got.iter().map(|k| k.key_id).collect::<Vec<_>>(), vec![id(0), id(1)], "FIFO");
+    assert_eq!(
+        got.iter().map(|k| k.key_id).collect::<Vec<_>>(),
+        vec![id(0), id(1)],
+        "FIFO"
+    );
     assert_eq!(got[1].key.expose(), key(1).as_slice());
     // Not enough: all or nothing.
     let e = st.take_oldest(M, S, 4, 32).unwrap_err();
-    assert!(matches!(e, StoreError::NotEnoughKeys { requested: 4, available: 3 }), "{e}");
+    assert!(
+        matches!(
+            e,
+            StoreError::NotEnoughKeys {
+                requested: 4,
+                available: 3
+            }
+        ),
+        "{e}"
+    );
     assert_eq!(st.available(M, S, None), 3);
     drop(st);
 
@@ -76,10 +107,20 @@ fn append_take_reopen_and_mode() {
     assert_eq!(st.counts().delivered_keys, 2);
     assert_eq!(st.counts().stored_bits, 3 * 256);
     let e = st.take_by_ids(M, S, &[id(4), id(1)]).unwrap_err();
-    assert!(matches!(e, StoreError::UnknownKeyId(u) if u == id(1)), "consumed key refused: {e}");
-    assert_eq!(st.available(M, S, None), 3, "failed request consumed nothing");
+    assert!(
+        matches!(e, StoreError::UnknownKeyId(u) if u == id(1)),
+        "consumed key refused: {e}"
+    );
+    assert_eq!(
+        st.available(M, S, None),
+        3,
+        "failed request consumed nothing"
+    );
     let e = st.take_by_ids(S, M, &[id(4)]).unwrap_err();
-    assert!(matches!(e, StoreError::UnknownKeyId(_)), "key of another link refused: {e}");
+    assert!(
+        matches!(e, StoreError::UnknownKeyId(_)),
+        "key of another link refused: {e}"
+    );
     let e = st.take_by_ids(M, S, &[id(4), id(4)]).unwrap_err();
     assert!(matches!(e, StoreError::RepeatedKeyId(_)), "{e}");
     let got = st.take_by_ids(M, S, &[id(4), id(2)]).unwrap();
@@ -93,14 +134,29 @@ fn duplicate_ids_refused_even_after_consumption_and_reopen() {
     let p = dir.path().join("k.keys");
     let mut st = KeyStore::open(&p).unwrap();
     st.append_confirmed(id(1), &key(1), M, S).unwrap();
-    assert!(matches!(st.append_confirmed(id(1), &key(2), M, S), Err(StoreError::DuplicateKeyId(_))));
+    assert!(matches!(
+        st.append_confirmed(id(1), &key(2), M, S),
+        Err(StoreError::DuplicateKeyId(_))
+    ));
     st.take_oldest(M, S, 1, 32).unwrap();
     drop(st);
     let mut st = KeyStore::open(&p).unwrap();
-    assert!(matches!(st.append_confirmed(id(1), &key(1), M, S), Err(StoreError::DuplicateKeyId(_))));
-    assert!(matches!(st.append_confirmed(id(2), &[], M, S), Err(StoreError::InvalidKey(_))));
-    assert!(matches!(st.append_confirmed(id(2), &key(2), M, M), Err(StoreError::InvalidKey(_))));
-    assert!(matches!(st.append_confirmed(id(2), &key(2), "", S), Err(StoreError::InvalidKey(_))));
+    assert!(matches!(
+        st.append_confirmed(id(1), &key(1), M, S),
+        Err(StoreError::DuplicateKeyId(_))
+    ));
+    assert!(matches!(
+        st.append_confirmed(id(2), &[], M, S),
+        Err(StoreError::InvalidKey(_))
+    ));
+    assert!(matches!(
+        st.append_confirmed(id(2), &key(2), M, M),
+        Err(StoreError::InvalidKey(_))
+    ));
+    assert!(matches!(
+        st.append_confirmed(id(2), &key(2), "", S),
+        Err(StoreError::InvalidKey(_))
+    ));
 }
 
 #[test]
@@ -112,11 +168,20 @@ fn consumed_keys_are_erased_on_disk() {
         st.append_confirmed(id(i), &key(i), M, S).unwrap();
     }
     let raw = std::fs::read(&p).unwrap();
-    assert!((0..3).all(|i| contains(&raw, &key(i))), "keys are on disk before delivery");
+    assert!(
+        (0..3).all(|i| contains(&raw, &key(i))),
+        "keys are on disk before delivery"
+    );
     st.take_by_ids(M, S, &[id(1)]).unwrap();
     let raw = std::fs::read(&p).unwrap();
-    assert!(!contains(&raw, &key(1)), "delivered key overwritten on disk");
-    assert!(contains(&raw, &key(0)) && contains(&raw, &key(2)), "others kept");
+    assert!(
+        !contains(&raw, &key(1)),
+        "delivered key overwritten on disk"
+    );
+    assert!(
+        contains(&raw, &key(0)) && contains(&raw, &key(2)),
+        "others kept"
+    );
 }
 
 #[test]
@@ -134,8 +199,15 @@ fn interrupted_erasure_is_completed_on_open() {
     after[..before.len()].copy_from_slice(&before);
     std::fs::write(&p, &after).unwrap();
     let st = KeyStore::open(&p).unwrap();
-    assert_eq!(st.available(M, S, None), 0, "consumed key not offered again");
-    assert!(!contains(&std::fs::read(&p).unwrap(), &key(7)), "erasure redone at open");
+    assert_eq!(
+        st.available(M, S, None),
+        0,
+        "consumed key not offered again"
+    );
+    assert!(
+        !contains(&std::fs::read(&p).unwrap(), &key(7)),
+        "erasure redone at open"
+    );
 }
 
 #[test]
@@ -152,7 +224,10 @@ fn corrupt_middle_record_is_an_error_not_silent_loss() {
     let e = KeyStore::open(&p).unwrap_err();
     assert!(matches!(e, StoreError::Corrupt { offset: 8, .. }), "{e}");
     std::fs::write(&p, b"NOTAKEYSTORE").unwrap();
-    assert!(matches!(KeyStore::open(&p), Err(StoreError::BadHeader { .. })));
+    assert!(matches!(
+        KeyStore::open(&p),
+        Err(StoreError::BadHeader { .. })
+    ));
 }
 
 /// Crash mid-append of a KEY record: for every truncation point inside the
@@ -210,10 +285,17 @@ fn crash_mid_consume_at_every_byte() {
     crash.extend_from_slice(&after[before.len()..]);
     for len in before.len() as u64..after.len() as u64 {
         let got = offered_after_truncation(&crash, len, dir.path()).unwrap();
-        assert_eq!(got, vec![id(1), id(2), id(3)], "truncated at {len}: undelivered keys offered, id(0) never");
+        assert_eq!(
+            got,
+            vec![id(1), id(2), id(3)],
+            "truncated at {len}: undelivered keys offered, id(0) never"
+        );
     }
     // The complete file: id(2), id(3) delivered, only id(1) left.
-    assert_eq!(offered_after_truncation(&after, after.len() as u64, dir.path()).unwrap(), vec![id(1)]);
+    assert_eq!(
+        offered_after_truncation(&after, after.len() as u64, dir.path()).unwrap(),
+        vec![id(1)]
+    );
 }
 
 #[test]
