@@ -39,6 +39,9 @@ pub enum VerifyError {
         /// Tag bits required.
         want_bits: u32,
     },
+    /// A wire message could not be decoded.
+    #[error("verification message malformed: {0}")]
+    Malformed(&'static str),
     /// The tag has the wrong number of bytes.
     #[error("verification tag has {got} bytes, expected {want}")]
     TagLength {
@@ -160,6 +163,52 @@ impl VerifyChallenge {
         Ok(())
     }
 
+    /// Wire form of challenge plus tag: `r: u8 | tag_bits: u32 LE | r x 16-byte
+    /// hash keys | tag bytes`.
+    pub fn encode_with_tag(&self, tag: &[u8]) -> Vec<u8> {
+        let mut o = Vec::with_capacity(5 + 16 * self.hash_keys.len() + tag.len());
+        o.push(self.hash_keys.len() as u8);
+        o.extend_from_slice(&self.tag_bits.to_le_bytes());
+        for k in &self.hash_keys {
+            o.extend_from_slice(k);
+        }
+        o.extend_from_slice(tag);
+        o
+    }
+
+    /// Decode [`Self::encode_with_tag`]; never panics on arbitrary input.
+    pub fn decode_with_tag(b: &[u8]) -> Result<(Self, Vec<u8>), VerifyError> {
+        let (&r, rest) = b.split_first().ok_or(VerifyError::Malformed("empty"))?;
+        if r == 0 || rest.len() < 4 {
+            return Err(VerifyError::Malformed("header"));
+        }
+        let tag_bits = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]);
+        let rest = &rest[4..];
+        let keys_len = 16 * r as usize;
+        let tag_len = (tag_bits as usize).div_ceil(8);
+        if rest.len() != keys_len + tag_len {
+            return Err(VerifyError::TagLength {
+                got: rest.len().saturating_sub(keys_len),
+                want: tag_len,
+            });
+        }
+        let hash_keys = rest[..keys_len]
+            .chunks_exact(16)
+            .map(|c| {
+                let mut k = [0u8; 16];
+                k.copy_from_slice(c);
+                k
+            })
+            .collect();
+        Ok((
+            Self {
+                hash_keys,
+                tag_bits,
+            },
+            rest[keys_len..].to_vec(),
+        ))
+    }
+
     /// Bits leaked by the tag.
     pub fn leaked(&self) -> Bits {
         Bits(u64::from(self.tag_bits))
@@ -261,6 +310,28 @@ mod tests {
             poly_hash(&ch2.hash_keys[0], &c),
             poly_hash(&ch2.hash_keys[0], &a)
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decode_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..120)) {
+            let _ = VerifyChallenge::decode_with_tag(&bytes);
+        }
+    }
+
+    #[test]
+    fn wire_roundtrip() {
+        let mut rng = ChaCha20Rng::seed_from_u64(0x7769_7265);
+        let key = BitVec::random(&mut rng, 5000);
+        let ch = VerifyChallenge::random(&mut rng, key.len(), 1e-12).unwrap();
+        let t = ch.tag(&key);
+        let (d, dt) = VerifyChallenge::decode_with_tag(&ch.encode_with_tag(&t)).unwrap();
+        assert_eq!(d, ch);
+        assert_eq!(dt, t);
+        d.check(key.len(), 1e-12).unwrap();
+        assert!(d.verify(&key, &dt).unwrap());
+        let enc = ch.encode_with_tag(&t);
+        assert!(VerifyChallenge::decode_with_tag(&enc[..enc.len() - 1]).is_err());
     }
 
     /// Golden value: POLYVAL test vector of RFC 8452 Appendix A
