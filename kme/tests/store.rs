@@ -305,3 +305,68 @@ fn key_bytes_debug_is_redacted() {
     assert_eq!(s, "KeyBytes([REDACTED; 4 bytes])");
     assert!(!s.contains("171") && !s.to_lowercase().contains("ab,"));
 }
+
+mod parser_fuzz {
+    //! The store file is a decoder of untrusted bytes: any content, any
+    //! mutation of a valid file, must give `Ok` or a `StoreError`, never a
+    //! panic, and never offer a key whose bytes differ from what was stored.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn valid_file() -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.keys");
+        let mut st = KeyStore::open(&p).unwrap();
+        for i in 0..4 {
+            st.append_confirmed(id(i), &key(i), M, S).unwrap();
+        }
+        st.take_by_ids(M, S, &[id(1)]).unwrap();
+        drop(st);
+        std::fs::read(&p).unwrap()
+    }
+
+    fn check(bytes: &[u8]) -> Result<(), TestCaseError> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("k.keys");
+        std::fs::write(&p, bytes).unwrap();
+        if let Ok(mut st) = KeyStore::open(&p) {
+            let n = st.available(M, S, None);
+            if let Ok(keys) = st.take_oldest(M, S, n, 32) {
+                for k in keys {
+                    let i = k.key_id.as_u128().wrapping_sub(0x1000);
+                    prop_assert!(
+                        i < 4 && i != 1,
+                        "offered unknown or delivered key {}",
+                        k.key_id
+                    );
+                    let want = key(i as u8);
+                    prop_assert_eq!(k.key.expose(), want.as_slice());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn random_bytes_after_header(tail in prop::collection::vec(any::<u8>(), 0..200)) {
+            let mut b = FILE_HEADER.to_vec();
+            b.extend_from_slice(&tail);
+            check(&b)?;
+        }
+
+        #[test]
+        fn mutated_valid_file(flips in prop::collection::vec((any::<prop::sample::Index>(), 1u8..=255), 1..4),
+                              cut in any::<prop::sample::Index>()) {
+            let mut b = valid_file();
+            for (at, x) in flips {
+                let i = at.index(b.len() - FILE_HEADER.len()) + FILE_HEADER.len();
+                b[i] ^= x;
+            }
+            let len = cut.index(b.len() + 1).max(FILE_HEADER.len());
+            check(&b[..len])?;
+        }
+    }
+}
