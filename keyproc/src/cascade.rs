@@ -429,9 +429,9 @@ pub struct Shuffle {
 }
 
 impl Shuffle {
-    /// Fisher-Yates from ChaCha8 seeded by SHA-free domain separation of
-    /// (seed, pass): the pass number is XORed into the last 2 seed bytes and
-    /// used as the ChaCha stream id.
+    /// Fisher-Yates (Durstenfeld) driven by ChaCha8 keyed with the shared
+    /// seed, using stream id pass + 1 so that every pass gets an independent
+    /// permutation; indices drawn without bias (Lemire's method).
     pub fn new(seed: &[u8; 32], pass: u16, n: usize) -> Self {
         let mut rng = ChaCha8Rng::from_seed(*seed);
         rng.set_stream(u64::from(pass) + 1);

@@ -11,10 +11,11 @@
 //! needs k + N <= 2n + m - 3). The seed spectrum is precomputed once per
 //! (seed, n, m) and reused. Every output value is checked to lie within 0.25
 //! of an integer (a-posteriori rounding guard); a-priori, the worst-case FFT
-//! error bound of Percival (Math. Comp. 72, 2003, Thm. 5 / Brent & Zimmermann,
-//! Modern Computer Arithmetic, Thm. 3.3.2) is evaluated and the input is
-//! split into column chunks (each a smaller Toeplitz product, XORed) if it
-//! exceeds 0.25. [`toeplitz_hash_exact`] is an independent word-parallel
+//! error bound of Percival (Math. Comp. 72, 387, 2003; also Brent &
+//! Zimmermann, Modern Computer Arithmetic, Sec. 3.3), evaluated with
+//! k = ceil(log2 N) levels for our mixed-radix sizes, is checked and the
+//! input is split into column chunks (each a smaller Toeplitz product,
+//! XORed) if it exceeds 0.25 / 4. [`toeplitz_hash_exact`] is an independent word-parallel
 //! reference used by the tests.
 //!
 //! Eq. 1: y_i = sum_j s_{i-j+n-1} x_j mod 2, 0 <= i < m.
@@ -94,7 +95,7 @@ pub fn smooth_fft_len(min: usize) -> usize {
 }
 
 /// A-priori worst-case rounding bound for an FFT convolution of length `n_fft`
-/// with input Euclidean norms `norm_x`, `norm_s` (Percival 2003, Thm. 5:
+/// with input Euclidean norms `norm_x`, `norm_s` (Percival 2003:
 /// ||x|| ||y|| ((1+e)^{3k} (1+e sqrt5)^{3k+1} (1+b)^{3k} - 1), k = ceil(log2 N),
 /// e = 2^-53, twiddle error b taken as e * 4 for mixed-radix factors).
 pub fn fft_error_bound(n_fft: usize, norm_x: f64, norm_s: f64) -> f64 {
