@@ -213,3 +213,58 @@ fn blinding_click_on_every_gate_and_no_dark_counts_raise_their_alarms() {
     assert_eq!(det.len(), 2);
     assert!(!det[0].invalid && det[1].invalid, "the click after 48 dark-less gates is invalid");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::test_runner::Config {
+        cases: 12,
+        failure_persistence: None,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed_of("bob_records_equal_model")),
+        ..proptest::test_runner::Config::default()
+    })]
+    /// Random click patterns, gate windows, dead times, fiber delays and
+    /// generation parameters: the core's records equal qkd-model's.
+    #[test]
+    fn records_equal_model_over_random_patterns(
+        lanes in proptest::sample::select(vec![1u8, 2, 4, 8]),
+        os in proptest::sample::select(vec![4u8, 8, 16]),
+        nd in 1u8..=4,
+        dead in 0u32..12,
+        start in 0u32..3,
+        width in 0u32..4,
+        delay in 0u32..9,
+        p_click in 0.01f64..0.08,
+        seed in proptest::prelude::any::<u64>(),
+    ) {
+        let mut sim = BobSim::new(lanes, os, nd);
+        let mut cfg = ClickConfig::quiet(usize::from(lanes), usize::from(os), usize::from(nd));
+        cfg.click_prob_per_slot = p_click;
+        cfg.after_gate_fraction = 0.2;
+        cfg.collision_prob = 0.3;
+        cfg.collision_span_slots = 2;
+        cfg.adc_period_cycles = 3;
+        cfg.adc_pulse_prob = 0.02;
+        let mut gen = ClickGen::new(cfg, seed).unwrap();
+        let end = (start + width).min(u32::from(os) - 1);
+        // one STATUS (8 + 2*ND words) per 2^t slots must fit the serializer's
+        // one word per cycle next to the detections: t >= 9 at 8 lanes
+        let t = if lanes == 8 { 9 } else { 7 };
+        let mut regs = base_regs(t);
+        regs.extend([
+            ("GATE_DEAD_TIME_SLOTS", dead),
+            ("GATE_WINDOW", (end << 8) | start),
+            ("BOB_FIBER_DELAY_SLOTS", delay),
+            ("AFTERGATE_LIMIT", 3),
+            ("AFTERGATE_WINDOW_SLOTS", 64),
+            ("BOB_CTRL", 0b1011),
+        ]);
+        // two STATUS intervals
+        let cycles = (2usize << t) / usize::from(lanes) + 8;
+        run(&mut sim, &regs, cycles, |_| {
+            let c = gen.next_cycle();
+            BobIn { apd: c.apd, adc: c.adc, ..Default::default() }
+        });
+        let got = sim.records();
+        proptest::prop_assert_eq!(&got, &sim.model_records(&regs));
+        check_accounting(&got, nd);
+    }
+}
