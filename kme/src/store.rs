@@ -533,9 +533,18 @@ impl KeyStore {
         master_sae: &str,
         slave_sae: &str,
     ) -> Result<(), StoreError> {
-        if key.is_empty() || key.len() > MAX_KEY_BYTES {
-            return Err(StoreError::InvalidKey("key length must be 1..=1 MiB"));
-        }
+        self.append_confirmed_batch(&[(key_id, key)], master_sae, slave_sae)
+    }
+
+    /// Appends several confirmed keys of one link with a single write and a
+    /// single `fdatasync` (one per block of privacy-amplified key). All or
+    /// nothing: on any invalid key or duplicate ID nothing is stored.
+    pub fn append_confirmed_batch(
+        &mut self,
+        keys: &[(Uuid, &[u8])],
+        master_sae: &str,
+        slave_sae: &str,
+    ) -> Result<(), StoreError> {
         for sae in [master_sae, slave_sae] {
             if sae.is_empty() || sae.len() > MAX_SAE_ID_BYTES {
                 return Err(StoreError::InvalidKey(
@@ -546,13 +555,25 @@ impl KeyStore {
         if master_sae == slave_sae {
             return Err(StoreError::InvalidKey("master and slave SAE IDs are equal"));
         }
-        if self.used_ids.contains(&key_id) {
-            return Err(StoreError::DuplicateKeyId(key_id));
+        let mut batch_ids = HashSet::new();
+        for (key_id, key) in keys {
+            if key.is_empty() || key.len() > MAX_KEY_BYTES {
+                return Err(StoreError::InvalidKey("key length must be 1..=1 MiB"));
+            }
+            if self.used_ids.contains(key_id) || !batch_ids.insert(*key_id) {
+                return Err(StoreError::DuplicateKeyId(*key_id));
+            }
         }
-        let rec = encode_key_record(key_id, key, master_sae, slave_sae);
         let at = self.end_offset;
-        let key_offset = at + (rec.len() - key.len() - 4) as u64;
-        if let Err(e) = self.file.write_all_at(&rec, at) {
+        let mut buf = Zeroizing::new(Vec::new());
+        let mut placed = Vec::with_capacity(keys.len());
+        for (key_id, key) in keys {
+            let rec = encode_key_record(*key_id, key, master_sae, slave_sae);
+            let key_offset = at + (buf.len() + rec.len() - key.len() - 4) as u64;
+            buf.extend_from_slice(&rec);
+            placed.push((*key_id, *key, key_offset));
+        }
+        if let Err(e) = self.file.write_all_at(&buf, at) {
             // Best effort: drop a partial record so the next append starts clean.
             let _ = self.file.set_len(at);
             return Err(self.io_err("appending key")(e));
@@ -560,22 +581,24 @@ impl KeyStore {
         self.file
             .sync_data()
             .map_err(self.io_err("syncing appended key"))?;
-        self.end_offset += rec.len() as u64;
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        self.used_ids.insert(key_id);
-        self.order.insert(seq, key_id);
-        self.entries.insert(
-            key_id,
-            Entry {
-                seq,
-                master_sae: master_sae.to_owned(),
-                slave_sae: slave_sae.to_owned(),
-                key: KeyBytes::new(key.to_vec()),
-                key_offset,
-            },
-        );
-        tracing::debug!(%key_id, key_bytes = key.len(), master_sae, slave_sae, "key stored");
+        self.end_offset += buf.len() as u64;
+        for (key_id, key, key_offset) in placed {
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            self.used_ids.insert(key_id);
+            self.order.insert(seq, key_id);
+            self.entries.insert(
+                key_id,
+                Entry {
+                    seq,
+                    master_sae: master_sae.to_owned(),
+                    slave_sae: slave_sae.to_owned(),
+                    key: KeyBytes::new(key.to_vec()),
+                    key_offset,
+                },
+            );
+        }
+        tracing::debug!(keys = keys.len(), master_sae, slave_sae, "keys stored");
         Ok(())
     }
 

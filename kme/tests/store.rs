@@ -160,6 +160,44 @@ fn duplicate_ids_refused_even_after_consumption_and_reopen() {
 }
 
 #[test]
+fn batch_append_is_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.keys");
+    let mut st = KeyStore::open(&p).unwrap();
+    st.append_confirmed(id(9), &key(9), M, S).unwrap();
+    let (k0, k1) = (key(0), key(1));
+    let e = st
+        .append_confirmed_batch(&[(id(0), &k0), (id(9), &k1)], M, S)
+        .unwrap_err();
+    assert!(
+        matches!(e, StoreError::DuplicateKeyId(u) if u == id(9)),
+        "{e}"
+    );
+    let e = st
+        .append_confirmed_batch(&[(id(0), &k0), (id(0), &k1)], M, S)
+        .unwrap_err();
+    assert!(
+        matches!(e, StoreError::DuplicateKeyId(_)),
+        "repeat inside the batch: {e}"
+    );
+    let e = st
+        .append_confirmed_batch(&[(id(0), &k0), (id(1), &[])], M, S)
+        .unwrap_err();
+    assert!(matches!(e, StoreError::InvalidKey(_)), "{e}");
+    assert_eq!(st.available(M, S, None), 1, "failed batches stored nothing");
+    st.append_confirmed_batch(&[(id(0), &k0), (id(1), &k1)], M, S)
+        .unwrap();
+    drop(st);
+    let mut st = KeyStore::open(&p).unwrap();
+    let got = st.take_oldest(M, S, 3, 32).unwrap();
+    assert_eq!(
+        got.iter().map(|k| k.key_id).collect::<Vec<_>>(),
+        vec![id(9), id(0), id(1)]
+    );
+    assert_eq!(got[2].key.expose(), k1.as_slice());
+}
+
+#[test]
 fn consumed_keys_are_erased_on_disk() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("k.keys");
@@ -369,4 +407,44 @@ mod parser_fuzz {
             check(&b[..len])?;
         }
     }
+}
+
+/// Opt-in throughput figure: `cargo test -p qkd-kme --test store -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn bench_append_and_take_rates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut st = KeyStore::open(dir.path().join("k.keys")).unwrap();
+    let n = 2000u32;
+    let t = std::time::Instant::now();
+    for i in 0..n {
+        st.append_confirmed(Uuid::from_u128(u128::from(i) + 1), &key(i as u8), M, S)
+            .unwrap();
+    }
+    let append_s = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
+    let keys: Vec<Vec<u8>> = (0..256u32).map(|i| key(i as u8)).collect();
+    for chunk in 0..n / 256 {
+        let batch: Vec<(Uuid, &[u8])> = (0..256u32)
+            .map(|j| {
+                (
+                    Uuid::from_u128(u128::from(n + chunk * 256 + j) + 1),
+                    keys[j as usize].as_slice(),
+                )
+            })
+            .collect();
+        st.append_confirmed_batch(&batch, M, S).unwrap();
+    }
+    let batch_s = t.elapsed().as_secs_f64();
+    let t = std::time::Instant::now();
+    for _ in 0..n / 8 {
+        st.take_oldest(M, S, 8, 32).unwrap();
+    }
+    let take_s = t.elapsed().as_secs_f64();
+    println!(
+        "append_confirmed: {:.0} keys/s (fdatasync each); batch of 256: {:.0} keys/s; take_oldest x8: {:.0} keys/s",
+        f64::from(n) / append_s,
+        f64::from(n / 256 * 256) / batch_s,
+        f64::from(n) / take_s
+    );
 }

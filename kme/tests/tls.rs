@@ -340,7 +340,16 @@ async fn two_kmes_deliver_identical_keys_over_mutual_tls() {
         key_rate_bps: Some(1234.5),
         blocks_done: 7,
     });
-    let m = plain_get(a.ops_addr.unwrap(), "/metrics").await;
+    // The TLS refusal is counted by the server task right after it sends its
+    // alert; poll briefly so a loaded machine cannot make this flaky.
+    let mut m = String::new();
+    for _ in 0..100 {
+        m = plain_get(a.ops_addr.unwrap(), "/metrics").await;
+        if m.contains("qkd_kme_tls_refused_total{kme=\"KME_A\"} 1\n") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     assert!(m.starts_with("HTTP/1.1 200"), "{m}");
     assert!(m.contains("qkd_kme_stored_keys{kme=\"KME_A\"} 6\n"), "{m}");
     assert!(
