@@ -386,12 +386,16 @@ impl KeyStore {
                 }
                 Err(reason) => {
                     let rest = &data[pos..];
-                    let claimed = rd_u32(rest, 1).map(|l| l as usize);
+                    // A torn append leaves a prefix of one record, possibly
+                    // followed by zeros (blocks allocated, data not written):
+                    // every nonzero byte lies within this record's span.
+                    let claimed = rd_u32(rest, 1)
+                        .map(|l| l as usize)
+                        .filter(|l| (REC_HEAD_BYTES + 4..=MAX_RECORD_BYTES).contains(l));
+                    let nonzero_end = rest.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
                     let is_tail = rest.len() < REC_HEAD_BYTES
-                        || rest.iter().all(|&b| b == 0)
-                        || claimed.is_some_and(|l| {
-                            (REC_HEAD_BYTES + 4..=MAX_RECORD_BYTES).contains(&l) && l >= rest.len()
-                        });
+                        || nonzero_end <= claimed.unwrap_or(REC_HEAD_BYTES)
+                        || claimed.is_some_and(|l| l >= rest.len());
                     if !is_tail {
                         return Err(StoreError::Corrupt {
                             path,
