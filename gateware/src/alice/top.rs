@@ -7,6 +7,13 @@
 //! Pipeline: stage 0 is the slot cycle (run control, QRNG handshake, health
 //! tests, PRNG step); lanes register the random symbol at stage 1 and the
 //! final symbol at stage 2; stage 3 drives `symbols` and feeds the packer.
+//!
+//! Known limit: the record sequencer holds one group ([EPOCH] ALICE_SYMBOLS
+//! [STATUS], up to 12 words) and sends one word per cycle. With 8 lanes a
+//! record completes every 8 cycles, so the group after a STATUS record is
+//! dropped (and reported in a GAP); with 1, 2 or 4 lanes STATUS intervals
+//! of 2^6 slots or more fit. A RecordStream FIFO word is 64 bits: at 8
+//! lanes ALICE_SYMBOLS alone uses 5/8 of the AXI4-Stream bandwidth.
 
 use crate::alice::lane::AliceLane;
 use crate::common::csr::{self, AxiLiteSlave, CsrError, CsrReg, HiLatch, CSR_ADDR_BITS};
