@@ -606,6 +606,74 @@ impl KeyStore {
         Ok(())
     }
 
+    /// Rewrites the store with only the undelivered keys (oldest first) and
+    /// one CONSUMED record listing every delivered ID (so they stay refused),
+    /// via a synced temporary file renamed over the store. The key bytes in
+    /// the old file are then overwritten with zeros before it is closed.
+    pub fn compact(&mut self) -> Result<(), StoreError> {
+        let tmp = self.path.with_extension("compact-tmp");
+        let io = |what: &'static str| {
+            let path = tmp.clone();
+            move |source| StoreError::Io { path, what, source }
+        };
+        let mut buf = Zeroizing::new(FILE_HEADER.to_vec());
+        let mut offsets = Vec::with_capacity(self.entries.len());
+        for id in self.order.values() {
+            let e = &self.entries[id];
+            let rec = encode_key_record(*id, e.key.expose(), &e.master_sae, &e.slave_sae);
+            offsets.push((*id, (buf.len() + rec.len() - e.key.len_bytes() - 4) as u64));
+            buf.extend_from_slice(&rec);
+        }
+        let delivered: Vec<Uuid> = self
+            .used_ids
+            .iter()
+            .filter(|id| !self.entries.contains_key(id))
+            .copied()
+            .collect();
+        for chunk in delivered.chunks(MAX_IDS_PER_RECORD) {
+            buf.extend_from_slice(&encode_consumed_record(chunk));
+        }
+        let f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(io("creating compacted file"))?;
+        f.write_all_at(&buf, 0)
+            .map_err(io("writing compacted file"))?;
+        f.sync_all().map_err(io("syncing compacted file"))?;
+        std::fs::rename(&tmp, &self.path).map_err(io("renaming compacted file"))?;
+        if let Some(dir) = self.path.parent() {
+            let dir = if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            };
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io("syncing directory"))?;
+        }
+        // Erase the live keys' old copies, then switch files.
+        let old = std::mem::replace(&mut self.file, f);
+        for e in self.entries.values() {
+            let zeros = vec![0u8; e.key.len_bytes() + 4];
+            old.write_all_at(&zeros, e.key_offset)
+                .map_err(self.io_err("erasing old copy"))?;
+        }
+        old.sync_data()
+            .map_err(self.io_err("syncing old copy erasure"))?;
+        for (id, off) in offsets {
+            if let Some(e) = self.entries.get_mut(&id) {
+                e.key_offset = off;
+            }
+        }
+        self.end_offset = buf.len() as u64;
+        tracing::info!(path = %self.path.display(), bytes = self.end_offset, "key store compacted");
+        Ok(())
+    }
+
     fn matches(e: &Entry, master: &str, slave: &str, key_bytes: Option<usize>) -> bool {
         e.master_sae == master
             && e.slave_sae == slave

@@ -198,6 +198,51 @@ fn batch_append_is_all_or_nothing() {
 }
 
 #[test]
+fn compaction_keeps_live_keys_and_refuses_delivered_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("k.keys");
+    let mut st = KeyStore::open(&p).unwrap();
+    for i in 0..6 {
+        st.append_confirmed(id(i), &key(i), M, S).unwrap();
+    }
+    st.take_by_ids(M, S, &[id(0), id(3)]).unwrap();
+    let before = std::fs::metadata(&p).unwrap().len();
+    st.compact().unwrap();
+    let after = std::fs::metadata(&p).unwrap().len();
+    assert!(after < before, "{after} < {before}");
+    assert_eq!(
+        std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Works after compaction without reopening (offsets updated) ...
+    assert_eq!(
+        st.take_by_ids(M, S, &[id(4)]).unwrap()[0].key.expose(),
+        key(4).as_slice()
+    );
+    assert!(
+        !contains(&std::fs::read(&p).unwrap(), &key(4)),
+        "erased in the new file"
+    );
+    st.append_confirmed(id(6), &key(6), M, S).unwrap();
+    drop(st);
+    // ... and after reopening.
+    let mut st = KeyStore::open(&p).unwrap();
+    assert_eq!(st.counts().delivered_keys, 3);
+    for i in [0, 3, 4] {
+        assert!(matches!(
+            st.append_confirmed(id(i), &key(i), M, S),
+            Err(StoreError::DuplicateKeyId(_))
+        ));
+    }
+    let got = st.take_oldest(M, S, 4, 32).unwrap();
+    assert_eq!(
+        got.iter().map(|k| k.key_id).collect::<Vec<_>>(),
+        vec![id(1), id(2), id(5), id(6)]
+    );
+    assert_eq!(got[2].key.expose(), key(5).as_slice());
+}
+
+#[test]
 fn consumed_keys_are_erased_on_disk() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("k.keys");
