@@ -171,7 +171,12 @@ pub struct AliceTop<const L: usize, const SW: usize, const QW: usize> {
     bad1: DFF<Bit>,
     bad2: DFF<Bit>,
     sync_low: Signal<Local, Bits<64>>,
-    sync2: Signal<Local, Bit>,
+    sync_mask: DFF<Bits<64>>,
+    sync_en: DFF<Bit>,
+    sync2: DFF<Bit>,
+    sync_pos2: DFF<Bits<5>>,
+    status_nmask: DFF<Bits<64>>,
+    status_en: DFF<Bit>,
     prbs2: DFF<Bits<8>>,
     prbs_sum: Signal<Local, Bits<8>>,
     sym_all: Signal<Local, Bits<32>>,
@@ -224,6 +229,8 @@ pub struct AliceTop<const L: usize, const SW: usize, const QW: usize> {
     prbs_step: Constant<Bits<8>>,
     one64: Constant<Bits<64>>,
     not63: Constant<Bits<64>>,
+    ones64: Constant<Bits<64>>,
+    low6: Constant<Bits<64>>,
     slot_mask: Constant<Bits<64>>,
     value56: Constant<Bits<64>>,
 }
@@ -360,7 +367,12 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceTop<L, SW, QW> {
             bad1: Default::default(),
             bad2: Default::default(),
             sync_low: Default::default(),
+            sync_mask: Default::default(),
+            sync_en: Default::default(),
             sync2: Default::default(),
+            sync_pos2: Default::default(),
+            status_nmask: Default::default(),
+            status_en: Default::default(),
             prbs2: Default::default(),
             prbs_sum: Default::default(),
             sym_all: Default::default(),
@@ -410,6 +422,8 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceTop<L, SW, QW> {
             prbs_step: Constant::new((2 * L as u64).into()),
             one64: k(1),
             not63: k(!63),
+            ones64: k(u64::MAX),
+            low6: k(63),
             slot_mask: k(qkd_abi::records::SLOT_MASK),
             value56: k(qkd_abi::records::STATUS_VALUE_MAX),
         })
@@ -722,7 +736,13 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             lp_pending,
             lp_slot,
             lp_records,
-            lp_slots
+            lp_slots,
+            sync_mask,
+            sync_en,
+            sync2,
+            sync_pos2,
+            status_nmask,
+            status_en
         );
         // ---- AXI4-Lite ports ----
         self.axil.awaddr.next = self.s_axil_awaddr.val();
@@ -780,11 +800,18 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
         if self.clear_counters.val() {
             self.qrng_words.d.next = 0.into();
         }
-        // ---- Stage 2 sync-frame position (spec 4.2) ----
-        self.sync_low.next = self.slot2.q.val()
-            & ((self.one64.val() << self.csr_alice_ctrl.q.val().get_bits::<6>(8)) - 1);
-        self.sync2.next =
-            (self.csr_alice_ctrl.q.val().get_bits::<6>(8) >= 5) & (self.sync_low.val() < 16);
+        // ---- Sync-frame position (spec 4.2): masks registered from the CSRs,
+        // position computed at stage 1 and registered into stage 2 ----
+        self.sync_mask.d.next =
+            (self.one64.val() << self.csr_alice_ctrl.q.val().get_bits::<6>(8)) - 1;
+        self.sync_en.d.next = self.csr_alice_ctrl.q.val().get_bits::<6>(8) >= 5;
+        self.sync_low.next = self.slot1.q.val() & self.sync_mask.q.val();
+        self.sync2.d.next = self.sync_en.q.val() & ((self.sync_low.val() >> 4) == 0);
+        self.sync_pos2.d.next = self.sync_low.val().get_bits::<5>(0);
+        self.status_nmask.d.next =
+            !((self.one64.val() << self.csr_stream_ctrl.q.val().get_bits::<6>(0)) - 1)
+                | self.low6.val();
+        self.status_en.d.next = self.csr_stream_ctrl.q.val().get_bits::<6>(0) >= 6;
         // ---- Lanes ----
         self.any_rct.next = false;
         self.any_apt.next = false;
@@ -809,8 +836,8 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             self.lanes[i].active.next = self.valid2.q.val();
             self.lanes[i].mode.next = self.csr_alice_ctrl.q.val().get_bits::<2>(0);
             self.lanes[i].fixed_symbol.next = self.csr_alice_ctrl.q.val().get_bits::<4>(4);
-            self.lanes[i].sync.next = self.sync2.val();
-            self.lanes[i].sync_pos.next = self.sync_low.val().get_bits::<5>(0);
+            self.lanes[i].sync.next = self.sync2.q.val();
+            self.lanes[i].sync_pos.next = self.sync_pos2.q.val();
             self.lanes[i].blank.next = self.bad2.q.val();
             self.lanes[i].prbs_pos.next = self.prbs2.q.val();
             if self.lanes[i].rct_fail.val() {
@@ -889,10 +916,10 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
         }
         self.rec_start.next = self.slot3.q.val() & self.not63.val();
         self.rec_end.next = self.rec_start.val() + 64;
-        self.status_due.next = (self.csr_stream_ctrl.q.val().get_bits::<6>(0) >= 6)
-            & ((self.rec_end.val()
-                & ((self.one64.val() << self.csr_stream_ctrl.q.val().get_bits::<6>(0)) - 1))
-                == 0);
+        // rec_end = rec_start + 64 is a multiple of 2^t (t >= 6) iff bits
+        // [t-1:6] of the slot index are all ones (no adder on this path).
+        self.status_due.next = self.status_en.q.val()
+            & ((self.slot3.q.val() | self.status_nmask.q.val()) == self.ones64.val());
         // ---- STATUS interval counters (spec 4.4) ----
         if self.valid3.q.val() {
             self.iv_slots_next.next = self.iv_slots.q.val() + self.lanes_c.val();
