@@ -33,7 +33,10 @@ fn run(lanes: usize, dead: u16, clicks: &[u8]) -> Vec<(u8, u8)> {
         uut.any_click.next = u64::from(c & mask).into();
         settle(&mut uut);
         // blocked is reported for every dead lane; only clicking lanes are suppressed
-        out.push((uut.blocked.val().to_u64() as u8 & c & mask, uut.open.val().to_u64() as u8 & mask));
+        out.push((
+            uut.blocked.val().to_u64() as u8 & c & mask,
+            uut.open.val().to_u64() as u8 & mask,
+        ));
         tick(&mut uut, clk);
     }
     out

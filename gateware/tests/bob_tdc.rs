@@ -77,7 +77,10 @@ fn hand_worked_edges_4_lanes_8_samples() {
     // Next cycle, lane0: 0b0000_0001 after lane3's last 0 -> edge 0;
     // lane1 = 0xFF after lane0's last sample 0 -> edge 0; lane2 = 0x01 after
     // 0xFF (last 1) -> no edge; lane3 = 0x80 -> edge at 7.
-    let cycles = vec![vec![0b0011_1000, 0xFF, 0b1111_0001, 0], vec![0b1, 0xFF, 0x01, 0x80]];
+    let cycles = vec![
+        vec![0b0011_1000, 0xFF, 0b1111_0001, 0],
+        vec![0b1, 0xFF, 0x01, 0x80],
+    ];
     let got = run(4, 8, &cycles);
     assert_eq!(got[0], vec![Some(3), Some(0), Some(4), None]);
     assert_eq!(got[1], vec![Some(0), Some(0), None, Some(7)]);

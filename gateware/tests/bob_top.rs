@@ -21,12 +21,22 @@ use qkd_model::clicks::{ClickConfig, ClickGen};
 
 /// Registers of a short test run: PRNG source, STATUS every 2^t slots.
 fn base_regs(t: u32) -> Vec<(&'static str, u32)> {
-    vec![("RNG_CTRL", 1), ("RNG_SEED_LO", 0x1234_5678), ("RNG_SEED_HI", 0x9ABC_DEF0), ("STREAM_CTRL", t)]
+    vec![
+        ("RNG_CTRL", 1),
+        ("RNG_SEED_LO", 0x1234_5678),
+        ("RNG_SEED_HI", 0x9ABC_DEF0),
+        ("STREAM_CTRL", t),
+    ]
 }
 
 /// Configure, START, then run `cycles` of stimulus from `stim` (cycle index
 /// since the first stimulus cycle); sync_in in the first stimulus cycle.
-fn run(sim: &mut BobSim, regs: &[(&str, u32)], cycles: usize, mut stim: impl FnMut(usize) -> BobIn) {
+fn run(
+    sim: &mut BobSim,
+    regs: &[(&str, u32)],
+    cycles: usize,
+    mut stim: impl FnMut(usize) -> BobIn,
+) {
     for (n, v) in regs {
         sim.write(n, *v);
     }
@@ -42,7 +52,15 @@ fn run(sim: &mut BobSim, regs: &[(&str, u32)], cycles: usize, mut stim: impl FnM
 }
 
 fn status_records(r: &[Record]) -> Vec<&qkd_abi::records::Status> {
-    r.iter().filter_map(|x| if let Record::Status(s) = x { Some(s) } else { None }).collect()
+    r.iter()
+        .filter_map(|x| {
+            if let Record::Status(s) = x {
+                Some(s)
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 fn check_accounting(r: &[Record], nd: u8) {
@@ -54,7 +72,11 @@ fn check_accounting(r: &[Record], nd: u8) {
             + s.get(CounterId::AfterGate).unwrap()
             + s.get(CounterId::DeadTimeSuppressed).unwrap()
             + s.get(CounterId::Invalid).unwrap();
-        assert_eq!(clicks, parts, "accounting identity in STATUS at slot {}", s.slot);
+        assert_eq!(
+            clicks, parts,
+            "accounting identity in STATUS at slot {}",
+            s.slot
+        );
     }
 }
 
@@ -74,21 +96,37 @@ fn random_clicks_match_golden_model() {
     cfg.collision_span_slots = 3;
     let mut gen = ClickGen::new(cfg, seed_of("random_clicks_match_golden_model")).unwrap();
     let mut regs = base_regs(8);
-    regs.extend([("GATE_DEAD_TIME_SLOTS", 2), ("GATE_WINDOW", (6 << 8) | 1), ("BOB_FIBER_DELAY_SLOTS", 5)]);
+    regs.extend([
+        ("GATE_DEAD_TIME_SLOTS", 2),
+        ("GATE_WINDOW", (6 << 8) | 1),
+        ("BOB_FIBER_DELAY_SLOTS", 5),
+    ]);
     run(&mut sim, &regs, 300, |_| {
         let c = gen.next_cycle();
-        BobIn { apd: c.apd, adc: c.adc, ..Default::default() }
+        BobIn {
+            apd: c.apd,
+            adc: c.adc,
+            ..Default::default()
+        }
     });
     let got = sim.records();
     let want = sim.model_records(&regs);
-    assert!(got.iter().any(|r| matches!(r, Record::Detection(_))), "some detections");
+    assert!(
+        got.iter().any(|r| matches!(r, Record::Detection(_))),
+        "some detections"
+    );
     assert_eq!(got, want);
     check_accounting(&got, nd);
 }
 
 /// Run a scenario, compare with the golden model, check the accounting
 /// identity, and return the records.
-fn scenario(name: &str, regs: &[(&'static str, u32)], cycles: usize, stim: impl FnMut(usize) -> BobIn) -> Vec<Record> {
+fn scenario(
+    name: &str,
+    regs: &[(&'static str, u32)],
+    cycles: usize,
+    stim: impl FnMut(usize) -> BobIn,
+) -> Vec<Record> {
     let mut sim = BobSim::new(4, 8, 2);
     let mut all = base_regs(7);
     all.extend_from_slice(regs);
@@ -96,7 +134,10 @@ fn scenario(name: &str, regs: &[(&'static str, u32)], cycles: usize, stim: impl 
     let got = sim.records();
     let want = sim.model_records(&all);
     if let Some(i) = (0..got.len().min(want.len())).find(|&i| got[i] != want[i]) {
-        panic!("{name}: record {i} differs from qkd-model:\n core:  {:?}\n model: {:?}", got[i], want[i]);
+        panic!(
+            "{name}: record {i} differs from qkd-model:\n core:  {:?}\n model: {:?}",
+            got[i], want[i]
+        );
     }
     assert_eq!(got.len(), want.len(), "{name}: record count");
     check_accounting(&got, 2);
@@ -104,18 +145,34 @@ fn scenario(name: &str, regs: &[(&'static str, u32)], cycles: usize, stim: impl 
 }
 
 fn detections(r: &[Record]) -> Vec<qkd_abi::records::Detection> {
-    r.iter().filter_map(|x| if let Record::Detection(d) = x { Some(*d) } else { None }).collect()
+    r.iter()
+        .filter_map(|x| {
+            if let Record::Detection(d) = x {
+                Some(*d)
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 fn seen(r: &[Record]) -> u64 {
-    status_records(r).iter().map(|s| s.get(CounterId::AlarmsSeen).unwrap()).fold(0, |a, b| a | b)
+    status_records(r)
+        .iter()
+        .map(|s| s.get(CounterId::AlarmsSeen).unwrap())
+        .fold(0, |a, b| a | b)
 }
 
 #[test]
 fn after_gate_click_train_raises_alarm_and_yields_no_detections() {
     // Window [1, 5] of 8 bins; an attacker's bright pulses after the gate
     // make detector 1 click at bin 7 in every other slot for 20 cycles.
-    let regs = [("GATE_WINDOW", (5 << 8) | 1), ("GATE_DEAD_TIME_SLOTS", 0), ("AFTERGATE_LIMIT", 4), ("AFTERGATE_WINDOW_SLOTS", 128)];
+    let regs = [
+        ("GATE_WINDOW", (5 << 8) | 1),
+        ("GATE_DEAD_TIME_SLOTS", 0),
+        ("AFTERGATE_LIMIT", 4),
+        ("AFTERGATE_WINDOW_SLOTS", 128),
+    ];
     let r = scenario("after-gate", &regs, 80, |c| {
         let mut i = BobIn::default();
         if (4..24).contains(&c) {
@@ -128,10 +185,19 @@ fn after_gate_click_train_raises_alarm_and_yields_no_detections() {
         i
     });
     let det = detections(&r);
-    assert!(det.iter().all(|d| d.fine_bin != 7), "no detection from an after-gate click");
+    assert!(
+        det.iter().all(|d| d.fine_bin != 7),
+        "no detection from an after-gate click"
+    );
     assert_eq!(det.len(), 1);
-    assert!(det[0].invalid, "detection during the live after-gate alarm is flagged invalid");
-    let ag: u64 = status_records(&r).iter().map(|s| s.get(CounterId::AfterGate).unwrap()).sum();
+    assert!(
+        det[0].invalid,
+        "detection during the live after-gate alarm is flagged invalid"
+    );
+    let ag: u64 = status_records(&r)
+        .iter()
+        .map(|s| s.get(CounterId::AfterGate).unwrap())
+        .sum();
     assert_eq!(ag, 40);
     assert_ne!(seen(&r) & u64::from(alarm::AFTER_GATE), 0);
 }
@@ -142,7 +208,15 @@ fn dead_time_suppresses_exactly_the_clicks_inside_d_slots_on_every_detector() {
     // (12,1) and (15,0) suppressed; (16,1) accepted -> dead 17..=21;
     // (17,0) and (21,1) suppressed; (22,0) accepted.
     let regs = [("GATE_DEAD_TIME_SLOTS", 5), ("GATE_WINDOW", (6 << 8) | 1)];
-    let clicks = [(10usize, 0usize), (12, 1), (15, 0), (16, 1), (17, 0), (21, 1), (22, 0)];
+    let clicks = [
+        (10usize, 0usize),
+        (12, 1),
+        (15, 0),
+        (16, 1),
+        (17, 0),
+        (21, 1),
+        (22, 0),
+    ];
     let r = scenario("dead-time", &regs, 40, |c| {
         let mut i = BobIn::default();
         for (slot, d) in clicks {
@@ -152,15 +226,24 @@ fn dead_time_suppresses_exactly_the_clicks_inside_d_slots_on_every_detector() {
         }
         i
     });
-    let det: Vec<(u64, u8)> = detections(&r).iter().map(|d| (d.slot, d.detector)).collect();
+    let det: Vec<(u64, u8)> = detections(&r)
+        .iter()
+        .map(|d| (d.slot, d.detector))
+        .collect();
     assert_eq!(det, vec![(10, 0), (16, 1), (22, 0)]);
-    let dead: u64 = status_records(&r).iter().map(|s| s.get(CounterId::DeadTimeSuppressed).unwrap()).sum();
+    let dead: u64 = status_records(&r)
+        .iter()
+        .map(|s| s.get(CounterId::DeadTimeSuppressed).unwrap())
+        .sum();
     assert_eq!(dead, 4);
 }
 
 #[test]
 fn photocurrent_step_flags_following_detections_invalid() {
-    let regs = [("GATE_DEAD_TIME_SLOTS", 0), ("PHOTOCURRENT_THRESHOLD", 0x400)];
+    let regs = [
+        ("GATE_DEAD_TIME_SLOTS", 0),
+        ("PHOTOCURRENT_THRESHOLD", 0x400),
+    ];
     let r = scenario("photocurrent", &regs, 80, |c| {
         let mut i = BobIn::default();
         if c % 4 == 0 {
@@ -187,7 +270,12 @@ fn blinding_click_on_every_gate_and_no_dark_counts_raise_their_alarms() {
     // clicks in every gate from cycle 10 to 30. (Dead time 7 slots keeps the
     // accepted clicks within the stream's one word per cycle: a click in
     // every slot with D = 0 exceeds it and is reported by GAP records.)
-    let regs = [("GATE_DEAD_TIME_SLOTS", 7), ("CLICK_FRACTION_WINDOW_GATES", 64), ("CLICK_FRACTION_LIMIT", 8), ("NO_DARK_GATES", 1 << 20)];
+    let regs = [
+        ("GATE_DEAD_TIME_SLOTS", 7),
+        ("CLICK_FRACTION_WINDOW_GATES", 64),
+        ("CLICK_FRACTION_LIMIT", 8),
+        ("NO_DARK_GATES", 1 << 20),
+    ];
     let r = scenario("blinding", &regs, 50, |c| {
         let mut i = BobIn::default();
         if (10..30).contains(&c) {
@@ -198,7 +286,10 @@ fn blinding_click_on_every_gate_and_no_dark_counts_raise_their_alarms() {
         i
     });
     assert_ne!(seen(&r) & u64::from(alarm::CLICK_FRACTION), 0);
-    assert!(detections(&r).iter().any(|d| d.invalid), "clicks under the live alarm are invalid");
+    assert!(
+        detections(&r).iter().any(|d| d.invalid),
+        "clicks under the live alarm are invalid"
+    );
     // No dark count: 48 gates without any click raise NO_DARK.
     let regs = [("GATE_DEAD_TIME_SLOTS", 0), ("NO_DARK_GATES", 48)];
     let r = scenario("no-dark", &regs, 40, |c| {
@@ -211,7 +302,10 @@ fn blinding_click_on_every_gate_and_no_dark_counts_raise_their_alarms() {
     assert_ne!(seen(&r) & u64::from(alarm::NO_DARK), 0);
     let det = detections(&r);
     assert_eq!(det.len(), 2);
-    assert!(!det[0].invalid && det[1].invalid, "the click after 48 dark-less gates is invalid");
+    assert!(
+        !det[0].invalid && det[1].invalid,
+        "the click after 48 dark-less gates is invalid"
+    );
 }
 
 proptest::proptest! {

@@ -43,9 +43,22 @@ fn run(window: u32, limit: u32, events: &[(bool, u8)]) -> Vec<bool> {
 fn limit_two_window_four_cycles() {
     // window 4 cycles, limit 2: events 1,1,1 -> live in the 4th cycle of the
     // window (3 > 2); the window rolls over after its 4th cycle.
-    let ev = [(true, 1), (true, 1), (true, 1), (true, 0), (true, 0), (true, 3), (true, 0), (true, 0), (true, 0)];
+    let ev = [
+        (true, 1),
+        (true, 1),
+        (true, 1),
+        (true, 0),
+        (true, 0),
+        (true, 3),
+        (true, 0),
+        (true, 0),
+        (true, 0),
+    ];
     let got = run(4, 2, &ev);
-    assert_eq!(got, vec![false, false, false, true, false, false, true, true, false]);
+    assert_eq!(
+        got,
+        vec![false, false, false, true, false, false, true, true, false]
+    );
 }
 
 #[test]

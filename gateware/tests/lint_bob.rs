@@ -16,7 +16,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn tool(name: &str) -> Option<PathBuf> {
-    let found = Command::new(name).arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    let found = Command::new(name)
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     if found {
         Some(PathBuf::from(name))
     } else if std::env::var_os("CI").is_some() {
@@ -35,8 +39,14 @@ fn out_dir(tag: &str) -> PathBuf {
 
 fn generate(p: GenParams, dir: &Path) -> PathBuf {
     let files = qkd_gateware::generate::generate(&p, dir).expect("generation succeeds");
-    let names: Vec<String> = files.iter().map(|f| f.file_name().unwrap().to_string_lossy().into_owned()).collect();
-    assert_eq!(names, ["qkd_bob.v", "csr.json", "qkd_bob_regs.h", "regmap_bob.md"]);
+    let names: Vec<String> = files
+        .iter()
+        .map(|f| f.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        ["qkd_bob.v", "csr.json", "qkd_bob_regs.h", "regmap_bob.md"]
+    );
     dir.join("qkd_bob.v")
 }
 
@@ -65,13 +75,18 @@ fn generated_files_and_clean_ports() {
     }
     assert!(!v.contains("apd_d2"), "DETECTORS = 2 has two APD ports");
     let json = std::fs::read_to_string(dir.join("csr.json")).unwrap();
-    assert_eq!(json, qkd_abi::export::csr_json(&qkd_abi::RegisterMap::new(GenParams::bob(4, 8, 2))));
+    assert_eq!(
+        json,
+        qkd_abi::export::csr_json(&qkd_abi::RegisterMap::new(GenParams::bob(4, 8, 2)))
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn verilator_lint_parameter_corners() {
-    let Some(verilator) = tool("verilator") else { return };
+    let Some(verilator) = tool("verilator") else {
+        return;
+    };
     for (l, os, nd) in [(4u8, 8u8, 2u8), (1, 4, 1), (8, 16, 4)] {
         let dir = out_dir(&format!("lint{l}{os}{nd}"));
         let v = generate(GenParams::bob(l, os, nd), &dir);
@@ -91,7 +106,10 @@ fn verilator_lint_parameter_corners() {
             .output()
             .expect("verilator runs");
         let log = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "verilator lint of qkd_bob L={l} OS={os} ND={nd} failed:\n{log}");
+        assert!(
+            out.status.success(),
+            "verilator lint of qkd_bob L={l} OS={os} ND={nd} failed:\n{log}"
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 }
@@ -102,9 +120,16 @@ fn yosys_synth_ecp5_four_lanes() {
     let Some(yosys) = tool("yosys") else { return };
     let dir = out_dir("synth");
     let v = generate(GenParams::bob(4, 8, 2), &dir);
-    let script = format!("read_verilog {}; synth_ecp5 -top qkd_bob; stat", v.display());
-    let out = Command::new(yosys).args(["-q", "-p", &script]).output().expect("yosys runs");
-    let log = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let script = format!(
+        "read_verilog {}; synth_ecp5 -top qkd_bob; stat",
+        v.display()
+    );
+    let out = Command::new(yosys)
+        .args(["-q", "-p", &script])
+        .output()
+        .expect("yosys runs");
+    let log =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "yosys synth_ecp5 failed:\n{log}");
     assert!(!log.contains("ERROR"), "{log}");
     let _ = std::fs::remove_dir_all(dir);

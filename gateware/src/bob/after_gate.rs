@@ -10,7 +10,7 @@
 use rust_hdl::prelude::*;
 
 /// Count events over tumbling windows of cycles; live when over the limit.
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct WindowAlarm {
     /// Fabric clock, rising edge.
     pub clock: Signal<In, Clock>,
@@ -32,30 +32,13 @@ pub struct WindowAlarm {
     last_of_window: Signal<Local, Bit>,
 }
 
-impl Default for WindowAlarm {
-    fn default() -> Self {
-        Self {
-            clock: Default::default(),
-            clear: Default::default(),
-            enable: Default::default(),
-            events: Default::default(),
-            window_cycles: Default::default(),
-            limit: Default::default(),
-            live: Default::default(),
-            count: Default::default(),
-            cycle: Default::default(),
-            sum: Default::default(),
-            last_of_window: Default::default(),
-        }
-    }
-}
-
 impl Logic for WindowAlarm {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(self, clock, count, cycle);
         self.live.next = self.count.q.val() > self.limit.val();
-        self.sum.next = bit_cast::<33, 32>(self.count.q.val()) + bit_cast::<33, 8>(self.events.val());
+        self.sum.next =
+            bit_cast::<33, 32>(self.count.q.val()) + bit_cast::<33, 8>(self.events.val());
         self.last_of_window.next = (self.cycle.q.val() + 1) >= self.window_cycles.val();
         if self.enable.val() {
             if self.last_of_window.val() {

@@ -19,7 +19,10 @@ pub struct BasisChoice {
 impl BasisChoice {
     /// For `lanes` lanes (1..=8).
     pub fn new(lanes: usize) -> Self {
-        assert!((1..=8).contains(&lanes), "BasisChoice: lanes {lanes} out of 1..=8");
+        assert!(
+            (1..=8).contains(&lanes),
+            "BasisChoice: lanes {lanes} out of 1..=8"
+        );
         Self {
             words: (0..lanes).map(|_| Default::default()).collect(),
             thresh_z: Default::default(),
@@ -33,10 +36,10 @@ impl Logic for BasisChoice {
     fn update(&mut self) {
         self.basis.next = 0.into();
         for l in 0..self.words.len() {
-            self.basis.next = self
-                .basis
-                .val()
-                .replace_bit(l, !(self.words[l].val().get_bits::<16>(32) < self.thresh_z.val()));
+            self.basis.next = self.basis.val().replace_bit(
+                l,
+                self.words[l].val().get_bits::<16>(32) >= self.thresh_z.val(),
+            );
         }
     }
 }

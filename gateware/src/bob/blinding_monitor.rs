@@ -55,7 +55,10 @@ pub struct BlindingMonitor {
 impl BlindingMonitor {
     /// A monitor for `detectors` detectors (1..=4).
     pub fn new(detectors: usize) -> Self {
-        assert!((1..=4).contains(&detectors), "BlindingMonitor: detectors {detectors} out of 1..=4");
+        assert!(
+            (1..=4).contains(&detectors),
+            "BlindingMonitor: detectors {detectors} out of 1..=4"
+        );
         Self {
             clock: Default::default(),
             clear: Default::default(),
@@ -114,7 +117,8 @@ impl Logic for BlindingMonitor {
         self.click_fraction_live.next = self.fraction.live.val();
         // ---- No dark count: processed slots since the last raw click ----
         self.no_dark_live.next = self.run.q.val() >= self.no_dark_gates.val();
-        self.run_sum.next = bit_cast::<33, 32>(self.run.q.val()) + bit_cast::<33, 8>(self.processed.val());
+        self.run_sum.next =
+            bit_cast::<33, 32>(self.run.q.val()) + bit_cast::<33, 8>(self.processed.val());
         if self.enable.val() {
             if self.raw_clicks.val().any() {
                 self.run.d.next = 0.into();

@@ -72,7 +72,10 @@ pub struct Classifier {
 impl Classifier {
     /// A classifier for `lanes` lanes (1..=8) and `detectors` detectors (1..=4).
     pub fn new(lanes: usize, detectors: usize) -> Self {
-        assert!((1..=4).contains(&detectors), "Classifier: detectors {detectors} out of 1..=4");
+        assert!(
+            (1..=4).contains(&detectors),
+            "Classifier: detectors {detectors} out of 1..=4"
+        );
         Self {
             clock: Default::default(),
             restart: Default::default(),
@@ -117,7 +120,9 @@ impl Logic for Classifier {
             for l in 0..self.lane_raw.len() {
                 self.raw[d].next = self.raw[d].val().replace_bit(
                     l,
-                    self.click[d].val().get_bit(l) & self.enable.val().get_bit(d) & self.processed.val().get_bit(l),
+                    self.click[d].val().get_bit(l)
+                        & self.enable.val().get_bit(d)
+                        & self.processed.val().get_bit(l),
                 );
             }
         }
@@ -125,12 +130,16 @@ impl Logic for Classifier {
             self.lane_raw[l].next = 0.into();
             self.in_window[l].next = 0.into();
             for d in 0..self.click.len() {
-                self.lane_raw[l].next = self.lane_raw[l].val().replace_bit(d, self.raw[d].val().get_bit(l));
+                self.lane_raw[l].next = self.lane_raw[l]
+                    .val()
+                    .replace_bit(d, self.raw[d].val().get_bit(l));
                 self.bin4.next = self.fine_bins[d].val().get_bits::<4>(4 * l);
                 self.bin.next = bit_cast::<8, 4>(self.bin4.val());
-                self.in_window[l].next = self.in_window[l]
-                    .val()
-                    .replace_bit(d, (self.bin.val() >= self.start_bin.val()) & (self.bin.val() <= self.end_bin.val()));
+                self.in_window[l].next = self.in_window[l].val().replace_bit(
+                    d,
+                    (self.bin.val() >= self.start_bin.val())
+                        & (self.bin.val() <= self.end_bin.val()),
+                );
             }
         }
         // ---- Common dead time ----
@@ -138,7 +147,10 @@ impl Logic for Classifier {
         self.dead.dead_slots.next = self.dead_slots.val();
         self.any_acc.next = 0.into();
         for l in 0..self.lane_raw.len() {
-            self.any_acc.next = self.any_acc.val().replace_bit(l, self.lane_raw[l].val().any());
+            self.any_acc.next = self
+                .any_acc
+                .val()
+                .replace_bit(l, self.lane_raw[l].val().any());
         }
         self.dead.any_click.next = self.any_acc.val();
         // ---- Classes and counts ----
@@ -157,7 +169,9 @@ impl Logic for Classifier {
             for d in 0..self.click.len() {
                 self.gate_en.next = self.gate_en.val().replace_bit(
                     4 * l + d,
-                    self.processed.val().get_bit(l) & self.enable.val().get_bit(d) & self.dead.open.val().get_bit(l),
+                    self.processed.val().get_bit(l)
+                        & self.enable.val().get_bit(d)
+                        & self.dead.open.val().get_bit(l),
                 );
                 if self.raw[d].val().get_bit(l) {
                     self.n_raw[d].next = self.n_raw[d].val() + 1;
@@ -174,7 +188,8 @@ impl Logic for Classifier {
             }
             if self.processed.val().get_bit(l) {
                 self.n_processed.next = self.n_processed.val() + 1;
-                if self.dead.open.val().get_bit(l) & (self.enable.val() & self.det_mask.val()).any() {
+                if self.dead.open.val().get_bit(l) & (self.enable.val() & self.det_mask.val()).any()
+                {
                     self.n_gates.next = self.n_gates.val() + 1;
                 }
             }

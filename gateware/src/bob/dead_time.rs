@@ -49,7 +49,10 @@ pub struct DeadTime {
 impl DeadTime {
     /// A tracker for `lanes` lanes (1..=8).
     pub fn new(lanes: usize) -> Self {
-        assert!((1..=8).contains(&lanes), "DeadTime: lanes {lanes} out of 1..=8");
+        assert!(
+            (1..=8).contains(&lanes),
+            "DeadTime: lanes {lanes} out of 1..=8"
+        );
         let k = |v: usize| Constant::new((v as u64).into());
         Self {
             clock: Default::default(),
@@ -85,13 +88,18 @@ impl Logic for DeadTime {
         self.d_wide.next = bit_cast::<17, 16>(self.dead_slots.val());
         self.d_ge.next = 0.into();
         for q in 1..8 {
-            self.d_ge.next = self.d_ge.val().replace_bit(q, self.d_wide.val() >= self.k_lane[q].val());
+            self.d_ge.next = self
+                .d_ge
+                .val()
+                .replace_bit(q, self.d_wide.val() >= self.k_lane[q].val());
         }
         for l in 0..self.reach.len() {
             // lanes l+1 .. l+D of this cycle are covered by a click in lane l
             self.reach[l].next = 0.into();
             for q in 1..8 {
-                self.reach[l].next = self.reach[l].val().replace_bit(l + q, self.d_ge.val().get_bit(q));
+                self.reach[l].next = self.reach[l]
+                    .val()
+                    .replace_bit(l + q, self.d_ge.val().get_bit(q));
             }
             // r after a last unsuppressed click in lane l: max(0, D + 1 + l - L)
             // (D < 2^16, so bit 16 of the 17-bit difference is its sign)
@@ -101,7 +109,9 @@ impl Logic for DeadTime {
             }
             self.dm_mask[l].next = 0.into();
             for q in 0..8 {
-                self.dm_mask[l].next = self.dm_mask[l].val().replace_bit(q, self.dm[l].val() > self.k_lane[q].val());
+                self.dm_mask[l].next = self.dm_mask[l]
+                    .val()
+                    .replace_bit(q, self.dm[l].val() > self.k_lane[q].val());
             }
         }
         // r after a cycle without an unsuppressed click: max(0, r - L)
@@ -111,18 +121,24 @@ impl Logic for DeadTime {
         }
         self.decay_mask.next = 0.into();
         for q in 0..8 {
-            self.decay_mask.next = self.decay_mask.val().replace_bit(q, self.r.q.val() > self.k_lane_plus_l[q].val());
+            self.decay_mask.next = self
+                .decay_mask
+                .val()
+                .replace_bit(q, self.r.q.val() > self.k_lane_plus_l[q].val());
         }
         // ---- In-cycle chain over lanes ----
         self.acc[0].next = bit_cast::<16, 8>(self.rmask.q.val());
         self.unblocked.next = 0.into();
         self.blocked.next = 0.into();
         for l in 0..self.reach.len() {
-            self.blocked.next = self.blocked.val().replace_bit(l, self.acc[l].val().get_bit(l));
-            self.unblocked.next = self
-                .unblocked
+            self.blocked.next = self
+                .blocked
                 .val()
-                .replace_bit(l, self.any_click.val().get_bit(l) & !self.acc[l].val().get_bit(l));
+                .replace_bit(l, self.acc[l].val().get_bit(l));
+            self.unblocked.next = self.unblocked.val().replace_bit(
+                l,
+                self.any_click.val().get_bit(l) & !self.acc[l].val().get_bit(l),
+            );
             self.acc[l + 1].next = self.acc[l].val();
             if self.any_click.val().get_bit(l) & !self.acc[l].val().get_bit(l) {
                 self.acc[l + 1].next = self.acc[l].val() | self.reach[l].val();

@@ -47,9 +47,20 @@ pub struct TdcChannel {
 impl TdcChannel {
     /// A channel for `lanes` lanes (1..=8) of `oversample` samples (1..=16).
     pub fn new(lanes: usize, oversample: usize) -> Self {
-        assert!((1..=MAX_LANES).contains(&lanes), "TdcChannel: lanes {lanes} out of 1..=8");
-        assert!((1..=MAX_OS).contains(&oversample), "TdcChannel: oversample {oversample} out of 1..=16");
-        let mask_of_bit = |k: usize| -> u64 { (0..16u64).filter(|b| (b >> k) & 1 == 1).map(|b| 1 << b).sum() };
+        assert!(
+            (1..=MAX_LANES).contains(&lanes),
+            "TdcChannel: lanes {lanes} out of 1..=8"
+        );
+        assert!(
+            (1..=MAX_OS).contains(&oversample),
+            "TdcChannel: oversample {oversample} out of 1..=16"
+        );
+        let mask_of_bit = |k: usize| -> u64 {
+            (0..16u64)
+                .filter(|b| (b >> k) & 1 == 1)
+                .map(|b| 1 << b)
+                .sum()
+        };
         Self {
             clock: Default::default(),
             samples: Default::default(),
@@ -57,7 +68,9 @@ impl TdcChannel {
             click: Default::default(),
             fine_bins: Default::default(),
             last_mask: Constant::new((1u64 << (oversample - 1)).into()),
-            bin_mask: (0..4).map(|k| Constant::new(mask_of_bit(k).into())).collect(),
+            bin_mask: (0..4)
+                .map(|k| Constant::new(mask_of_bit(k).into()))
+                .collect(),
             lane_x: (0..lanes).map(|_| Default::default()).collect(),
             lane_last: (0..lanes).map(|_| Default::default()).collect(),
             lane_prev: (0..lanes).map(|_| Default::default()).collect(),
@@ -103,10 +116,15 @@ impl Logic for TdcChannel {
                 self.edges[l].next = self.lane_x[l].val() & !(self.lane_x[l].val() << 1);
             }
             self.first[l].next = self.edges[l].val() & ((!self.edges[l].val()) + 1);
-            self.click_acc.next = self.click_acc.val().replace_bit(l, self.edges[l].val().any());
+            self.click_acc.next = self
+                .click_acc
+                .val()
+                .replace_bit(l, self.edges[l].val().any());
             for k in 0..4 {
-                self.bins_acc.next =
-                    self.bins_acc.val().replace_bit(4 * l + k, (self.first[l].val() & self.bin_mask[k].val()).any());
+                self.bins_acc.next = self.bins_acc.val().replace_bit(
+                    4 * l + k,
+                    (self.first[l].val() & self.bin_mask[k].val()).any(),
+                );
             }
         }
         self.click_r.d.next = self.click_acc.val();

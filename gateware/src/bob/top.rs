@@ -15,9 +15,9 @@
 //! (P + 1) queues the cycle's records (a bundle) for the serializer, which
 //! presents one record word per cycle to the record stream.
 
+use crate::bob::after_gate::WindowAlarm;
 use crate::bob::basis_choice::BasisChoice;
 use crate::bob::blinding_monitor::BlindingMonitor;
-use crate::bob::after_gate::WindowAlarm;
 use crate::bob::classify::Classifier;
 use crate::bob::tdc::TdcChannel;
 use crate::bob::vec_of as v;
@@ -392,7 +392,10 @@ impl BobCore {
         let os = usize::from(params.oversample);
         let nd = usize::from(params.detectors);
         let map = RegisterMap::new(*params);
-        let mut names: Vec<String> = CSR_CELLS.iter().map(|c| c["csr_".len()..].to_string()).collect();
+        let mut names: Vec<String> = CSR_CELLS
+            .iter()
+            .map(|c| c["csr_".len()..].to_string())
+            .collect();
         names.extend((0..nd).map(|d| format!("photocurrent_last_d{d}")));
         names.extend((0..nd).map(|d| format!("clicks_d{d}")));
         csr::check_coverage(&map, &names.iter().map(String::as_str).collect::<Vec<_>>())?;
@@ -424,7 +427,9 @@ impl BobCore {
         }
         let c = Self::make_cells(&map)?;
         let cells = |prefix: &str| -> Result<Vec<CsrReg>, CsrError> {
-            (0..nd).map(|d| csr::cell_from_map(&map, &format!("{prefix}_d{d}"))).collect()
+            (0..nd)
+                .map(|d| csr::cell_from_map(&map, &format!("{prefix}_d{d}")))
+                .collect()
         };
         let csr_photocurrent_last = cells("photocurrent_last")?;
         let csr_clicks = cells("clicks")?;
@@ -525,10 +530,18 @@ impl BobCore {
             k_det2: (0..nd).map(|d| kc(d as u64)).collect(),
             k_status_hdr: kc((3u64 << 60) | ((layout.len() as u64) << 40)),
             k_status_len: kc(1 + layout.len() as u64),
-            k_code: layout.iter().map(|(s, d)| kc(u64::from(counter_code(*s, *d)) << 56)).collect(),
+            k_code: layout
+                .iter()
+                .map(|(s, d)| kc(u64::from(counter_code(*s, *d)) << 56))
+                .collect(),
             k_q6: (0..64).map(kc).collect(),
             k_pick_mask: (0..5)
-                .map(|b| kc((0..32u64).filter(|p| (p >> b) & 1 == 1).map(|p| 1u64 << p).sum()))
+                .map(|b| {
+                    kc((0..32u64)
+                        .filter(|p| (p >> b) & 1 == 1)
+                        .map(|p| 1u64 << p)
+                        .sum())
+                })
                 .collect(),
             k_status_last: kc(layout.len() as u64 - 1),
             k_epoch_tag: kc(5u64 << 60),
@@ -1037,14 +1050,71 @@ impl Logic for BobCore {
             | self.csr_after_gate.hit.val()
             | self.csr_dead_time_suppressed.hit.val()
             | self.csr_invalid.hit.val();
-        clock!(self, clock, hi_gates, hi_records, hi_lost, classify, after_gate, blinding, stream, bundles);
+        clock!(
+            self, clock, hi_gates, hi_records, hi_lost, classify, after_gate, blinding, stream,
+            bundles
+        );
         dff_setup!(
-            self, clock, running_in, start_p, stop_p, sync_p, qrng_p, qrng_valid_p, running, synced, use_qrng,
-            slot0, lead_slots, dropped_r, qrng_words, iv_slots, iv_gates, iv_acc, iv_ag, iv_dead,
-            iv_inv, iv_seen, snap_new, snap_slots, snap_gates, snap_acc, snap_ag, snap_dead, snap_inv,
-            snap_seen, cnt_gates, cnt_acc, cnt_ag, cnt_dead, cnt_inv, r_valid, r_rec, r_bins, r_basis, r_bad,
-            r_epoch0, r_slot0, r_nrec, sbuf_full, cur, rem, phase, sword, epoch, lost_pending,
-            lost_records, lost_slot, o_valid, o_first, o_last, o_len, o_slot, o_data, o_lost, o_lost_records
+            self,
+            clock,
+            running_in,
+            start_p,
+            stop_p,
+            sync_p,
+            qrng_p,
+            qrng_valid_p,
+            running,
+            synced,
+            use_qrng,
+            slot0,
+            lead_slots,
+            dropped_r,
+            qrng_words,
+            iv_slots,
+            iv_gates,
+            iv_acc,
+            iv_ag,
+            iv_dead,
+            iv_inv,
+            iv_seen,
+            snap_new,
+            snap_slots,
+            snap_gates,
+            snap_acc,
+            snap_ag,
+            snap_dead,
+            snap_inv,
+            snap_seen,
+            cnt_gates,
+            cnt_acc,
+            cnt_ag,
+            cnt_dead,
+            cnt_inv,
+            r_valid,
+            r_rec,
+            r_bins,
+            r_basis,
+            r_bad,
+            r_epoch0,
+            r_slot0,
+            r_nrec,
+            sbuf_full,
+            cur,
+            rem,
+            phase,
+            sword,
+            epoch,
+            lost_pending,
+            lost_records,
+            lost_slot,
+            o_valid,
+            o_first,
+            o_last,
+            o_len,
+            o_slot,
+            o_data,
+            o_lost,
+            o_lost_records
         );
         // ---- CSR bank: per-detector cells ----
         for d in 0..self.tdc.len() {
@@ -1052,11 +1122,14 @@ impl Logic for BobCore {
             self.csr_photocurrent_last[d].bus.next = self.axil.bus.val();
             self.csr_clicks[d].clock.next = self.clock.val();
             self.csr_clicks[d].bus.next = self.axil.bus.val();
-        self.csr_clicks[d].hw_set.next = 0.into();
-        self.csr_photocurrent_last[d].hw_set.next = 0.into();
-            self.cell_rdata.next =
-                self.cell_rdata.val() | self.csr_photocurrent_last[d].rdata.val() | self.csr_clicks[d].rdata.val();
-            self.cell_hit.next = self.cell_hit.val() | self.csr_photocurrent_last[d].hit.val() | self.csr_clicks[d].hit.val();
+            self.csr_clicks[d].hw_set.next = 0.into();
+            self.csr_photocurrent_last[d].hw_set.next = 0.into();
+            self.cell_rdata.next = self.cell_rdata.val()
+                | self.csr_photocurrent_last[d].rdata.val()
+                | self.csr_clicks[d].rdata.val();
+            self.cell_hit.next = self.cell_hit.val()
+                | self.csr_photocurrent_last[d].hit.val()
+                | self.csr_clicks[d].hit.val();
         }
         self.axil.cell_rdata.next = self.cell_rdata.val();
         self.axil.cell_hit.next = self.cell_hit.val();
@@ -1115,7 +1188,8 @@ impl Logic for BobCore {
         }
         if self.c0.val() {
             self.cur_slot0.next = 0_u64.into();
-            self.cur_slot0.next = self.cur_slot0.val() - bit_cast::<64, 32>(self.csr_bob_fiber_delay_slots.q.val());
+            self.cur_slot0.next =
+                self.cur_slot0.val() - bit_cast::<64, 32>(self.csr_bob_fiber_delay_slots.q.val());
             self.cur_wait.next = bit_cast::<33, 32>(self.csr_bob_fiber_delay_slots.q.val());
         } else {
             self.cur_slot0.next = self.slot0.q.val();
@@ -1123,7 +1197,10 @@ impl Logic for BobCore {
         }
         self.processed.next = 0.into();
         for l in 0..self.prng.len() {
-            self.processed.next = self.processed.val().replace_bit(l, self.proc_cycle.val() & (self.cur_wait.val() <= self.k_lane33[l].val()));
+            self.processed.next = self.processed.val().replace_bit(
+                l,
+                self.proc_cycle.val() & (self.cur_wait.val() <= self.k_lane33[l].val()),
+            );
         }
         if self.c0.val() {
             self.synced.d.next = true;
@@ -1145,13 +1222,14 @@ impl Logic for BobCore {
             & self.axil.bus.val().get_bits::<2>(4).any();
         for l in 0..self.prng.len() {
             self.prng[l].clock.next = self.clock.val();
-            self.prng[l].seed.next =
-                bit_cast::<64, 32>(self.csr_rng_seed_lo.q.val()) | (bit_cast::<64, 32>(self.csr_rng_seed_hi.q.val()) << 32);
+            self.prng[l].seed.next = bit_cast::<64, 32>(self.csr_rng_seed_lo.q.val())
+                | (bit_cast::<64, 32>(self.csr_rng_seed_hi.q.val()) << 32);
             self.prng[l].load.next = self.start_raw.val();
             self.prng[l].step.next = true;
             self.health[l].clock.next = self.clock.val();
             self.health[l].sample.next = self.qrng_p.q.val().get_bits::<64>(64 * l);
-            self.health[l].valid.next = self.running.q.val() & self.use_qrng.q.val() & self.qrng_valid_p.q.val();
+            self.health[l].valid.next =
+                self.running.q.val() & self.use_qrng.q.val() & self.qrng_valid_p.q.val();
             self.health[l].clear.next = self.start_p.q.val() | self.rng_w1c.val();
             self.health[l].rct_cutoff.next = self.csr_rng_rct_cutoff.q.val().get_bits::<16>(0);
             self.health[l].apt_window.next = self.csr_rng_apt_window.q.val().get_bits::<16>(0);
@@ -1181,19 +1259,43 @@ impl Logic for BobCore {
         self.live.next = 0.into();
         // click-statistics alarms are 0 while not synced (AMBIGUITIES 20)
         self.sync_ok.next = self.synced.q.val() | self.c0.val();
-        self.live.next = self.live.val().replace_bit(0, self.after_gate.live.val() & self.sync_ok.val());
-        self.live.next = self.live.val().replace_bit(1, self.blinding.photocurrent_live.val());
-        self.live.next = self.live.val().replace_bit(2, self.blinding.click_fraction_live.val() & self.sync_ok.val());
-        self.live.next = self.live.val().replace_bit(3, self.blinding.no_dark_live.val() & self.sync_ok.val());
-        self.live.next = self.live.val().replace_bit(4, self.csr_bob_alarms.q.val().get_bit(4) | self.rct_now.val());
-        self.live.next = self.live.val().replace_bit(5, self.csr_bob_alarms.q.val().get_bit(5) | self.apt_now.val());
+        self.live.next = self
+            .live
+            .val()
+            .replace_bit(0, self.after_gate.live.val() & self.sync_ok.val());
+        self.live.next = self
+            .live
+            .val()
+            .replace_bit(1, self.blinding.photocurrent_live.val());
+        self.live.next = self.live.val().replace_bit(
+            2,
+            self.blinding.click_fraction_live.val() & self.sync_ok.val(),
+        );
+        self.live.next = self
+            .live
+            .val()
+            .replace_bit(3, self.blinding.no_dark_live.val() & self.sync_ok.val());
+        self.live.next = self.live.val().replace_bit(
+            4,
+            self.csr_bob_alarms.q.val().get_bit(4) | self.rct_now.val(),
+        );
+        self.live.next = self.live.val().replace_bit(
+            5,
+            self.csr_bob_alarms.q.val().get_bit(5) | self.apt_now.val(),
+        );
         self.live.next = self.live.val().replace_bit(6, self.dropped_r.q.val());
         self.dropped_r.d.next = self.stream.dropped.val();
         self.bad.next = (self.live.val() & 0x3F).any() | self.underrun.val();
         // live state at the end of the previous cycle, for the STATUS built now
         self.live_end.next = self.live.val();
-        self.live_end.next = self.live_end.val().replace_bit(4, self.csr_bob_alarms.q.val().get_bit(4));
-        self.live_end.next = self.live_end.val().replace_bit(5, self.csr_bob_alarms.q.val().get_bit(5));
+        self.live_end.next = self
+            .live_end
+            .val()
+            .replace_bit(4, self.csr_bob_alarms.q.val().get_bit(4));
+        self.live_end.next = self
+            .live_end
+            .val()
+            .replace_bit(5, self.csr_bob_alarms.q.val().get_bit(5));
         // ---- Stage P: classification, gates, protections (spec 5.3-5.5) ----
         self.classify.restart.next = self.start_p.q.val();
         for d in 0..self.tdc.len() {
@@ -1212,17 +1314,20 @@ impl Logic for BobCore {
         self.after_gate.clear.next = self.start_p.q.val();
         self.after_gate.enable.next = self.proc_cycle.val();
         self.after_gate.events.next = self.classify.n_after_gate.val();
-        self.after_gate.window_cycles.next = self.csr_aftergate_window_slots.q.val() >> self.k_lanes_log2.val();
+        self.after_gate.window_cycles.next =
+            self.csr_aftergate_window_slots.q.val() >> self.k_lanes_log2.val();
         if (self.csr_aftergate_window_slots.q.val() >> self.k_lanes_log2.val()) == 0 {
             self.after_gate.window_cycles.next = 1.into();
         }
-        self.after_gate.limit.next = bit_cast::<32, 16>(self.csr_aftergate_limit.q.val().get_bits::<16>(0));
+        self.after_gate.limit.next =
+            bit_cast::<32, 16>(self.csr_aftergate_limit.q.val().get_bits::<16>(0));
         self.blinding.clear.next = self.start_p.q.val();
         self.blinding.enable.next = self.proc_cycle.val();
         self.blinding.threshold.next = self.csr_photocurrent_threshold.q.val().get_bits::<12>(0);
         self.blinding.raw_clicks.next = self.classify.n_raw_all.val();
         self.blinding.processed.next = self.classify.n_processed.val();
-        self.blinding.cf_window_cycles.next = self.csr_click_fraction_window_gates.q.val() >> self.k_lanes_log2.val();
+        self.blinding.cf_window_cycles.next =
+            self.csr_click_fraction_window_gates.q.val() >> self.k_lanes_log2.val();
         if (self.csr_click_fraction_window_gates.q.val() >> self.k_lanes_log2.val()) == 0 {
             self.blinding.cf_window_cycles.next = 1.into();
         }
@@ -1231,7 +1336,10 @@ impl Logic for BobCore {
         // ---- Stage P: STATUS interval (spec 5.6) ----
         self.t_mask.next = 0.into();
         for q in 0..63 {
-            self.t_mask.next = self.t_mask.val().replace_bit(q, self.csr_stream_ctrl.q.val().get_bits::<6>(0) > self.k_q6[q].val());
+            self.t_mask.next = self.t_mask.val().replace_bit(
+                q,
+                self.csr_stream_ctrl.q.val().get_bits::<6>(0) > self.k_q6[q].val(),
+            );
         }
         if self.cur_wait.val().any() {
             self.i_first.next = 0.into();
@@ -1242,7 +1350,8 @@ impl Logic for BobCore {
         self.status_now.next = self.proc_cycle.val()
             & self.processed.val().any()
             & (self.csr_stream_ctrl.q.val().get_bits::<6>(0) >= 6)
-            & ((self.i_end.val() & !self.t_mask.val()) != (self.i_first.val() & !self.t_mask.val()));
+            & ((self.i_end.val() & !self.t_mask.val())
+                != (self.i_first.val() & !self.t_mask.val()));
         for d in 0..self.tdc.len() {
             self.iv_clicks[d].clock.next = self.clock.val();
             self.iv_pmax[d].clock.next = self.clock.val();
@@ -1254,7 +1363,10 @@ impl Logic for BobCore {
             self.nraw32.next = bit_cast::<32, 8>(self.nraw8.val());
             self.last12.next = self.blinding.last[d].val();
             self.pmax_now[d].next = self.iv_pmax[d].q.val();
-            if self.proc_cycle.val() & self.adc_valid_p[d].q.val() & (self.adc_p[d].q.val() > self.iv_pmax[d].q.val()) {
+            if self.proc_cycle.val()
+                & self.adc_valid_p[d].q.val()
+                & (self.adc_p[d].q.val() > self.iv_pmax[d].q.val())
+            {
                 self.pmax_now[d].next = self.adc_p[d].q.val();
             }
             self.snap_clicks[d].d.next = self.snap_clicks[d].q.val();
@@ -1282,12 +1394,18 @@ impl Logic for BobCore {
         }
         self.snap_new.d.next = self.status_now.val();
         if self.status_now.val() {
-            self.snap_slots.d.next = self.iv_slots.q.val() + bit_cast::<48, 8>(self.classify.n_processed.val());
-            self.snap_gates.d.next = self.iv_gates.q.val() + bit_cast::<48, 8>(self.classify.n_gates.val());
-            self.snap_acc.d.next = self.iv_acc.q.val() + bit_cast::<48, 8>(self.classify.n_accepted.val());
-            self.snap_ag.d.next = self.iv_ag.q.val() + bit_cast::<48, 8>(self.classify.n_after_gate.val());
-            self.snap_dead.d.next = self.iv_dead.q.val() + bit_cast::<48, 8>(self.classify.n_dead.val());
-            self.snap_inv.d.next = self.iv_inv.q.val() + bit_cast::<48, 8>(self.classify.n_invalid.val());
+            self.snap_slots.d.next =
+                self.iv_slots.q.val() + bit_cast::<48, 8>(self.classify.n_processed.val());
+            self.snap_gates.d.next =
+                self.iv_gates.q.val() + bit_cast::<48, 8>(self.classify.n_gates.val());
+            self.snap_acc.d.next =
+                self.iv_acc.q.val() + bit_cast::<48, 8>(self.classify.n_accepted.val());
+            self.snap_ag.d.next =
+                self.iv_ag.q.val() + bit_cast::<48, 8>(self.classify.n_after_gate.val());
+            self.snap_dead.d.next =
+                self.iv_dead.q.val() + bit_cast::<48, 8>(self.classify.n_dead.val());
+            self.snap_inv.d.next =
+                self.iv_inv.q.val() + bit_cast::<48, 8>(self.classify.n_invalid.val());
             self.snap_seen.d.next = self.iv_seen.q.val() | self.live.val();
             self.iv_slots.d.next = 0.into();
             self.iv_gates.d.next = 0.into();
@@ -1297,12 +1415,18 @@ impl Logic for BobCore {
             self.iv_inv.d.next = 0.into();
             self.iv_seen.d.next = 0.into();
         } else {
-            self.iv_slots.d.next = self.iv_slots.q.val() + bit_cast::<48, 8>(self.classify.n_processed.val());
-            self.iv_gates.d.next = self.iv_gates.q.val() + bit_cast::<48, 8>(self.classify.n_gates.val());
-            self.iv_acc.d.next = self.iv_acc.q.val() + bit_cast::<48, 8>(self.classify.n_accepted.val());
-            self.iv_ag.d.next = self.iv_ag.q.val() + bit_cast::<48, 8>(self.classify.n_after_gate.val());
-            self.iv_dead.d.next = self.iv_dead.q.val() + bit_cast::<48, 8>(self.classify.n_dead.val());
-            self.iv_inv.d.next = self.iv_inv.q.val() + bit_cast::<48, 8>(self.classify.n_invalid.val());
+            self.iv_slots.d.next =
+                self.iv_slots.q.val() + bit_cast::<48, 8>(self.classify.n_processed.val());
+            self.iv_gates.d.next =
+                self.iv_gates.q.val() + bit_cast::<48, 8>(self.classify.n_gates.val());
+            self.iv_acc.d.next =
+                self.iv_acc.q.val() + bit_cast::<48, 8>(self.classify.n_accepted.val());
+            self.iv_ag.d.next =
+                self.iv_ag.q.val() + bit_cast::<48, 8>(self.classify.n_after_gate.val());
+            self.iv_dead.d.next =
+                self.iv_dead.q.val() + bit_cast::<48, 8>(self.classify.n_dead.val());
+            self.iv_inv.d.next =
+                self.iv_inv.q.val() + bit_cast::<48, 8>(self.classify.n_invalid.val());
             if self.proc_cycle.val() {
                 self.iv_seen.d.next = self.iv_seen.q.val() | self.live.val();
             }
@@ -1317,11 +1441,16 @@ impl Logic for BobCore {
             self.iv_seen.d.next = 0.into();
         }
         // ---- Counters block and state registers ----
-        self.cnt_gates.d.next = self.cnt_gates.q.val() + bit_cast::<64, 8>(self.classify.n_gates.val());
-        self.cnt_acc.d.next = self.cnt_acc.q.val() + bit_cast::<32, 8>(self.classify.n_accepted.val());
-        self.cnt_ag.d.next = self.cnt_ag.q.val() + bit_cast::<32, 8>(self.classify.n_after_gate.val());
-        self.cnt_dead.d.next = self.cnt_dead.q.val() + bit_cast::<32, 8>(self.classify.n_dead.val());
-        self.cnt_inv.d.next = self.cnt_inv.q.val() + bit_cast::<32, 8>(self.classify.n_invalid.val());
+        self.cnt_gates.d.next =
+            self.cnt_gates.q.val() + bit_cast::<64, 8>(self.classify.n_gates.val());
+        self.cnt_acc.d.next =
+            self.cnt_acc.q.val() + bit_cast::<32, 8>(self.classify.n_accepted.val());
+        self.cnt_ag.d.next =
+            self.cnt_ag.q.val() + bit_cast::<32, 8>(self.classify.n_after_gate.val());
+        self.cnt_dead.d.next =
+            self.cnt_dead.q.val() + bit_cast::<32, 8>(self.classify.n_dead.val());
+        self.cnt_inv.d.next =
+            self.cnt_inv.q.val() + bit_cast::<32, 8>(self.classify.n_invalid.val());
         if self.clear_counters.val() {
             self.cnt_gates.d.next = 0.into();
             self.cnt_acc.d.next = 0.into();
@@ -1349,7 +1478,10 @@ impl Logic for BobCore {
         for l in 0..self.prng.len() {
             for d in 0..self.tdc.len() {
                 for b in 0..4 {
-                    self.rbins.next = self.rbins.val().replace_bit(16 * l + 4 * d + b, self.tdc[d].fine_bins.val().get_bit(4 * l + b));
+                    self.rbins.next = self.rbins.val().replace_bit(
+                        16 * l + 4 * d + b,
+                        self.tdc[d].fine_bins.val().get_bit(4 * l + b),
+                    );
                 }
             }
         }
@@ -1389,7 +1521,8 @@ impl Logic for BobCore {
                     self.sval.next = bit_cast::<64, 7>(self.live_end.val());
                 }
                 if self.k_sel[j].val() == 9 {
-                    self.sval.next = bit_cast::<64, 7>(self.snap_seen.q.val() | self.live_end.val());
+                    self.sval.next =
+                        bit_cast::<64, 7>(self.snap_seen.q.val() | self.live_end.val());
                 }
                 for d in 0..self.tdc.len() {
                     if (self.k_sel[j].val() == 2) & (self.k_seld[j].val() == self.k_det2[d].val()) {
@@ -1419,10 +1552,12 @@ impl Logic for BobCore {
             | (bit_cast::<256, 1>(self.bundle_status.val().into()) << 169)
             | (bit_cast::<256, 1>(self.r_epoch0.q.val().into()) << 170)
             | (bit_cast::<256, 64>(self.r_slot0.q.val()) << 176);
-        self.push.next = self.r_valid.q.val() & (self.r_rec.q.val().any() | self.bundle_status.val() | self.r_epoch0.q.val());
+        self.push.next = self.r_valid.q.val()
+            & (self.r_rec.q.val().any() | self.bundle_status.val() | self.r_epoch0.q.val());
         self.bundles.data_in.next = self.bundle.val();
         self.bundles.write.next = self.push.val() & !self.bundles.full.val();
-        if self.r_valid.q.val() & (self.r_rec.q.val().any() | self.snap_new.q.val() | self.r_epoch0.q.val())
+        if self.r_valid.q.val()
+            & (self.r_rec.q.val().any() | self.snap_new.q.val() | self.r_epoch0.q.val())
             & (self.bundles.full.val() | (self.snap_new.q.val() & self.sbuf_full.q.val()))
         {
             // records of this cycle that cannot be queued join the GAP
@@ -1450,10 +1585,14 @@ impl Logic for BobCore {
         self.onehot.next = self.rem.q.val() & ((!self.rem.q.val()) + 1);
         self.pick.next = 0.into();
         for b in 0..5 {
-            self.pick.next = self.pick.val().replace_bit(b, (self.onehot.val() & self.k_pick_mask[b].val()).any());
+            self.pick.next = self
+                .pick
+                .val()
+                .replace_bit(b, (self.onehot.val() & self.k_pick_mask[b].val()).any());
         }
         self.pick_lane.next = self.pick.val().get_bits::<3>(2);
-        self.det_slot.next = self.cur.q.val().get_bits::<64>(176) + bit_cast::<64, 3>(self.pick_lane.val());
+        self.det_slot.next =
+            self.cur.q.val().get_bits::<64>(176) + bit_cast::<64, 3>(self.pick_lane.val());
         self.status_slot.next = self.cur.q.val().get_bits::<64>(176) + self.k_lanes64.val();
         self.word.next = 0.into();
         match self.phase.q.val() {
@@ -1498,14 +1637,26 @@ impl Logic for BobCore {
                 self.o_slot.d.next = self.det_slot.val();
                 if self.det_slot.val().get_bits::<24>(40) != self.epoch.q.val() {
                     // EPOCH before the first record with new high slot bits
-                    self.o_data.d.next = self.k_epoch_tag.val() | bit_cast::<64, 24>(self.det_slot.val().get_bits::<24>(40));
+                    self.o_data.d.next = self.k_epoch_tag.val()
+                        | bit_cast::<64, 24>(self.det_slot.val().get_bits::<24>(40));
                     self.epoch.d.next = self.det_slot.val().get_bits::<24>(40);
                 } else {
                     self.o_data.d.next = self.k_det_tag.val()
                         | (self.det_slot.val() & self.k_slot_mask.val())
                         | (bit_cast::<64, 2>(self.pick.val().get_bits::<2>(0)) << 40)
-                        | (bit_cast::<64, 4>(self.cur.q.val().get_bits::<4>(32 + 4 * self.pick.val().index())) << 42)
-                        | (bit_cast::<64, 1>(self.cur.q.val().get_bit(160 + self.pick_lane.val().index()).into()) << 46)
+                        | (bit_cast::<64, 4>(
+                            self.cur
+                                .q
+                                .val()
+                                .get_bits::<4>(32 + 4 * self.pick.val().index()),
+                        ) << 42)
+                        | (bit_cast::<64, 1>(
+                            self.cur
+                                .q
+                                .val()
+                                .get_bit(160 + self.pick_lane.val().index())
+                                .into(),
+                        ) << 46)
                         | (bit_cast::<64, 1>(self.cur.q.val().get_bit(168).into()) << 47);
                     self.rem.d.next = self.rem.q.val() & !self.onehot.val();
                     if !(self.rem.q.val() & !self.onehot.val()).any() {
@@ -1523,11 +1674,13 @@ impl Logic for BobCore {
                 self.o_slot.d.next = self.status_slot.val();
                 if self.status_slot.val().get_bits::<24>(40) != self.epoch.q.val() {
                     self.o_last.d.next = true;
-                    self.o_data.d.next = self.k_epoch_tag.val() | bit_cast::<64, 24>(self.status_slot.val().get_bits::<24>(40));
+                    self.o_data.d.next = self.k_epoch_tag.val()
+                        | bit_cast::<64, 24>(self.status_slot.val().get_bits::<24>(40));
                     self.epoch.d.next = self.status_slot.val().get_bits::<24>(40);
                 } else {
                     self.o_len.d.next = self.k_status_len.val();
-                    self.o_data.d.next = self.k_status_hdr.val() | (self.status_slot.val() & self.k_slot_mask.val());
+                    self.o_data.d.next =
+                        self.k_status_hdr.val() | (self.status_slot.val() & self.k_slot_mask.val());
                     self.sword.d.next = 0.into();
                     self.phase.d.next = SerPhase::Payload;
                 }
@@ -1585,7 +1738,8 @@ impl Logic for BobCore {
 pub fn verilog(params: &GenParams) -> anyhow::Result<String> {
     let mut core = BobCore::new(params)?;
     core.connect_top();
-    check_all(&core).map_err(|e| anyhow::anyhow!("rust-hdl design check of qkd_bob failed: {e:?}"))?;
+    check_all(&core)
+        .map_err(|e| anyhow::anyhow!("rust-hdl design check of qkd_bob failed: {e:?}"))?;
     let v = generate_verilog_unchecked(&core);
     let v = crate::generate::rename_top(&v, "qkd_bob_core")?;
     Ok(format!("{v}\n{}", wrapper(params)))
@@ -1636,7 +1790,10 @@ pub fn wrapper(params: &GenParams) -> String {
     ports.push("    input wire qrng_valid".into());
     ports.push("    output wire qrng_ready".into());
     let mut w = String::new();
-    let _ = writeln!(w, "// qkd_bob: LANES={l} OVERSAMPLE={os} DETECTORS={nd}; ports as in docs/gateware-spec.md 5");
+    let _ = writeln!(
+        w,
+        "// qkd_bob: LANES={l} OVERSAMPLE={os} DETECTORS={nd}; ports as in docs/gateware-spec.md 5"
+    );
     let _ = writeln!(w, "module qkd_bob(\n{}\n);", ports.join(",\n"));
     for d in 0..nd {
         let lanes: Vec<String> = (0..l)
@@ -1649,19 +1806,51 @@ pub fn wrapper(params: &GenParams) -> String {
                 }
             })
             .collect();
-        let pad = if l < 8 { format!("{}'b0, ", 16 * (8 - l)) } else { String::new() };
-        let _ = writeln!(w, "    wire [127:0] apd_s{d} = {{{pad}{}}};", lanes.join(", "));
+        let pad = if l < 8 {
+            format!("{}'b0, ", 16 * (8 - l))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            w,
+            "    wire [127:0] apd_s{d} = {{{pad}{}}};",
+            lanes.join(", ")
+        );
     }
     let _ = writeln!(w, "    wire [31:0] gate_s;");
     let _ = writeln!(w, "    wire [7:0] basis_s;");
-    let qpad = if l < 8 { format!("{}'b0, ", 64 * (8 - l)) } else { String::new() };
+    let qpad = if l < 8 {
+        format!("{}'b0, ", 64 * (8 - l))
+    } else {
+        String::new()
+    };
     let _ = writeln!(w, "    wire [511:0] qrng_s = {{{qpad}qrng_data}};");
     let mut conns = vec![".clock(clock)".to_string()];
     for p in [
-        "s_axil_awaddr", "s_axil_awvalid", "s_axil_awready", "s_axil_wdata", "s_axil_wstrb", "s_axil_wvalid",
-        "s_axil_wready", "s_axil_bresp", "s_axil_bvalid", "s_axil_bready", "s_axil_araddr", "s_axil_arvalid",
-        "s_axil_arready", "s_axil_rdata", "s_axil_rresp", "s_axil_rvalid", "s_axil_rready", "m_axis_tdata",
-        "m_axis_tvalid", "m_axis_tready", "m_axis_tlast", "sync_in", "qrng_valid", "qrng_ready",
+        "s_axil_awaddr",
+        "s_axil_awvalid",
+        "s_axil_awready",
+        "s_axil_wdata",
+        "s_axil_wstrb",
+        "s_axil_wvalid",
+        "s_axil_wready",
+        "s_axil_bresp",
+        "s_axil_bvalid",
+        "s_axil_bready",
+        "s_axil_araddr",
+        "s_axil_arvalid",
+        "s_axil_arready",
+        "s_axil_rdata",
+        "s_axil_rresp",
+        "s_axil_rvalid",
+        "s_axil_rready",
+        "m_axis_tdata",
+        "m_axis_tvalid",
+        "m_axis_tready",
+        "m_axis_tlast",
+        "sync_in",
+        "qrng_valid",
+        "qrng_ready",
     ] {
         conns.push(format!(".{p}({p})"));
     }
@@ -1673,9 +1862,19 @@ pub fn wrapper(params: &GenParams) -> String {
     conns.push(".gate_en(gate_s)".into());
     conns.push(".basis_out(basis_s)".into());
     conns.push(".qrng_data(qrng_s)".into());
-    let _ = writeln!(w, "    qkd_bob_core core(\n        {}\n    );", conns.join(",\n        "));
-    let gates: Vec<String> =
-        (0..l).rev().flat_map(|ln| (0..nd).rev().map(move |d| format!("gate_s[{}]", 4 * ln + d))).collect();
+    let _ = writeln!(
+        w,
+        "    qkd_bob_core core(\n        {}\n    );",
+        conns.join(",\n        ")
+    );
+    let gates: Vec<String> = (0..l)
+        .rev()
+        .flat_map(|ln| {
+            (0..nd)
+                .rev()
+                .map(move |d| format!("gate_s[{}]", 4 * ln + d))
+        })
+        .collect();
     let _ = writeln!(w, "    assign gate_en = {{{}}};", gates.join(", "));
     let _ = writeln!(w, "    assign basis_out = basis_s[{}:0];", l - 1);
     let _ = writeln!(w, "endmodule");

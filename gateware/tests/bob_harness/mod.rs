@@ -27,7 +27,9 @@ pub fn b128(x: u128) -> Bits<128> {
 
 /// Deterministic seed from a test name (FNV-1a).
 pub fn seed_of(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3))
+    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3)
+    })
 }
 
 use qkd_abi::{GenParams, Record, RegisterMap};
@@ -141,7 +143,11 @@ impl BobSim {
 
     /// AXI4-Lite write of `value` to register `name` (asserts OKAY).
     pub fn write(&mut self, name: &str, value: u32) {
-        let addr = self.map.register(name).unwrap_or_else(|| panic!("no register {name}")).offset;
+        let addr = self
+            .map
+            .register(name)
+            .unwrap_or_else(|| panic!("no register {name}"))
+            .offset;
         self.top.s_axil_awaddr.next = u64::from(addr).into();
         self.top.s_axil_wdata.next = u64::from(value).into();
         self.top.s_axil_awvalid.next = true;
@@ -160,7 +166,11 @@ impl BobSim {
         for _ in 0..20 {
             settle(&mut *self.top);
             if self.top.s_axil_bvalid.val() {
-                assert_eq!(self.top.s_axil_bresp.val().to_u64(), 0, "BRESP of write to {name}");
+                assert_eq!(
+                    self.top.s_axil_bresp.val().to_u64(),
+                    0,
+                    "BRESP of write to {name}"
+                );
                 self.cycle(&i);
                 return;
             }
@@ -171,7 +181,11 @@ impl BobSim {
 
     /// AXI4-Lite read of register `name` (asserts OKAY).
     pub fn read(&mut self, name: &str) -> u32 {
-        let addr = self.map.register(name).unwrap_or_else(|| panic!("no register {name}")).offset;
+        let addr = self
+            .map
+            .register(name)
+            .unwrap_or_else(|| panic!("no register {name}"))
+            .offset;
         self.top.s_axil_araddr.next = u64::from(addr).into();
         self.top.s_axil_arvalid.next = true;
         let i = self.idle.clone();
@@ -188,7 +202,11 @@ impl BobSim {
             settle(&mut *self.top);
             if self.top.s_axil_rvalid.val() {
                 let d = self.top.s_axil_rdata.val().to_u64() as u32;
-                assert_eq!(self.top.s_axil_rresp.val().to_u64(), 0, "RRESP of read of {name}");
+                assert_eq!(
+                    self.top.s_axil_rresp.val().to_u64(),
+                    0,
+                    "RRESP of read of {name}"
+                );
                 self.cycle(&i);
                 return d;
             }
@@ -202,7 +220,8 @@ impl BobSim {
         let mut out = vec![];
         let mut i = 0;
         while i < self.words.len() {
-            let (r, n) = Record::decode(&self.words[i..]).unwrap_or_else(|e| panic!("word {i}: {e}"));
+            let (r, n) =
+                Record::decode(&self.words[i..]).unwrap_or_else(|e| panic!("word {i}: {e}"));
             out.push(r);
             i += n;
         }
@@ -224,7 +243,10 @@ impl BobSim {
         }
         for (inp, cmd) in self.log.iter().zip(&self.cmds) {
             let adc = inp.adc;
-            let q = inp.qrng.clone().unwrap_or_else(|| vec![0; usize::from(self.params.lanes)]);
+            let q = inp
+                .qrng
+                .clone()
+                .unwrap_or_else(|| vec![0; usize::from(self.params.lanes)]);
             m.step(&BobInputs {
                 apd: &inp.apd,
                 sync_in: inp.sync_in,
