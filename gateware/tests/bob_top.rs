@@ -358,7 +358,10 @@ proptest::proptest! {
             BobIn { apd: c.apd, adc: c.adc, ..Default::default() }
         });
         let got = sim.records();
-        proptest::prop_assert_eq!(&got, &sim.model_records(&regs));
+        let (want, outs) = sim.model_run(&regs);
+        proptest::prop_assert_eq!(&got, &want);
+        // gate_en and basis_out: the core's stage P shows cycle c in cycle c + 1
+        proptest::prop_assert_eq!(&sim.gates[1..], &outs[..outs.len() - 1]);
         check_accounting(&got, nd);
     }
 }

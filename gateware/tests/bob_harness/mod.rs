@@ -64,6 +64,10 @@ pub struct BobSim {
     pub log: Vec<BobIn>,
     /// `BOB_CMD` strobe bits active, per cycle.
     pub cmds: Vec<u32>,
+    /// `gate_en` (packed `l*ND + d` as on the `qkd_bob` port) and
+    /// `basis_out` seen in each cycle (stage P: they belong to the previous
+    /// cycle's inputs).
+    pub gates: Vec<(u32, u8)>,
     /// Inputs applied while the bench runs AXI transactions.
     pub idle: BobIn,
     /// TREADY per cycle.
@@ -83,6 +87,7 @@ impl BobSim {
             words: vec![],
             log: vec![],
             cmds: vec![],
+            gates: vec![],
             idle: BobIn::default(),
             tready: Box::new(|_| true),
         };
@@ -123,6 +128,15 @@ impl BobSim {
         self.top.m_axis_tready.next = (self.tready)(c);
         settle(&mut *self.top);
         self.cmds.push(self.top.cmd_strobe());
+        let g = self.top.gate_en.val().to_u64();
+        let mut packed = 0u32;
+        for ln in 0..l {
+            for d in 0..nd {
+                packed |= (((g >> (4 * ln + d)) & 1) as u32) << (ln * nd + d);
+            }
+        }
+        self.gates
+            .push((packed, self.top.basis_out.val().to_u64() as u8));
         self.log.push(inp.clone());
         if self.top.m_axis_tvalid.val() && self.top.m_axis_tready.val() {
             self.words.push(self.top.m_axis_tdata.val().to_u64());
@@ -231,6 +245,12 @@ impl BobSim {
     /// Replay the logged cycles into the golden model configured with
     /// `regs` (name, value) and return its records.
     pub fn model_records(&self, regs: &[(&str, u32)]) -> Vec<Record> {
+        self.model_run(regs).0
+    }
+
+    /// As [`Self::model_records`], plus the model's (`gate_en`, `basis_out`)
+    /// per cycle.
+    pub fn model_run(&self, regs: &[(&str, u32)]) -> (Vec<Record>, Vec<(u32, u8)>) {
         use qkd_model::bob::{BobInputs, BobModel, BobParams};
         let mut m = BobModel::new(BobParams {
             lanes: usize::from(self.params.lanes),
@@ -241,13 +261,14 @@ impl BobSim {
         for (n, v) in regs {
             m.regs.write(n, *v).expect("model register");
         }
+        let mut outs = vec![];
         for (inp, cmd) in self.log.iter().zip(&self.cmds) {
             let adc = inp.adc;
             let q = inp
                 .qrng
                 .clone()
                 .unwrap_or_else(|| vec![0; usize::from(self.params.lanes)]);
-            m.step(&BobInputs {
+            let o = m.step(&BobInputs {
                 apd: &inp.apd,
                 sync_in: inp.sync_in,
                 qrng_data: &q,
@@ -256,7 +277,8 @@ impl BobSim {
                 cmd: *cmd,
                 alarms_clear: 0,
             });
+            outs.push((o.gate_en, o.basis_out));
         }
-        m.take_records()
+        (m.take_records(), outs)
     }
 }
