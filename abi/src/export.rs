@@ -20,7 +20,10 @@ pub fn csr_json(map: &RegisterMap) -> String {
         bases.insert(b.name.into(), json!(b.base()));
         for r in &b.registers {
             let key = r.name.to_ascii_lowercase();
-            regs.insert(key.clone(), json!({"addr": r.offset, "size": 1, "type": r.access.litex_mode()}));
+            regs.insert(
+                key.clone(),
+                json!({"addr": r.offset, "size": 1, "type": r.access.litex_mode()}),
+            );
             let fields: Vec<Value> = r
                 .fields
                 .iter()
@@ -40,7 +43,10 @@ pub fn csr_json(map: &RegisterMap) -> String {
     constants.insert("qkd_detectors".into(), json!(p.detectors));
     constants.insert("qkd_abi_version".into(), json!(crate::ABI_VERSION));
     constants.insert("qkd_magic".into(), json!(crate::MAGIC));
-    constants.insert("config_clock_frequency".into(), json!(u64::from(p.fabric_clock_khz) * 1000));
+    constants.insert(
+        "config_clock_frequency".into(),
+        json!(u64::from(p.fabric_clock_khz) * 1000),
+    );
     let doc = json!({
         "csr_bases": bases,
         "csr_registers": regs,
@@ -60,7 +66,11 @@ pub fn c_header(map: &RegisterMap) -> String {
     let guard = format!("{pre}_REGS_H");
     let mut s = String::new();
     let _ = writeln!(s, "/* SPDX-License-Identifier: MIT OR Apache-2.0 */");
-    let _ = writeln!(s, "/* Generated from qkd-abi; do not edit. Register map of the QKD {} core. */", p.role);
+    let _ = writeln!(
+        s,
+        "/* Generated from qkd-abi; do not edit. Register map of the QKD {} core. */",
+        p.role
+    );
     let _ = writeln!(s, "#ifndef {guard}\n#define {guard}\n");
     let _ = writeln!(s, "#define QKD_MAGIC 0x{:08X}u", crate::MAGIC);
     let _ = writeln!(s, "#define QKD_ABI_VERSION 0x{:08X}u", crate::ABI_VERSION);
@@ -71,7 +81,11 @@ pub fn c_header(map: &RegisterMap) -> String {
     }
     let _ = writeln!(s, "#define {pre}_CSR_SPAN 0x{:X}u", map.span_bytes());
     for b in &map.blocks {
-        let _ = writeln!(s, "\n/* ---- block {} (index {}): {} ---- */", b.name, b.index, b.doc);
+        let _ = writeln!(
+            s,
+            "\n/* ---- block {} (index {}): {} ---- */",
+            b.name, b.index, b.doc
+        );
         for r in &b.registers {
             let n = format!("{pre}_{}", r.name);
             let _ = writeln!(s, "/* {} [{}] */", r.doc, r.access.name());

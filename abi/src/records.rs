@@ -217,7 +217,10 @@ pub struct Status {
 impl Status {
     /// Value of a counter, if present.
     pub fn get(&self, id: CounterId) -> Option<u64> {
-        self.counters.iter().find(|(c, _)| *c == id).map(|(_, v)| *v)
+        self.counters
+            .iter()
+            .find(|(c, _)| *c == id)
+            .map(|(_, v)| *v)
     }
 }
 
@@ -319,7 +322,12 @@ impl DecodeError {
     }
 }
 
-fn check(record: &'static str, field: &'static str, value: u64, max: u64) -> Result<u64, EncodeError> {
+fn check(
+    record: &'static str,
+    field: &'static str,
+    value: u64,
+    max: u64,
+) -> Result<u64, EncodeError> {
     if value > max {
         Err(EncodeError::FieldOutOfRange {
             record,
@@ -367,13 +375,21 @@ impl Record {
                 let bin = check("DETECTION", "fine_bin", d.fine_bin.into(), 15)?;
                 out.push(tagged(
                     Tag::Detection,
-                    slot | det << 40 | bin << 42 | (d.basis as u64) << 46 | u64::from(d.invalid) << 47,
+                    slot | det << 40
+                        | bin << 42
+                        | (d.basis as u64) << 46
+                        | u64::from(d.invalid) << 47,
                 ));
             }
             Record::AliceSymbols(a) => {
                 let slot = check("ALICE_SYMBOLS", "start_slot", a.start_slot, SLOT_MASK)?;
                 let n = usize::from(a.count);
-                check("ALICE_SYMBOLS", "count", n as u64, MAX_SYMBOLS_PER_RECORD as u64)?;
+                check(
+                    "ALICE_SYMBOLS",
+                    "count",
+                    n as u64,
+                    MAX_SYMBOLS_PER_RECORD as u64,
+                )?;
                 if n == 0 {
                     return Err(EncodeError::FieldOutOfRange {
                         record: "ALICE_SYMBOLS",
@@ -383,7 +399,12 @@ impl Record {
                     });
                 }
                 let words = n.div_ceil(SYMBOLS_PER_WORD);
-                check("ALICE_SYMBOLS", "packed.len", a.packed.len() as u64, words as u64)?;
+                check(
+                    "ALICE_SYMBOLS",
+                    "packed.len",
+                    a.packed.len() as u64,
+                    words as u64,
+                )?;
                 out.push(tagged(Tag::AliceSymbols, slot | (n as u64) << 40));
                 for i in 0..words {
                     let mut w = a.packed.get(i).copied().unwrap_or(0);
@@ -396,16 +417,30 @@ impl Record {
             }
             Record::Status(s) => {
                 let slot = check("STATUS", "slot", s.slot, SLOT_MASK)?;
-                let k = check("STATUS", "counters.len", s.counters.len() as u64, MAX_STATUS_COUNTERS as u64)?;
+                let k = check(
+                    "STATUS",
+                    "counters.len",
+                    s.counters.len() as u64,
+                    MAX_STATUS_COUNTERS as u64,
+                )?;
                 for (_, v) in &s.counters {
                     check("STATUS", "counter value", *v, STATUS_VALUE_MAX)?;
                 }
                 out.push(tagged(Tag::Status, slot | k << 40));
-                out.extend(s.counters.iter().map(|(c, v)| u64::from(c.code()) << 56 | v));
+                out.extend(
+                    s.counters
+                        .iter()
+                        .map(|(c, v)| u64::from(c.code()) << 56 | v),
+                );
             }
             Record::Gap(g) => {
                 let slot = check("GAP", "first_slot", g.first_slot, SLOT_MASK)?;
-                let r = check("GAP", "lost_records", g.lost_records.into(), GAP_RECORDS_MAX.into())?;
+                let r = check(
+                    "GAP",
+                    "lost_records",
+                    g.lost_records.into(),
+                    GAP_RECORDS_MAX.into(),
+                )?;
                 out.push(tagged(Tag::Gap, slot | r << 40));
                 out.push(g.lost_slots);
             }
@@ -576,7 +611,10 @@ mod tests {
             invalid: true,
         });
         let w = r.to_words().unwrap();
-        assert_eq!(w, vec![0x1000_0000_0000_0000 | 0x12_3456_789A | 2 << 40 | 5 << 42 | 1 << 46 | 1 << 47]);
+        assert_eq!(
+            w,
+            vec![0x1000_0000_0000_0000 | 0x12_3456_789A | 2 << 40 | 5 << 42 | 1 << 46 | 1 << 47]
+        );
     }
 
     #[test]
@@ -591,7 +629,9 @@ mod tests {
         let (back, n) = Record::decode(&w).unwrap();
         assert_eq!(n, 3);
         assert_eq!(back, r);
-        let Record::AliceSymbols(a) = back else { panic!() };
+        let Record::AliceSymbols(a) = back else {
+            panic!()
+        };
         assert_eq!(a.symbol(16), Some(Symbol(0)));
         assert_eq!(a.symbol(17), None);
         assert_eq!(Symbol::new(Intensity::Signal, Basis::Z, false), Symbol(0));
@@ -599,8 +639,14 @@ mod tests {
 
     #[test]
     fn typed_errors() {
-        assert!(matches!(Record::decode(&[0]), Err(DecodeError::UnknownTag { tag: 0, .. })));
-        assert!(matches!(Record::decode(&[u64::MAX]), Err(DecodeError::UnknownTag { tag: 0xF, .. })));
+        assert!(matches!(
+            Record::decode(&[0]),
+            Err(DecodeError::UnknownTag { tag: 0, .. })
+        ));
+        assert!(matches!(
+            Record::decode(&[u64::MAX]),
+            Err(DecodeError::UnknownTag { tag: 0xF, .. })
+        ));
         assert!(matches!(
             Record::decode(&[0x1000_0000_0000_0000 | 1 << 50]),
             Err(DecodeError::ReservedBits { .. })
@@ -614,7 +660,10 @@ mod tests {
             basis: Basis::Z,
             invalid: false,
         });
-        assert!(matches!(bad.to_words(), Err(EncodeError::FieldOutOfRange { field: "slot", .. })));
+        assert!(matches!(
+            bad.to_words(),
+            Err(EncodeError::FieldOutOfRange { field: "slot", .. })
+        ));
         assert_eq!(Record::decode(&[]), Err(DecodeError::Empty));
     }
 }

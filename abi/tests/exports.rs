@@ -7,14 +7,20 @@ use qkd_abi::{GenParams, RegisterMap, Role};
 use std::path::PathBuf;
 
 fn check(file: &str, generated: String) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("exports").join(file);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("exports")
+        .join(file);
     if std::env::var_os("QKD_BLESS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &generated).unwrap();
         return;
     }
-    let committed = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e} (run with QKD_BLESS=1 to create it)", path.display()));
+    let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (run with QKD_BLESS=1 to create it)",
+            path.display()
+        )
+    });
     assert!(
         committed == generated,
         "{} differs from what qkd-abi generates; run `QKD_BLESS=1 cargo test -p qkd-abi --test exports` and commit",

@@ -5,19 +5,25 @@ use qkd_abi::records::*;
 use qkd_abi::symbol::{Basis, Symbol};
 
 fn arb_record() -> impl Strategy<Value = Record> {
-    let det = (0..=SLOT_MASK, 0u8..4, 0u8..16, any::<bool>(), any::<bool>()).prop_map(|(slot, d, b, x, inv)| {
-        Record::Detection(Detection {
-            slot,
-            detector: d,
-            fine_bin: b,
-            basis: Basis::from_bit(x),
-            invalid: inv,
-        })
-    });
-    let syms = (0..=SLOT_MASK, prop::collection::vec(0u8..16, 1..=MAX_SYMBOLS_PER_RECORD)).prop_map(|(s, v)| {
-        let v: Vec<Symbol> = v.into_iter().map(Symbol).collect();
-        Record::AliceSymbols(AliceSymbols::from_symbols(s, &v))
-    });
+    let det = (0..=SLOT_MASK, 0u8..4, 0u8..16, any::<bool>(), any::<bool>()).prop_map(
+        |(slot, d, b, x, inv)| {
+            Record::Detection(Detection {
+                slot,
+                detector: d,
+                fine_bin: b,
+                basis: Basis::from_bit(x),
+                invalid: inv,
+            })
+        },
+    );
+    let syms = (
+        0..=SLOT_MASK,
+        prop::collection::vec(0u8..16, 1..=MAX_SYMBOLS_PER_RECORD),
+    )
+        .prop_map(|(s, v)| {
+            let v: Vec<Symbol> = v.into_iter().map(Symbol).collect();
+            Record::AliceSymbols(AliceSymbols::from_symbols(s, &v))
+        });
     let ids = prop::sample::select(vec![
         CounterId::IntervalSlots,
         CounterId::Gates,
@@ -33,7 +39,10 @@ fn arb_record() -> impl Strategy<Value = Record> {
         CounterId::Clicks(3),
         CounterId::PhotocurrentMax(1),
     ]);
-    let status = (0..=SLOT_MASK, prop::collection::vec((ids, 0..=STATUS_VALUE_MAX), 0..20))
+    let status = (
+        0..=SLOT_MASK,
+        prop::collection::vec((ids, 0..=STATUS_VALUE_MAX), 0..20),
+    )
         .prop_map(|(slot, counters)| Record::Status(Status { slot, counters }));
     let gap = (0..=SLOT_MASK, any::<u64>(), 0..=GAP_RECORDS_MAX).prop_map(|(f, n, r)| {
         Record::Gap(Gap {

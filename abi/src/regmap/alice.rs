@@ -31,9 +31,24 @@ pub const ALICE_CTRL: Register = Register::new(
     Access::RW,
     0x0000_1001,
     &[
-        Field::new("MODE", 0, 2, "2-bit mode: 0 off, 1 run (random decoy BB84), 2 fixed symbol, 3 PRBS"),
-        Field::new("FIXED_SYMBOL", 4, 4, "4-bit symbol sent in fixed mode: intensity[3:2], basis[1], bit[0]"),
-        Field::new("SYNC_LOG2", 8, 6, "6-bit k: a sync frame starts every 2^k symbols (0 = no sync frames)"),
+        Field::new(
+            "MODE",
+            0,
+            2,
+            "2-bit mode: 0 off, 1 run (random decoy BB84), 2 fixed symbol, 3 PRBS",
+        ),
+        Field::new(
+            "FIXED_SYMBOL",
+            4,
+            4,
+            "4-bit symbol sent in fixed mode: intensity[3:2], basis[1], bit[0]",
+        ),
+        Field::new(
+            "SYNC_LOG2",
+            8,
+            6,
+            "6-bit k: a sync frame starts every 2^k symbols (0 = no sync frames)",
+        ),
     ],
     "Pattern generator mode, calibration symbol and sync period",
 );
@@ -45,9 +60,19 @@ pub const ALICE_CMD: Register = Register::new(
     Access::Strobe,
     0,
     &[
-        Field::new("START", 0, 1, "1-bit strobe: load seed, reset symbol index to 0, start emitting"),
+        Field::new(
+            "START",
+            0,
+            1,
+            "1-bit strobe: load seed, reset symbol index to 0, start emitting",
+        ),
         Field::new("STOP", 1, 1, "1-bit strobe: stop emitting (lanes go blank)"),
-        Field::new("CLEAR_COUNTERS", 2, 1, "1-bit strobe: clear the statistics counters"),
+        Field::new(
+            "CLEAR_COUNTERS",
+            2,
+            1,
+            "1-bit strobe: clear the statistics counters",
+        ),
     ],
     "Commands",
 );
@@ -60,7 +85,12 @@ pub const ALICE_STATE: Register = Register::new(
     0,
     &[
         Field::new("RUNNING", 0, 1, "1-bit: the generator is emitting"),
-        Field::new("ENTROPY_OK", 1, 1, "1-bit: the selected entropy source passes its health tests"),
+        Field::new(
+            "ENTROPY_OK",
+            1,
+            1,
+            "1-bit: the selected entropy source passes its health tests",
+        ),
     ],
     "Live state",
 );
@@ -72,10 +102,30 @@ pub const ALICE_ALARMS: Register = Register::new(
     Access::W1C,
     0,
     &[
-        Field::new("RNG_RCT", 0, 1, "1-bit sticky: QRNG repetition-count test failed; emission stopped"),
-        Field::new("RNG_APT", 1, 1, "1-bit sticky: QRNG adaptive-proportion test failed; emission stopped"),
-        Field::new("STREAM_OVERFLOW", 2, 1, "1-bit sticky: symbols were lost to back-pressure (see GAP records)"),
-        Field::new("QRNG_UNDERRUN", 3, 1, "1-bit sticky: the QRNG had no word when one was needed; blank slots were sent"),
+        Field::new(
+            "RNG_RCT",
+            0,
+            1,
+            "1-bit sticky: QRNG repetition-count test failed; emission stopped",
+        ),
+        Field::new(
+            "RNG_APT",
+            1,
+            1,
+            "1-bit sticky: QRNG adaptive-proportion test failed; emission stopped",
+        ),
+        Field::new(
+            "STREAM_OVERFLOW",
+            2,
+            1,
+            "1-bit sticky: symbols were lost to back-pressure (see GAP records)",
+        ),
+        Field::new(
+            "QRNG_UNDERRUN",
+            3,
+            1,
+            "1-bit sticky: the QRNG had no word when one was needed; blank slots were sent",
+        ),
     ],
     "Sticky alarms; write 1 to clear",
 );

@@ -39,9 +39,19 @@ pub const BOB_CMD: Register = Register::new(
     Access::Strobe,
     0,
     &[
-        Field::new("START", 0, 1, "1-bit strobe: load seed, wait for sync_in, then gate and time-stamp"),
+        Field::new(
+            "START",
+            0,
+            1,
+            "1-bit strobe: load seed, wait for sync_in, then gate and time-stamp",
+        ),
         Field::new("STOP", 1, 1, "1-bit strobe: stop gating"),
-        Field::new("CLEAR_COUNTERS", 2, 1, "1-bit strobe: clear the counters block"),
+        Field::new(
+            "CLEAR_COUNTERS",
+            2,
+            1,
+            "1-bit strobe: clear the counters block",
+        ),
     ],
     "Commands",
 );
@@ -83,8 +93,18 @@ pub const BOB_STATE: Register = Register::new(
     0,
     &[
         Field::new("RUNNING", 0, 1, "1-bit: gating and time-stamping"),
-        Field::new("SYNCED", 1, 1, "1-bit: sync_in seen since START; slot indices are valid"),
-        Field::new("ALARM_LIVE", 8, 7, "7-bit live alarm conditions, same bit order as BOB_ALARMS"),
+        Field::new(
+            "SYNCED",
+            1,
+            1,
+            "1-bit: sync_in seen since START; slot indices are valid",
+        ),
+        Field::new(
+            "ALARM_LIVE",
+            8,
+            7,
+            "7-bit live alarm conditions, same bit order as BOB_ALARMS",
+        ),
     ],
     "Live state",
 );
@@ -168,7 +188,12 @@ pub const AFTERGATE_LIMIT: Register = Register::new(
     0x504,
     Access::RW,
     16,
-    &[Field::new("COUNT", 0, 16, "16-bit after-gate clicks tolerated per window")],
+    &[Field::new(
+        "COUNT",
+        0,
+        16,
+        "16-bit after-gate clicks tolerated per window",
+    )],
     "After-gate alarm: more than COUNT after-gate clicks within AFTERGATE_WINDOW_SLOTS raise it",
 );
 
@@ -224,10 +249,38 @@ pub const NO_DARK_GATES: Register = Register::new(
 
 /// `PHOTOCURRENT_LAST_Dd`: last ADC sample per detector.
 pub const PHOTOCURRENT_LAST: [Register; 4] = [
-    Register::new("PHOTOCURRENT_LAST_D0", 0x520, Access::RO, 0, &[], "12-bit last photocurrent ADC sample, detector 0"),
-    Register::new("PHOTOCURRENT_LAST_D1", 0x524, Access::RO, 0, &[], "12-bit last photocurrent ADC sample, detector 1"),
-    Register::new("PHOTOCURRENT_LAST_D2", 0x528, Access::RO, 0, &[], "12-bit last photocurrent ADC sample, detector 2"),
-    Register::new("PHOTOCURRENT_LAST_D3", 0x52C, Access::RO, 0, &[], "12-bit last photocurrent ADC sample, detector 3"),
+    Register::new(
+        "PHOTOCURRENT_LAST_D0",
+        0x520,
+        Access::RO,
+        0,
+        &[],
+        "12-bit last photocurrent ADC sample, detector 0",
+    ),
+    Register::new(
+        "PHOTOCURRENT_LAST_D1",
+        0x524,
+        Access::RO,
+        0,
+        &[],
+        "12-bit last photocurrent ADC sample, detector 1",
+    ),
+    Register::new(
+        "PHOTOCURRENT_LAST_D2",
+        0x528,
+        Access::RO,
+        0,
+        &[],
+        "12-bit last photocurrent ADC sample, detector 2",
+    ),
+    Register::new(
+        "PHOTOCURRENT_LAST_D3",
+        0x52C,
+        Access::RO,
+        0,
+        &[],
+        "12-bit last photocurrent ADC sample, detector 3",
+    ),
 ];
 
 // ---- COUNTERS block (index 6) ----
@@ -236,23 +289,93 @@ pub const PHOTOCURRENT_LAST: [Register; 4] = [
 pub const COUNTERS_ID: Register = block_id("COUNTERS_ID", 6);
 
 /// `GATES_LO`.
-pub const GATES_LO: Register = Register::new("GATES_LO", 0x604, Access::RO, 0, &[], "Low 32 bits of the 64-bit gate (slot) count since START; read latches _HI");
+pub const GATES_LO: Register = Register::new(
+    "GATES_LO",
+    0x604,
+    Access::RO,
+    0,
+    &[],
+    "Low 32 bits of the 64-bit gate (slot) count since START; read latches _HI",
+);
 /// `GATES_HI`.
-pub const GATES_HI: Register = Register::new("GATES_HI", 0x608, Access::RO, 0, &[], "High 32 bits of the 64-bit gate count");
+pub const GATES_HI: Register = Register::new(
+    "GATES_HI",
+    0x608,
+    Access::RO,
+    0,
+    &[],
+    "High 32 bits of the 64-bit gate count",
+);
 /// `ACCEPTED`.
-pub const ACCEPTED: Register = Register::new("ACCEPTED", 0x60C, Access::RO, 0, &[], "32-bit wrapping count of accepted clicks (DETECTION records)");
+pub const ACCEPTED: Register = Register::new(
+    "ACCEPTED",
+    0x60C,
+    Access::RO,
+    0,
+    &[],
+    "32-bit wrapping count of accepted clicks (DETECTION records)",
+);
 /// `AFTER_GATE`.
-pub const AFTER_GATE: Register = Register::new("AFTER_GATE", 0x610, Access::RO, 0, &[], "32-bit wrapping count of clicks outside the gate window");
+pub const AFTER_GATE: Register = Register::new(
+    "AFTER_GATE",
+    0x610,
+    Access::RO,
+    0,
+    &[],
+    "32-bit wrapping count of clicks outside the gate window",
+);
 /// `DEAD_TIME_SUPPRESSED`.
-pub const DEAD_TIME_SUPPRESSED: Register = Register::new("DEAD_TIME_SUPPRESSED", 0x614, Access::RO, 0, &[], "32-bit wrapping count of clicks discarded in the common dead time");
+pub const DEAD_TIME_SUPPRESSED: Register = Register::new(
+    "DEAD_TIME_SUPPRESSED",
+    0x614,
+    Access::RO,
+    0,
+    &[],
+    "32-bit wrapping count of clicks discarded in the common dead time",
+);
 /// `INVALID`.
-pub const INVALID: Register = Register::new("INVALID", 0x618, Access::RO, 0, &[], "32-bit wrapping count of clicks made while an alarm was live (flagged INVALID)");
+pub const INVALID: Register = Register::new(
+    "INVALID",
+    0x618,
+    Access::RO,
+    0,
+    &[],
+    "32-bit wrapping count of clicks made while an alarm was live (flagged INVALID)",
+);
 /// `CLICKS_Dd`: raw clicks per detector.
 pub const CLICKS: [Register; 4] = [
-    Register::new("CLICKS_D0", 0x620, Access::RO, 0, &[], "32-bit wrapping count of raw clicks (first rising edges), detector 0"),
-    Register::new("CLICKS_D1", 0x624, Access::RO, 0, &[], "32-bit wrapping count of raw clicks, detector 1"),
-    Register::new("CLICKS_D2", 0x628, Access::RO, 0, &[], "32-bit wrapping count of raw clicks, detector 2"),
-    Register::new("CLICKS_D3", 0x62C, Access::RO, 0, &[], "32-bit wrapping count of raw clicks, detector 3"),
+    Register::new(
+        "CLICKS_D0",
+        0x620,
+        Access::RO,
+        0,
+        &[],
+        "32-bit wrapping count of raw clicks (first rising edges), detector 0",
+    ),
+    Register::new(
+        "CLICKS_D1",
+        0x624,
+        Access::RO,
+        0,
+        &[],
+        "32-bit wrapping count of raw clicks, detector 1",
+    ),
+    Register::new(
+        "CLICKS_D2",
+        0x628,
+        Access::RO,
+        0,
+        &[],
+        "32-bit wrapping count of raw clicks, detector 2",
+    ),
+    Register::new(
+        "CLICKS_D3",
+        0x62C,
+        Access::RO,
+        0,
+        &[],
+        "32-bit wrapping count of raw clicks, detector 3",
+    ),
 ];
 
 /// Bob's blocks after the header, for `p.detectors` detectors.
@@ -301,7 +424,12 @@ pub fn blocks(p: &GenParams) -> Vec<RegisterBlock> {
             type_id: 0x0202,
             version: 1,
             index: 4,
-            registers: vec![GATE_ID, GATE_WINDOW, GATE_DEAD_TIME_SLOTS, GATE_BASIS_THRESH_Z],
+            registers: vec![
+                GATE_ID,
+                GATE_WINDOW,
+                GATE_DEAD_TIME_SLOTS,
+                GATE_BASIS_THRESH_Z,
+            ],
             doc: "APD gate window, common dead time and basis choice",
         },
         RegisterBlock {

@@ -23,19 +23,54 @@ pub const ABI_VERSION: Register = Register::new(
     Access::RO,
     crate::ABI_VERSION,
     &[
-        Field::new("MINOR", 0, 16, "16-bit ABI minor version (compatible additions)"),
-        Field::new("MAJOR", 16, 16, "16-bit ABI major version (incompatible changes)"),
+        Field::new(
+            "MINOR",
+            0,
+            16,
+            "16-bit ABI minor version (compatible additions)",
+        ),
+        Field::new(
+            "MAJOR",
+            16,
+            16,
+            "16-bit ABI major version (incompatible changes)",
+        ),
     ],
     "ABI version of the register map and record formats",
 );
 
 /// Fields of `IDENT`.
 pub const IDENT_FIELDS: &[Field] = &[
-    Field::new("ROLE", 0, 4, "4-bit role: 1 = Alice (transmitter), 2 = Bob (receiver)"),
-    Field::new("LANES", 4, 4, "4-bit LANES: symbols (slots) per fabric clock, 1/2/4/8"),
-    Field::new("OVERSAMPLE", 8, 5, "5-bit TDC samples per slot (Bob), 0 for Alice"),
-    Field::new("DETECTORS", 13, 3, "3-bit detector count (Bob), 0 for Alice"),
-    Field::new("FIRST_BLOCK", 24, 8, "8-bit index of the first register block after the header"),
+    Field::new(
+        "ROLE",
+        0,
+        4,
+        "4-bit role: 1 = Alice (transmitter), 2 = Bob (receiver)",
+    ),
+    Field::new(
+        "LANES",
+        4,
+        4,
+        "4-bit LANES: symbols (slots) per fabric clock, 1/2/4/8",
+    ),
+    Field::new(
+        "OVERSAMPLE",
+        8,
+        5,
+        "5-bit TDC samples per slot (Bob), 0 for Alice",
+    ),
+    Field::new(
+        "DETECTORS",
+        13,
+        3,
+        "3-bit detector count (Bob), 0 for Alice",
+    ),
+    Field::new(
+        "FIRST_BLOCK",
+        24,
+        8,
+        "8-bit index of the first register block after the header",
+    ),
 ];
 
 /// `IDENT`: generation parameters (reset value resolved per build).
