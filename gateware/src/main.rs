@@ -9,7 +9,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "qkd-gateware", version, about = "QKD gateware generator (rust-hdl)")]
+#[command(
+    name = "qkd-gateware",
+    version,
+    about = "QKD gateware generator (rust-hdl)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -86,12 +90,16 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 RoleArg::Bob => vec![(GenParams::bob(lanes, oversample, detectors), out)],
                 RoleArg::Both => vec![
                     (GenParams::alice(lanes), out.join(Role::Alice.name())),
-                    (GenParams::bob(lanes, oversample, detectors), out.join(Role::Bob.name())),
+                    (
+                        GenParams::bob(lanes, oversample, detectors),
+                        out.join(Role::Bob.name()),
+                    ),
                 ],
             };
             for (params, dir) in jobs {
-                let files = qkd_gateware::generate::generate(&params, &dir)
-                    .with_context(|| format!("generating role {} into {}", params.role, dir.display()))?;
+                let files = qkd_gateware::generate::generate(&params, &dir).with_context(|| {
+                    format!("generating role {} into {}", params.role, dir.display())
+                })?;
                 for f in files {
                     println!("{}", f.display());
                 }
@@ -107,7 +115,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             target_mhz,
             seed,
             out,
-        } => report(role, lanes, oversample, detectors, &part, target_mhz, seed, out),
+        } => report(
+            role, lanes, oversample, detectors, &part, target_mhz, seed, out,
+        ),
     }
 }
 

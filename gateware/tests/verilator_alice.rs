@@ -554,5 +554,8 @@ fn alice_statistics_1e8_symbols() {
         eprintln!("adjacent-slot correlation of {what}: r = {r:+.2e}, z = {z:+.2}");
         assert!(z.abs() < 5.0, "adjacent {what} correlated at {z:.2} sigma");
     }
-    eprintln!("{name}: {n} symbols in {secs:.1} s ({:.2e} symbols/s)", nf / secs);
+    eprintln!(
+        "{name}: {n} symbols in {secs:.1} s ({:.2e} symbols/s)",
+        nf / secs
+    );
 }
