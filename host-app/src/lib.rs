@@ -8,4 +8,5 @@ pub mod config;
 pub mod estimation;
 pub mod pipeline;
 pub mod planner;
+pub mod run;
 pub mod sifting;

@@ -484,13 +484,35 @@ impl SiftLedger {
 
 // ---- Alice ----
 
+/// Symbols per stored segment: contiguous records are merged up to this size.
+const SEGMENT_SYMBOLS: usize = 1 << 16;
+
+/// A run of contiguous symbols starting at absolute slot `start`.
+struct Segment {
+    start: u64,
+    syms: Vec<u8>,
+}
+
+impl Segment {
+    fn end(&self) -> u64 {
+        self.start + self.syms.len() as u64
+    }
+}
+
 /// Alice's side: her symbols by slot, answers Bob's announcements.
+///
+/// Symbols are stored sparsely, as segments of contiguous slots, so that a
+/// stream with gaps (lost records, or the simulator's compressed form that
+/// only carries records with a detection) costs memory in proportion to the
+/// symbols received, not to the slots elapsed. A slot that no segment covers
+/// has no usable symbol and is excluded from the key.
 pub struct AliceSifter {
     clock: SlotClock,
-    /// Absolute slot of `store[head]`.
+    /// Slots before this have been answered and forgotten.
     base: u64,
-    head: usize,
-    store: Vec<u8>,
+    /// One past the last slot received (or covered by a gap).
+    end: u64,
+    segments: VecDeque<Segment>,
     started: bool,
     /// Counters.
     pub stats: SiftStats,
@@ -498,7 +520,9 @@ pub struct AliceSifter {
 
 impl Drop for AliceSifter {
     fn drop(&mut self) {
-        self.store.zeroize();
+        for s in &mut self.segments {
+            s.syms.zeroize();
+        }
     }
 }
 
@@ -514,8 +538,8 @@ impl AliceSifter {
         AliceSifter {
             clock: SlotClock::default(),
             base: 0,
-            head: 0,
-            store: Vec::new(),
+            end: 0,
+            segments: VecDeque::new(),
             started: false,
             stats: SiftStats::default(),
         }
@@ -523,16 +547,17 @@ impl AliceSifter {
 
     /// One past the last slot Alice holds a symbol (or a lost marker) for.
     pub fn end_slot(&self) -> u64 {
-        self.base + (self.store.len() - self.head) as u64
+        self.end
     }
 
     fn fill_to(&mut self, slot: u64) -> Result<(), SiftError> {
         if !self.started {
             self.base = slot;
+            self.end = slot;
             self.started = true;
             return Ok(());
         }
-        let end = self.end_slot();
+        let end = self.end;
         if slot < end {
             return Err(SiftError::SlotWentBack {
                 what: "ALICE_SYMBOLS",
@@ -540,26 +565,36 @@ impl AliceSifter {
                 expected_at_least: end,
             });
         }
-        let gap = slot - end;
-        if gap > 0 {
-            self.stats.symbols_lost += gap;
-            let gap = usize::try_from(gap).map_err(|_| SiftError::SlotWentBack {
-                what: "ALICE_SYMBOLS gap",
-                slot,
-                expected_at_least: end,
-            })?;
-            self.store.resize(self.store.len() + gap, LOST);
-        }
+        self.stats.symbols_lost += slot - end;
+        self.end = slot;
         Ok(())
+    }
+
+    /// The symbol Alice sent in `slot`, if she holds one.
+    fn symbol_at(&self, slot: u64) -> Option<u8> {
+        let i = self.segments.partition_point(|s| s.end() <= slot);
+        let seg = self.segments.get(i)?;
+        (slot >= seg.start).then(|| seg.syms[(slot - seg.start) as usize])
     }
 
     /// Append one ALICE_SYMBOLS record starting at absolute slot `start`.
     pub fn push_symbols(&mut self, start: u64, rec: &AliceSymbols) -> Result<(), SiftError> {
         self.fill_to(start)?;
         let n = usize::from(rec.count);
-        let old = self.store.len();
-        self.store.resize(old + n, 0);
-        let dst = &mut self.store[old..];
+        let seg = match self.segments.back_mut() {
+            Some(s) if s.end() == start && s.syms.len() + n <= SEGMENT_SYMBOLS => s,
+            _ => {
+                self.segments.push_back(Segment {
+                    start,
+                    syms: Vec::with_capacity(n),
+                });
+                self.segments.back_mut().expect("just pushed")
+            }
+        };
+        let old = seg.syms.len();
+        seg.syms.resize(old + n, 0);
+        self.end = start + n as u64;
+        let dst = &mut seg.syms[old..];
         for (chunk, w) in dst.chunks_mut(16).zip(&rec.packed) {
             for (i, d) in chunk.iter_mut().enumerate() {
                 *d = ((w >> (4 * i)) & 0xF) as u8;
@@ -607,7 +642,7 @@ impl AliceSifter {
                 self.stats.excluded += 1;
                 continue;
             }
-            let sym = Symbol(self.store[self.head + (slot - self.base) as usize]);
+            let sym = Symbol(self.symbol_at(slot).unwrap_or(LOST));
             let bob_basis = ann.basis(i);
             let code = match sym.intensity().index() {
                 None => {
@@ -642,13 +677,11 @@ impl AliceSifter {
         if slot <= self.base {
             return;
         }
-        let drop_n = ((slot - self.base) as usize).min(self.store.len() - self.head);
-        self.store[self.head..self.head + drop_n].zeroize();
-        self.head += drop_n;
-        self.base += drop_n as u64;
-        if self.head > self.store.len() / 2 && self.head > 1 << 16 {
-            self.store.drain(..self.head);
-            self.head = 0;
+        self.base = slot;
+        while self.segments.front().is_some_and(|s| s.end() <= slot) {
+            if let Some(mut s) = self.segments.pop_front() {
+                s.syms.zeroize();
+            }
         }
     }
 }

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! `qkd-host run`: a whole simulated QKD link on one machine (issue 7).
+//!
+//! ```text
+//!  qkd-sim FastLink (physics + gateware semantics)
+//!     ├── sim:alice ──▶ driver StreamReader ──▶ AlicePipeline ◀┐ authenticated
+//!     └── sim:bob   ──▶ driver StreamReader ──▶ BobPipeline  ◀─┘ in-process channel
+//! ```
+//!
+//! The devices are opened by URI through `qkd_driver::open_with` with the
+//! `qkd_sim` provider, so the same header checks, stream decoder and loss
+//! accounting run as against a board. Alice's `sim:` stream is the
+//! compressed form described in `sim/src/physics/README.md` (only the
+//! hardware-identical ALICE_SYMBOLS records that contain a detection slot),
+//! so gaps between her records are expected and are not losses.
+
+use crate::config::LinkConfig;
+use crate::pipeline::{
+    random_psk, AlicePipeline, BlockOutcome, BlockSummary, BobPipeline, PipelineConfig,
+};
+use qkd_abi::records::Record;
+use qkd_abi::Role;
+use qkd_driver::stream::StreamReader;
+use qkd_keyproc::auth::{AuthChannel, KeyPool, Role as AuthRole};
+use qkd_keyproc::channel::InProcChannel;
+use qkd_keyproc::SecretKey;
+use qkd_sim::physics::channel::ChannelParams;
+use qkd_sim::physics::detector::DetectorParams;
+use qkd_sim::physics::device::SimProvider;
+use qkd_sim::physics::link::LinkParams;
+use qkd_sim::physics::source::SourceParams;
+use serde::Serialize;
+use std::time::{Duration, Instant};
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The link.
+    pub config: LinkConfig,
+    /// Pulses (slots) of link time to simulate.
+    pub pulses: u64,
+    /// Seed of the physics; Alice's and Bob's PRNG seeds derive from it.
+    pub seed: u64,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+}
+
+/// Errors of a run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The simulated link could not be built from the configuration.
+    #[error("building the simulated link: {0}")]
+    Sim(String),
+    /// Opening or reading a device failed.
+    #[error("device: {0}")]
+    Driver(#[from] qkd_driver::Error),
+    /// The pre-shared key could not seed the authentication pool.
+    #[error("authentication pool: {0}")]
+    Auth(String),
+    /// A pipeline thread panicked.
+    #[error("the Bob pipeline thread panicked")]
+    Thread,
+}
+
+/// Summary of a run (`--json` prints it).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    /// Pulses simulated.
+    pub pulses: u64,
+    /// DETECTION records Bob's device delivered (valid and invalid).
+    pub detections: u64,
+    /// QBER: X basis over all intensities of the completed blocks, and per intensity.
+    pub qber: QberSummary,
+    /// Secret bits produced (sum over blocks, before replenishing the pads).
+    pub secret_bits: u64,
+    /// Secret bits per pulse.
+    pub secret_bits_per_pulse: f64,
+    /// Secret bits per second of link time.
+    pub secret_bits_per_second: f64,
+    /// Blocks processed (with key or aborted).
+    pub blocks: u64,
+    /// Blocks aborted, with reasons.
+    pub aborted_blocks: u64,
+    /// Abort reasons, one per aborted block.
+    pub abort_reasons: Vec<String>,
+    /// Bob's alarm bits seen in any STATUS record (0 = none).
+    pub alarms: u64,
+    /// Both ends hold identical keys for every completed block.
+    pub keys_match: bool,
+    /// Measured EC efficiency: leaked bits / (n_Z h(QBER_Z)), mean over blocks.
+    pub ec_efficiency: Option<f64>,
+    /// Decoy estimates of the last completed block.
+    pub s_z0: Option<f64>,
+    /// Lower bound on single-photon Z events of the last completed block.
+    pub s_z1: Option<f64>,
+    /// Phase-error bound of the last completed block.
+    pub phase_error_bound: Option<f64>,
+    /// Records the driver reported lost on either stream.
+    pub lost_records: u64,
+    /// Z bits sifted but not yet enough for a block.
+    pub z_bits_waiting: u64,
+    /// Wall time of the run in seconds.
+    pub wall_seconds: f64,
+}
+
+/// QBER figures.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct QberSummary {
+    /// Z basis (key), signal intensity, measured after error correction.
+    pub z: Option<f64>,
+    /// X basis (test), per intensity (signal, decoy, vacuum).
+    pub x_per_intensity: [f64; 3],
+}
+
+/// Map the link TOML onto the simulator's physical parameters.
+pub fn link_params(cfg: &LinkConfig, seed: u64) -> LinkParams {
+    let source = SourceParams {
+        pulse_rate_hz: cfg.source.pulse_rate_hz,
+        intensities_photons: cfg.source.intensities,
+        probabilities: cfg.source.probabilities,
+        basis_z_probability: cfg.source.basis_z_probability,
+        ..SourceParams::default()
+    };
+    let channel = ChannelParams::fiber(
+        cfg.channel.length_km,
+        cfg.channel.loss_db_per_km,
+        cfg.channel.extra_loss_db,
+    );
+    let detector = DetectorParams {
+        efficiency: cfg.detector.efficiency,
+        dark_count_per_gate: cfg.detector.dark_count_per_gate,
+        afterpulse_probability: cfg.detector.afterpulse_probability,
+        dead_time_ns: cfg.detector.dead_time_ns,
+        misalignment_error: cfg.detector.misalignment_error,
+        ..DetectorParams::default()
+    };
+    let mut p = LinkParams::new(source, channel, detector);
+    p.physics_seed = seed;
+    p.alice_seed = seed ^ 0xA11C_E000_0000_0001;
+    p.bob_seed = seed ^ 0xB0B0_0000_0000_0002;
+    p
+}
+
+/// One side's decoded stream, accumulated.
+#[derive(Default)]
+struct Collected {
+    records: Vec<Record>,
+    detections: u64,
+    lost_records: u64,
+    ended: bool,
+}
+
+/// Read one batch of `reader` into `c`; returns the highest slot seen.
+fn read_batch(
+    reader: &mut StreamReader<Box<dyn qkd_driver::EventSource>>,
+    c: &mut Collected,
+) -> Result<Option<u64>, RunError> {
+    let b = reader.next_batch(Duration::from_secs(5))?;
+    c.lost_records += b.loss.lost_records;
+    let mut slot = None;
+    for item in b.iter() {
+        match item {
+            qkd_driver::stream::BatchItem::Detection(d) => {
+                c.detections += 1;
+                c.records.push(Record::Detection(d.to_record()));
+            }
+            qkd_driver::stream::BatchItem::Record(r) => {
+                if let Record::Status(_) | Record::AliceSymbols(_) = &r.record {
+                    slot = Some(r.slot);
+                }
+                c.records.push(r.record.clone());
+            }
+        }
+    }
+    c.ended = b.end_of_stream;
+    Ok(slot)
+}
+
+/// Read both devices' streams to their end, alternating so that the
+/// simulated link never buffers more than a chunk for either side.
+fn read_both(
+    alice_dev: &mut qkd_driver::Device,
+    bob_dev: &mut qkd_driver::Device,
+    bar: Option<&indicatif::ProgressBar>,
+) -> Result<(Collected, Collected), RunError> {
+    let mut ra = StreamReader::new(alice_dev.take_events()?);
+    let mut rb = StreamReader::new(bob_dev.take_events()?);
+    let (mut a, mut b) = (Collected::default(), Collected::default());
+    while !(a.ended && b.ended) {
+        if !b.ended {
+            if let (Some(slot), Some(bar)) = (read_batch(&mut rb, &mut b)?, bar) {
+                bar.set_position(slot);
+            }
+        }
+        if !a.ended {
+            read_batch(&mut ra, &mut a)?;
+        }
+    }
+    Ok((a, b))
+}
+
+/// Run a simulated link end to end.
+pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>), RunError> {
+    let t0 = Instant::now();
+    let params = link_params(&opts.config, opts.seed);
+    let provider = SimProvider::new();
+    provider
+        .insert_link("run", params, opts.pulses, 1 << 24)
+        .map_err(|e| RunError::Sim(e.to_string()))?;
+    let mut alice_dev = qkd_driver::open_with("sim:alice?link=run", &provider, Some(Role::Alice))?;
+    let mut bob_dev = qkd_driver::open_with("sim:bob?link=run", &provider, Some(Role::Bob))?;
+
+    let bar = opts.progress.then(|| {
+        let b = indicatif::ProgressBar::new(opts.pulses);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{msg:>10} [{bar:40}] {percent:>3}% {pos}/{len} pulses ({elapsed})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b.set_message("link");
+        b
+    });
+    let (a_stream, b_stream) = read_both(&mut alice_dev, &mut bob_dev, bar.as_ref())?;
+    let (alice_records, bob_records) = (a_stream.records, b_stream.records);
+    let (detections, lost_records) = (
+        b_stream.detections,
+        b_stream.lost_records + a_stream.lost_records,
+    );
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let alarms = bob_records.iter().fold(0u64, |a, r| match r {
+        Record::Status(s) => a | s.get(qkd_abi::records::CounterId::AlarmsSeen).unwrap_or(0),
+        _ => a,
+    });
+
+    let mut pcfg = PipelineConfig::from_link(&opts.config);
+    pcfg.cascade = qkd_keyproc::cascade::CascadeConfig::option8();
+    let psk = random_psk(opts.seed ^ 0x5053_4B00, 1 << 17);
+    let pa =
+        KeyPool::bootstrap(&psk, AuthRole::Initiator).map_err(|e| RunError::Auth(e.to_string()))?;
+    let pb =
+        KeyPool::bootstrap(&psk, AuthRole::Responder).map_err(|e| RunError::Auth(e.to_string()))?;
+    let (ca, cb) = InProcChannel::pair();
+    let mut alice = AlicePipeline::new(pcfg.clone(), AuthChannel::new(ca, pa));
+    let mut bob = BobPipeline::new(pcfg, AuthChannel::new(cb, pb));
+    alice
+        .push_records(&alice_records)
+        .map_err(|e| RunError::Sim(e.to_string()))?;
+    bob.push_records(&bob_records);
+    drop((alice_records, bob_records));
+
+    let bob_thread = std::thread::spawn(move || {
+        let mut outcomes = Vec::new();
+        loop {
+            let o = bob.run_block();
+            let stop = !matches!(o, BlockOutcome::Key(_));
+            outcomes.push(o);
+            if stop {
+                break;
+            }
+        }
+        let mut keys = Vec::new();
+        while let Some(k) = bob.keys().pop() {
+            keys.push(k);
+        }
+        (outcomes, keys)
+    });
+    let mut a_out = Vec::new();
+    loop {
+        let o = alice.run_block();
+        let stop = !matches!(o, BlockOutcome::Key(_));
+        a_out.push(o);
+        if stop {
+            break;
+        }
+    }
+    let mut a_keys = Vec::new();
+    while let Some(k) = alice.keys().pop() {
+        a_keys.push(k);
+    }
+    let (b_out, b_keys) = bob_thread.join().map_err(|_| RunError::Thread)?;
+
+    let keys_match = a_keys.len() == b_keys.len()
+        && a_keys
+            .iter()
+            .zip(&b_keys)
+            .all(|((ia, ka), (ib, kb))| ia == ib && ka == kb);
+    let summaries: Vec<&BlockSummary> = a_out.iter().filter_map(|o| o.summary()).collect();
+    let completed: Vec<&BlockSummary> = summaries
+        .iter()
+        .copied()
+        .filter(|s| s.abort.is_none())
+        .collect();
+    let aborted: Vec<&BlockSummary> = summaries
+        .iter()
+        .copied()
+        .filter(|s| s.abort.is_some())
+        .collect();
+    let waiting = match a_out.last() {
+        Some(BlockOutcome::NotEnoughData { z_bits_waiting }) => *z_bits_waiting,
+        _ => 0,
+    };
+    let _ = b_out;
+    let secret_bits: u64 = completed.iter().map(|s| s.secret_bits).sum();
+    let last = completed.last();
+    let ec: Vec<f64> = completed
+        .iter()
+        .filter_map(|s| {
+            let n: u64 = s.n_z.iter().sum();
+            let q = s.qber_z.map(|q| q[0])?;
+            let h = crate::estimation::binary_entropy(q);
+            (n > 0 && h > 0.0).then(|| s.leak_ec_bits as f64 / (n as f64 * h))
+        })
+        .collect();
+    let pulses = opts.pulses;
+    let link_seconds = pulses as f64 / opts.config.source.pulse_rate_hz;
+    let summary = RunSummary {
+        pulses,
+        detections,
+        qber: QberSummary {
+            z: last.and_then(|s| s.qber_z.map(|q| q[0])),
+            x_per_intensity: last.map(|s| s.qber_x).unwrap_or_default(),
+        },
+        secret_bits,
+        secret_bits_per_pulse: secret_bits as f64 / pulses.max(1) as f64,
+        secret_bits_per_second: secret_bits as f64 / link_seconds,
+        blocks: summaries.len() as u64,
+        aborted_blocks: aborted.len() as u64,
+        abort_reasons: aborted
+            .iter()
+            .filter_map(|s| s.abort.as_ref().map(|a| a.to_string()))
+            .collect(),
+        alarms,
+        keys_match,
+        ec_efficiency: (!ec.is_empty()).then(|| ec.iter().sum::<f64>() / ec.len() as f64),
+        s_z0: last.and_then(|s| s.bounds.as_ref().map(|b| b.s_z0)),
+        s_z1: last.and_then(|s| s.bounds.as_ref().map(|b| b.s_z1)),
+        phase_error_bound: last.and_then(|s| s.bounds.as_ref().map(|b| b.phase_error_bound)),
+        lost_records,
+        z_bits_waiting: waiting,
+        wall_seconds: t0.elapsed().as_secs_f64(),
+    };
+    let pairs = a_keys
+        .into_iter()
+        .zip(b_keys)
+        .map(|((_, a), (_, b))| (a, b))
+        .collect();
+    Ok((summary, pairs))
+}
