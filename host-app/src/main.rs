@@ -53,6 +53,11 @@ struct RunArgs {
     /// Seed of the simulation.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Eve's attack on the whole run: none, intercept-resend[:FRACTION], pns,
+    /// cw-blinding[:ADC_CODE], pulsed-blinding[:DUTY], after-gate,
+    /// dead-time[:PERIOD_SLOTS].
+    #[arg(long, default_value = "none")]
+    attack: qkd_sim::physics::AttackKind,
     /// Print the summary as one JSON object.
     #[arg(long)]
     json: bool,
@@ -238,6 +243,7 @@ fn run(a: RunArgs) -> Result<()> {
         pulses,
         seed: a.seed,
         progress: std::io::stderr().is_terminal() && !a.json,
+        attack: qkd_sim::physics::AttackConfig::always(a.attack),
     };
     let (s, keys) = qkd_host::run::run(&opts).context("running the simulated link")?;
     if let Some(dir) = &a.key_out {
@@ -280,6 +286,10 @@ fn run(a: RunArgs) -> Result<()> {
             println!("    abort: {r}");
         }
         println!("  secret bits             {}", s.secret_bits);
+        println!(
+            "  delivered bits          {} (after refilling the authentication pads)",
+            s.delivered_bits
+        );
         println!("  secret bits per pulse   {:.4e}", s.secret_bits_per_pulse);
         let plan = planner::evaluate(
             &opts.config,
@@ -297,6 +307,17 @@ fn run(a: RunArgs) -> Result<()> {
             s.secret_bits_per_second
         );
         println!("  alarms seen             {:#x}", s.alarms);
+        println!("  attack                  {}", s.attack);
+        println!(
+            "  Eve knows               {} valid detections, {} before the alarm latch (simulator's truth)",
+            s.eve_known_valid_detections, s.eve_known_sifted_candidates
+        );
+        if let Some(slot) = s.alarm_latched_at_slot {
+            println!(
+                "  alarm latch             at slot {slot}: {} valid detections discarded, key production stopped",
+                s.alarm_discarded
+            );
+        }
         println!("  lost records            {}", s.lost_records);
         println!("  Z bits waiting          {}", s.z_bits_waiting);
         println!("  keys match              {}", s.keys_match);

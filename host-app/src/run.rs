@@ -16,7 +16,7 @@
 
 use crate::config::LinkConfig;
 use crate::pipeline::{
-    random_psk, AlicePipeline, BlockOutcome, BlockSummary, BobPipeline, PipelineConfig,
+    random_psk, AbortReason, AlicePipeline, BlockOutcome, BlockSummary, BobPipeline, PipelineConfig,
 };
 use qkd_abi::records::Record;
 use qkd_abi::Role;
@@ -43,6 +43,8 @@ pub struct RunOptions {
     pub seed: u64,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// Eve's attack (none by default).
+    pub attack: qkd_sim::physics::AttackConfig,
 }
 
 /// Errors of a run.
@@ -74,6 +76,9 @@ pub struct RunSummary {
     pub qber: QberSummary,
     /// Secret bits produced (sum over blocks, before replenishing the pads).
     pub secret_bits: u64,
+    /// Secret bits handed to applications: `secret_bits` minus what refilled
+    /// the authentication pads (per-message Wegman-Carter tags).
+    pub delivered_bits: u64,
     /// Secret bits per pulse.
     pub secret_bits_per_pulse: f64,
     /// Secret bits per second of link time.
@@ -100,6 +105,23 @@ pub struct RunSummary {
     pub lost_records: u64,
     /// Z bits sifted but not yet enough for a block.
     pub z_bits_waiting: u64,
+    /// Sifted Z bits of the completed blocks (sum of n_Z).
+    pub z_bits_in_blocks: u64,
+    /// Bits error correction disclosed in the completed blocks.
+    pub leak_ec_bits: u64,
+    /// Eve's attack, as configured.
+    pub attack: String,
+    /// What only the simulator knows: valid DETECTION records whose bit Eve
+    /// knows with certainty.
+    pub eve_known_valid_detections: u64,
+    /// Of those, the ones Bob's sifter did not discard (before the alarm
+    /// latch): the bits Eve may know of the sifted key. Secret key can exist
+    /// only if `secret_bits <= z_bits_in_blocks - leak_ec_bits - eve_known_sifted_candidates`.
+    pub eve_known_sifted_candidates: u64,
+    /// Valid detections Bob discarded because of an alarm (the alarm latch).
+    pub alarm_discarded: u64,
+    /// First slot of the STATUS interval whose alarm stopped key production.
+    pub alarm_latched_at_slot: Option<u64>,
     /// Wall time of the run in seconds.
     pub wall_seconds: f64,
 }
@@ -114,13 +136,16 @@ pub struct QberSummary {
 }
 
 /// Map the link TOML onto the simulator's physical parameters.
-pub fn link_params(cfg: &LinkConfig, seed: u64) -> LinkParams {
+pub fn link_params(
+    cfg: &LinkConfig,
+    attack: qkd_sim::physics::AttackConfig,
+    seed: u64,
+) -> LinkParams {
     let source = SourceParams {
         pulse_rate_hz: cfg.source.pulse_rate_hz,
         intensities_photons: cfg.source.intensities,
         probabilities: cfg.source.probabilities,
         basis_z_probability: cfg.source.basis_z_probability,
-        ..SourceParams::default()
     };
     let channel = ChannelParams::fiber(
         cfg.channel.length_km,
@@ -136,6 +161,7 @@ pub fn link_params(cfg: &LinkConfig, seed: u64) -> LinkParams {
         ..DetectorParams::default()
     };
     let mut p = LinkParams::new(source, channel, detector);
+    p.attack = attack;
     p.physics_seed = seed;
     p.alice_seed = seed ^ 0xA11C_E000_0000_0001;
     p.bob_seed = seed ^ 0xB0B0_0000_0000_0002;
@@ -200,10 +226,21 @@ fn read_both(
     Ok((a, b))
 }
 
+/// Whether the link goes on after this block: after a key or an aborted
+/// block, yes (the next block starts fresh); not when the data ran out or
+/// the authenticated session broke.
+fn continues(o: &BlockOutcome) -> bool {
+    match o {
+        BlockOutcome::Key(_) => true,
+        BlockOutcome::Aborted(s) => !matches!(s.abort, Some(AbortReason::SessionBroken)),
+        _ => false,
+    }
+}
+
 /// Run a simulated link end to end.
 pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>), RunError> {
     let t0 = Instant::now();
-    let params = link_params(&opts.config, opts.seed);
+    let params = link_params(&opts.config, opts.attack, opts.seed);
     let provider = SimProvider::new();
     provider
         .insert_link("run", params, opts.pulses, 1 << 24)
@@ -256,7 +293,7 @@ pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>
         let mut outcomes = Vec::new();
         loop {
             let o = bob.run_block();
-            let stop = !matches!(o, BlockOutcome::Key(_));
+            let stop = !continues(&o);
             outcomes.push(o);
             if stop {
                 break;
@@ -266,12 +303,12 @@ pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>
         while let Some(k) = bob.keys().pop() {
             keys.push(k);
         }
-        (outcomes, keys)
+        (outcomes, keys, bob.sift_stats().clone())
     });
     let mut a_out = Vec::new();
     loop {
         let o = alice.run_block();
-        let stop = !matches!(o, BlockOutcome::Key(_));
+        let stop = !continues(&o);
         a_out.push(o);
         if stop {
             break;
@@ -281,8 +318,9 @@ pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>
     while let Some(k) = alice.keys().pop() {
         a_keys.push(k);
     }
-    let (b_out, b_keys) = bob_thread.join().map_err(|_| RunError::Thread)?;
+    let (b_out, b_keys, b_stats) = bob_thread.join().map_err(|_| RunError::Thread)?;
 
+    let delivered_bits: u64 = a_keys.iter().map(|(_, k)| k.len_bits().0).sum();
     let keys_match = a_keys.len() == b_keys.len()
         && a_keys
             .iter()
@@ -304,6 +342,11 @@ pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>
         _ => 0,
     };
     let _ = b_out;
+    let eve_slots = provider.eve_known_valid_slots("run").unwrap_or_default();
+    let eve_known_sifted_candidates = eve_slots
+        .iter()
+        .filter(|&&s| !matches!(b_stats.alarm_latched_at_slot, Some(a) if s >= a))
+        .count() as u64;
     let secret_bits: u64 = completed.iter().map(|s| s.secret_bits).sum();
     let last = completed.last();
     let ec: Vec<f64> = completed
@@ -325,6 +368,7 @@ pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>
             x_per_intensity: last.map(|s| s.qber_x).unwrap_or_default(),
         },
         secret_bits,
+        delivered_bits,
         secret_bits_per_pulse: secret_bits as f64 / pulses.max(1) as f64,
         secret_bits_per_second: secret_bits as f64 / link_seconds,
         blocks: summaries.len() as u64,
@@ -340,6 +384,13 @@ pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>
         s_z1: last.and_then(|s| s.bounds.as_ref().map(|b| b.s_z1)),
         phase_error_bound: last.and_then(|s| s.bounds.as_ref().map(|b| b.phase_error_bound)),
         lost_records,
+        z_bits_in_blocks: completed.iter().map(|s| s.n_z.iter().sum::<u64>()).sum(),
+        leak_ec_bits: completed.iter().map(|s| s.leak_ec_bits).sum(),
+        attack: format!("{:?}", opts.attack.kind),
+        eve_known_valid_detections: eve_slots.len() as u64,
+        eve_known_sifted_candidates,
+        alarm_discarded: b_stats.alarm_discarded,
+        alarm_latched_at_slot: b_stats.alarm_latched_at_slot,
         z_bits_waiting: waiting,
         wall_seconds: t0.elapsed().as_secs_f64(),
     };

@@ -22,7 +22,7 @@
 //! Slot indices: records carry the low 40 bits (`qkd_abi::records::SLOT_BITS`),
 //! EPOCH records the high bits; [`SlotClock`] rebuilds the 64-bit index.
 
-use qkd_abi::records::{AliceSymbols, Detection, Record, SLOT_BITS, SLOT_MASK};
+use qkd_abi::records::{AliceSymbols, CounterId, Detection, Record, SLOT_BITS, SLOT_MASK};
 use qkd_abi::symbol::{Basis, Intensity, Symbol};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -93,6 +93,12 @@ pub struct SiftStats {
     pub detections: u64,
     /// Bob: detections flagged invalid (alarm), discarded.
     pub invalid_discarded: u64,
+    /// Bob: valid detections discarded because a STATUS record reported an
+    /// alarm in their interval or an earlier one (the alarm latch).
+    pub alarm_discarded: u64,
+    /// Bob: first slot of the STATUS interval whose alarm latched the sifter
+    /// (no detection at or after it is ever sifted).
+    pub alarm_latched_at_slot: Option<u64>,
     /// Bob: detections arriving for a slot already announced, discarded.
     pub late_discarded: u64,
     /// Bob: slots with more than one detection.
@@ -696,8 +702,22 @@ struct BobEvent {
 }
 
 /// Bob's side: his valid detections, announces them and applies replies.
+///
+/// Alarm policy. The gateware flags the detections made while an alarm is
+/// live (INVALID), but an attack that keeps the alarm mostly quiet (pulsed
+/// blinding caught only by the samples that hit a pulse) leaves valid
+/// detections Eve controls in the same interval and after it. So the first
+/// STATUS record that reports an alarm (`AlarmsSeen != 0`) latches the
+/// sifter: every detection from the start of that STATUS interval on is
+/// discarded (`alarm_discarded`) and no further key is made until a new
+/// pipeline is started (after the operator has cleared the alarm). Once a
+/// STATUS record has been seen, only detections in closed intervals (before
+/// the last STATUS record's end slot) are announced, so nothing an alarm
+/// could still invalidate has left Bob.
 pub struct BobSifter {
     clock: SlotClock,
+    /// End slot (absolute, exclusive) of the last STATUS interval.
+    closed_to: Option<u64>,
     pending: VecDeque<BobEvent>,
     in_flight: Vec<BobEvent>,
     /// Highest slot already announced (detections at or before it are late).
@@ -730,6 +750,7 @@ impl BobSifter {
     fn with_rng(rng: ChaCha20Rng) -> BobSifter {
         BobSifter {
             clock: SlotClock::default(),
+            closed_to: None,
             pending: VecDeque::new(),
             in_flight: Vec::new(),
             announced_to: None,
@@ -749,6 +770,10 @@ impl BobSifter {
         self.stats.detections += 1;
         if d.invalid {
             self.stats.invalid_discarded += 1;
+            return;
+        }
+        if self.stats.alarm_latched_at_slot.is_some_and(|a| slot >= a) {
+            self.stats.alarm_discarded += 1;
             return;
         }
         if self.announced_to.is_some_and(|a| slot <= a) {
@@ -796,9 +821,30 @@ impl BobSifter {
                     let slot = self.clock.full(d.slot);
                     self.push_detection(slot, d);
                 }
+                Record::Status(st) => {
+                    let end = self.clock.full(st.slot);
+                    self.push_status(end, st.get(CounterId::AlarmsSeen).unwrap_or(0));
+                }
                 _ => {}
             }
         }
+    }
+
+    /// A STATUS interval ending at absolute slot `end` (exclusive) closed,
+    /// with these alarm bits seen during it.
+    pub fn push_status(&mut self, end: u64, alarms_seen: u64) {
+        let start = self.closed_to.unwrap_or(0);
+        if alarms_seen != 0 && self.stats.alarm_latched_at_slot.is_none() {
+            self.stats.alarm_latched_at_slot = Some(start);
+            let keep = self.pending.partition_point(|e| e.slot < start);
+            let dropped = self.pending.len() - keep;
+            for e in self.pending.iter_mut().skip(keep) {
+                e.bit = false;
+            }
+            self.pending.truncate(keep);
+            self.stats.alarm_discarded += dropped as u64;
+        }
+        self.closed_to = Some(self.closed_to.map_or(end, |c| c.max(end)));
     }
 
     /// Announce up to `max` pending detections (oldest first). The
@@ -806,11 +852,16 @@ impl BobSifter {
     pub fn announce(&mut self, max: usize) -> SiftAnnounce {
         // A second click for an announced slot arriving in a later batch is
         // discarded and counted as late (see `SiftStats::late_discarded`).
-        let n = self.pending.len().min(max).min(MAX_ENTRIES_PER_MESSAGE);
+        // Once STATUS records flow, only closed intervals are announced.
+        let ready = match self.closed_to {
+            Some(c) => self.pending.partition_point(|e| e.slot < c),
+            None => self.pending.len(),
+        };
+        let n = ready.min(max).min(MAX_ENTRIES_PER_MESSAGE);
         let mut a = SiftAnnounce {
             slots: Vec::with_capacity(n),
             bases_x: vec![0; n.div_ceil(64)],
-            last: n == self.pending.len(),
+            last: n == ready,
         };
         self.in_flight.clear();
         self.in_flight.extend(self.pending.drain(..n));

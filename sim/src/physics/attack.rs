@@ -69,6 +69,80 @@ pub enum AttackKind {
     },
 }
 
+impl AttackKind {
+    /// The names [`AttackKind::from_str`] accepts, for help texts.
+    pub const NAMES: &'static str =
+        "none, intercept-resend[:FRACTION], pns, cw-blinding[:ADC_CODE], \
+pulsed-blinding[:DUTY], after-gate, dead-time[:PERIOD_SLOTS]";
+}
+
+impl std::str::FromStr for AttackKind {
+    type Err = String;
+
+    /// Parse `name[:parameter]`, e.g. `intercept-resend:0.5`. Parameters
+    /// left out take the values the attack tests use: fraction 1.0, CW
+    /// photocurrent code 0xE00, pulsed duty 0.02 (peak 0xF00, mean 0x200),
+    /// dead-time period 314 slots on detector 1.
+    fn from_str(s: &str) -> Result<AttackKind, String> {
+        let (name, arg) = match s.split_once(':') {
+            Some((n, a)) => (n, Some(a)),
+            None => (s, None),
+        };
+        fn num<T: std::str::FromStr>(name: &str, a: Option<&str>, default: T) -> Result<T, String>
+        where
+            T::Err: std::fmt::Display,
+        {
+            match a {
+                None => Ok(default),
+                Some(a) => {
+                    let a = a.trim();
+                    let parsed = match a.strip_prefix("0x") {
+                        Some(hex) => u64::from_str_radix(hex, 16)
+                            .map_err(|e| e.to_string())
+                            .and_then(|v| v.to_string().parse::<T>().map_err(|e| e.to_string())),
+                        None => a.parse::<T>().map_err(|e| e.to_string()),
+                    };
+                    parsed.map_err(|e| format!("attack {name}: parameter '{a}': {e}"))
+                }
+            }
+        }
+        let no_arg = |k: AttackKind| match arg {
+            None => Ok(k),
+            Some(a) => Err(format!("attack {name} takes no parameter, got '{a}'")),
+        };
+        let kind = match name {
+            "none" => no_arg(AttackKind::None)?,
+            "intercept-resend" => AttackKind::InterceptResend {
+                fraction: num(name, arg, 1.0)?,
+            },
+            "pns" => no_arg(AttackKind::PhotonNumberSplitting)?,
+            "cw-blinding" => AttackKind::CwBlinding {
+                adc_code: num(name, arg, 0xE00)?,
+            },
+            "pulsed-blinding" => AttackKind::PulsedBlinding {
+                duty: num(name, arg, 0.02)?,
+                peak_adc_code: 0xF00,
+                mean_adc_code: 0x200,
+            },
+            "after-gate" => no_arg(AttackKind::AfterGate)?,
+            "dead-time" => AttackKind::DeadTime {
+                period_slots: num(name, arg, 314)?,
+                detector: 1,
+            },
+            other => {
+                return Err(format!(
+                    "unknown attack '{other}' (expected one of: {})",
+                    AttackKind::NAMES
+                ))
+            }
+        };
+        AttackConfig::always(kind)
+            .validate()
+            .map_err(|e| e.to_string())?;
+        Ok(kind)
+    }
+}
+
 /// An attack and the slots during which it is active.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AttackConfig {

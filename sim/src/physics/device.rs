@@ -34,6 +34,9 @@ struct Shared {
     regs: [Option<MemRegs>; 2],
     remaining: u64,
     chunk: u64,
+    /// Slots of the valid (not INVALID-flagged) DETECTION records whose bit
+    /// Eve knows.
+    eve_known_valid: Vec<u64>,
 }
 
 impl Shared {
@@ -49,6 +52,12 @@ impl Shared {
             self.link.finish();
         }
         let out = self.link.take_output();
+        self.eve_known_valid.extend(
+            out.eve
+                .iter()
+                .filter(|t| t.eve_knows && !t.invalid)
+                .map(|t| t.slot),
+        );
         for (q, recs) in self.queues.iter_mut().zip([&out.alice, &out.bob]) {
             let mut words = Vec::new();
             for r in recs.iter() {
@@ -186,10 +195,22 @@ impl SimProvider {
             regs: [None, None],
             remaining: pulses,
             chunk: chunk.max(64),
+            eve_known_valid: Vec::new(),
         };
         let mut m = self.links.lock().unwrap_or_else(|e| e.into_inner());
         m.insert(name.to_string(), Arc::new(Mutex::new(shared)));
         Ok(())
+    }
+}
+
+impl SimProvider {
+    /// What the simulator knows and the devices do not tell: the slots of
+    /// the valid DETECTION records of link `name` simulated so far whose bit
+    /// Eve knows with certainty (`None` for an unknown link).
+    pub fn eve_known_valid_slots(&self, name: &str) -> Option<Vec<u64>> {
+        let m = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        let s = m.get(name)?.lock().unwrap_or_else(|e| e.into_inner());
+        Some(s.eve_known_valid.clone())
     }
 }
 
@@ -214,6 +235,7 @@ impl BackendProvider for SimProvider {
                         regs: [None, None],
                         remaining: uri.option_u64("pulses", 1 << 30)?,
                         chunk: uri.option_u64("chunk", 1 << 22)?.max(64),
+                        eve_known_valid: Vec::new(),
                     }));
                     m.insert(name.clone(), s.clone());
                     s
