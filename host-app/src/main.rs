@@ -290,7 +290,10 @@ fn run(a: RunArgs) -> Result<()> {
             "  delivered bits          {} (after refilling the authentication pads)",
             s.delivered_bits
         );
-        println!("  secret bits per pulse   {:.4e}", s.secret_bits_per_pulse);
+        println!(
+            "  secret bits per pulse   {:.4e} ({:.4e} over the pulses of the completed blocks)",
+            s.secret_bits_per_pulse, s.secret_bits_per_block_pulse
+        );
         let plan = planner::evaluate(
             &opts.config,
             &OperatingPoint::from_config(&opts.config),
