@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+/// Words of the stack buffer used by the wide setters (1024 bits).
+pub const STACK_WORDS: usize = 32;
+
 type FnNew = unsafe extern "C" fn() -> *mut c_void;
 type FnFree = unsafe extern "C" fn(*mut c_void);
 type FnEval = unsafe extern "C" fn(*mut c_void);
@@ -75,6 +78,10 @@ pub struct PortId {
 }
 
 impl PortId {
+    /// True when the port is wider than 64 bits (a `VlWide` in C++).
+    pub fn is_wide(&self) -> bool {
+        self.width_bits > 64
+    }
     /// Width in bits.
     pub fn width_bits(&self) -> u32 {
         self.width_bits
@@ -259,6 +266,34 @@ impl Sim {
             })
     }
 
+    /// The ports `<prefix>0`, `<prefix>1`, ... up to the first index that
+    /// does not exist (per-detector or per-lane ports such as `apd_d{d}`).
+    /// Errors if there is none, or if a port `<prefix>N` exists beyond the
+    /// gap (a non-contiguous numbering would silently lose ports).
+    pub fn indexed_ports(&self, prefix: &str) -> Result<Vec<PortId>, Error> {
+        let mut v = Vec::new();
+        while self.has_port(&format!("{prefix}{}", v.len())) {
+            v.push(self.port(&format!("{prefix}{}", v.len()))?);
+        }
+        let stray = self.model.inner.ports.iter().find(|p| {
+            p.name
+                .strip_prefix(prefix)
+                .and_then(|n| n.parse::<usize>().ok())
+                .is_some_and(|n| n >= v.len())
+        });
+        match (v.is_empty(), stray) {
+            (_, Some(p)) => Err(Error::NoSuchPort {
+                name: p.name.clone(),
+                why: format!("indexed ports `{prefix}N` are not numbered 0..{}", v.len()),
+            }),
+            (true, None) => Err(Error::NoSuchPort {
+                name: format!("{prefix}0"),
+                why: "no indexed ports with this prefix".into(),
+            }),
+            (false, None) => Ok(v),
+        }
+    }
+
     /// Whether a port exists.
     pub fn has_port(&self, name: &str) -> bool {
         self.model.inner.ports.iter().any(|p| p.name == name)
@@ -292,12 +327,7 @@ impl Sim {
     pub fn set(&mut self, p: PortId, v: u64) {
         debug_assert!(p.dir != Direction::Output, "set on an output");
         if p.width_bits > 64 {
-            let mut w = vec![0u32; p.width_bits.div_ceil(32) as usize];
-            w[0] = v as u32;
-            if w.len() > 1 {
-                w[1] = (v >> 32) as u32;
-            }
-            self.set_words(p, &w);
+            self.set_words(p, &[v as u32, (v >> 32) as u32]);
             return;
         }
         let m = if p.width_bits == 64 {
@@ -311,9 +341,17 @@ impl Sim {
 
     /// Set an input of any width from 32-bit words (least significant
     /// first; missing words are zero, extra words ignored, top bits masked).
+    /// Ports up to [`STACK_WORDS`] x 32 bits are set without allocating.
     pub fn set_words(&mut self, p: PortId, words: &[u32]) {
         let n = p.width_bits.div_ceil(32) as usize;
-        let mut w = vec![0u32; n.max(2)];
+        let mut stack = [0u32; STACK_WORDS];
+        let mut heap = Vec::new();
+        let w: &mut [u32] = if n.max(2) <= STACK_WORDS {
+            &mut stack[..n.max(2)]
+        } else {
+            heap.resize(n.max(2), 0);
+            &mut heap
+        };
         for (d, s) in w.iter_mut().zip(words) {
             *d = *s;
         }
@@ -324,18 +362,38 @@ impl Sim {
         if p.width_bits <= 64 {
             self.set(p, u64::from(w[0]) | (u64::from(w[1]) << 32));
         } else {
-            // SAFETY: w has n = width/32 rounded up words, as the shim reads.
+            // SAFETY: w has at least n = width/32 rounded up words, as the shim reads.
             unsafe { (self.model.inner.fns.set_words)(self.h, p.idx, w.as_ptr()) }
         }
     }
 
     /// Set an input from 64-bit words (least significant first).
     pub fn set_u64s(&mut self, p: PortId, words: &[u64]) {
-        let w: Vec<u32> = words
-            .iter()
-            .flat_map(|x| [*x as u32, (*x >> 32) as u32])
-            .collect();
-        self.set_words(p, &w);
+        let mut stack = [0u32; STACK_WORDS];
+        if 2 * words.len() <= STACK_WORDS {
+            for (k, x) in words.iter().enumerate() {
+                stack[2 * k] = *x as u32;
+                stack[2 * k + 1] = (*x >> 32) as u32;
+            }
+            self.set_words(p, &stack[..2 * words.len()]);
+        } else {
+            let w: Vec<u32> = words
+                .iter()
+                .flat_map(|x| [*x as u32, (*x >> 32) as u32])
+                .collect();
+            self.set_words(p, &w);
+        }
+    }
+
+    /// Set an input of up to 128 bits (e.g. a wide sample port; higher
+    /// bits of `v` beyond the port width are masked off).
+    #[inline]
+    pub fn set_u128(&mut self, p: PortId, v: u128) {
+        if p.width_bits <= 64 {
+            self.set(p, v as u64);
+        } else {
+            self.set_u64s(p, &[v as u64, (v >> 64) as u64]);
+        }
     }
 
     /// Read a port of up to 64 bits (wide ports: the low 64 bits).
@@ -360,6 +418,15 @@ impl Sim {
         // SAFETY: w has exactly the port's word count.
         unsafe { (self.model.inner.fns.get_words)(self.h, p.idx, w.as_mut_ptr()) };
         w
+    }
+
+    /// Read a port of up to 128 bits (wider ports: the low 128 bits).
+    pub fn get_u128(&self, p: PortId) -> u128 {
+        if p.width_bits <= 64 {
+            return u128::from(self.get(p));
+        }
+        let w = self.get_u64s(p);
+        u128::from(w[0]) | (u128::from(w.get(1).copied().unwrap_or(0)) << 64)
     }
 
     /// Read a port of any width as 64-bit words.
@@ -400,5 +467,41 @@ impl Sim {
     /// The VCD file, if tracing.
     pub fn vcd_path(&self) -> Option<&Path> {
         self.vcd.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TINY: &str = include_str!("../../tests/fixtures/tiny_core.v");
+
+    #[test]
+    fn u128_and_u64_setters_reach_a_100_bit_port_masked() {
+        let m = Model::build(TINY, &BuildOptions::new("tiny_core")).expect("build tiny_core");
+        let mut sim = m.instantiate().unwrap();
+        let wi = sim.port("wide_in").unwrap();
+        let wo = sim.port("wide_out").unwrap();
+        assert!(wi.is_wide() && wo.is_wide());
+        let mask100 = (1u128 << 100) - 1;
+        for v in [
+            0u128,
+            1,
+            0x0123_4567_89AB_CDEF_0011_2233_4455_6677,
+            u128::MAX,
+        ] {
+            sim.set_u128(wi, v);
+            sim.eval();
+            assert_eq!(sim.get_u128(wo), !v & mask100, "{v:#x}");
+            sim.set_u64s(wi, &[v as u64, (v >> 64) as u64]);
+            sim.eval();
+            assert_eq!(sim.get_u128(wo), !v & mask100, "{v:#x}");
+        }
+        // A short word list leaves the missing high words at zero.
+        sim.set_words(wi, &[5]);
+        sim.eval();
+        assert_eq!(sim.get_u128(wo), !5u128 & mask100);
+        assert!(sim.indexed_ports("wide_in").is_err());
+        assert!(sim.indexed_ports("nothing").is_err());
     }
 }
