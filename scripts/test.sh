@@ -21,6 +21,9 @@ fi
 rustup component list --installed 2>/dev/null | grep -q rustfmt || rustup component add rustfmt
 rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy
 
+# Tool-dependent tests (Verilator lint, Yosys) fail instead of skipping under CI.
+export CI="${CI:-true}"
+
 echo "== cargo fmt" >&2
 cargo fmt --all -- --check
 echo "== cargo clippy" >&2
