@@ -6,7 +6,9 @@
 
 pub mod config;
 pub mod estimation;
+pub mod linkstate;
 pub mod pipeline;
 pub mod planner;
+pub mod roles;
 pub mod run;
 pub mod sifting;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! `qkd-host`: the command-line front end of the QKD host stack. One
-//! subcommand per `Command` variant; today `keyrate` (issue 6, item 9).
+//! subcommand per `Command` variant: `keyrate` (issue 6), `run` (issue 7),
+//! `alice`, `bob`, `status`, `certs`, `psk` (issue 8), and the driver tools.
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -16,9 +17,21 @@ struct Cli {
     command: Command,
 }
 
-/// Subcommands (device, regs, events, run, alice, bob are to come).
+/// Subcommands.
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Alice's end of a two-host link: listen for Bob, drive the device,
+    /// commit keys, serve them (ETSI GS QKD 014).
+    Alice(AliceArgs),
+    /// Bob's end of a two-host link: connect to Alice, drive the device,
+    /// commit keys, serve them (ETSI GS QKD 014).
+    Bob(BobArgs),
+    /// Status of a running role (its --ops-listen address).
+    Status(StatusArgs),
+    /// Write a test PKI (CA, KME server and SAE client certificates).
+    Certs(CertsArgs),
+    /// Write a fresh random pre-shared key file (mode 0600).
+    Psk(PskArgs),
     /// Expected secret key rate of a link (Lim et al. 2014 finite-key bound).
     Keyrate(KeyrateArgs),
     /// Run a whole simulated QKD link (the project's main job).
@@ -67,6 +80,119 @@ struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+struct AliceArgs {
+    /// Address to listen on for Bob (classical channel).
+    #[arg(long)]
+    listen: String,
+    #[command(flatten)]
+    common: RoleArgs,
+}
+
+#[derive(Debug, Args)]
+struct BobArgs {
+    /// Alice's classical-channel address.
+    #[arg(long)]
+    connect: String,
+    #[command(flatten)]
+    common: RoleArgs,
+}
+
+#[derive(Debug, Args)]
+struct RoleArgs {
+    /// Device URI (`sim:alice?link=NAME` / `sim:bob?link=NAME` for the
+    /// seeded simulated fiber, or a board).
+    #[arg(long)]
+    device: String,
+    /// Pre-shared key file (0600); read only while --state-dir holds no pool.
+    #[arg(long)]
+    psk: PathBuf,
+    /// Link configuration (TOML); built-in defaults when absent.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Durable state: authentication pool, pending block, key store.
+    #[arg(long)]
+    state_dir: PathBuf,
+    /// Seed of the simulated fiber (both ends must use the same).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Pulses the simulated link runs before its streams end.
+    #[arg(long, default_value_t = 4_000_000_000)]
+    pulses: u64,
+    /// Slots per data window (both ends must use the same).
+    #[arg(long, default_value_t = 1 << 26)]
+    window_pulses: u64,
+    /// Link name (key IDs derive from it; both ends must use the same).
+    #[arg(long, default_value = "qkd-link")]
+    link_name: String,
+    /// Master SAE ID (fetches enc_keys at Alice's KME).
+    #[arg(long, default_value = "SAE_A")]
+    master_sae: String,
+    /// Slave SAE ID (fetches dec_keys at Bob's KME).
+    #[arg(long, default_value = "SAE_B")]
+    slave_sae: String,
+    /// Size of each delivered key in bits.
+    #[arg(long, default_value_t = 256)]
+    key_size_bits: u32,
+    /// Serve the ETSI GS QKD 014 API (HTTPS, mutual TLS) here.
+    #[arg(long, requires_all = ["tls_cert", "tls_key", "client_ca"])]
+    kme_listen: Option<std::net::SocketAddr>,
+    /// Plain-HTTP /status and /metrics (loopback only), for `qkd-host status`.
+    #[arg(long, requires = "kme_listen")]
+    ops_listen: Option<std::net::SocketAddr>,
+    /// This KME's certificate (PEM).
+    #[arg(long)]
+    tls_cert: Option<PathBuf>,
+    /// This KME's private key (PEM).
+    #[arg(long)]
+    tls_key: Option<PathBuf>,
+    /// CA that signs the SAE client certificates (PEM).
+    #[arg(long)]
+    client_ca: Option<PathBuf>,
+    /// This KME's ID (default KME_A for alice, KME_B for bob).
+    #[arg(long)]
+    kme_id: Option<String>,
+    /// The peer KME's ID.
+    #[arg(long)]
+    peer_kme_id: Option<String>,
+    /// Seconds to keep trying to (re)establish the session.
+    #[arg(long, default_value_t = 60.0)]
+    reconnect_timeout: f64,
+    /// Seconds to wait for a classical message.
+    #[arg(long, default_value_t = 30.0)]
+    recv_timeout: f64,
+    /// Exit when the link ends instead of serving the key store until killed.
+    #[arg(long)]
+    exit_when_done: bool,
+}
+
+#[derive(Debug, Args)]
+struct StatusArgs {
+    /// The role's --ops-listen address.
+    #[arg(long)]
+    ops: std::net::SocketAddr,
+    /// Print the raw JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct CertsArgs {
+    /// Directory to write ca.pem, KME_A/KME_B and SAE_A/SAE_B/SAE_C .pem/.key.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+struct PskArgs {
+    /// File to create (must not exist).
+    #[arg(long)]
+    out: PathBuf,
+    /// Bytes of key.
+    #[arg(long, default_value_t = 1 << 18)]
+    bytes: usize,
+}
+
+#[derive(Debug, Args)]
 struct KeyrateArgs {
     /// Link configuration (TOML); built-in defaults when absent.
     #[arg(long)]
@@ -99,6 +225,27 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Keyrate(a) => keyrate(a),
+        Command::Alice(a) => role(qkd_abi::Role::Alice, a.listen, a.common),
+        Command::Bob(a) => role(qkd_abi::Role::Bob, a.connect, a.common),
+        Command::Status(a) => status(a),
+        Command::Certs(a) => {
+            let pki = qkd_kme::certs::make_test_pki(&a.out).context("writing the test PKI")?;
+            println!("test PKI written to {}", pki.dir.display());
+            Ok(())
+        }
+        Command::Psk(a) => {
+            if a.bytes < 16 + 32 {
+                bail!("--bytes must be at least 48 (hash key + pads)");
+            }
+            let mut v = vec![0u8; a.bytes];
+            rand::RngCore::fill_bytes(&mut rand::rng(), &mut v);
+            let k = qkd_keyproc::SecretKey::from_bytes(&v);
+            zeroize::Zeroize::zeroize(&mut v);
+            qkd_keyproc::keyfile::write_key_file(&a.out, &k)
+                .with_context(|| format!("writing {}", a.out.display()))?;
+            println!("{} bytes of pre-shared key written to {}; copy it to the other host over a trusted path", a.bytes, a.out.display());
+            Ok(())
+        }
         Command::Run(a) => run(a),
         Command::Driver(c) => {
             let provider = qkd_sim::physics::device::SimProvider::new();
@@ -328,5 +475,122 @@ fn run(a: RunArgs) -> Result<()> {
     if !s.keys_match {
         bail!("the two ends' keys differ");
     }
+    Ok(())
+}
+
+fn role(r: qkd_abi::Role, addr: String, a: RoleArgs) -> Result<()> {
+    let config = match &a.config {
+        Some(p) => LinkConfig::load(p)?,
+        None => LinkConfig::default(),
+    };
+    let secs = |v: f64, what: &str| {
+        if v.is_finite() && v > 0.0 {
+            Ok(std::time::Duration::from_secs_f64(v))
+        } else {
+            Err(anyhow::anyhow!("{what} must be positive, got {v}"))
+        }
+    };
+    let (me, peer) = match r {
+        qkd_abi::Role::Alice => ("KME_A", "KME_B"),
+        qkd_abi::Role::Bob => ("KME_B", "KME_A"),
+    };
+    let kme = match (a.kme_listen, a.tls_cert, a.tls_key, a.client_ca) {
+        (Some(listen), Some(cert), Some(key), Some(ca)) => Some(qkd_host::roles::KmeOptions {
+            listen,
+            ops_listen: a.ops_listen,
+            tls: qkd_kme::TlsFiles {
+                client_ca_pem: ca,
+                server_cert_pem: cert,
+                server_key_pem: key,
+            },
+            kme_id: a.kme_id.unwrap_or_else(|| me.into()),
+            peer_kme_id: a.peer_kme_id.unwrap_or_else(|| peer.into()),
+        }),
+        _ => None,
+    };
+    let o = qkd_host::roles::RoleOptions {
+        role: r,
+        device: a.device,
+        addr,
+        psk: a.psk,
+        config,
+        seed: a.seed,
+        pulses: a.pulses,
+        window_pulses: a.window_pulses,
+        state_dir: a.state_dir,
+        link_name: a.link_name,
+        master_sae: a.master_sae,
+        slave_sae: a.slave_sae,
+        key_size_bits: a.key_size_bits,
+        kme,
+        reconnect_timeout: secs(a.reconnect_timeout, "--reconnect-timeout")?,
+        serve_after_end: !a.exit_when_done,
+        recv_timeout: secs(a.recv_timeout, "--recv-timeout")?,
+    };
+    let s = qkd_host::roles::run_role(o).context("running the link role")?;
+    println!("{}", serde_json::to_string(&s)?);
+    Ok(())
+}
+
+fn status(a: StatusArgs) -> Result<()> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect_timeout(&a.ops, std::time::Duration::from_secs(5))
+        .with_context(|| format!("connecting to {}", a.ops))?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    write!(
+        s,
+        "GET /status HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        a.ops
+    )?;
+    let mut resp = String::new();
+    s.read_to_string(&mut resp)
+        .with_context(|| format!("reading from {}", a.ops))?;
+    let (head, body) = resp
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| anyhow::anyhow!("malformed HTTP response from {}", a.ops))?;
+    if !head.starts_with("HTTP/1.1 200") {
+        bail!("{} answered: {}", a.ops, head.lines().next().unwrap_or(""));
+    }
+    let st: qkd_kme::KmeStatus = serde_json::from_str(body).context("parsing the status JSON")?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&st)?);
+        return Ok(());
+    }
+    println!("KME {}", st.kme_id);
+    println!(
+        "  link                {}",
+        if st.link.link_up { "up" } else { "down" }
+    );
+    println!("  blocks committed    {}", st.link.blocks_done);
+    println!(
+        "  QBER                {}",
+        st.link.qber.map_or("-".into(), |q| format!("{q:.4}"))
+    );
+    println!(
+        "  key rate            {}",
+        st.link
+            .key_rate_bps
+            .map_or("-".into(), |r| format!("{r:.1} bit/s (wall clock)"))
+    );
+    println!(
+        "  alarms              {}",
+        if st.link.alarms.is_empty() {
+            "none".to_string()
+        } else {
+            st.link.alarms.join(", ")
+        }
+    );
+    println!(
+        "  key store           {} keys ({} bits) of max {}, {} delivered, file {} bytes",
+        st.stored_keys,
+        st.stored_bits,
+        st.max_key_count,
+        st.delivered_keys_total,
+        st.store_file_bytes
+    );
+    println!(
+        "  API requests        {} ok, {} failed, {} TLS handshakes refused",
+        st.requests_ok, st.requests_failed, st.tls_refused
+    );
     Ok(())
 }

@@ -91,6 +91,12 @@ pub enum AuthError {
     /// An earlier authentication failure disabled this channel.
     #[error("channel disabled after an earlier authentication failure")]
     Poisoned,
+    /// Bytes given to [`KeyPool::import`] are not an exported pool.
+    #[error("stored key pool is malformed: {why}")]
+    BadPoolState {
+        /// What was wrong.
+        why: &'static str,
+    },
 }
 
 /// Pool of authentication key material: hash key and per-direction pads.
@@ -102,6 +108,8 @@ pub struct KeyPool {
     /// Pads for responder -> initiator messages.
     r2i: VecDeque<[u8; 16]>,
     next_is_i2r: bool,
+    /// Pads taken (used or discarded) over the pool's life: [send, receive].
+    taken: [u64; 2],
 }
 
 impl Drop for KeyPool {
@@ -139,6 +147,7 @@ impl KeyPool {
             i2r: VecDeque::new(),
             r2i: VecDeque::new(),
             next_is_i2r: true,
+            taken: [0, 0],
         };
         pool.add_pads(&bytes[16..]);
         Ok(pool)
@@ -189,22 +198,139 @@ impl KeyPool {
             Role::Initiator => &mut self.i2r,
             Role::Responder => &mut self.r2i,
         };
-        q.pop_front()
+        let p = q
+            .pop_front()
             .map(Zeroizing::new)
-            .ok_or(AuthError::PoolExhausted { direction: "send" })
+            .ok_or(AuthError::PoolExhausted { direction: "send" })?;
+        self.taken[0] += 1;
+        Ok(p)
     }
     fn take_recv(&mut self) -> Result<Zeroizing<[u8; 16]>, AuthError> {
         let q = match self.role {
             Role::Initiator => &mut self.r2i,
             Role::Responder => &mut self.i2r,
         };
-        q.pop_front()
+        let p = q
+            .pop_front()
             .map(Zeroizing::new)
             .ok_or(AuthError::PoolExhausted {
                 direction: "receive",
-            })
+            })?;
+        self.taken[1] += 1;
+        Ok(p)
+    }
+
+    /// Pads taken (used or discarded) since the pre-shared key, as
+    /// (send, receive): the absolute position of this end in each
+    /// direction's pad sequence. The peer's receive count equals this send
+    /// count (and vice versa) when no message was lost.
+    pub fn taken(&self) -> (u64, u64) {
+        (self.taken[0], self.taken[1])
+    }
+
+    /// Drop `send` send pads and `recv` receive pads unused, to bring this
+    /// end to the peer's position after a lost connection (pads are never
+    /// reused, so the lagging end skips ahead). Nothing is dropped if either
+    /// queue holds fewer pads.
+    pub fn discard(&mut self, send: u64, recv: u64) -> Result<(), AuthError> {
+        if (self.send_pads() as u64) < send {
+            return Err(AuthError::PoolExhausted { direction: "send" });
+        }
+        if (self.recv_pads() as u64) < recv {
+            return Err(AuthError::PoolExhausted {
+                direction: "receive",
+            });
+        }
+        for _ in 0..send {
+            self.take_send()?;
+        }
+        for _ in 0..recv {
+            self.take_recv()?;
+        }
+        Ok(())
+    }
+
+    /// Serialise the whole pool (hash key, pads, position) for durable
+    /// storage; the bytes are secret (store them 0600, zeroized on drop).
+    /// Layout: `QKDPOOL1 | role u8 | next_is_i2r u8 | taken_send u64 |
+    /// taken_recv u64 | n_i2r u64 | n_r2i u64 | hash key | i2r pads | r2i pads`
+    /// (integers little-endian).
+    pub fn export(&self) -> Zeroizing<Vec<u8>> {
+        let mut v = Zeroizing::new(Vec::with_capacity(
+            58 + 16 * (self.i2r.len() + self.r2i.len()),
+        ));
+        v.extend_from_slice(POOL_MAGIC);
+        v.push(u8::from(self.role == Role::Responder));
+        v.push(u8::from(self.next_is_i2r));
+        for x in [
+            self.taken[0],
+            self.taken[1],
+            self.i2r.len() as u64,
+            self.r2i.len() as u64,
+        ] {
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+        v.extend_from_slice(&self.hash_key[..]);
+        for p in self.i2r.iter().chain(self.r2i.iter()) {
+            v.extend_from_slice(p);
+        }
+        v
+    }
+
+    /// Rebuild a pool from [`KeyPool::export`] bytes.
+    pub fn import(bytes: &[u8]) -> Result<Self, AuthError> {
+        let bad = |why: &'static str| AuthError::BadPoolState { why };
+        let head = 8 + 2 + 32 + 16;
+        if bytes.len() < head || &bytes[..8] != POOL_MAGIC {
+            return Err(bad("missing QKDPOOL1 header"));
+        }
+        let u = |i: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&bytes[10 + 8 * i..18 + 8 * i]);
+            u64::from_le_bytes(b)
+        };
+        let role = match bytes[8] {
+            0 => Role::Initiator,
+            1 => Role::Responder,
+            _ => return Err(bad("role byte")),
+        };
+        let next_is_i2r = match bytes[9] {
+            0 => false,
+            1 => true,
+            _ => return Err(bad("next_is_i2r byte")),
+        };
+        let (n_i2r, n_r2i) = (u(2), u(3));
+        let pads = n_i2r
+            .checked_add(n_r2i)
+            .and_then(|n| n.checked_mul(16))
+            .ok_or(bad("pad counts overflow"))?;
+        if (bytes.len() - head) as u64 != pads {
+            return Err(bad("length does not match the pad counts"));
+        }
+        let mut hk = Zeroizing::new([0u8; 16]);
+        hk.copy_from_slice(&bytes[42..58]);
+        let mut pool = KeyPool {
+            role,
+            hash_key: hk,
+            i2r: VecDeque::with_capacity(n_i2r as usize),
+            r2i: VecDeque::with_capacity(n_r2i as usize),
+            next_is_i2r,
+            taken: [u(0), u(1)],
+        };
+        for (i, c) in bytes[head..].chunks_exact(16).enumerate() {
+            let mut p = [0u8; 16];
+            p.copy_from_slice(c);
+            if (i as u64) < n_i2r {
+                pool.i2r.push_back(p);
+            } else {
+                pool.r2i.push_back(p);
+            }
+        }
+        Ok(pool)
     }
 }
+
+const POOL_MAGIC: &[u8; 8] = b"QKDPOOL1";
 
 /// POLYVAL_K over (msg_type, seq, body length) block, then the body, zero
 /// padded, then XOR with the pad.
@@ -702,5 +828,70 @@ mod tests {
         ));
         a.pool_mut().replenish(&psk(32));
         a.send(&Frame::new(1, vec![1])).unwrap();
+    }
+
+    #[test]
+    fn export_import_and_discard_resynchronise_after_a_lost_message() {
+        let (ca, cb) = InProcChannel::pair();
+        let mut a = AuthChannel::new(
+            ca,
+            KeyPool::bootstrap(&psk(16 + 16 * 40), Role::Initiator).unwrap(),
+        );
+        let mut b = AuthChannel::new(
+            cb,
+            KeyPool::bootstrap(&psk(16 + 16 * 40), Role::Responder).unwrap(),
+        );
+        a.send(&Frame::new(1, vec![1])).unwrap();
+        b.recv(T).unwrap();
+        // A message Bob never receives (lost with the connection).
+        a.send(&Frame::new(1, vec![2])).unwrap();
+        assert_eq!(a.pool().taken(), (2, 0));
+        assert_eq!(b.pool().taken(), (0, 1));
+        // Persist both pools, rebuild, skip the lagging end ahead.
+        let pa = KeyPool::import(&a.pool().export()).unwrap();
+        let mut pb = KeyPool::import(&b.pool().export()).unwrap();
+        assert_eq!(pa.taken(), (2, 0));
+        assert_eq!(pa.send_pads(), 18);
+        let (a_send, a_recv) = pa.taken();
+        let (b_send, b_recv) = pb.taken();
+        pb.discard(a_recv.max(b_send) - b_send, a_send.max(b_recv) - b_recv)
+            .unwrap();
+        assert_eq!(pb.taken(), (0, 2));
+        let (ca, cb) = InProcChannel::pair();
+        let mut a = AuthChannel::new(ca, pa);
+        let mut b = AuthChannel::new(cb, pb);
+        a.send(&Frame::new(3, vec![3])).unwrap();
+        assert_eq!(b.recv(T).unwrap().payload, vec![3]);
+        b.send(&Frame::new(4, vec![4])).unwrap();
+        assert_eq!(a.recv(T).unwrap().payload, vec![4]);
+        // Without the discard, the same exchange fails authentication.
+        let pa = KeyPool::bootstrap(&psk(16 + 16 * 40), Role::Initiator).unwrap();
+        let mut pb = KeyPool::bootstrap(&psk(16 + 16 * 40), Role::Responder).unwrap();
+        let mut pa = pa;
+        pa.discard(1, 0).unwrap();
+        pb.discard(0, 0).unwrap();
+        let (ca, cb) = InProcChannel::pair();
+        let mut a = AuthChannel::new(ca, pa);
+        let mut b = AuthChannel::new(cb, pb);
+        a.send(&Frame::new(3, vec![3])).unwrap();
+        assert!(matches!(
+            b.recv(T),
+            Err(ChannelError::Auth(AuthError::BadMac { .. }))
+        ));
+        // Discarding more than is left drops nothing.
+        let mut p = KeyPool::bootstrap(&psk(16 + 16 * 4), Role::Initiator).unwrap();
+        assert!(p.discard(3, 0).is_err());
+        assert_eq!(p.taken(), (0, 0));
+        assert_eq!(p.send_pads(), 2);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn import_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let _ = KeyPool::import(&bytes);
+            let mut v = POOL_MAGIC.to_vec();
+            v.extend_from_slice(&bytes);
+            let _ = KeyPool::import(&v);
+        }
     }
 }

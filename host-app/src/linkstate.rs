@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Durable per-role link state for `qkd-host alice|bob` (issue 8): the
+//! Wegman-Carter pad pool at the last committed block, the block awaiting
+//! the two-phase commit, and write-ahead reservations (pads this end may
+//! have sent with, device windows it may have fed to a pipeline).
+//!
+//! Files in the role's state directory, each replaced atomically (written to
+//! a temporary file mode 0600, `fsync`ed, renamed, directory `fsync`ed):
+//!
+//! * `pool.committed`: `QKDCOMM1 | next_block u64 | KeyPool::export`. The
+//!   pool as it stood when block `next_block - 1` produced its key (both ends
+//!   hold the identical pool at that instant), or as bootstrapped from the
+//!   pre-shared key.
+//! * `pool.pending`: `QKDPEND1 | block u64 | unit_bytes u32 | units u32 |
+//!   key units | KeyPool::export`: a key both pipelines produced but that is
+//!   not yet in the key store, with the pool after that block.
+//! * `progress`: `QKDPROG1 | send_reserved u64 | fed_windows u64`: upper
+//!   bounds, written before they are reached, so that after a crash this end
+//!   never reuses a pad it may have sent with (Wegman & Carter, JCSS 22,
+//!   1981: each pad authenticates one message) and never feeds sifted data
+//!   whose bases or parities may have left in an interrupted block.
+//!
+//! The files hold secret material (pads, key); they are created 0600 and
+//! zeroized in memory.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use zeroize::{Zeroize, Zeroizing};
+
+/// Errors of the state directory.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StateError {
+    /// File I/O failed.
+    #[error("{what} {path}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A state file is malformed.
+    #[error("state file {path} is malformed: {why}")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        why: &'static str,
+    },
+}
+
+const COMMITTED_MAGIC: &[u8; 8] = b"QKDCOMM1";
+const PENDING_MAGIC: &[u8; 8] = b"QKDPEND1";
+const PROGRESS_MAGIC: &[u8; 8] = b"QKDPROG1";
+
+/// The committed pool.
+pub struct Committed {
+    /// Number of key blocks committed (the next block number).
+    pub next_block: u64,
+    /// `KeyPool::export` bytes.
+    pub pool: Zeroizing<Vec<u8>>,
+}
+
+/// A produced key awaiting the commit.
+pub struct Pending {
+    /// Global key-block number.
+    pub block: u64,
+    /// Key units (each `unit_bytes` long), in order.
+    pub units: Vec<Zeroizing<Vec<u8>>>,
+    /// `KeyPool::export` bytes right after the block.
+    pub pool: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Pending {{ block: {}, units: {}, key: <redacted> }}",
+            self.block,
+            self.units.len()
+        )
+    }
+}
+
+/// Write-ahead reservations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Send pads (absolute position) this end may have used, at most.
+    pub send_reserved: u64,
+    /// Device windows that may have been fed to a pipeline.
+    pub fed_windows: u64,
+}
+
+/// The state directory of one role.
+#[derive(Debug, Clone)]
+pub struct StateDir {
+    dir: PathBuf,
+}
+
+fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StateError + 'a {
+    move |source| StateError::Io {
+        what,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn u64_at(b: &[u8], at: usize) -> Option<u64> {
+    let s = b.get(at..at + 8)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(s);
+    Some(u64::from_le_bytes(a))
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at + 4)?;
+    let mut a = [0u8; 4];
+    a.copy_from_slice(s);
+    Some(u32::from_le_bytes(a))
+}
+
+impl StateDir {
+    /// Create (mode 0700) or open the directory.
+    pub fn open(dir: &Path) -> Result<StateDir, StateError> {
+        std::fs::create_dir_all(dir).map_err(io("creating state directory", dir))?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(io("setting mode 0700 on", dir))?;
+        Ok(StateDir {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Path of a file in the directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<(), StateError> {
+        let path = self.path(name);
+        let tmp = self.path(&format!("{name}.tmp"));
+        let _ = std::fs::remove_file(&tmp);
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+            .map_err(io("creating", &tmp))?;
+        f.write_all(bytes).map_err(io("writing", &tmp))?;
+        f.sync_all().map_err(io("syncing", &tmp))?;
+        drop(f);
+        std::fs::rename(&tmp, &path).map_err(io("renaming into place", &path))?;
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io("syncing directory", &self.dir))
+    }
+
+    fn read(&self, name: &str) -> Result<Option<Zeroizing<Vec<u8>>>, StateError> {
+        let path = self.path(name);
+        match std::fs::read(&path) {
+            Ok(b) => Ok(Some(Zeroizing::new(b))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("reading", &path)(e)),
+        }
+    }
+
+    fn malformed(&self, name: &str, why: &'static str) -> StateError {
+        StateError::Malformed {
+            path: self.path(name),
+            why,
+        }
+    }
+
+    /// The committed pool, if any.
+    pub fn load_committed(&self) -> Result<Option<Committed>, StateError> {
+        let Some(b) = self.read("pool.committed")? else {
+            return Ok(None);
+        };
+        if b.len() < 16 || &b[..8] != COMMITTED_MAGIC {
+            return Err(self.malformed("pool.committed", "bad header"));
+        }
+        let next_block = u64_at(&b, 8).ok_or(self.malformed("pool.committed", "short"))?;
+        Ok(Some(Committed {
+            next_block,
+            pool: Zeroizing::new(b[16..].to_vec()),
+        }))
+    }
+
+    /// Replace the committed pool.
+    pub fn store_committed(&self, c: &Committed) -> Result<(), StateError> {
+        let mut b = Zeroizing::new(Vec::with_capacity(16 + c.pool.len()));
+        b.extend_from_slice(COMMITTED_MAGIC);
+        b.extend_from_slice(&c.next_block.to_le_bytes());
+        b.extend_from_slice(&c.pool);
+        self.write_atomic("pool.committed", &b)
+    }
+
+    /// The pending block, if any.
+    pub fn load_pending(&self) -> Result<Option<Pending>, StateError> {
+        let name = "pool.pending";
+        let Some(b) = self.read(name)? else {
+            return Ok(None);
+        };
+        let bad = |why| self.malformed(name, why);
+        if b.len() < 24 || &b[..8] != PENDING_MAGIC {
+            return Err(bad("bad header"));
+        }
+        let block = u64_at(&b, 8).ok_or(bad("short"))?;
+        let unit = u32_at(&b, 16).ok_or(bad("short"))? as usize;
+        let n = u32_at(&b, 20).ok_or(bad("short"))? as usize;
+        let end = unit
+            .checked_mul(n)
+            .and_then(|k| k.checked_add(24))
+            .filter(|&e| e <= b.len())
+            .ok_or(bad("key units past the end"))?;
+        let units = b[24..end]
+            .chunks_exact(unit.max(1))
+            .take(n)
+            .map(|c| Zeroizing::new(c.to_vec()))
+            .collect();
+        Ok(Some(Pending {
+            block,
+            units,
+            pool: Zeroizing::new(b[end..].to_vec()),
+        }))
+    }
+
+    /// Make a pending block durable.
+    pub fn store_pending(&self, p: &Pending) -> Result<(), StateError> {
+        let unit = p.units.first().map_or(0, |u| u.len());
+        let mut b = Zeroizing::new(Vec::new());
+        b.extend_from_slice(PENDING_MAGIC);
+        b.extend_from_slice(&p.block.to_le_bytes());
+        b.extend_from_slice(&(unit as u32).to_le_bytes());
+        b.extend_from_slice(&(p.units.len() as u32).to_le_bytes());
+        for u in &p.units {
+            b.extend_from_slice(u);
+        }
+        b.extend_from_slice(&p.pool);
+        self.write_atomic("pool.pending", &b)
+    }
+
+    /// Remove the pending block (after commit or discard): overwritten with
+    /// zeros, synced, then unlinked.
+    pub fn clear_pending(&self) -> Result<(), StateError> {
+        let path = self.path("pool.pending");
+        match std::fs::metadata(&path) {
+            Ok(m) => {
+                let mut f = OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .map_err(io("opening", &path))?;
+                let mut zeros = vec![0u8; m.len() as usize];
+                f.write_all(&zeros).map_err(io("erasing", &path))?;
+                f.sync_all().map_err(io("syncing", &path))?;
+                zeros.zeroize();
+                std::fs::remove_file(&path).map_err(io("removing", &path))?;
+                File::open(&self.dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(io("syncing directory", &self.dir))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io("inspecting", &path)(e)),
+        }
+    }
+
+    /// The reservations (zero if never written).
+    pub fn load_progress(&self) -> Result<Progress, StateError> {
+        let Some(b) = self.read("progress")? else {
+            return Ok(Progress::default());
+        };
+        if b.len() != 24 || &b[..8] != PROGRESS_MAGIC {
+            return Err(self.malformed("progress", "bad header or length"));
+        }
+        Ok(Progress {
+            send_reserved: u64_at(&b, 8).unwrap_or(0),
+            fed_windows: u64_at(&b, 16).unwrap_or(0),
+        })
+    }
+
+    /// Replace the reservations.
+    pub fn store_progress(&self, p: Progress) -> Result<(), StateError> {
+        let mut b = PROGRESS_MAGIC.to_vec();
+        b.extend_from_slice(&p.send_reserved.to_le_bytes());
+        b.extend_from_slice(&p.fed_windows.to_le_bytes());
+        self.write_atomic("progress", &b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn files_round_trip_and_are_private() {
+        let t = tempfile::tempdir().unwrap();
+        let s = StateDir::open(&t.path().join("st")).unwrap();
+        assert!(s.load_committed().unwrap().is_none());
+        assert!(s.load_pending().unwrap().is_none());
+        assert_eq!(s.load_progress().unwrap(), Progress::default());
+        s.store_committed(&Committed {
+            next_block: 7,
+            pool: Zeroizing::new(vec![1, 2, 3]),
+        })
+        .unwrap();
+        let c = s.load_committed().unwrap().unwrap();
+        assert_eq!((c.next_block, &c.pool[..]), (7, &[1u8, 2, 3][..]));
+        s.store_pending(&Pending {
+            block: 7,
+            units: vec![Zeroizing::new(vec![9; 4]), Zeroizing::new(vec![8; 4])],
+            pool: Zeroizing::new(vec![5, 6]),
+        })
+        .unwrap();
+        let p = s.load_pending().unwrap().unwrap();
+        assert_eq!(p.block, 7);
+        assert_eq!(p.units.len(), 2);
+        assert_eq!(&p.units[1][..], &[8u8; 4][..]);
+        assert_eq!(&p.pool[..], &[5u8, 6][..]);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(s.path("pool.pending"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        s.clear_pending().unwrap();
+        assert!(s.load_pending().unwrap().is_none());
+        s.store_progress(Progress {
+            send_reserved: 4096,
+            fed_windows: 3,
+        })
+        .unwrap();
+        assert_eq!(s.load_progress().unwrap().fed_windows, 3);
+        std::fs::write(s.path("progress"), b"junk").unwrap();
+        assert!(matches!(
+            s.load_progress(),
+            Err(StateError::Malformed { .. })
+        ));
+        std::fs::write(
+            s.path("pool.pending"),
+            b"QKDPEND1\0\0\0\0\0\0\0\0\xff\xff\0\0\xff\0\0\0",
+        )
+        .unwrap();
+        assert!(s.load_pending().is_err());
+    }
+}
