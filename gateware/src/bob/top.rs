@@ -34,8 +34,8 @@ pub const BUNDLE_FIFO_LOG2: usize = 4;
 // ---- Bundle layout (one cycle's records), bit offsets used as literals in
 // update(): record flags of (lane l, detector d) at 4l+d (32 bits); fine
 // bins at 32 + 4*(4l+d) (128 bits); basis per lane at 160 (8 bits); invalid
-// flag at 168; STATUS follows at 169; EPOCH(0) first at 170; lane-0 slot
-// index at 176 (64 bits).
+// flag at 168; STATUS follows at 169; EPOCH(0) first at 170; the GAP in
+// `gapq_*` goes before this bundle at 171; lane-0 slot index at 176 (64 bits).
 
 /// Defines the list and constructor of the scalar CSR cells (the `Logic`
 /// impl below clocks each, feeds it the bus word and ORs its read data).
@@ -250,6 +250,7 @@ pub struct BobCore {
     rct_now: Signal<Local, Bit>,
     apt_now: Signal<Local, Bit>,
     rng_w1c: Signal<Local, Bit>,
+    alarm_events: Signal<Local, Bits<7>>,
     k_alarms_addr: Constant<Bits<12>>,
     live: Signal<Local, Bits<7>>,
     sync_ok: Signal<Local, Bit>,
@@ -321,6 +322,21 @@ pub struct BobCore {
     lost_pending: DFF<Bit>,
     lost_records: DFF<Bits<8>>,
     lost_slot: DFF<Bits<64>>,
+    lost_last: DFF<Bits<64>>,
+    gapq_valid: DFF<Bit>,
+    gapq_records: DFF<Bits<8>>,
+    gapq_first: DFF<Bits<64>>,
+    gapq_last: DFF<Bits<64>>,
+    blocked: Signal<Local, Bit>,
+    full_or_blocked: Signal<Local, Bit>,
+    attach: Signal<Local, Bit>,
+    push_now: Signal<Local, Bit>,
+    drop_now: Signal<Local, Bit>,
+    lo_found: Signal<Local, Bit>,
+    lo_lane: Signal<Local, Bits<64>>,
+    hi_lane: Signal<Local, Bits<64>>,
+    b_first: Signal<Local, Bits<64>>,
+    b_last: Signal<Local, Bits<64>>,
     onehot: Signal<Local, Bits<32>>,
     pick: Signal<Local, Bits<5>>,
     pick_lane: Signal<Local, Bits<3>>,
@@ -335,6 +351,7 @@ pub struct BobCore {
     o_data: DFF<Bits<64>>,
     o_lost: DFF<Bit>,
     o_lost_records: DFF<Bits<8>>,
+    o_lost_slots: DFF<Bits<32>>,
 }
 
 /// A constant of any width.
@@ -581,6 +598,7 @@ impl BobCore {
             rct_now: Default::default(),
             apt_now: Default::default(),
             rng_w1c: Default::default(),
+            alarm_events: Default::default(),
             k_alarms_addr: kc(u64::from(qkd_abi::regmap::bob::BOB_ALARMS.offset)),
             live: Default::default(),
             sync_ok: Default::default(),
@@ -648,6 +666,21 @@ impl BobCore {
             lost_pending: Default::default(),
             lost_records: Default::default(),
             lost_slot: Default::default(),
+            lost_last: Default::default(),
+            gapq_valid: Default::default(),
+            gapq_records: Default::default(),
+            gapq_first: Default::default(),
+            gapq_last: Default::default(),
+            blocked: Default::default(),
+            full_or_blocked: Default::default(),
+            attach: Default::default(),
+            push_now: Default::default(),
+            drop_now: Default::default(),
+            lo_found: Default::default(),
+            lo_lane: Default::default(),
+            hi_lane: Default::default(),
+            b_first: Default::default(),
+            b_last: Default::default(),
             onehot: Default::default(),
             pick: Default::default(),
             pick_lane: Default::default(),
@@ -662,6 +695,7 @@ impl BobCore {
             o_data: Default::default(),
             o_lost: Default::default(),
             o_lost_records: Default::default(),
+            o_lost_slots: Default::default(),
         })
     }
 
@@ -1107,6 +1141,11 @@ impl Logic for BobCore {
             lost_pending,
             lost_records,
             lost_slot,
+            lost_last,
+            gapq_valid,
+            gapq_records,
+            gapq_first,
+            gapq_last,
             o_valid,
             o_first,
             o_last,
@@ -1114,7 +1153,8 @@ impl Logic for BobCore {
             o_slot,
             o_data,
             o_lost,
-            o_lost_records
+            o_lost_records,
+            o_lost_slots
         );
         // ---- CSR bank: per-detector cells ----
         for d in 0..self.tdc.len() {
@@ -1469,7 +1509,13 @@ impl Logic for BobCore {
         self.csr_bob_state.hw_value.next = bit_cast::<32, 1>(self.running.q.val().into())
             | (bit_cast::<32, 1>(self.synced.q.val().into()) << 1)
             | (bit_cast::<32, 7>(self.live_end.val()) << 8);
-        self.csr_bob_alarms.hw_set.next = bit_cast::<32, 7>(self.live.val());
+        // sticky events: the live bits, but for RNG_RCT/RNG_APT only this
+        // cycle's test failures (the live RNG bits include the sticky bits
+        // themselves, which would make them impossible to clear by W1C;
+        // model/AMBIGUITIES.md 22)
+        self.alarm_events.next = self.live.val().replace_bit(4, self.rct_now.val());
+        self.alarm_events.next = self.alarm_events.val().replace_bit(5, self.apt_now.val());
+        self.csr_bob_alarms.hw_set.next = bit_cast::<32, 7>(self.alarm_events.val());
         self.csr_rng_qrng_words.hw_value.next = self.qrng_words.q.val();
         // ---- Stage R: bundle of this cycle's records ----
         self.r_valid.d.next = self.proc_cycle.val();
@@ -1491,9 +1537,16 @@ impl Logic for BobCore {
         self.r_epoch0.d.next = self.c0.val();
         self.r_slot0.d.next = self.cur_slot0.val();
         self.r_nrec.d.next = self.classify.n_accepted.val() + self.classify.n_invalid.val();
+        // A dropped-records GAP waits in `lost_*` until a bundle can carry
+        // it (bundle bit 171, the GAP itself then waits in `gapq_*`): while
+        // one GAP waits in `gapq_*` and another is pending, bundles are
+        // dropped and join the pending GAP (spec 6: "otherwise that record
+        // is dropped too and joins the GAP").
+        self.blocked.next = self.lost_pending.q.val() & self.gapq_valid.q.val();
+        self.full_or_blocked.next = self.bundles.full.val() | self.blocked.val();
         // STATUS payload capture (AlarmsLive: live at the end of the status cycle)
         self.bundle_status.next = false;
-        if self.snap_new.q.val() & !self.sbuf_full.q.val() & !self.bundles.full.val() {
+        if self.snap_new.q.val() & !self.sbuf_full.q.val() & !self.full_or_blocked.val() {
             self.bundle_status.next = true;
             self.sbuf_full.d.next = true;
             for j in 0..self.sbuf.len() {
@@ -1554,19 +1607,66 @@ impl Logic for BobCore {
             | (bit_cast::<256, 64>(self.r_slot0.q.val()) << 176);
         self.push.next = self.r_valid.q.val()
             & (self.r_rec.q.val().any() | self.bundle_status.val() | self.r_epoch0.q.val());
-        self.bundles.data_in.next = self.bundle.val();
-        self.bundles.write.next = self.push.val() & !self.bundles.full.val();
-        if self.r_valid.q.val()
+        self.push_now.next = self.push.val() & !self.full_or_blocked.val();
+        // the pending GAP rides on this bundle (emitted just before it)
+        self.attach.next = self.lost_pending.q.val() & !self.gapq_valid.q.val();
+        self.bundles.data_in.next =
+            self.bundle.val() | (bit_cast::<256, 1>(self.attach.val().into()) << 171);
+        self.bundles.write.next = self.push_now.val();
+        if self.push_now.val() & self.attach.val() {
+            self.gapq_valid.d.next = true;
+            self.gapq_records.d.next = self.lost_records.q.val();
+            self.gapq_first.d.next = self.lost_slot.q.val();
+            self.gapq_last.d.next = self.lost_last.q.val();
+            self.lost_pending.d.next = false;
+        }
+        // Slots of the records lost this cycle, in record order (spec 6 and
+        // model/AMBIGUITIES.md 27: EPOCH(0) counts as slot 0, DETECTION at
+        // its lane's slot, STATUS at the cycle's last slot + 1).
+        self.lo_found.next = false;
+        self.lo_lane.next = 0.into();
+        self.hi_lane.next = 0.into();
+        for l in 0..self.prng.len() {
+            if self.r_rec.q.val().get_bits::<4>(4 * l).any() {
+                if !self.lo_found.val() {
+                    self.lo_lane.next = self.k_lane64[l].val();
+                }
+                self.lo_found.next = true;
+                self.hi_lane.next = self.k_lane64[l].val();
+            }
+        }
+        self.b_first.next = self.r_slot0.q.val() + self.k_lanes64.val();
+        if self.r_rec.q.val().any() {
+            self.b_first.next = self.r_slot0.q.val() + self.lo_lane.val();
+        }
+        if self.r_epoch0.q.val() {
+            self.b_first.next = 0.into();
+        }
+        self.b_last.next = 0.into();
+        if self.r_rec.q.val().any() {
+            self.b_last.next = self.r_slot0.q.val() + self.hi_lane.val();
+        }
+        if self.snap_new.q.val() {
+            self.b_last.next = self.r_slot0.q.val() + self.k_lanes64.val();
+        }
+        if !self.full_or_blocked.val() {
+            // only the STATUS is lost (its payload buffer is still busy)
+            self.b_first.next = self.r_slot0.q.val() + self.k_lanes64.val();
+            self.b_last.next = self.r_slot0.q.val() + self.k_lanes64.val();
+        }
+        self.drop_now.next = self.r_valid.q.val()
             & (self.r_rec.q.val().any() | self.snap_new.q.val() | self.r_epoch0.q.val())
-            & (self.bundles.full.val() | (self.snap_new.q.val() & self.sbuf_full.q.val()))
-        {
-            // records of this cycle that cannot be queued join the GAP
-            if !self.lost_pending.q.val() {
-                self.lost_slot.d.next = self.r_slot0.q.val();
+            & (self.full_or_blocked.val() | (self.snap_new.q.val() & self.sbuf_full.q.val()));
+        if self.drop_now.val() {
+            // records of this cycle that cannot be queued join the GAP (a
+            // new one if the pending GAP was just attached to this bundle)
+            if !self.lost_pending.q.val() | (self.push_now.val() & self.attach.val()) {
+                self.lost_slot.d.next = self.b_first.val();
                 self.lost_base.next = 0.into();
             }
             self.lost_pending.d.next = true;
-            if self.bundles.full.val() {
+            self.lost_last.d.next = self.b_last.val();
+            if self.full_or_blocked.val() {
                 self.lost_records.d.next = self.lost_base.val()
                     + self.r_nrec.q.val()
                     + bit_cast::<8, 1>(self.snap_new.q.val().into())
@@ -1597,10 +1697,30 @@ impl Logic for BobCore {
         self.word.next = 0.into();
         match self.phase.q.val() {
             SerPhase::Idle => {
-                if self.lost_pending.q.val() {
+                if !self.bundles.empty.val()
+                    & self.bundles.data_out.val().get_bit(171)
+                    & self.gapq_valid.q.val()
+                {
+                    // the GAP that rides on the head bundle, before its records
+                    self.o_lost.d.next = true;
+                    self.o_lost_records.d.next = self.gapq_records.q.val();
+                    self.o_slot.d.next = self.gapq_first.q.val();
+                    self.o_lost_slots.d.next =
+                        bit_cast::<32, 64>(self.gapq_last.q.val() - self.gapq_first.q.val() + 1);
+                    self.gapq_valid.d.next = false;
+                } else if self.bundles.empty.val()
+                    & self.lost_pending.q.val()
+                    & !self.gapq_valid.q.val()
+                    & !self.push_now.val()
+                    & !self.drop_now.val()
+                {
+                    // every older record is out and no bundle is arriving:
+                    // send the pending GAP now (stage R leaves it alone)
                     self.o_lost.d.next = true;
                     self.o_lost_records.d.next = self.lost_records.q.val();
                     self.o_slot.d.next = self.lost_slot.q.val();
+                    self.o_lost_slots.d.next =
+                        bit_cast::<32, 64>(self.lost_last.q.val() - self.lost_slot.q.val() + 1);
                     self.lost_pending.d.next = false;
                 } else if !self.bundles.empty.val() {
                     self.bundles.read.next = true;
@@ -1712,6 +1832,9 @@ impl Logic for BobCore {
         self.stream.in_len.next = self.o_len.q.val();
         self.stream.in_slot.next = self.o_slot.q.val();
         self.stream.in_slots.next = 1.into();
+        if self.o_lost.q.val() {
+            self.stream.in_slots.next = self.o_lost_slots.q.val();
+        }
         self.stream.in_lost.next = self.o_lost.q.val();
         self.stream.in_lost_records.next = self.o_lost_records.q.val();
         self.m_axis_tdata.next = self.stream.tdata.val();
