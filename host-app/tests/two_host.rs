@@ -365,3 +365,80 @@ fn two_processes_commit_identical_keys_and_serve_them() {
     );
     eprintln!("{text}");
 }
+
+/// Every key of `ids` fetched in requests of at most 128.
+fn dec_all(kme: SocketAddr, pki: &Path, ids: &[String]) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for c in ids.chunks(128) {
+        let (code, v) = dec_keys(kme, pki, c);
+        assert_eq!(code, 200, "{v}");
+        out.extend(keys_of(&v));
+    }
+    out
+}
+
+#[test]
+fn killing_and_restarting_alice_loses_no_key_and_repeats_none() {
+    let t0 = Instant::now();
+    let s = Setup::new();
+    let pki = s.path("pki");
+    let alice = RoleProc::spawn(&s, "alice", "--listen", "127.0.0.1:0", "33");
+    let (a_kme, a_ops) = alice.addrs();
+    let chan = alice.wait_line("classical channel listening on", Duration::from_secs(20));
+    let bob = RoleProc::spawn(&s, "bob", "--connect", &chan, "33");
+    let (b_kme, b_ops) = bob.addrs();
+    // After the first committed block, the master SAE takes two keys.
+    let t = Instant::now();
+    while ops_status(a_ops)["stored_keys"].as_u64().unwrap_or(0) < 2 {
+        assert!(t.elapsed() < Duration::from_secs(60), "no key in 60 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let first = enc_keys(a_kme, &pki, 2);
+    let first_ids: Vec<String> = first.iter().map(|(i, _)| i.clone()).collect();
+    // Kill Alice mid-run (SIGKILL) and start her again on the same port
+    // with the same state directory.
+    drop(alice);
+    let alice = RoleProc::spawn(&s, "alice", "--listen", &chan, "33");
+    let (a_kme, a_ops) = alice.addrs();
+    let st = wait_done(&[a_ops, b_ops], 2, Duration::from_secs(150));
+    eprintln!(
+        "restart: {} blocks, {:.1} s",
+        st[0]["link"]["blocks_done"],
+        t0.elapsed().as_secs_f64()
+    );
+    assert_eq!(st[0]["link"]["blocks_done"], st[1]["link"]["blocks_done"]);
+    // The keys delivered before the kill are still Bob's to decrypt, and
+    // equal to what the master SAE got.
+    assert_eq!(dec_all(b_kme, &pki, &first_ids), first);
+    // Everything else: each key once, identical on both sides, none lost.
+    let a_left = ops_status(a_ops)["stored_keys"].as_u64().unwrap();
+    let b_left = ops_status(b_ops)["stored_keys"].as_u64().unwrap();
+    assert_eq!(a_left, b_left, "stores differ in size after the restart");
+    assert!(a_left > 0);
+    let mut rest = Vec::new();
+    while rest.len() < a_left as usize {
+        let n = (a_left as usize - rest.len()).min(128);
+        rest.extend(enc_keys(a_kme, &pki, n));
+    }
+    let ids: Vec<String> = rest.iter().map(|(i, _)| i.clone()).collect();
+    let mut uniq = ids.clone();
+    uniq.extend(first_ids.iter().cloned());
+    uniq.sort();
+    uniq.dedup();
+    assert_eq!(
+        uniq.len(),
+        ids.len() + first_ids.len(),
+        "a key ID was handed out twice"
+    );
+    assert_eq!(dec_all(b_kme, &pki, &ids), rest);
+    assert_eq!(ops_status(a_ops)["stored_keys"], 0);
+    assert_eq!(ops_status(b_ops)["stored_keys"], 0);
+    let (code, _) = https_get(
+        a_kme,
+        &pki,
+        Some("SAE_A"),
+        "/api/v1/keys/SAE_B/enc_keys?number=1",
+    )
+    .unwrap();
+    assert_eq!(code, 503, "an empty store has no key to give");
+}
