@@ -23,7 +23,7 @@
 //! EPOCH records the high bits; [`SlotClock`] rebuilds the 64-bit index.
 
 use qkd_abi::records::{AliceSymbols, CounterId, Detection, Record, SLOT_BITS, SLOT_MASK};
-use qkd_abi::symbol::{Basis, Intensity, Symbol};
+use qkd_abi::symbol::{Basis, Intensity};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
@@ -165,7 +165,18 @@ impl<'a> Reader<'a> {
             reason: reason.into(),
         }
     }
+    /// One LEB128 varint; a one-byte value (delta < 128) takes the fast path.
+    #[inline]
     fn varint(&mut self) -> Result<u64, SiftError> {
+        match self.b.get(self.pos) {
+            Some(&byte) if byte < 0x80 => {
+                self.pos += 1;
+                Ok(u64::from(byte))
+            }
+            _ => self.varint_long(),
+        }
+    }
+    fn varint_long(&mut self) -> Result<u64, SiftError> {
         let mut v = 0u64;
         for shift in (0..64).step_by(7) {
             let Some(&byte) = self.b.get(self.pos) else {
@@ -231,14 +242,35 @@ impl SiftAnnounce {
     }
     /// Wire form: varint count, flags byte, varint slot deltas (first is
     /// absolute, the rest >= 1), then the basis bit words (little-endian u64).
+    ///
+    /// Slots must be strictly increasing (as [`BobSifter::announce`] makes
+    /// them); deltas are taken modulo 2^64, so an unordered list does not
+    /// panic but decodes to different slots or is rejected.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(16 + self.slots.len() * 3 + self.bases_x.len() * 8);
-        put_varint(&mut out, self.slots.len() as u64);
+        let n = self.slots.len();
+        let mut out = Vec::with_capacity(11 + n + n / 2 + self.bases_x.len() * 8);
+        put_varint(&mut out, n as u64);
         out.push(u8::from(self.last));
-        let mut prev = 0;
-        for &s in &self.slots {
-            put_varint(&mut out, s - prev);
-            prev = s;
+        let mut prev = 0u64;
+        // Varints are written into a zeroed window of 10 bytes per slot (the
+        // longest varint), 64 slots at a time, then the window is cut to size.
+        for chunk in self.slots.chunks(64) {
+            let at = out.len();
+            out.resize(at + chunk.len() * 10, 0);
+            let buf = &mut out[at..];
+            let mut p = 0;
+            for &s in chunk {
+                let mut d = s.wrapping_sub(prev);
+                prev = s;
+                while d >= 0x80 {
+                    buf[p] = (d as u8) | 0x80;
+                    d >>= 7;
+                    p += 1;
+                }
+                buf[p] = d as u8;
+                p += 1;
+            }
+            out.truncate(at + p);
         }
         for w in &self.bases_x {
             out.extend_from_slice(&w.to_le_bytes());
@@ -268,16 +300,19 @@ impl SiftAnnounce {
             return Err(r.err(format!("{n} entries cannot fit in {} bytes", b.len())));
         }
         let mut slots = Vec::with_capacity(n);
-        let mut prev = 0u64;
-        for i in 0..n {
-            let d = r.varint()?;
-            if i > 0 && d == 0 {
-                return Err(r.err(format!("slot {i} repeats slot {prev}")));
-            }
-            prev = prev
-                .checked_add(d)
-                .ok_or_else(|| r.err("slot index overflows 64 bits"))?;
+        if n > 0 {
+            let mut prev = r.varint()?;
             slots.push(prev);
+            for i in 1..n {
+                let d = r.varint()?;
+                if d == 0 {
+                    return Err(r.err(format!("slot {i} repeats slot {prev}")));
+                }
+                prev = prev
+                    .checked_add(d)
+                    .ok_or_else(|| r.err("slot index overflows 64 bits"))?;
+                slots.push(prev);
+            }
         }
         let bases_x = r.u64s(n.div_ceil(64))?;
         r.finish()?;
@@ -304,9 +339,10 @@ impl SiftReply {
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(10 + self.codes.len().div_ceil(2));
         put_varint(&mut out, self.codes.len() as u64);
-        for pair in self.codes.chunks(2) {
-            out.push(pair[0] | pair.get(1).map_or(0, |c| c << 4));
-        }
+        let pairs = self.codes.chunks_exact(2);
+        let odd = pairs.remainder().first().copied();
+        out.extend(pairs.map(|p| p[0] | p[1] << 4));
+        out.extend(odd);
         out
     }
     /// Parse the wire form; rejects unknown codes and trailing bytes.
@@ -325,17 +361,22 @@ impl SiftReply {
         let n = n as usize;
         let packed = r.bytes(n.div_ceil(2))?;
         r.finish()?;
-        let mut codes = Vec::with_capacity(n);
-        for (i, byte) in packed.iter().enumerate() {
-            codes.push(byte & 0xF);
-            if 2 * i + 1 < n {
-                codes.push(byte >> 4);
-            } else if byte >> 4 != 0 {
+        let mut codes = vec![0u8; n];
+        for (pair, byte) in codes.chunks_exact_mut(2).zip(packed) {
+            pair[0] = byte & 0xF;
+            pair[1] = byte >> 4;
+        }
+        if n % 2 == 1 {
+            let byte = packed[n / 2];
+            if byte >> 4 != 0 {
                 return Err(r.err("padding nibble is not zero"));
             }
+            codes[n - 1] = byte & 0xF;
         }
-        if let Some(c) = codes.iter().find(|c| **c > CODE_NOT_YET) {
-            return Err(r.err(format!("unknown code {c}")));
+        if codes.iter().fold(0, |m, &c| m.max(c)) > CODE_NOT_YET {
+            if let Some(c) = codes.iter().find(|c| **c > CODE_NOT_YET) {
+                return Err(r.err(format!("unknown code {c}")));
+            }
         }
         Ok(SiftReply { codes })
     }
@@ -352,6 +393,16 @@ pub struct Sifted {
     pub intensity: u8,
     /// This party's bit (key material).
     pub bit: bool,
+}
+
+impl Sifted {
+    /// Filler for output buffers written without branches.
+    const ZERO: Sifted = Sifted {
+        slot: 0,
+        basis: Basis::Z,
+        intensity: 0,
+        bit: false,
+    };
 }
 
 impl std::fmt::Debug for Sifted {
@@ -427,14 +478,11 @@ impl Drop for SiftLedger {
 impl SiftLedger {
     /// Append entries (in slot order).
     pub fn extend(&mut self, entries: impl IntoIterator<Item = Sifted>) {
-        let entries = entries.into_iter();
-        self.entries.reserve(entries.size_hint().0);
-        for e in entries {
-            if e.basis == Basis::Z {
-                self.z_count += 1;
-            }
-            self.entries.push_back(e);
-        }
+        let mut z = 0u64;
+        self.entries.extend(entries.into_iter().inspect(|e| {
+            z += u64::from(e.basis == Basis::Z);
+        }));
+        self.z_count += z;
     }
     /// Z entries waiting.
     pub fn z_count(&self) -> u64 {
@@ -490,18 +538,146 @@ impl SiftLedger {
 
 // ---- Alice ----
 
-/// Symbols per stored segment: contiguous records are merged up to this size.
-const SEGMENT_SYMBOLS: usize = 1 << 16;
+/// Symbols per packed word (as in ALICE_SYMBOLS: symbol i in nibble i % 16).
+const SYMBOLS_PER_WORD: usize = 16;
 
-/// A run of contiguous symbols starting at absolute slot `start`.
+/// Symbols per stored segment: contiguous records are merged up to this
+/// size (a multiple of [`SYMBOLS_PER_WORD`]).
+const SEGMENT_SYMBOLS: usize = 1 << 16;
+const _: () = assert!(SEGMENT_SYMBOLS % SYMBOLS_PER_WORD == 0);
+
+/// Reply code for every (symbol nibble, Bob's basis) pair: index
+/// `symbol | basis << 4`. Follows the symbol layout of `qkd_abi::symbol`
+/// (`[3:2]` intensity class, `[1]` basis, `[0]` bit); the unit test
+/// `code_table_agrees_with_symbol_accessors` checks it against the
+/// `Symbol` accessors.
+const CODE_TABLE: [u8; 32] = {
+    let mut t = [0u8; 32];
+    let mut i = 0;
+    while i < 32 {
+        let sym = i & 0xF;
+        let bob_basis = i >> 4;
+        let class = sym >> 2;
+        t[i] = if class == Intensity::NonRandom as usize {
+            CODE_EXCLUDED
+        } else if (sym >> 1) & 1 != bob_basis {
+            CODE_MISMATCH
+        } else {
+            CODE_MATCH_SIGNAL + class as u8
+        };
+        i += 1;
+    }
+    t
+};
+
+/// A run of contiguous symbols starting at absolute slot `start`, kept packed
+/// as received (4 bits per symbol) so that ingesting a record is a copy of
+/// its words.
 struct Segment {
     start: u64,
-    syms: Vec<u8>,
+    /// Symbols held.
+    len: usize,
+    /// Symbol i in word i / 16, nibble i % 16 (LSB first); bits past `len`
+    /// are zero.
+    words: Vec<u64>,
 }
 
 impl Segment {
     fn end(&self) -> u64 {
-        self.start + self.syms.len() as u64
+        self.start + self.len as u64
+    }
+
+    /// Symbol `i` (< `len`) as a nibble.
+    #[inline]
+    fn get(&self, i: usize) -> u8 {
+        ((self.words[i / SYMBOLS_PER_WORD] >> (4 * (i % SYMBOLS_PER_WORD))) & 0xF) as u8
+    }
+
+    /// Append `n` symbols packed as in ALICE_SYMBOLS (missing words read as
+    /// zero, bits past `n` ignored). Growth copies into a new buffer and
+    /// zeroizes the old one, so no stale copy of Alice's symbols is freed.
+    fn append(&mut self, packed: &[u64], n: usize) {
+        let src_words = n.div_ceil(SYMBOLS_PER_WORD);
+        let total_words = (self.len + n).div_ceil(SYMBOLS_PER_WORD);
+        if total_words > self.words.capacity() {
+            let cap = total_words
+                .max(2 * self.words.capacity())
+                .min(SEGMENT_SYMBOLS / SYMBOLS_PER_WORD)
+                .max(total_words);
+            let mut grown = Vec::with_capacity(cap);
+            grown.extend_from_slice(&self.words);
+            self.words.zeroize();
+            self.words = grown;
+        }
+        let tail_mask = match n % SYMBOLS_PER_WORD {
+            0 => u64::MAX,
+            r => (1u64 << (4 * r)) - 1,
+        };
+        let word = |j: usize| {
+            let w = packed.get(j).copied().unwrap_or(0);
+            if j + 1 == src_words {
+                w & tail_mask
+            } else {
+                w
+            }
+        };
+        let shift = 4 * (self.len % SYMBOLS_PER_WORD);
+        if shift == 0 {
+            if packed.len() >= src_words {
+                self.words.extend_from_slice(&packed[..src_words]);
+                if let Some(last) = self.words.last_mut() {
+                    *last &= tail_mask;
+                }
+            } else {
+                self.words.extend((0..src_words).map(word));
+            }
+        } else {
+            for j in 0..src_words {
+                let w = word(j);
+                if let Some(last) = self.words.last_mut() {
+                    *last |= w << shift;
+                }
+                self.words.push(w >> (64 - shift));
+            }
+            self.words.truncate(total_words);
+        }
+        self.len += n;
+    }
+}
+
+/// Walks Alice's segments for slots asked in increasing order: one step
+/// forward per segment passed instead of a binary search per slot. A slot
+/// before the previous one restarts with a binary search, so any order gives
+/// the answer of [`AliceSifter::symbol_at`] (checked by a proptest).
+struct SymbolCursor<'a> {
+    segments: &'a VecDeque<Segment>,
+    index: usize,
+    prev: u64,
+}
+
+impl<'a> SymbolCursor<'a> {
+    fn new(segments: &'a VecDeque<Segment>) -> Self {
+        SymbolCursor {
+            segments,
+            index: 0,
+            prev: 0,
+        }
+    }
+
+    /// The symbol in `slot`, if a segment covers it.
+    #[inline]
+    fn symbol_at(&mut self, slot: u64) -> Option<u8> {
+        if slot < self.prev {
+            self.index = self.segments.partition_point(|s| s.end() <= slot);
+        }
+        self.prev = slot;
+        loop {
+            let seg = self.segments.get(self.index)?;
+            if seg.end() > slot {
+                return (slot >= seg.start).then(|| seg.get((slot - seg.start) as usize));
+            }
+            self.index += 1;
+        }
     }
 }
 
@@ -527,7 +703,7 @@ pub struct AliceSifter {
 impl Drop for AliceSifter {
     fn drop(&mut self) {
         for s in &mut self.segments {
-            s.syms.zeroize();
+            s.words.zeroize();
         }
     }
 }
@@ -576,11 +752,13 @@ impl AliceSifter {
         Ok(())
     }
 
-    /// The symbol Alice sent in `slot`, if she holds one.
+    /// The symbol Alice sent in `slot`, if she holds one: the plain binary
+    /// search over segments that [`SymbolCursor`] is checked against.
+    #[cfg(test)]
     fn symbol_at(&self, slot: u64) -> Option<u8> {
         let i = self.segments.partition_point(|s| s.end() <= slot);
         let seg = self.segments.get(i)?;
-        (slot >= seg.start).then(|| seg.syms[(slot - seg.start) as usize])
+        (slot >= seg.start).then(|| seg.get((slot - seg.start) as usize))
     }
 
     /// Append one ALICE_SYMBOLS record starting at absolute slot `start`.
@@ -588,24 +766,18 @@ impl AliceSifter {
         self.fill_to(start)?;
         let n = usize::from(rec.count);
         let seg = match self.segments.back_mut() {
-            Some(s) if s.end() == start && s.syms.len() + n <= SEGMENT_SYMBOLS => s,
+            Some(s) if s.end() == start && s.len + n <= SEGMENT_SYMBOLS => s,
             _ => {
                 self.segments.push_back(Segment {
                     start,
-                    syms: Vec::with_capacity(n),
+                    len: 0,
+                    words: Vec::new(),
                 });
                 self.segments.back_mut().expect("just pushed")
             }
         };
-        let old = seg.syms.len();
-        seg.syms.resize(old + n, 0);
+        seg.append(&rec.packed, n);
         self.end = start + n as u64;
-        let dst = &mut seg.syms[old..];
-        for (chunk, w) in dst.chunks_mut(16).zip(&rec.packed) {
-            for (i, d) in chunk.iter_mut().enumerate() {
-                *d = ((w >> (4 * i)) & 0xF) as u8;
-            }
-        }
         self.stats.symbols += n as u64;
         Ok(())
     }
@@ -632,46 +804,50 @@ impl AliceSifter {
 
     /// Answer an announcement. Returns the reply and Alice's sifted entries
     /// (in slot order); drops symbols that can no longer be asked for.
+    ///
+    /// One pass over the announcement with a [`SymbolCursor`]; the reply
+    /// code comes from [`CODE_TABLE`] and matches are written without a
+    /// branch on the (random) basis comparison.
     pub fn answer(&mut self, ann: &SiftAnnounce) -> (SiftReply, Vec<Sifted>) {
-        let mut codes = Vec::with_capacity(ann.len());
-        let mut sifted = Vec::with_capacity(ann.len() / 2 + 1);
-        let end = self.end_slot();
+        let n = ann.len();
+        let mut codes = vec![CODE_NOT_YET; n];
+        let mut sifted = vec![Sifted::ZERO; n];
+        let mut kept = 0usize;
+        // Count per reply code.
+        let mut per_code = [0u64; 6];
+        let (end, base) = (self.end, self.base);
         let mut answered_to = None;
-        for (i, &slot) in ann.slots.iter().enumerate() {
-            if slot >= end || !self.started {
-                codes.push(CODE_NOT_YET);
-                continue;
-            }
-            answered_to = Some(slot);
-            if slot < self.base {
-                codes.push(CODE_EXCLUDED);
-                self.stats.excluded += 1;
-                continue;
-            }
-            let sym = Symbol(self.symbol_at(slot).unwrap_or(LOST));
-            let bob_basis = ann.basis(i);
-            let code = match sym.intensity().index() {
-                None => {
-                    self.stats.excluded += 1;
+        if self.started {
+            let mut cursor = SymbolCursor::new(&self.segments);
+            for (i, (&slot, code_out)) in ann.slots.iter().zip(codes.iter_mut()).enumerate() {
+                if slot >= end {
+                    continue;
+                }
+                answered_to = Some(slot);
+                let code = if slot < base {
                     CODE_EXCLUDED
-                }
-                Some(_) if sym.basis() != bob_basis => {
-                    self.stats.basis_mismatch += 1;
-                    CODE_MISMATCH
-                }
-                Some(k) => {
-                    self.stats.sifted += 1;
-                    sifted.push(Sifted {
+                } else {
+                    let sym = cursor.symbol_at(slot).unwrap_or(LOST);
+                    let bob_x = ann.bases_x.get(i / 64).map_or(0, |w| (w >> (i % 64)) & 1);
+                    let code = CODE_TABLE[usize::from(sym & 0xF) | (bob_x as usize) << 4];
+                    let is_match = code.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
+                    sifted[kept] = Sifted {
                         slot,
-                        basis: bob_basis,
-                        intensity: k as u8,
-                        bit: sym.bit(),
-                    });
-                    1 + k as u8
-                }
-            };
-            codes.push(code);
+                        basis: Basis::from_bit(bob_x != 0),
+                        intensity: code.wrapping_sub(CODE_MATCH_SIGNAL) & 3,
+                        bit: is_match & (sym & 1 != 0),
+                    };
+                    kept += usize::from(is_match);
+                    code
+                };
+                per_code[usize::from(code)] += 1;
+                *code_out = code;
+            }
         }
+        sifted.truncate(kept);
+        self.stats.basis_mismatch += per_code[usize::from(CODE_MISMATCH)];
+        self.stats.excluded += per_code[usize::from(CODE_EXCLUDED)];
+        self.stats.sifted += kept as u64;
         if let Some(s) = answered_to {
             self.prune_before(s);
         }
@@ -686,7 +862,7 @@ impl AliceSifter {
         self.base = slot;
         while self.segments.front().is_some_and(|s| s.end() <= slot) {
             if let Some(mut s) = self.segments.pop_front() {
-                s.syms.zeroize();
+                s.words.zeroize();
             }
         }
     }
@@ -699,6 +875,29 @@ struct BobEvent {
     slot: u64,
     basis: Basis,
     bit: bool,
+}
+
+/// Counters touched per detection, kept in registers during a batch and
+/// added to [`SiftStats`] once.
+#[derive(Default)]
+struct DetectionCounts {
+    detections: u64,
+    invalid_discarded: u64,
+    alarm_discarded: u64,
+    late_discarded: u64,
+    double_clicks: u64,
+    squashed_random: u64,
+}
+
+impl DetectionCounts {
+    fn add_to(&self, s: &mut SiftStats) {
+        s.detections += self.detections;
+        s.invalid_discarded += self.invalid_discarded;
+        s.alarm_discarded += self.alarm_discarded;
+        s.late_discarded += self.late_discarded;
+        s.double_clicks += self.double_clicks;
+        s.squashed_random += self.squashed_random;
+    }
 }
 
 /// Bob's side: his valid detections, announces them and applies replies.
@@ -718,8 +917,13 @@ pub struct BobSifter {
     clock: SlotClock,
     /// End slot (absolute, exclusive) of the last STATUS interval.
     closed_to: Option<u64>,
-    pending: VecDeque<BobEvent>,
-    in_flight: Vec<BobEvent>,
+    /// Detections in slot order: `events[..head]` are consumed (bits
+    /// zeroed, dropped at the next compaction), `events[head..head +
+    /// in_flight]` are announced and await Alice's reply, the rest are
+    /// pending.
+    events: Vec<BobEvent>,
+    head: usize,
+    in_flight: usize,
     /// Highest slot already announced (detections at or before it are late).
     announced_to: Option<u64>,
     last_bit_conflict: bool,
@@ -730,7 +934,7 @@ pub struct BobSifter {
 
 impl Drop for BobSifter {
     fn drop(&mut self) {
-        for e in self.pending.iter_mut().chain(self.in_flight.iter_mut()) {
+        for e in self.events.iter_mut() {
             e.bit = false;
         }
     }
@@ -751,8 +955,9 @@ impl BobSifter {
         BobSifter {
             clock: SlotClock::default(),
             closed_to: None,
-            pending: VecDeque::new(),
-            in_flight: Vec::new(),
+            events: Vec::new(),
+            head: 0,
+            in_flight: 0,
             announced_to: None,
             last_bit_conflict: false,
             rng,
@@ -760,66 +965,81 @@ impl BobSifter {
         }
     }
 
+    /// Index of the first pending (not announced) detection in `events`.
+    fn pending_start(&self) -> usize {
+        self.head + self.in_flight
+    }
+
     /// Detections waiting to be announced.
     pub fn pending(&self) -> usize {
-        self.pending.len()
+        self.events.len() - self.pending_start()
     }
 
     /// Add one detection at absolute slot `slot`.
     pub fn push_detection(&mut self, slot: u64, d: &Detection) {
-        self.stats.detections += 1;
+        let mut c = DetectionCounts::default();
+        self.push_detection_counted(slot, d, &mut c);
+        c.add_to(&mut self.stats);
+    }
+
+    #[inline(always)]
+    fn push_detection_counted(&mut self, slot: u64, d: &Detection, c: &mut DetectionCounts) {
+        c.detections += 1;
         if d.invalid {
-            self.stats.invalid_discarded += 1;
+            c.invalid_discarded += 1;
             return;
         }
         if self.stats.alarm_latched_at_slot.is_some_and(|a| slot >= a) {
-            self.stats.alarm_discarded += 1;
+            c.alarm_discarded += 1;
             return;
         }
         if self.announced_to.is_some_and(|a| slot <= a) {
-            self.stats.late_discarded += 1;
+            c.late_discarded += 1;
             return;
         }
         let bit = d.detector & 1 == 1;
-        if let Some(last) = self.pending.back_mut() {
-            if slot < last.slot {
-                self.stats.late_discarded += 1;
-                return;
-            }
-            if slot == last.slot {
-                // Double click: count the slot once; squash unequal bits
-                // (and unequal bases, which active basis choice never gives).
-                if !self.last_bit_conflict {
-                    self.stats.double_clicks += 1;
+        if self.events.len() > self.pending_start() {
+            if let Some(last) = self.events.last_mut() {
+                if slot < last.slot {
+                    c.late_discarded += 1;
+                    return;
                 }
-                if (last.bit != bit || last.basis != d.basis) && !self.last_bit_conflict {
-                    self.stats.squashed_random += 1;
-                    self.last_bit_conflict = true;
-                    last.bit = self.rng.random();
-                    if last.basis != d.basis && self.rng.random::<bool>() {
-                        last.basis = d.basis;
+                if slot == last.slot {
+                    // Double click: count the slot once; squash unequal bits
+                    // (and unequal bases, which active basis choice never gives).
+                    if !self.last_bit_conflict {
+                        c.double_clicks += 1;
                     }
+                    if (last.bit != bit || last.basis != d.basis) && !self.last_bit_conflict {
+                        c.squashed_random += 1;
+                        self.last_bit_conflict = true;
+                        last.bit = self.rng.random();
+                        if last.basis != d.basis && self.rng.random::<bool>() {
+                            last.basis = d.basis;
+                        }
+                    }
+                    return;
                 }
-                return;
             }
         }
         self.last_bit_conflict = false;
-        self.pending.push_back(BobEvent {
+        self.events.push(BobEvent {
             slot,
             basis: d.basis,
             bit,
         });
     }
 
-    /// Feed records from Bob's stream (DETECTION, EPOCH; others ignored).
+    /// Feed records from Bob's stream (DETECTION, EPOCH, STATUS; others ignored).
     pub fn push_records(&mut self, records: &[Record]) {
-        self.pending.reserve(records.len());
+        self.events.reserve(records.len());
+        let mut c = DetectionCounts::default();
         for r in records {
             match r {
                 Record::Epoch(e) => self.clock.set_epoch(*e),
                 Record::Detection(d) => {
                     let slot = self.clock.full(d.slot);
-                    self.push_detection(slot, d);
+                    self.push_detection_counted(slot, d, &mut c);
                 }
                 Record::Status(st) => {
                     let end = self.clock.full(st.slot);
@@ -828,6 +1048,7 @@ impl BobSifter {
                 _ => {}
             }
         }
+        c.add_to(&mut self.stats);
     }
 
     /// A STATUS interval ending at absolute slot `end` (exclusive) closed,
@@ -836,15 +1057,28 @@ impl BobSifter {
         let start = self.closed_to.unwrap_or(0);
         if alarms_seen != 0 && self.stats.alarm_latched_at_slot.is_none() {
             self.stats.alarm_latched_at_slot = Some(start);
-            let keep = self.pending.partition_point(|e| e.slot < start);
-            let dropped = self.pending.len() - keep;
-            for e in self.pending.iter_mut().skip(keep) {
+            let from = self.pending_start();
+            let keep = from + self.events[from..].partition_point(|e| e.slot < start);
+            let dropped = self.events.len() - keep;
+            for e in &mut self.events[keep..] {
                 e.bit = false;
             }
-            self.pending.truncate(keep);
+            self.events.truncate(keep);
             self.stats.alarm_discarded += dropped as u64;
         }
         self.closed_to = Some(self.closed_to.map_or(end, |c| c.max(end)));
+    }
+
+    /// Drop the consumed prefix of `events` once it is at least as long as
+    /// the live part (amortised O(1) per detection).
+    fn compact(&mut self) {
+        if self.head == self.events.len() {
+            self.events.clear();
+            self.head = 0;
+        } else if self.head > 0 && self.head >= self.events.len() - self.head {
+            self.events.drain(..self.head);
+            self.head = 0;
+        }
     }
 
     /// Announce up to `max` pending detections (oldest first). The
@@ -853,68 +1087,100 @@ impl BobSifter {
         // A second click for an announced slot arriving in a later batch is
         // discarded and counted as late (see `SiftStats::late_discarded`).
         // Once STATUS records flow, only closed intervals are announced.
+        // An announcement still in flight is abandoned (its detections dropped).
+        let abandoned = self.pending_start();
+        for e in &mut self.events[self.head..abandoned] {
+            e.bit = false;
+        }
+        self.head = abandoned;
+        self.in_flight = 0;
+        self.compact();
+        let pending = &self.events[self.head..];
         let ready = match self.closed_to {
-            Some(c) => self.pending.partition_point(|e| e.slot < c),
-            None => self.pending.len(),
+            Some(c) => pending.partition_point(|e| e.slot < c),
+            None => pending.len(),
         };
         let n = ready.min(max).min(MAX_ENTRIES_PER_MESSAGE);
-        let mut a = SiftAnnounce {
-            slots: Vec::with_capacity(n),
-            bases_x: vec![0; n.div_ceil(64)],
-            last: n == ready,
-        };
-        self.in_flight.clear();
-        self.in_flight.extend(self.pending.drain(..n));
-        for (i, e) in self.in_flight.iter().enumerate() {
-            a.slots.push(e.slot);
-            a.bases_x[i / 64] |= u64::from(e.basis as u8) << (i % 64);
-        }
-        if let Some(e) = self.in_flight.last() {
+        let batch = &pending[..n];
+        let slots: Vec<u64> = batch.iter().map(|e| e.slot).collect();
+        let bases_x: Vec<u64> = batch
+            .chunks(64)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |w, (j, e)| w | u64::from(e.basis as u8) << j)
+            })
+            .collect();
+        if let Some(e) = batch.last() {
             self.announced_to = Some(e.slot);
         }
-        a
+        self.in_flight = n;
+        SiftAnnounce {
+            slots,
+            bases_x,
+            last: n == ready,
+        }
     }
 
     /// Apply Alice's reply to the announcement in flight: returns Bob's
     /// sifted entries; slots Alice did not have yet go back to the queue.
     pub fn apply_reply(&mut self, reply: &SiftReply) -> Result<Vec<Sifted>, SiftError> {
-        if reply.codes.len() != self.in_flight.len() {
+        let n = self.in_flight;
+        if reply.codes.len() != n {
             return Err(SiftError::ReplyLength {
                 got: reply.codes.len(),
-                expected: self.in_flight.len(),
+                expected: n,
             });
         }
-        let mut out = Vec::with_capacity(self.in_flight.len() / 2 + 1);
-        let mut requeue = Vec::new();
-        for (e, &c) in self.in_flight.iter().zip(&reply.codes) {
-            match c {
-                CODE_MISMATCH => self.stats.basis_mismatch += 1,
-                CODE_MATCH_SIGNAL..=CODE_MATCH_VACUUM => {
-                    self.stats.sifted += 1;
-                    out.push(Sifted {
-                        slot: e.slot,
-                        basis: e.basis,
-                        intensity: c - 1,
-                        bit: e.bit,
-                    });
+        let (head, end) = (self.head, self.head + n);
+        let mut out = vec![Sifted::ZERO; n];
+        let mut kept = 0usize;
+        let (mut mismatch, mut excluded, mut requeued) = (0u64, 0u64, 0usize);
+        // One branch-free pass: matches are written, and every event not
+        // requeued has its bit cleared.
+        for (e, &c) in self.events[head..end].iter_mut().zip(&reply.codes) {
+            let is_match = c.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
+            let again = c >= CODE_NOT_YET;
+            out[kept] = Sifted {
+                slot: e.slot,
+                basis: e.basis,
+                intensity: c.wrapping_sub(CODE_MATCH_SIGNAL) & 3,
+                bit: e.bit & is_match,
+            };
+            kept += usize::from(is_match);
+            mismatch += u64::from(c == CODE_MISMATCH);
+            excluded += u64::from(c == CODE_EXCLUDED);
+            requeued += usize::from(again);
+            e.bit &= again;
+        }
+        out.truncate(kept);
+        self.stats.basis_mismatch += mismatch;
+        self.stats.excluded += excluded;
+        self.stats.sifted += kept as u64;
+        // Slots Alice did not have yet go back, in order, to the front of
+        // the pending queue: move them to the end of the consumed range.
+        let mut w = end;
+        if requeued > 0 {
+            for i in (head..end).rev() {
+                if reply.codes[i - head] >= CODE_NOT_YET {
+                    w -= 1;
+                    self.events[w] = self.events[i];
                 }
-                CODE_EXCLUDED => self.stats.excluded += 1,
-                _ => requeue.push(*e),
+            }
+            for e in &mut self.events[head..w] {
+                e.bit = false;
             }
         }
-        for e in requeue.into_iter().rev() {
-            self.pending.push_front(e);
-        }
-        if let Some(first) = self.pending.front() {
+        self.head = w;
+        self.in_flight = 0;
+        if let Some(first) = self.events.get(self.head) {
             // Requeued slots may be announced again.
             if self.announced_to.is_some_and(|a| a >= first.slot) {
                 self.announced_to = first.slot.checked_sub(1);
             }
         }
-        for e in self.in_flight.iter_mut() {
-            e.bit = false;
-        }
-        self.in_flight.clear();
+        self.compact();
         Ok(out)
     }
 }
@@ -929,6 +1195,7 @@ impl Default for BobSifter {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use qkd_abi::symbol::Symbol;
     use rand::Rng;
 
     fn det(slot: u64, detector: u8, basis: Basis, invalid: bool) -> Record {
@@ -1087,6 +1354,255 @@ mod tests {
         assert!(SiftReply::decode(&[1, 0x10]).is_err(), "padding nibble");
         assert!(SiftReply::decode(&[3, 0x11]).is_err(), "truncated");
         assert!(SiftReply::decode(&[1, 0x01, 0]).is_err(), "trailing");
+    }
+
+    #[test]
+    fn code_table_agrees_with_symbol_accessors() {
+        for code in 0..16u8 {
+            let s = Symbol(code);
+            for bob in [Basis::Z, Basis::X] {
+                let want = match s.intensity().index() {
+                    None => CODE_EXCLUDED,
+                    Some(_) if s.basis() != bob => CODE_MISMATCH,
+                    Some(k) => 1 + k as u8,
+                };
+                assert_eq!(
+                    CODE_TABLE[usize::from(code) | (bob as usize) << 4],
+                    want,
+                    "symbol {code:#06b}, Bob {bob:?}"
+                );
+            }
+        }
+    }
+
+    fn status(end: u64, alarms_seen: u64) -> Record {
+        Record::Status(qkd_abi::records::Status {
+            slot: end,
+            counters: vec![
+                (CounterId::IntervalSlots, 100),
+                (CounterId::AlarmsSeen, alarms_seen),
+            ],
+        })
+    }
+
+    /// The alarm latch (see [`BobSifter`]): once STATUS records flow only
+    /// closed intervals are announced; the first STATUS with AlarmsSeen != 0
+    /// discards the detections of its interval and of everything after it.
+    #[test]
+    fn alarm_latch_discards_its_interval_and_everything_after() {
+        let mut bob = BobSifter::with_seed(3);
+        // Before any STATUS record everything is announced.
+        bob.push_records(&[det(5, 1, Basis::Z, false), det(7, 0, Basis::X, false)]);
+        let ann = bob.announce(usize::MAX);
+        assert_eq!(ann.slots, vec![5, 7]);
+        bob.apply_reply(&SiftReply {
+            codes: vec![CODE_MATCH_SIGNAL, CODE_MISMATCH],
+        })
+        .unwrap();
+        // Interval [0, 100) closes clean; 150 lies in the open interval.
+        bob.push_records(&[
+            det(10, 1, Basis::Z, false),
+            det(20, 0, Basis::Z, false),
+            det(150, 1, Basis::Z, false),
+            status(100, 0),
+        ]);
+        let ann = bob.announce(usize::MAX);
+        assert_eq!(ann.slots, vec![10, 20], "open interval not announced");
+        assert!(ann.last);
+        assert_eq!(bob.pending(), 1);
+        let sifted = bob
+            .apply_reply(&SiftReply {
+                codes: vec![CODE_MATCH_SIGNAL, CODE_MATCH_DECOY],
+            })
+            .unwrap();
+        assert_eq!(
+            sifted.iter().map(|e| e.slot).collect::<Vec<_>>(),
+            vec![10, 20]
+        );
+        // The interval [100, 200) saw an alarm: 150 and 160 are discarded,
+        // and so is everything after, in later intervals too.
+        bob.push_records(&[det(160, 0, Basis::X, false), status(200, 0x4)]);
+        assert_eq!(bob.stats.alarm_latched_at_slot, Some(100));
+        assert_eq!(bob.stats.alarm_discarded, 2);
+        assert_eq!(bob.pending(), 0);
+        bob.push_records(&[
+            det(120, 1, Basis::Z, false),
+            det(250, 1, Basis::Z, false),
+            status(300, 0),
+            det(310, 0, Basis::Z, false),
+            status(400, 0),
+        ]);
+        assert_eq!(bob.stats.alarm_discarded, 5);
+        assert_eq!(bob.stats.alarm_latched_at_slot, Some(100), "latched once");
+        let ann = bob.announce(usize::MAX);
+        assert!(ann.is_empty() && ann.last);
+        assert_eq!(bob.stats.detections, 9);
+        assert_eq!(bob.stats.late_discarded, 0);
+    }
+
+    /// Detections before the latched interval that were not yet announced
+    /// (held back because their interval was still open when the earlier
+    /// STATUS arrived) survive the latch.
+    #[test]
+    fn alarm_latch_keeps_detections_of_earlier_closed_intervals() {
+        let mut bob = BobSifter::with_seed(4);
+        bob.push_records(&[
+            det(10, 1, Basis::Z, false),
+            status(100, 0),
+            det(110, 1, Basis::Z, false),
+            det(210, 1, Basis::Z, false),
+            status(200, 0),
+            status(300, 1),
+        ]);
+        assert_eq!(bob.stats.alarm_latched_at_slot, Some(200));
+        assert_eq!(bob.stats.alarm_discarded, 1);
+        assert_eq!(bob.announce(usize::MAX).slots, vec![10, 110]);
+    }
+
+    /// Alice's symbols as records with gaps and unaligned counts.
+    fn alice_records(rng: &mut ChaCha20Rng, n_records: usize) -> (Vec<Record>, Vec<(u64, u8)>) {
+        let mut recs = vec![];
+        let mut truth = vec![];
+        let mut slot = rng.random_range(0..1000u64);
+        for _ in 0..n_records {
+            if rng.random_bool(0.2) {
+                slot += rng.random_range(1..3000u64);
+            }
+            let count = if rng.random_bool(0.5) {
+                rng.random_range(1..=40usize)
+            } else {
+                rng.random_range(1..=1023usize)
+            };
+            let syms: Vec<Symbol> = (0..count)
+                .map(|_| Symbol(rng.random::<u8>() & 0xF))
+                .collect();
+            for (i, s) in syms.iter().enumerate() {
+                truth.push((slot + i as u64, s.0));
+            }
+            recs.push(Record::AliceSymbols(AliceSymbols::from_symbols(
+                slot, &syms,
+            )));
+            slot += count as u64;
+        }
+        (recs, truth)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Packed segments hold exactly the records' symbols, and the cursor
+        /// agrees with `symbol_at` (and with a map of the records) for
+        /// increasing, repeated and backward queries.
+        #[test]
+        fn cursor_and_segments_agree_with_records(seed in any::<u64>(), n_records in 1usize..300) {
+            let mut rng = ChaCha20Rng::seed_from_u64(seed);
+            let (recs, truth) = alice_records(&mut rng, n_records);
+            let mut alice = AliceSifter::new();
+            alice.push_records(&recs).unwrap();
+            let map: std::collections::HashMap<u64, u8> = truth.iter().copied().collect();
+            let first = truth[0].0;
+            let end = alice.end_slot();
+            prop_assert_eq!(end, truth.last().unwrap().0 + 1);
+            prop_assert_eq!(alice.stats.symbols, truth.len() as u64);
+            let mut queries: Vec<u64> = (0..2000).map(|_| rng.random_range(first.saturating_sub(5)..end + 5)).collect();
+            queries.sort_unstable();
+            // A few backward jumps and repeats.
+            for _ in 0..20 {
+                let i = rng.random_range(0..queries.len());
+                let j = rng.random_range(0..queries.len());
+                queries.swap(i, j);
+            }
+            let mut cursor = SymbolCursor::new(&alice.segments);
+            for &q in &queries {
+                let want = map.get(&q).copied();
+                prop_assert_eq!(alice.symbol_at(q), want, "symbol_at({})", q);
+                prop_assert_eq!(cursor.symbol_at(q), want, "cursor at {}", q);
+            }
+            // Every symbol, in order, through one cursor.
+            let mut cursor = SymbolCursor::new(&alice.segments);
+            for &(slot, sym) in &truth {
+                prop_assert_eq!(cursor.symbol_at(slot), Some(sym));
+            }
+        }
+
+        #[test]
+        fn announce_round_trip_small_deltas(deltas in proptest::collection::vec(prop_oneof![1u64..130, 1u64..20_000, 1u64..(1 << 40)], 0..500), first in any::<u32>(), seed in any::<u64>()) {
+            let mut slots = vec![];
+            let mut s = u64::from(first);
+            for d in deltas {
+                slots.push(s);
+                s += d;
+            }
+            let n = slots.len();
+            let mut bases_x = vec![0u64; n.div_ceil(64)];
+            for i in 0..n {
+                bases_x[i / 64] |= (seed.rotate_left(i as u32) & 1) << (i % 64);
+            }
+            let a = SiftAnnounce { slots, bases_x, last: seed % 3 == 0 };
+            let wire = a.encode();
+            prop_assert_eq!(SiftAnnounce::decode(&wire).unwrap(), a.clone());
+            // Any truncation is an error, not a panic.
+            for cut in 0..wire.len().min(40) {
+                prop_assert!(SiftAnnounce::decode(&wire[..cut]).is_err());
+            }
+        }
+
+        /// Bob's queue against a model written from the protocol: announce
+        /// takes the oldest pending detections; matches come out in order;
+        /// codes >= CODE_NOT_YET put their slots back, in order, at the front.
+        #[test]
+        fn bob_requeue_matches_model(seed in any::<u64>()) {
+            let mut rng = ChaCha20Rng::seed_from_u64(seed);
+            let mut bob = BobSifter::with_seed(seed);
+            let mut model: VecDeque<(u64, Basis, bool)> = VecDeque::new();
+            let mut next = 0u64;
+            let (mut matched, mut mismatched, mut excluded) = (0u64, 0u64, 0u64);
+            for _round in 0..30 {
+                let mut recs = vec![];
+                for _ in 0..rng.random_range(0..200) {
+                    next += rng.random_range(1..5u64);
+                    let (bit, basis) = (rng.random::<bool>(), Basis::from_bit(rng.random()));
+                    recs.push(det(next, u8::from(bit), basis, false));
+                    model.push_back((next, basis, bit));
+                }
+                bob.push_records(&recs);
+                prop_assert_eq!(bob.pending(), model.len());
+                let max = rng.random_range(0..300usize);
+                let ann = bob.announce(max);
+                let n = max.min(model.len());
+                prop_assert_eq!(ann.last, n == model.len());
+                let batch: Vec<_> = model.drain(..n).collect();
+                prop_assert_eq!(&ann.slots, &batch.iter().map(|e| e.0).collect::<Vec<_>>());
+                for (i, e) in batch.iter().enumerate() {
+                    prop_assert_eq!(ann.basis(i), e.1);
+                }
+                let codes: Vec<u8> = (0..n).map(|_| rng.random_range(0..=7u8)).collect();
+                let out = bob.apply_reply(&SiftReply { codes: codes.clone() }).unwrap();
+                let mut want = vec![];
+                let mut again = vec![];
+                for (e, &c) in batch.iter().zip(&codes) {
+                    match c {
+                        0 => mismatched += 1,
+                        1..=3 => {
+                            matched += 1;
+                            want.push((e.0, e.1, c - 1, e.2));
+                        }
+                        4 => excluded += 1,
+                        _ => again.push(*e),
+                    }
+                }
+                for e in again.into_iter().rev() {
+                    model.push_front(e);
+                }
+                let got: Vec<_> = out.iter().map(|e| (e.slot, e.basis, e.intensity, e.bit)).collect();
+                prop_assert_eq!(got, want);
+                prop_assert_eq!(bob.pending(), model.len());
+            }
+            prop_assert_eq!((bob.stats.sifted, bob.stats.basis_mismatch, bob.stats.excluded), (matched, mismatched, excluded));
+            // What is left is announced in order.
+            let ann = bob.announce(usize::MAX);
+            prop_assert_eq!(ann.slots, model.iter().map(|e| e.0).collect::<Vec<_>>());
+        }
     }
 
     proptest! {
