@@ -482,6 +482,21 @@ struct RoleRun {
     t0: Instant,
 }
 
+/// Fault injection for tests (`tests/two_host.rs`): with
+/// `QKD_HOST_CRASH_AT=POINT:BLOCK` the process exits at once (no cleanup
+/// beyond what is already durable) at that point of the commit of that key
+/// block: `key` (both pipelines made the key, not yet durable), `pending`
+/// (durable as pending, before SYNC), `committed` (this end committed it;
+/// Alice has not yet sent SYNC_DONE).
+fn crash_point(point: &str, block: u64) {
+    if let Ok(v) = std::env::var("QKD_HOST_CRASH_AT") {
+        if v == format!("{point}:{block}") {
+            tracing::error!(point, block, "QKD_HOST_CRASH_AT: exiting now");
+            std::process::exit(86);
+        }
+    }
+}
+
 fn broken(e: impl std::fmt::Display) -> SessionEnd {
     SessionEnd::Broken(e.to_string())
 }
@@ -911,6 +926,7 @@ impl RoleRun {
             }
             bits += whole * unit * 8;
         }
+        crash_point("key", self.committed.next_block);
         let pending = Pending {
             block: self.committed.next_block,
             units,
@@ -925,6 +941,7 @@ impl RoleRun {
         );
         self.summary.stored_bits += bits as u64;
         self.state.store_pending(&pending)?;
+        crash_point("pending", pending.block);
         self.pending = Some(pending);
         Ok(())
     }
@@ -960,6 +977,7 @@ impl RoleRun {
         self.committed = c;
         self.state.clear_pending()?;
         tracing::info!(block = p.block, keys = keys.len(), "block committed");
+        crash_point("committed", p.block);
         Ok(())
     }
 

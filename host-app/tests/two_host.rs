@@ -76,6 +76,18 @@ impl Drop for RoleProc {
 
 impl RoleProc {
     fn spawn(setup: &Setup, role: &str, addr_flag: &str, addr: &str, seed: &str) -> RoleProc {
+        Self::spawn_with(setup, role, addr_flag, addr, seed, PULSES, None)
+    }
+
+    fn spawn_with(
+        setup: &Setup,
+        role: &str,
+        addr_flag: &str,
+        addr: &str,
+        seed: &str,
+        pulses: u64,
+        crash_at: Option<&str>,
+    ) -> RoleProc {
         let (kme, peer) = if role == "alice" {
             ("KME_A", "KME_B")
         } else {
@@ -97,7 +109,7 @@ impl RoleProc {
                 "--seed",
                 seed,
                 "--pulses",
-                &PULSES.to_string(),
+                &pulses.to_string(),
                 "--window-pulses",
                 &WINDOW.to_string(),
                 "--kme-listen",
@@ -120,6 +132,7 @@ impl RoleProc {
                 "20",
             ])
             .env("RUST_LOG", "info")
+            .env("QKD_HOST_CRASH_AT", crash_at.unwrap_or(""))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -441,4 +454,85 @@ fn killing_and_restarting_alice_loses_no_key_and_repeats_none() {
     )
     .unwrap();
     assert_eq!(code, 503, "an empty store has no key to give");
+}
+
+/// Drain both KMEs completely: every key once, identical on both sides.
+fn assert_stores_identical(
+    a_kme: SocketAddr,
+    a_ops: SocketAddr,
+    b_kme: SocketAddr,
+    b_ops: SocketAddr,
+    pki: &Path,
+) -> usize {
+    let a_left = ops_status(a_ops)["stored_keys"].as_u64().unwrap() as usize;
+    let b_left = ops_status(b_ops)["stored_keys"].as_u64().unwrap() as usize;
+    assert_eq!(a_left, b_left, "the stores differ in size");
+    let mut all = Vec::new();
+    while all.len() < a_left {
+        all.extend(enc_keys(a_kme, pki, (a_left - all.len()).min(128)));
+    }
+    let ids: Vec<String> = all.iter().map(|(i, _)| i.clone()).collect();
+    assert_eq!(
+        dec_all(b_kme, pki, &ids),
+        all,
+        "Bob's keys differ from Alice's"
+    );
+    assert_eq!(ops_status(b_ops)["stored_keys"], 0);
+    a_left
+}
+
+/// A crash inside the two-phase commit, then a restart of the crashed role
+/// on the same state directory (and port, for Alice).
+fn crash_in_commit(crasher: &str, point: &str, seed: &str) -> (usize, String) {
+    let s = Setup::new();
+    let pki = s.path("pki");
+    let pulses = 560_000_000;
+    let a_crash = (crasher == "alice").then_some(point);
+    let b_crash = (crasher == "bob").then_some(point);
+    let alice = RoleProc::spawn_with(
+        &s,
+        "alice",
+        "--listen",
+        "127.0.0.1:0",
+        seed,
+        pulses,
+        a_crash,
+    );
+    let (a_kme, a_ops) = alice.addrs();
+    let chan = alice.wait_line("classical channel listening on", Duration::from_secs(20));
+    let mut bob = RoleProc::spawn_with(&s, "bob", "--connect", &chan, seed, pulses, b_crash);
+    let (mut b_kme, mut b_ops) = bob.addrs();
+    let mut alice = alice;
+    let (mut a_kme, mut a_ops) = (a_kme, a_ops);
+    let crashed = if crasher == "alice" {
+        &mut alice.child
+    } else {
+        &mut bob.child
+    };
+    let status = crashed.wait().unwrap();
+    assert_eq!(status.code(), Some(86), "{crasher} did not stop at {point}");
+    if crasher == "alice" {
+        alice = RoleProc::spawn_with(&s, "alice", "--listen", &chan, seed, pulses, None);
+        (a_kme, a_ops) = alice.addrs();
+    } else {
+        bob = RoleProc::spawn_with(&s, "bob", "--connect", &chan, seed, pulses, None);
+        (b_kme, b_ops) = bob.addrs();
+    }
+    wait_done(&[a_ops, b_ops], 1, Duration::from_secs(150));
+    let summary = alice.wait_line("{\"sessions\"", Duration::from_secs(10));
+    let n = assert_stores_identical(a_kme, a_ops, b_kme, b_ops, &pki);
+    (n, summary)
+}
+
+#[test]
+fn crash_inside_the_commit_ends_with_the_key_in_both_stores_or_neither() {
+    let t0 = Instant::now();
+    // Alice stored block 0 and died before telling Bob: Bob commits it at
+    // the next session.
+    let (n, _) = crash_in_commit("alice", "committed:0", "41");
+    assert!(n > 0);
+    // Bob made the key but died before it was durable: Alice discards it.
+    let (_, summary) = crash_in_commit("bob", "key:0", "42");
+    assert!(summary.contains("\"discarded_blocks\":1"), "{summary}");
+    eprintln!("crash tests: {:.1} s", t0.elapsed().as_secs_f64());
 }
