@@ -82,6 +82,8 @@ const HELLO_VERSION: u8 = 1;
 /// Pads reserved per durable write of the send position.
 const SEND_RESERVE_STEP: u64 = 1024;
 const NO_PENDING: u64 = u64::MAX;
+/// Pads per direction the pool is topped up to from each key block.
+const POOL_LOW_WATER: usize = 4096;
 
 /// Where a role's keys go: the store file alone, or a serving KME.
 #[derive(Debug, Clone)]
@@ -916,16 +918,30 @@ impl RoleRun {
     /// Both pipelines produced a key: make it durable as pending.
     fn on_key<E: End>(&mut self, p: &mut E, s: &BlockSummary) -> Result<(), RoleError> {
         let unit = (self.o.key_size_bits / 8) as usize;
-        let mut units = Vec::new();
-        let mut bits = 0;
+        let mut key = Zeroizing::new(Vec::new());
         while let Some((_, k)) = p.keys().pop() {
+            // Whole bytes only (the pipeline's keys are byte-aligned in
+            // practice; a trailing partial byte is dropped on both ends).
             let bytes = k.to_bytes();
-            let whole = (k.len_bits().get() as usize / 8) / unit;
-            for c in bytes.chunks_exact(unit).take(whole) {
-                units.push(Zeroizing::new(c.to_vec()));
-            }
-            bits += whole * unit * 8;
+            key.extend_from_slice(&bytes[..k.len_bits().get() as usize / 8]);
         }
+        // Top the pad pool up to POOL_LOW_WATER pads per direction from the
+        // key (both ends hold the same pool and key here, so they take the
+        // same bytes): the pipeline refills what a block uses, not what the
+        // HELLO / SYNC / TICK messages and empty sifting rounds use.
+        let pool = p.chan().pool();
+        let short = POOL_LOW_WATER.saturating_sub(pool.send_pads().min(pool.recv_pads()));
+        let take = (short * 32).min(key.len() / 32 * 32);
+        if take > 0 {
+            p.chan()
+                .pool_mut()
+                .replenish(&qkd_keyproc::SecretKey::from_bytes(&key[..take]));
+        }
+        let units: Vec<Zeroizing<Vec<u8>>> = key[take..]
+            .chunks_exact(unit)
+            .map(|c| Zeroizing::new(c.to_vec()))
+            .collect();
+        let bits = units.len() * unit * 8;
         crash_point("key", self.committed.next_block);
         let pending = Pending {
             block: self.committed.next_block,
@@ -937,6 +953,7 @@ impl RoleRun {
             session_block = s.block_index,
             keys = pending.units.len(),
             secret_bits = s.secret_bits,
+            pool_top_up_bytes = take,
             "key produced; pending commit"
         );
         self.summary.stored_bits += bits as u64;
