@@ -510,6 +510,63 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(a))
 }
 
+/// The unauthenticated HELLO that opens a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hello {
+    /// Sent by Alice.
+    pub alice: bool,
+    /// Link UUID.
+    pub link: [u8; 16],
+    /// The sender's send-pad position.
+    pub send_pos: u64,
+    /// The sender's receive-pad position.
+    pub recv_pos: u64,
+    /// Windows the sender may have fed.
+    pub fed_windows: u64,
+}
+
+impl Hello {
+    /// Wire form: `QKDH | version | role (0 Alice, 1 Bob) | link | send |
+    /// recv | fed` (integers little-endian), 46 bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut m = HELLO_MAGIC.to_vec();
+        m.push(HELLO_VERSION);
+        m.push(u8::from(!self.alice));
+        m.extend_from_slice(&self.link);
+        for x in [self.send_pos, self.recv_pos, self.fed_windows] {
+            m.extend_from_slice(&x.to_le_bytes());
+        }
+        m
+    }
+    /// Parse; `None` unless exactly the wire form.
+    pub fn decode(b: &[u8]) -> Option<Hello> {
+        if b.len() != 46 || &b[..4] != HELLO_MAGIC || b[4] != HELLO_VERSION || b[5] > 1 {
+            return None;
+        }
+        let mut link = [0u8; 16];
+        link.copy_from_slice(&b[6..22]);
+        Some(Hello {
+            alice: b[5] == 0,
+            link,
+            send_pos: u64_at(b, 22)?,
+            recv_pos: u64_at(b, 30)?,
+            fed_windows: u64_at(b, 38)?,
+        })
+    }
+}
+
+/// SYNC / SYNC_REPLY payload: committed blocks, pending (block, keys).
+pub fn parse_sync(b: &[u8]) -> Option<(u64, Option<(u64, u32)>)> {
+    if b.len() != 20 {
+        return None;
+    }
+    let c = u64_at(b, 0)?;
+    let p = u64_at(b, 8)?;
+    let mut n = [0u8; 4];
+    n.copy_from_slice(&b[16..20]);
+    Some((c, (p != NO_PENDING).then_some((p, u32::from_le_bytes(n)))))
+}
+
 /// The link's UUID (key IDs derive from it).
 pub fn link_uuid(name: &str) -> Uuid {
     Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("qkd-link:{name}").as_bytes())
@@ -737,16 +794,14 @@ impl RoleRun {
             base_send: my_send,
             sent: 0,
         };
-        let mut hello = HELLO_MAGIC.to_vec();
-        hello.push(HELLO_VERSION);
-        hello.push(match self.o.role {
-            Role::Alice => 0,
-            Role::Bob => 1,
-        });
-        hello.extend_from_slice(self.link.as_bytes());
-        for x in [my_send, my_recv, reserved.fed_windows] {
-            hello.extend_from_slice(&x.to_le_bytes());
+        let hello = Hello {
+            alice: self.o.role == Role::Alice,
+            link: *self.link.as_bytes(),
+            send_pos: my_send,
+            recv_pos: my_recv,
+            fed_windows: reserved.fed_windows,
         }
+        .encode();
         if let Err(e) = chan.send(&Frame::new(msg::HELLO, hello)) {
             return Ok(broken(e));
         }
@@ -755,28 +810,28 @@ impl RoleRun {
             Ok(f) => return Ok(broken(format!("expected HELLO, got {:#06x}", f.msg_type))),
             Err(e) => return Ok(broken(e)),
         };
-        if peer.len() != 46 || &peer[..4] != HELLO_MAGIC || peer[4] != HELLO_VERSION {
+        let Some(h) = Hello::decode(&peer) else {
             return Ok(broken("malformed HELLO"));
-        }
-        let want_role = u8::from(self.o.role == Role::Alice);
-        if peer[5] != want_role {
+        };
+        if h.alice == (self.o.role == Role::Alice) {
             return Err(RoleError::Inconsistent(
                 "the peer runs the same role (alice must meet bob)".into(),
             ));
         }
-        if &peer[6..22] != self.link.as_bytes() {
+        if h.link != *self.link.as_bytes() {
             return Err(RoleError::Inconsistent(
                 "the peer serves another link (--link-name differs)".into(),
             ));
         }
-        let (peer_send, peer_recv, peer_fed) = (
-            u64_at(&peer, 22).unwrap_or(0),
-            u64_at(&peer, 30).unwrap_or(0),
-            u64_at(&peer, 38).unwrap_or(0),
-        );
+        let (peer_send, peer_recv, peer_fed) = (h.send_pos, h.recv_pos, h.fed_windows);
         let send = my_send.max(peer_recv);
         let recv = my_recv.max(peer_send);
-        pool.discard(send - ps, recv - pr)?;
+        if let Err(e) = pool.discard(send - ps, recv - pr) {
+            // A forged HELLO can claim any position; a genuine one beyond the
+            // pool means the pool is used up (provision a new pre-shared key).
+            tracing::error!(error = %e, send, recv, "cannot skip to the peer's pad position");
+            return Ok(broken(e));
+        }
         chan.base_send = send;
         chan.sent = 0;
         let start_window = reserved.fed_windows.max(peer_fed);
@@ -1028,16 +1083,7 @@ impl RoleRun {
         chan: &mut AuthChannel<C>,
     ) -> Result<Option<SessionEnd>, RoleError> {
         let t = self.o.recv_timeout;
-        let parse = |b: &[u8]| -> Option<(u64, Option<(u64, u32)>)> {
-            if b.len() != 20 {
-                return None;
-            }
-            let c = u64_at(b, 0)?;
-            let p = u64_at(b, 8)?;
-            let mut n = [0u8; 4];
-            n.copy_from_slice(&b[16..20]);
-            Some((c, (p != NO_PENDING).then_some((p, u32::from_le_bytes(n)))))
-        };
+        let parse = parse_sync;
         macro_rules! net {
             ($e:expr) => {
                 match $e {
@@ -1111,5 +1157,55 @@ impl RoleRun {
             }
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn hello_round_trips(alice in any::<bool>(), link in any::<[u8; 16]>(),
+                             s in any::<u64>(), r in any::<u64>(), f in any::<u64>()) {
+            let h = Hello { alice, link, send_pos: s, recv_pos: r, fed_windows: f };
+            prop_assert_eq!(Hello::decode(&h.encode()), Some(h));
+        }
+
+        #[test]
+        fn decoders_never_panic(b in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = Hello::decode(&b);
+            let _ = parse_sync(&b);
+            let mut m = HELLO_MAGIC.to_vec();
+            m.extend_from_slice(&b);
+            let _ = Hello::decode(&m);
+        }
+    }
+
+    #[test]
+    fn malformed_hello_and_sync_are_refused() {
+        let h = Hello {
+            alice: true,
+            link: [7; 16],
+            send_pos: 1,
+            recv_pos: 2,
+            fed_windows: 3,
+        }
+        .encode();
+        assert!(Hello::decode(&h[..45]).is_none());
+        let mut bad = h.clone();
+        bad[4] = 9;
+        assert!(Hello::decode(&bad).is_none(), "version");
+        let mut bad = h.clone();
+        bad[5] = 2;
+        assert!(Hello::decode(&bad).is_none(), "role");
+        assert_eq!(parse_sync(&[0; 19]), None);
+        let mut m = 5u64.to_le_bytes().to_vec();
+        m.extend_from_slice(&NO_PENDING.to_le_bytes());
+        m.extend_from_slice(&0u32.to_le_bytes());
+        assert_eq!(parse_sync(&m), Some((5, None)));
+        assert_eq!(link_uuid("a"), link_uuid("a"));
+        assert_ne!(link_uuid("a"), link_uuid("b"));
     }
 }
