@@ -833,3 +833,39 @@ fn bob_verilated_speed() {
         );
     }
 }
+
+/// Overload: dead time 0 and long blinding episodes (a click in every
+/// slot), so the core produces more record words than the serializer's
+/// one per cycle and drops whole bundles itself for long stretches (its own
+/// GAPs, many records each), while the sink also stalls.
+#[test]
+fn bob_overload_dead_time_zero_blinding() {
+    let name = "bob_overload_dead_time_zero_blinding";
+    let seed = seed_from_name(name);
+    let params = GenParams::bob(4, 8, 2);
+    let mut click = attack_clicks(params, 0.05);
+    click.blinding = Episodes {
+        start_prob_per_cycle: 2e-3,
+        len_cycles: (300, 2000),
+    };
+    let r = run(
+        name,
+        RunCfg {
+            params,
+            regs: bob_regs(seed, 0, (1, 5), 1, 8),
+            click,
+            qrng: CLEAN_QRNG,
+            sync_period: 1999,
+            segments: vec![(
+                60_000,
+                Backpressure::Bursts {
+                    mean_ready_cycles: 400.0,
+                    mean_stall_cycles: 100.0,
+                    seed,
+                },
+            )],
+            w1c_period: None,
+        },
+    );
+    assert!(r.removed > 10_000, "{} records dropped", r.removed);
+}

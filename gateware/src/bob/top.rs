@@ -302,7 +302,7 @@ pub struct BobCore {
     bundle: Signal<Local, Bits<256>>,
     bundle_status: Signal<Local, Bit>,
     sval: Signal<Local, Bits<64>>,
-    lost_base: Signal<Local, Bits<8>>,
+    lost_base: Signal<Local, Bits<16>>,
     rbins: Signal<Local, Bits<128>>,
     nraw8: Signal<Local, Bits<8>>,
     nraw48: Signal<Local, Bits<48>>,
@@ -320,11 +320,11 @@ pub struct BobCore {
     sword: DFF<Bits<8>>,
     epoch: DFF<Bits<24>>,
     lost_pending: DFF<Bit>,
-    lost_records: DFF<Bits<8>>,
+    lost_records: DFF<Bits<16>>,
     lost_slot: DFF<Bits<64>>,
     lost_last: DFF<Bits<64>>,
     gapq_valid: DFF<Bit>,
-    gapq_records: DFF<Bits<8>>,
+    gapq_records: DFF<Bits<16>>,
     gapq_first: DFF<Bits<64>>,
     gapq_last: DFF<Bits<64>>,
     blocked: Signal<Local, Bit>,
@@ -1668,9 +1668,9 @@ impl Logic for BobCore {
             self.lost_last.d.next = self.b_last.val();
             if self.full_or_blocked.val() {
                 self.lost_records.d.next = self.lost_base.val()
-                    + self.r_nrec.q.val()
-                    + bit_cast::<8, 1>(self.snap_new.q.val().into())
-                    + bit_cast::<8, 1>(self.r_epoch0.q.val().into());
+                    + bit_cast::<16, 8>(self.r_nrec.q.val())
+                    + bit_cast::<16, 1>(self.snap_new.q.val().into())
+                    + bit_cast::<16, 1>(self.r_epoch0.q.val().into());
             } else {
                 self.lost_records.d.next = self.lost_base.val() + 1;
             }
@@ -1701,13 +1701,20 @@ impl Logic for BobCore {
                     & self.bundles.data_out.val().get_bit(171)
                     & self.gapq_valid.q.val()
                 {
-                    // the GAP that rides on the head bundle, before its records
+                    // the GAP that rides on the head bundle, before its
+                    // records; the record stream takes at most 255 lost
+                    // records at a time and merges consecutive reports
                     self.o_lost.d.next = true;
-                    self.o_lost_records.d.next = self.gapq_records.q.val();
                     self.o_slot.d.next = self.gapq_first.q.val();
                     self.o_lost_slots.d.next =
                         bit_cast::<32, 64>(self.gapq_last.q.val() - self.gapq_first.q.val() + 1);
-                    self.gapq_valid.d.next = false;
+                    if self.gapq_records.q.val() > 255 {
+                        self.o_lost_records.d.next = 255.into();
+                        self.gapq_records.d.next = self.gapq_records.q.val() - 255;
+                    } else {
+                        self.o_lost_records.d.next = bit_cast::<8, 16>(self.gapq_records.q.val());
+                        self.gapq_valid.d.next = false;
+                    }
                 } else if self.bundles.empty.val()
                     & self.lost_pending.q.val()
                     & !self.gapq_valid.q.val()
@@ -1717,11 +1724,16 @@ impl Logic for BobCore {
                     // every older record is out and no bundle is arriving:
                     // send the pending GAP now (stage R leaves it alone)
                     self.o_lost.d.next = true;
-                    self.o_lost_records.d.next = self.lost_records.q.val();
                     self.o_slot.d.next = self.lost_slot.q.val();
                     self.o_lost_slots.d.next =
                         bit_cast::<32, 64>(self.lost_last.q.val() - self.lost_slot.q.val() + 1);
-                    self.lost_pending.d.next = false;
+                    if self.lost_records.q.val() > 255 {
+                        self.o_lost_records.d.next = 255.into();
+                        self.lost_records.d.next = self.lost_records.q.val() - 255;
+                    } else {
+                        self.o_lost_records.d.next = bit_cast::<8, 16>(self.lost_records.q.val());
+                        self.lost_pending.d.next = false;
+                    }
                 } else if !self.bundles.empty.val() {
                     self.bundles.read.next = true;
                     self.cur.d.next = self.bundles.data_out.val();
