@@ -118,6 +118,10 @@ struct RoleArgs {
     /// Pulses the simulated link runs before its streams end.
     #[arg(long, default_value_t = 4_000_000_000)]
     pulses: u64,
+    /// Eve's attack on the simulated fiber (both ends must use the same):
+    /// none, intercept-resend[:FRACTION], pns, cw-blinding[:ADC_CODE], ...
+    #[arg(long, default_value = "none")]
+    attack: qkd_sim::physics::AttackKind,
     /// Slots per data window (both ends must use the same).
     #[arg(long, default_value_t = 1 << 26)]
     window_pulses: u64,
@@ -516,6 +520,7 @@ fn role(r: qkd_abi::Role, addr: String, a: RoleArgs) -> Result<()> {
         config,
         seed: a.seed,
         pulses: a.pulses,
+        attack: qkd_sim::physics::AttackConfig::always(a.attack),
         window_pulses: a.window_pulses,
         state_dir: a.state_dir,
         link_name: a.link_name,

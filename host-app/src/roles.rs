@@ -117,6 +117,8 @@ pub struct RoleOptions {
     pub seed: u64,
     /// Pulses the simulated link runs (`sim:` devices).
     pub pulses: u64,
+    /// Eve's attack on the simulated fiber (`sim:` devices; both ends must agree).
+    pub attack: qkd_sim::physics::AttackConfig,
     /// Slots per data window.
     pub window_pulses: u64,
     /// Durable state directory (pool, pending block, key store).
@@ -364,8 +366,7 @@ fn open_feed(o: &RoleOptions) -> Result<Feed, RoleError> {
     let mut dev = if o.device.starts_with("sim:") {
         let uri = qkd_driver::device::DeviceUri::parse(&o.device)?;
         let name = uri.option("link").unwrap_or("default").to_string();
-        let params =
-            crate::run::link_params(&o.config, qkd_sim::physics::AttackConfig::default(), o.seed);
+        let params = crate::run::link_params(&o.config, o.attack, o.seed);
         provider
             .insert_link(&name, params, o.pulses, 1 << 22)
             .map_err(|e| RoleError::Config(format!("building the simulated link: {e}")))?;
@@ -433,6 +434,8 @@ trait End {
     fn push(&mut self, r: &[Record]) -> Result<(), String>;
     fn chan(&mut self) -> &mut AuthChannel<CountingChannel>;
     fn keys(&mut self) -> &mut PipeKeys;
+    /// First slot of the STATUS interval whose alarm latched Bob's sifter.
+    fn alarm_latched_at(&self) -> Option<u64>;
 }
 
 impl End for AlicePipeline<CountingChannel> {
@@ -447,6 +450,9 @@ impl End for AlicePipeline<CountingChannel> {
     }
     fn keys(&mut self) -> &mut PipeKeys {
         AlicePipeline::keys(self)
+    }
+    fn alarm_latched_at(&self) -> Option<u64> {
+        None
     }
 }
 
@@ -463,6 +469,9 @@ impl End for BobPipeline<CountingChannel> {
     }
     fn keys(&mut self) -> &mut PipeKeys {
         BobPipeline::keys(self)
+    }
+    fn alarm_latched_at(&self) -> Option<u64> {
+        self.sift_stats().alarm_latched_at_slot
     }
 }
 
@@ -481,6 +490,7 @@ struct RoleRun {
     known_pos: Option<(u64, u64)>,
     summary: RoleSummary,
     last_qber: Option<f64>,
+    alarms: Vec<String>,
     t0: Instant,
 }
 
@@ -666,6 +676,7 @@ pub fn run_role(o: RoleOptions) -> Result<RoleSummary, RoleError> {
         known_pos: None,
         summary: RoleSummary::default(),
         last_qber: None,
+        alarms: Vec::new(),
         t0: Instant::now(),
     };
     r.run()?;
@@ -686,7 +697,7 @@ impl RoleRun {
         let secs = self.t0.elapsed().as_secs_f64();
         self.sink.set_link(qkd_kme::LinkState {
             link_up: up,
-            alarms: Vec::new(),
+            alarms: self.alarms.clone(),
             qber: self.last_qber,
             key_rate_bps: (secs > 0.0).then(|| self.summary.stored_bits as f64 / secs),
             blocks_done: self.committed.next_block,
@@ -883,7 +894,21 @@ impl RoleRun {
     fn blocks<E: End>(&mut self, p: &mut E) -> Result<SessionEnd, RoleError> {
         let mut any_ended = false;
         loop {
-            match p.run_block() {
+            let outcome = p.run_block();
+            if let Some(slot) = p.alarm_latched_at() {
+                let a = format!("detector_alarm_latched_at_slot_{slot}");
+                if !self.alarms.contains(&a) {
+                    tracing::error!(slot, "detector alarm: key production stopped");
+                    self.alarms.push(a);
+                    self.publish(true);
+                }
+            }
+            if self.feed.lost_records > 0 && !self.alarms.iter().any(|a| a == "stream_records_lost")
+            {
+                tracing::warn!(lost = self.feed.lost_records, "device stream lost records");
+                self.alarms.push("stream_records_lost".into());
+            }
+            match outcome {
                 BlockOutcome::Key(s) => {
                     self.summary.blocks += 1;
                     let n: u64 = s.n_z.iter().sum();

@@ -76,9 +76,10 @@ impl Drop for RoleProc {
 
 impl RoleProc {
     fn spawn(setup: &Setup, role: &str, addr_flag: &str, addr: &str, seed: &str) -> RoleProc {
-        Self::spawn_with(setup, role, addr_flag, addr, seed, PULSES, None)
+        Self::spawn_with(setup, role, addr_flag, addr, seed, PULSES, None, &[])
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn spawn_with(
         setup: &Setup,
         role: &str,
@@ -87,6 +88,7 @@ impl RoleProc {
         seed: &str,
         pulses: u64,
         crash_at: Option<&str>,
+        extra: &[&str],
     ) -> RoleProc {
         let (kme, peer) = if role == "alice" {
             ("KME_A", "KME_B")
@@ -131,6 +133,7 @@ impl RoleProc {
                 "--recv-timeout",
                 "20",
             ])
+            .args(extra)
             .env("RUST_LOG", "info")
             .env("QKD_HOST_CRASH_AT", crash_at.unwrap_or(""))
             .stdout(Stdio::piped())
@@ -497,10 +500,11 @@ fn crash_in_commit(crasher: &str, point: &str, seed: &str) -> (usize, String) {
         seed,
         pulses,
         a_crash,
+        &[],
     );
     let (a_kme, a_ops) = alice.addrs();
     let chan = alice.wait_line("classical channel listening on", Duration::from_secs(20));
-    let mut bob = RoleProc::spawn_with(&s, "bob", "--connect", &chan, seed, pulses, b_crash);
+    let mut bob = RoleProc::spawn_with(&s, "bob", "--connect", &chan, seed, pulses, b_crash, &[]);
     let (mut b_kme, mut b_ops) = bob.addrs();
     let mut alice = alice;
     let (mut a_kme, mut a_ops) = (a_kme, a_ops);
@@ -512,10 +516,10 @@ fn crash_in_commit(crasher: &str, point: &str, seed: &str) -> (usize, String) {
     let status = crashed.wait().unwrap();
     assert_eq!(status.code(), Some(86), "{crasher} did not stop at {point}");
     if crasher == "alice" {
-        alice = RoleProc::spawn_with(&s, "alice", "--listen", &chan, seed, pulses, None);
+        alice = RoleProc::spawn_with(&s, "alice", "--listen", &chan, seed, pulses, None, &[]);
         (a_kme, a_ops) = alice.addrs();
     } else {
-        bob = RoleProc::spawn_with(&s, "bob", "--connect", &chan, seed, pulses, None);
+        bob = RoleProc::spawn_with(&s, "bob", "--connect", &chan, seed, pulses, None, &[]);
         (b_kme, b_ops) = bob.addrs();
     }
     wait_done(&[a_ops, b_ops], 1, Duration::from_secs(150));
@@ -535,4 +539,38 @@ fn crash_inside_the_commit_ends_with_the_key_in_both_stores_or_neither() {
     let (_, summary) = crash_in_commit("bob", "key:0", "42");
     assert!(summary.contains("\"discarded_blocks\":1"), "{summary}");
     eprintln!("crash tests: {:.1} s", t0.elapsed().as_secs_f64());
+}
+
+#[test]
+fn detector_alarm_stops_key_production_and_shows_in_status() {
+    let s = Setup::new();
+    let pulses = 300_000_000;
+    let extra = ["--attack", "cw-blinding"];
+    let alice = RoleProc::spawn_with(
+        &s,
+        "alice",
+        "--listen",
+        "127.0.0.1:0",
+        "51",
+        pulses,
+        None,
+        &extra,
+    );
+    let (_, a_ops) = alice.addrs();
+    let chan = alice.wait_line("classical channel listening on", Duration::from_secs(20));
+    let bob = RoleProc::spawn_with(&s, "bob", "--connect", &chan, "51", pulses, None, &extra);
+    let (_, b_ops) = bob.addrs();
+    let summary = bob.wait_line("{\"sessions\"", Duration::from_secs(90));
+    assert!(summary.contains("\"committed_blocks\":0"), "{summary}");
+    let st = ops_status(b_ops);
+    let alarms = st["link"]["alarms"].as_array().unwrap();
+    assert!(
+        alarms
+            .iter()
+            .any(|a| a.as_str().unwrap().starts_with("detector_alarm_latched")),
+        "{st}"
+    );
+    assert_eq!(st["stored_keys"], 0);
+    alice.wait_line("{\"sessions\"", Duration::from_secs(30));
+    assert_eq!(ops_status(a_ops)["stored_keys"], 0);
 }
