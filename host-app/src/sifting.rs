@@ -128,6 +128,11 @@ pub const CODE_EXCLUDED: u8 = 4;
 /// Alice has no symbol for this slot yet: Bob keeps it for the next round.
 pub const CODE_NOT_YET: u8 = 5;
 
+/// How many of `codes` equal `code` (a pass the compiler vectorises).
+fn count_code(codes: &[u8], code: u8) -> u64 {
+    codes.iter().filter(|c| **c == code).count() as u64
+}
+
 /// Non-random symbol code used to fill lost slots.
 const LOST: u8 = (Intensity::NonRandom as u8) << 2;
 
@@ -477,12 +482,16 @@ impl Drop for SiftLedger {
 
 impl SiftLedger {
     /// Append entries (in slot order).
+    ///
+    /// A `Vec` is taken over in place, copied as a slice, and its bits are
+    /// cleared before it is freed.
     pub fn extend(&mut self, entries: impl IntoIterator<Item = Sifted>) {
-        let mut z = 0u64;
-        self.entries.extend(entries.into_iter().inspect(|e| {
-            z += u64::from(e.basis == Basis::Z);
-        }));
-        self.z_count += z;
+        let mut v: Vec<Sifted> = entries.into_iter().collect();
+        self.z_count += v.iter().filter(|e| e.basis == Basis::Z).count() as u64;
+        self.entries.extend(v.iter());
+        for e in &mut v {
+            e.bit = false;
+        }
     }
     /// Z entries waiting.
     pub fn z_count(&self) -> u64 {
@@ -502,36 +511,71 @@ impl SiftLedger {
         if block_bits == 0 || self.z_count < block_bits {
             return None;
         }
-        let cap = usize::try_from(block_bits).ok()?;
+        let n_z = usize::try_from(block_bits).ok()?;
+        let first_slot = self.entries.front()?.slot;
+        // One pass, without a branch on the basis: every entry is written to
+        // both outputs and only the right index advances; the block ends at
+        // the n_z-th Z entry. The outputs grow 64 entries at a time; the
+        // spare tail is cleared and cut off. Bits are cleared in the ledger
+        // as they are taken.
         let mut b = SiftedBlock {
-            first_slot: self.entries.front()?.slot,
+            first_slot,
             last_slot: 0,
-            z_bits: Vec::with_capacity(cap),
-            z_intensity: Vec::with_capacity(cap),
+            // Room for the last window: the key bits are never reallocated
+            // (which would free a copy without zeroizing it).
+            z_bits: Vec::with_capacity(n_z + 64),
+            z_intensity: Vec::with_capacity(n_z + 64),
             x_bits: Vec::new(),
             x_intensity: Vec::new(),
             counts: BasisIntensityCounts::default(),
         };
-        while (b.z_bits.len() as u64) < block_bits {
-            let Some(e) = self.entries.pop_front() else {
-                break;
-            };
-            let k = usize::from(e.intensity.min(2));
-            match e.basis {
-                Basis::Z => {
-                    b.z_bits.push(u8::from(e.bit));
-                    b.z_intensity.push(e.intensity);
-                    b.counts.n[0][k] += 1;
-                    self.z_count -= 1;
+        let (mut zi, mut xi, mut take) = (0usize, 0usize, 0usize);
+        let (front, back) = self.entries.as_mut_slices();
+        'fill: for part in [front, back] {
+            for chunk in part.chunks_mut(64) {
+                for v in [&mut b.z_bits, &mut b.z_intensity] {
+                    v.resize(zi + chunk.len(), 0);
                 }
-                Basis::X => {
-                    b.x_bits.push(u8::from(e.bit));
-                    b.x_intensity.push(e.intensity);
-                    b.counts.n[1][k] += 1;
+                for v in [&mut b.x_bits, &mut b.x_intensity] {
+                    v.resize(xi + chunk.len(), 0);
+                }
+                for e in chunk.iter_mut() {
+                    let is_x = usize::from(e.basis == Basis::X);
+                    b.z_bits[zi] = u8::from(e.bit);
+                    b.z_intensity[zi] = e.intensity;
+                    b.x_bits[xi] = u8::from(e.bit);
+                    b.x_intensity[xi] = e.intensity;
+                    e.bit = false;
+                    zi += 1 - is_x;
+                    xi += is_x;
+                    take += 1;
+                    if zi == n_z {
+                        b.last_slot = e.slot;
+                        break 'fill;
+                    }
                 }
             }
-            b.last_slot = e.slot;
         }
+        for (v, n) in [
+            (&mut b.z_bits, zi),
+            (&mut b.z_intensity, zi),
+            (&mut b.x_bits, xi),
+            (&mut b.x_intensity, xi),
+        ] {
+            v[n..].fill(0);
+            v.truncate(n);
+        }
+        for (basis, ks) in [&b.z_intensity, &b.x_intensity].into_iter().enumerate() {
+            let (mut k0, mut k1) = (0u64, 0u64);
+            for &k in ks.iter() {
+                k0 += u64::from(k == 0);
+                k1 += u64::from(k == 1);
+            }
+            // Out-of-range indices count as mu3 (index 2), as before.
+            b.counts.n[basis] = [k0, k1, ks.len() as u64 - k0 - k1];
+        }
+        self.entries.drain(..take);
+        self.z_count -= block_bits;
         Some(b)
     }
 }
@@ -646,13 +690,21 @@ impl Segment {
 }
 
 /// Walks Alice's segments for slots asked in increasing order: one step
-/// forward per segment passed instead of a binary search per slot. A slot
-/// before the previous one restarts with a binary search, so any order gives
-/// the answer of [`AliceSifter::symbol_at`] (checked by a proptest).
+/// forward per segment passed instead of a binary search per slot. It keeps
+/// the current window (the gap before a segment and the segment) so that
+/// most lookups are one comparison; a slot before the window restarts with
+/// a binary search, so any order gives the answer of `symbol_at` (checked
+/// by a proptest).
 struct SymbolCursor<'a> {
     segments: &'a VecDeque<Segment>,
+    /// Index of the segment of the window (`segments.len()` past the last).
     index: usize,
-    prev: u64,
+    /// Window: slots in `gap_start..start` have no symbol, slots in
+    /// `start..start + len` are in `words`.
+    gap_start: u64,
+    start: u64,
+    len: u64,
+    words: &'a [u64],
 }
 
 impl<'a> SymbolCursor<'a> {
@@ -660,23 +712,59 @@ impl<'a> SymbolCursor<'a> {
         SymbolCursor {
             segments,
             index: 0,
-            prev: 0,
+            gap_start: 0,
+            start: 0,
+            len: 0,
+            words: &[],
         }
     }
 
     /// The symbol in `slot`, if a segment covers it.
     #[inline]
     fn symbol_at(&mut self, slot: u64) -> Option<u8> {
-        if slot < self.prev {
-            self.index = self.segments.partition_point(|s| s.end() <= slot);
+        let i = slot.wrapping_sub(self.start);
+        if i < self.len {
+            let i = i as usize;
+            let w = self.words.get(i / SYMBOLS_PER_WORD).copied().unwrap_or(0);
+            return Some(((w >> (4 * (i % SYMBOLS_PER_WORD))) & 0xF) as u8);
         }
-        self.prev = slot;
-        loop {
-            let seg = self.segments.get(self.index)?;
-            if seg.end() > slot {
-                return (slot >= seg.start).then(|| seg.get((slot - seg.start) as usize));
+        if slot >= self.gap_start && slot < self.start {
+            return None;
+        }
+        self.seek(slot)
+    }
+
+    /// Move the window to the one holding `slot`.
+    fn seek(&mut self, slot: u64) -> Option<u8> {
+        if slot < self.gap_start {
+            self.index = self.segments.partition_point(|s| s.end() <= slot);
+        } else {
+            while self
+                .segments
+                .get(self.index)
+                .is_some_and(|s| s.end() <= slot)
+            {
+                self.index += 1;
             }
-            self.index += 1;
+        }
+        self.gap_start = match self.index {
+            0 => 0,
+            i => self.segments.get(i - 1).map_or(0, Segment::end),
+        };
+        match self.segments.get(self.index) {
+            Some(seg) => {
+                self.start = seg.start;
+                self.len = seg.len as u64;
+                self.words = &seg.words;
+                (slot >= seg.start).then(|| seg.get((slot - seg.start) as usize))
+            }
+            None => {
+                // Past the last segment: a gap to the end of time.
+                self.start = u64::MAX;
+                self.len = 0;
+                self.words = &[];
+                None
+            }
         }
     }
 }
@@ -811,42 +899,46 @@ impl AliceSifter {
     pub fn answer(&mut self, ann: &SiftAnnounce) -> (SiftReply, Vec<Sifted>) {
         let n = ann.len();
         let mut codes = vec![CODE_NOT_YET; n];
-        let mut sifted = vec![Sifted::ZERO; n];
+        let mut sifted = Vec::with_capacity(n);
         let mut kept = 0usize;
-        // Count per reply code.
-        let mut per_code = [0u64; 6];
         let (end, base) = (self.end, self.base);
         let mut answered_to = None;
         if self.started {
             let mut cursor = SymbolCursor::new(&self.segments);
-            for (i, (&slot, code_out)) in ann.slots.iter().zip(codes.iter_mut()).enumerate() {
-                if slot >= end {
-                    continue;
-                }
-                answered_to = Some(slot);
-                let code = if slot < base {
-                    CODE_EXCLUDED
-                } else {
-                    let sym = cursor.symbol_at(slot).unwrap_or(LOST);
-                    let bob_x = ann.bases_x.get(i / 64).map_or(0, |w| (w >> (i % 64)) & 1);
-                    let code = CODE_TABLE[usize::from(sym & 0xF) | (bob_x as usize) << 4];
-                    let is_match = code.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
-                    sifted[kept] = Sifted {
-                        slot,
-                        basis: Basis::from_bit(bob_x != 0),
-                        intensity: code.wrapping_sub(CODE_MATCH_SIGNAL) & 3,
-                        bit: is_match & (sym & 1 != 0),
+            // 64 entries (one basis word) at a time; matches are written into
+            // a window of 64 filler entries and the window cut to size.
+            let chunks = ann.slots.chunks(64).zip(codes.chunks_mut(64));
+            for (w, (slots, codes)) in chunks.enumerate() {
+                let bases_x = ann.bases_x.get(w).copied().unwrap_or(0);
+                sifted.resize(kept + slots.len(), Sifted::ZERO);
+                for (j, (&slot, code_out)) in slots.iter().zip(codes.iter_mut()).enumerate() {
+                    if slot >= end {
+                        continue;
+                    }
+                    answered_to = Some(slot);
+                    let code = if slot < base {
+                        CODE_EXCLUDED
+                    } else {
+                        let sym = cursor.symbol_at(slot).unwrap_or(LOST);
+                        let bob_x = (bases_x >> j) & 1;
+                        let code = CODE_TABLE[usize::from(sym & 0xF) | (bob_x as usize) << 4];
+                        let is_match = code.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
+                        sifted[kept] = Sifted {
+                            slot,
+                            basis: Basis::from_bit(bob_x != 0),
+                            intensity: code.wrapping_sub(CODE_MATCH_SIGNAL) & 3,
+                            bit: is_match & (sym & 1 != 0),
+                        };
+                        kept += usize::from(is_match);
+                        code
                     };
-                    kept += usize::from(is_match);
-                    code
-                };
-                per_code[usize::from(code)] += 1;
-                *code_out = code;
+                    *code_out = code;
+                }
             }
         }
         sifted.truncate(kept);
-        self.stats.basis_mismatch += per_code[usize::from(CODE_MISMATCH)];
-        self.stats.excluded += per_code[usize::from(CODE_EXCLUDED)];
+        self.stats.basis_mismatch += count_code(&codes, CODE_MISMATCH);
+        self.stats.excluded += count_code(&codes, CODE_EXCLUDED);
         self.stats.sifted += kept as u64;
         if let Some(s) = answered_to {
             self.prune_before(s);
@@ -1034,21 +1126,71 @@ impl BobSifter {
     pub fn push_records(&mut self, records: &[Record]) {
         self.events.reserve(records.len());
         let mut c = DetectionCounts::default();
-        for r in records {
+        let mut rest = records;
+        while let Some(r) = rest.first() {
             match r {
-                Record::Epoch(e) => self.clock.set_epoch(*e),
-                Record::Detection(d) => {
-                    let slot = self.clock.full(d.slot);
-                    self.push_detection_counted(slot, d, &mut c);
+                Record::Detection(_) => {
+                    let used = self.push_detection_run(rest, &mut c);
+                    rest = &rest[used..];
+                    continue;
                 }
+                Record::Epoch(e) => self.clock.set_epoch(*e),
                 Record::Status(st) => {
                     let end = self.clock.full(st.slot);
                     self.push_status(end, st.get(CounterId::AlarmsSeen).unwrap_or(0));
                 }
                 _ => {}
             }
+            rest = &rest[1..];
         }
         c.add_to(&mut self.stats);
+    }
+
+    /// The slot a new detection must exceed to be appended directly: the
+    /// last pending one, else the last announced one.
+    fn append_after(&self) -> Option<u64> {
+        match self
+            .events
+            .get(self.pending_start()..)
+            .and_then(<[BobEvent]>::last)
+        {
+            Some(e) => Some(e.slot),
+            None => self.announced_to,
+        }
+    }
+
+    /// The leading DETECTION records of `records`; returns how many were
+    /// taken. The common case (valid, before any alarm latch, after the
+    /// last slot held) is one comparison chain with the thresholds in
+    /// registers; every other case goes through `push_detection_counted`.
+    fn push_detection_run(&mut self, records: &[Record], c: &mut DetectionCounts) -> usize {
+        let high = self.clock.full(0);
+        let latch = self.stats.alarm_latched_at_slot.unwrap_or(u64::MAX);
+        let mut after = self.append_after();
+        let mut used = 0;
+        for r in records {
+            let Record::Detection(d) = r else { break };
+            used += 1;
+            let slot = high | (d.slot & SLOT_MASK);
+            let in_order = match after {
+                Some(a) => slot > a,
+                None => true,
+            };
+            if !d.invalid && slot < latch && in_order {
+                c.detections += 1;
+                self.last_bit_conflict = false;
+                self.events.push(BobEvent {
+                    slot,
+                    basis: d.basis,
+                    bit: d.detector & 1 == 1,
+                });
+                after = Some(slot);
+            } else {
+                self.push_detection_counted(slot, d, c);
+                after = self.append_after();
+            }
+        }
+        used
     }
 
     /// A STATUS interval ending at absolute slot `end` (exclusive) closed,
@@ -1134,29 +1276,33 @@ impl BobSifter {
             });
         }
         let (head, end) = (self.head, self.head + n);
-        let mut out = vec![Sifted::ZERO; n];
+        let mut out = Vec::with_capacity(n);
         let mut kept = 0usize;
-        let (mut mismatch, mut excluded, mut requeued) = (0u64, 0u64, 0usize);
-        // One branch-free pass: matches are written, and every event not
+        let requeued = reply.codes.iter().filter(|c| **c >= CODE_NOT_YET).count();
+        // One branch-free pass, 64 entries at a time: matches are written
+        // into a window of filler entries cut to size, and every event not
         // requeued has its bit cleared.
-        for (e, &c) in self.events[head..end].iter_mut().zip(&reply.codes) {
-            let is_match = c.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
-            let again = c >= CODE_NOT_YET;
-            out[kept] = Sifted {
-                slot: e.slot,
-                basis: e.basis,
-                intensity: c.wrapping_sub(CODE_MATCH_SIGNAL) & 3,
-                bit: e.bit & is_match,
-            };
-            kept += usize::from(is_match);
-            mismatch += u64::from(c == CODE_MISMATCH);
-            excluded += u64::from(c == CODE_EXCLUDED);
-            requeued += usize::from(again);
-            e.bit &= again;
+        let chunks = self.events[head..end]
+            .chunks_mut(64)
+            .zip(reply.codes.chunks(64));
+        for (events, codes) in chunks {
+            out.resize(kept + events.len(), Sifted::ZERO);
+            for (e, &c) in events.iter_mut().zip(codes) {
+                let is_match = c.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
+                let again = c >= CODE_NOT_YET;
+                out[kept] = Sifted {
+                    slot: e.slot,
+                    basis: e.basis,
+                    intensity: c.wrapping_sub(CODE_MATCH_SIGNAL) & 3,
+                    bit: e.bit & is_match,
+                };
+                kept += usize::from(is_match);
+                e.bit &= again;
+            }
         }
         out.truncate(kept);
-        self.stats.basis_mismatch += mismatch;
-        self.stats.excluded += excluded;
+        self.stats.basis_mismatch += count_code(&reply.codes, CODE_MISMATCH);
+        self.stats.excluded += count_code(&reply.codes, CODE_EXCLUDED);
         self.stats.sifted += kept as u64;
         // Slots Alice did not have yet go back, in order, to the front of
         // the pending queue: move them to the end of the consumed range.
@@ -1522,6 +1668,110 @@ mod tests {
             let mut cursor = SymbolCursor::new(&alice.segments);
             for &(slot, sym) in &truth {
                 prop_assert_eq!(cursor.symbol_at(slot), Some(sym));
+            }
+        }
+
+        /// `cut` against the definition: entries in slot order up to and
+        /// including the `block_bits`-th Z entry; Z and X split; n[basis][k]
+        /// with k clamped to 2.
+        #[test]
+        fn ledger_cut_matches_model(seed in any::<u64>(), p_x in 0.0f64..1.0, cuts in proptest::collection::vec(1u64..400, 1..6)) {
+            let mut rng = ChaCha20Rng::seed_from_u64(seed);
+            let entries: Vec<Sifted> = (0..1500u64).map(|s| Sifted {
+                slot: 3 * s,
+                basis: Basis::from_bit(rng.random_bool(p_x)),
+                intensity: rng.random_range(0..4u8),
+                bit: rng.random(),
+            }).collect();
+            let mut l = SiftLedger::default();
+            // Fed in pieces, so that the deque wraps.
+            for piece in entries.chunks(97) {
+                l.extend(piece.to_vec());
+            }
+            let mut model: VecDeque<Sifted> = entries.iter().copied().collect();
+            for n in cuts {
+                let z_left = model.iter().filter(|e| e.basis == Basis::Z).count() as u64;
+                prop_assert_eq!(l.z_count(), z_left);
+                let got = l.cut(n);
+                if z_left < n {
+                    prop_assert!(got.is_none());
+                    continue;
+                }
+                let got = got.unwrap();
+                let mut want_z = (vec![], vec![]);
+                let mut want_x = (vec![], vec![]);
+                let mut counts = [[0u64; 3]; 2];
+                let first = model[0].slot;
+                let mut last = 0;
+                while (want_z.0.len() as u64) < n {
+                    let e = model.pop_front().unwrap();
+                    let side = if e.basis == Basis::Z { &mut want_z } else { &mut want_x };
+                    side.0.push(u8::from(e.bit));
+                    side.1.push(e.intensity);
+                    counts[e.basis as usize][usize::from(e.intensity.min(2))] += 1;
+                    last = e.slot;
+                }
+                prop_assert_eq!((got.first_slot, got.last_slot), (first, last));
+                prop_assert_eq!(&got.z_bits, &want_z.0);
+                prop_assert_eq!(&got.z_intensity, &want_z.1);
+                prop_assert_eq!(&got.x_bits, &want_x.0);
+                prop_assert_eq!(&got.x_intensity, &want_x.1);
+                prop_assert_eq!(got.counts.n, counts);
+                prop_assert_eq!(l.len(), model.len());
+            }
+        }
+
+        /// Bob's batch fast path (`push_records`) gives the same queue and
+        /// counters as feeding the same records one at a time through
+        /// `push_detection` / `push_status`, with double clicks, late and
+        /// invalid detections, STATUS alarms and epochs in the stream.
+        #[test]
+        fn bob_batch_path_matches_one_at_a_time(seed in any::<u64>()) {
+            let mut rng = ChaCha20Rng::seed_from_u64(seed);
+            let mut fast = BobSifter::with_seed(seed);
+            let mut slow = BobSifter::with_seed(seed);
+            let mut slow_clock = SlotClock::default();
+            let mut low = 0u64;
+            let mut epoch = 0u32;
+            for _round in 0..8 {
+                let mut recs = vec![];
+                for _ in 0..rng.random_range(0..300) {
+                    match rng.random_range(0..100) {
+                        0 => {
+                            epoch += 1;
+                            low = rng.random_range(0..50);
+                            recs.push(Record::Epoch(epoch));
+                        }
+                        1..=3 => recs.push(status(low + 1, u64::from(rng.random_bool(0.2)))),
+                        _ => {
+                            low = match rng.random_range(0..10) {
+                                0 => low.saturating_sub(3), // out of order: late
+                                1 => low,                   // double click
+                                _ => low + rng.random_range(1..4),
+                            };
+                            let basis = Basis::from_bit(rng.random());
+                            recs.push(det(low, rng.random_range(0..4), basis, rng.random_bool(0.05)));
+                        }
+                    }
+                }
+                fast.push_records(&recs);
+                for r in &recs {
+                    match r {
+                        Record::Epoch(e) => slow_clock.set_epoch(*e),
+                        Record::Detection(d) => slow.push_detection(slow_clock.full(d.slot), d),
+                        Record::Status(st) => slow.push_status(slow_clock.full(st.slot), st.get(CounterId::AlarmsSeen).unwrap_or(0)),
+                        _ => {}
+                    }
+                }
+                prop_assert_eq!(&fast.stats, &slow.stats);
+                let max = rng.random_range(0..200usize);
+                let (fa, sa) = (fast.announce(max), slow.announce(max));
+                prop_assert_eq!(&fa, &sa);
+                let codes: Vec<u8> = (0..fa.len()).map(|_| rng.random_range(0..=5u8)).collect();
+                let fo = fast.apply_reply(&SiftReply { codes: codes.clone() }).unwrap();
+                let so = slow.apply_reply(&SiftReply { codes }).unwrap();
+                prop_assert_eq!(fo, so);
+                prop_assert_eq!(fast.pending(), slow.pending());
             }
         }
 
