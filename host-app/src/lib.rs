@@ -5,6 +5,7 @@
 //! post-processing primitives of `qkd-keyproc`.
 
 pub mod config;
+pub mod device_setup;
 pub mod estimation;
 pub mod linkstate;
 pub mod pipeline;

@@ -382,7 +382,12 @@ fn open_feed(o: &RoleOptions) -> Result<Feed, RoleError> {
         peer_drain = Some(pd.take_events()?);
         qkd_driver::open_with(&o.device, &provider, Some(o.role))?
     } else {
-        qkd_driver::open_with(&o.device, &provider, Some(o.role))?
+        let dev = qkd_driver::open_with(&o.device, &provider, Some(o.role))?;
+        if crate::device_setup::needs_programming(&o.device) {
+            crate::device_setup::program(dev, o.role, &o.config)?
+        } else {
+            dev
+        }
     };
     Ok(Feed {
         reader: StreamReader::new(dev.take_events()?),
