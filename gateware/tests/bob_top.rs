@@ -134,9 +134,14 @@ fn scenario(
     let got = sim.records();
     let want = sim.model_records(&all);
     if let Some(i) = (0..got.len().min(want.len())).find(|&i| got[i] != want[i]) {
+        let from = i.saturating_sub(4);
         panic!(
-            "{name}: record {i} differs from qkd-model:\n core:  {:?}\n model: {:?}",
-            got[i], want[i]
+            "{name}: record {i} differs from qkd-model:\n core:  {:?}\n model: {:?}\n\
+             records {from}.. (core): {:?}\n records {from}.. (model): {:?}",
+            got[i],
+            want[i],
+            &got[from..got.len().min(i + 4)],
+            &want[from..want.len().min(i + 4)]
         );
     }
     assert_eq!(got.len(), want.len(), "{name}: record count");
@@ -364,4 +369,55 @@ proptest::proptest! {
         proptest::prop_assert_eq!(&sim.gates[1..], &outs[..outs.len() - 1]);
         check_accounting(&got, nd);
     }
+}
+
+#[test]
+fn qrng_source_drives_the_basis_and_a_stuck_qrng_invalidates_clicks() {
+    // RNG_CTRL = 0: Bob's basis comes from the external QRNG words (one per
+    // lane per cycle). Random words for 60 cycles (the detections' bases
+    // must equal the model's, which takes them from the same words), one
+    // cycle of underrun (qrng_valid low), then the same word repeated: the
+    // repetition-count test (cutoff 6) fails and the clicks from then on
+    // are INVALID, with RNG_RCT in the STATUS alarms. A click every 4th
+    // cycle keeps the record stream below the serializer's bandwidth (one
+    // cycle per bundle plus one per word), so nothing is dropped and the
+    // comparison with the model is exact; STATUS every 128 slots = 32
+    // cycles, so 160 cycles close the intervals after the failure.
+    let regs = [
+        ("RNG_CTRL", 0),
+        ("RNG_RCT_CUTOFF", 6),
+        ("GATE_DEAD_TIME_SLOTS", 0),
+        // P(Z) = 1/2, so both bases show up among the ~15 random-phase clicks
+        ("GATE_BASIS_THRESH_Z", 0x8000),
+    ];
+    let mut x = seed_of("qrng_source_drives_the_basis");
+    let mut next = move || {
+        // splitmix64: independent of the gateware's xoshiro
+        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let r = scenario("qrng", &regs, 160, |c| {
+        let mut i = BobIn::default();
+        i.qrng = match c {
+            60 => None,
+            61.. => Some(vec![0x5555_AAAA_0F0F_F0F0; 4]),
+            _ => Some((0..4).map(|_| next()).collect()),
+        };
+        if c % 4 == 0 {
+            click(&mut i.apd, 8, (c / 4) % 4, (c / 8) % 2, 3);
+        }
+        i
+    });
+    let det = detections(&r);
+    assert!(det.iter().any(|d| d.basis == qkd_abi::symbol::Basis::Z));
+    assert!(det.iter().any(|d| d.basis == qkd_abi::symbol::Basis::X));
+    assert!(det.iter().any(|d| !d.invalid) && det.iter().any(|d| d.invalid));
+    assert!(
+        det.iter().filter(|d| d.slot >= 75 * 4).all(|d| d.invalid),
+        "clicks after the RCT failure must be invalid"
+    );
+    assert_ne!(seen(&r) & u64::from(alarm::RNG_RCT), 0);
 }

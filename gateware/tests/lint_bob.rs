@@ -3,11 +3,11 @@
 //! wrapper's port list, Verilator lint (`--lint-only -Wall`) with only the
 //! waivers rust-hdl's output style forces (as for Alice: WIDTH*,
 //! UNOPTFLAT, DECLFILENAME, UNUSEDSIGNAL, UNUSEDPARAM), and Yosys
-//! `synth_ecp5 -top qkd_bob` (opt-in, `--ignored`: several minutes).
+//! `synth_ecp5 -top qkd_bob` (about 5 minutes on 2 cores: in CI).
 //!
 //! ```text
 //!  generate(bob, L, OS, ND) ──► DIR/qkd_bob.v ──► verilator --lint-only -Wall
-//!                                             └─► yosys synth_ecp5 (4 lanes, ignored)
+//!                                             └─► yosys synth_ecp5 (4 lanes)
 //! ```
 //! Without the tools the tests print a skip note, unless env `CI` is set.
 
@@ -127,7 +127,6 @@ fn verilator_lint_parameter_corners() {
 }
 
 #[test]
-#[ignore = "Yosys synth_ecp5 of qkd_bob takes several minutes on 2 cores"]
 fn yosys_synth_ecp5_four_lanes() {
     let Some(yosys) = tool("yosys") else { return };
     let dir = out_dir("synth");
