@@ -18,13 +18,17 @@
 //! file with `gtkwave /path/trace.vcd`.
 
 pub mod axi;
+pub mod bench;
 pub mod build;
+pub mod link;
 pub mod model;
 pub mod ports;
 pub mod shim;
 
 pub use axi::{AxiLiteMaster, AxiLitePorts, Backpressure, LiteResp, StreamSink};
+pub use bench::CoreBench;
 pub use build::{BuildOptions, Built, Toolchain};
+pub use link::{ExactError, ExactLink, ExactVerilog};
 pub use model::{Model, PortId, Sim};
 pub use ports::{Direction, Port};
 
@@ -115,6 +119,19 @@ pub enum Error {
         /// Cycles waited.
         cycles: u64,
     },
+    /// A bus transaction completed with an error response.
+    #[error("AXI4-Lite {op} at {addr:#x}: response {response}")]
+    BusResponse {
+        /// "read" or "write".
+        op: &'static str,
+        /// Byte address.
+        addr: u32,
+        /// The response (and data) received.
+        response: String,
+    },
+    /// The register map has no register of this name.
+    #[error("no register named {0} in the core's map")]
+    NoSuchRegister(String),
     /// The stream violated AXI4-Stream framing (tlast) or record encoding.
     #[error("AXI4-Stream word {word_index} (cycle {cycle}): {why}")]
     Stream {

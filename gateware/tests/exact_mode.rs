@@ -1,0 +1,339 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Exact mode (issue 7): the same short run through `sim:` (behavioural
+//! golden models of both cores) and `sim+verilator:` (the Verilated
+//! `qkd_alice` and `qkd_bob` generated from this crate, with the same
+//! physics between them) with the same seeds gives identical record
+//! streams, both read through qkd-driver's `open_with` and `StreamReader`.
+//!
+//! ```text
+//!  qkd_gateware::generate::verilog ──► DIR/qkd_alice.v, DIR/qkd_bob.v
+//!  open_with("sim:alice?link=f&SEEDS&alice_stream=full")   open_with("sim+verilator:alice?link=x&SEEDS&verilog_dir=DIR")
+//!  open_with("sim:bob?link=f&SEEDS")                       open_with("sim+verilator:bob?link=x&SEEDS&verilog_dir=DIR")
+//!        └── StreamReader ──► records ══ index by index ══ records ◄── StreamReader ──┘
+//! ```
+//!
+//! The test lives here because this crate generates the Verilog from the
+//! current rust-hdl source in the test process (no stale files; qkd-sim
+//! cannot depend on qkd-gateware). The Verilator builds are cached by
+//! content hash and shared with `verilator_alice`/`verilator_bob` (same
+//! generation parameters). Inside `sim+verilator:` the cores' `symbols`,
+//! `gate_en` and `basis_out` are also checked every cycle against what the
+//! physics assumed (an error ends the stream).
+
+use qkd_abi::records::{CounterId, Record};
+use qkd_abi::regmap::bob::alarm;
+use qkd_abi::{GenParams, Role};
+use qkd_driver::{open_with, Device, LossReport, SlotDetection, StreamReader};
+use qkd_model::clicks::seed_from_name;
+use qkd_sim::physics::alice::AliceStreamMode;
+use qkd_sim::physics::{AttackConfig, AttackKind, ChannelParams, LinkParams, SimProvider};
+use qkd_sim::verilator::ExactVerilog;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The generated Verilog of both default tops (4 lanes; Bob 8 samples, 2
+/// detectors), written once per test process into the target's tmp dir.
+fn verilog_dir() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("exact_mode-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("create the Verilog directory");
+        for p in [GenParams::alice(4), GenParams::bob(4, 8, 2)] {
+            let v = qkd_gateware::generate::verilog(&p).expect("generate Verilog");
+            let f = dir.join(format!("qkd_{}.v", p.role.name()));
+            std::fs::write(&f, v).expect("write Verilog");
+        }
+        dir
+    })
+}
+
+/// One item of a stream as the driver's reader yields it.
+#[derive(Debug, Clone, PartialEq)]
+enum Item {
+    Detection(SlotDetection),
+    Record(u64, Record),
+}
+
+/// Read a device's whole stream through the driver's `StreamReader`.
+fn read_stream(dev: &mut Device) -> (Vec<Item>, LossReport) {
+    let mut r = StreamReader::new(dev.take_events().expect("event stream"));
+    let mut out = Vec::new();
+    loop {
+        let b = r
+            .next_batch(Duration::from_secs(5))
+            .unwrap_or_else(|e| panic!("{}: {}", dev.uri, error_chain(&e)));
+        for it in b.iter() {
+            out.push(match it {
+                qkd_driver::stream::BatchItem::Detection(d) => Item::Detection(*d),
+                qkd_driver::stream::BatchItem::Record(s) => Item::Record(s.slot, s.record.clone()),
+            });
+        }
+        if b.end_of_stream {
+            break;
+        }
+    }
+    (out, r.total_loss().clone())
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut m = e.to_string();
+    let mut s = e.source();
+    while let Some(x) = s {
+        m.push_str(": ");
+        m.push_str(&x.to_string());
+        s = x.source();
+    }
+    m
+}
+
+/// Panic with the first differing item of two streams.
+fn assert_same(what: &str, fast: &[Item], exact: &[Item]) {
+    if let Some(i) = fast.iter().zip(exact).position(|(a, b)| a != b) {
+        panic!(
+            "{what}: streams differ first at item {i} of {} (sim:) / {} (sim+verilator:)\n  sim:           {:?}\n  sim+verilator: {:?}\n  item before:   {:?}",
+            fast.len(),
+            exact.len(),
+            fast[i],
+            exact[i],
+            i.checked_sub(1).map(|j| &fast[j])
+        );
+    }
+    if fast.len() != exact.len() {
+        let n = fast.len().min(exact.len());
+        panic!(
+            "{what}: sim: has {} items, sim+verilator: {}; first extra: {:?}",
+            fast.len(),
+            exact.len(),
+            fast.get(n).or(exact.get(n))
+        );
+    }
+}
+
+/// What a Bob stream covers.
+#[derive(Debug, Default)]
+struct Coverage {
+    detections: usize,
+    invalid: usize,
+    status: usize,
+    dead_time: u64,
+    after_gate: u64,
+    alarms_seen: u64,
+}
+
+fn coverage(items: &[Item]) -> Coverage {
+    let mut c = Coverage::default();
+    for it in items {
+        match it {
+            Item::Detection(d) => {
+                c.detections += 1;
+                c.invalid += usize::from(d.invalid());
+            }
+            Item::Record(_, Record::Status(s)) => {
+                c.status += 1;
+                c.dead_time += s.get(CounterId::DeadTimeSuppressed).unwrap_or(0);
+                c.after_gate += s.get(CounterId::AfterGate).unwrap_or(0);
+                c.alarms_seen |= s.get(CounterId::AlarmsSeen).unwrap_or(0);
+            }
+            _ => {}
+        }
+    }
+    c
+}
+
+/// Open both ends of link `name` with `scheme`, read both streams.
+fn run_pair(p: &SimProvider, scheme: &str, name: &str, opts: &str) -> [(Vec<Item>, LossReport); 2] {
+    let t0 = Instant::now();
+    let mut a = open_with(
+        &format!("{scheme}:alice?link={name}&{opts}"),
+        p,
+        Some(Role::Alice),
+    )
+    .unwrap_or_else(|e| panic!("{scheme}:alice: {}", error_chain(&e)));
+    let mut b = open_with(
+        &format!("{scheme}:bob?link={name}&{opts}"),
+        p,
+        Some(Role::Bob),
+    )
+    .unwrap_or_else(|e| panic!("{scheme}:bob: {}", error_chain(&e)));
+    let opened = t0.elapsed().as_secs_f64();
+    let ra = read_stream(&mut a);
+    let rb = read_stream(&mut b);
+    eprintln!(
+        "{scheme}: opened in {opened:.1} s, streams read in {:.1} s ({} Alice, {} Bob items)",
+        t0.elapsed().as_secs_f64() - opened,
+        ra.0.len(),
+        rb.0.len()
+    );
+    [ra, rb]
+}
+
+fn compare(
+    name: &str,
+    fast: [(Vec<Item>, LossReport); 2],
+    exact: [(Vec<Item>, LossReport); 2],
+) -> Coverage {
+    for (role, (f, e)) in ["Alice", "Bob"].iter().zip(fast.iter().zip(exact.iter())) {
+        assert!(
+            f.1.is_lossless(),
+            "{name} {role} sim: stream reports losses: {:?}",
+            f.1
+        );
+        assert!(
+            e.1.is_lossless(),
+            "{name} {role} sim+verilator: stream reports losses: {:?}",
+            e.1
+        );
+        assert_same(&format!("{name}: {role}"), &f.0, &e.0);
+    }
+    let alice_symbols = fast[0]
+        .0
+        .iter()
+        .filter(|i| matches!(i, Item::Record(_, Record::AliceSymbols(_))))
+        .count();
+    let c = coverage(&fast[1].0);
+    eprintln!("{name}: identical; Alice {alice_symbols} ALICE_SYMBOLS records; Bob {c:?}");
+    c
+}
+
+/// Honest link at 2 km, URI options only: detections, STATUS every 2^12
+/// slots on both sides, sync frames, dead-time collisions.
+#[test]
+fn exact_mode_honest_link_equals_sim() {
+    let name = "exact_mode_honest_link_equals_sim";
+    let seed = seed_from_name(name);
+    let opts = format!(
+        "distance_km=2&seed={}&alice_seed={}&bob_seed={}&pulses={}&chunk={}&status_log2=12",
+        seed,
+        seed ^ 1,
+        seed ^ 2,
+        1u64 << 18,
+        1u64 << 16
+    );
+    let p = SimProvider::new();
+    let fast = run_pair(&p, "sim", "f", &format!("{opts}&alice_stream=full"));
+    let dir = verilog_dir().display().to_string();
+    let exact = run_pair(
+        &p,
+        "sim+verilator",
+        "x",
+        &format!("{opts}&verilog_dir={dir}"),
+    );
+    let c = compare(name, fast, exact);
+    assert!(c.detections > 300, "{c:?}");
+    assert_eq!(c.status, 64, "{c:?}");
+    assert!(c.dead_time > 0, "no dead-time collision: {c:?}");
+}
+
+fn stressed(name: &str) -> LinkParams {
+    let mut p = LinkParams {
+        channel: ChannelParams::fiber(1.0, 0.2, 0.0),
+        ..LinkParams::default()
+    };
+    let seed = seed_from_name(name);
+    p.physics_seed = seed;
+    p.alice_seed = seed ^ 1;
+    p.bob_seed = seed ^ 2;
+    p.detector.dark_count_per_gate = 1e-4;
+    p.detector.afterpulse_probability = 0.1;
+    p.detector.jitter_rms_ps = 300.0;
+    p.bob.dead_time_slots = 20;
+    p.bob.status_interval_log2 = 11;
+    p.alice_status_interval_log2 = 11;
+    p.sync_log2 = 12;
+    p.alice_stream = AliceStreamMode::Full;
+    p
+}
+
+fn run_params(name: &str, p: LinkParams, pulses: u64) -> Coverage {
+    let chunk = 1 << 15;
+    let prov = SimProvider::new();
+    prov.insert_link("f", p.clone(), pulses, chunk).unwrap();
+    let fast = run_pair(&prov, "sim", "f", "");
+    let v = ExactVerilog::from_dir(verilog_dir()).unwrap();
+    let t0 = Instant::now();
+    prov.insert_exact_link("x", p, pulses, chunk, &v)
+        .unwrap_or_else(|e| panic!("{}", error_chain(&e)));
+    eprintln!(
+        "{name}: exact link built in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+    let exact = run_pair(&prov, "sim+verilator", "x", "");
+    compare(name, fast, exact)
+}
+
+/// CW blinding during the second quarter of the run (photocurrent alarm,
+/// invalid detections, Eve's trigger clicks), fiber delay 3 slots, sync
+/// 5 cycles after START, dead time 20 slots, afterpulsing and jitter
+/// (after-gate clicks).
+#[test]
+fn exact_mode_cw_blinding_fiber_delay_equals_sim() {
+    let name = "exact_mode_cw_blinding_fiber_delay_equals_sim";
+    let mut p = stressed(name);
+    p.bob.fiber_delay_slots = 3;
+    p.bob_sync_cycle = 5;
+    p.attack = AttackConfig {
+        kind: AttackKind::CwBlinding { adc_code: 0xE00 },
+        start_slot: 1 << 16,
+        end_slot: 1 << 17,
+    };
+    let c = run_params(name, p, 1 << 18);
+    assert_ne!(c.alarms_seen & u64::from(alarm::PHOTOCURRENT), 0, "{c:?}");
+    assert!(c.invalid > 50 && c.detections - c.invalid > 300, "{c:?}");
+    assert!(c.dead_time > 0, "{c:?}");
+}
+
+/// After-gate attack (AFTER_GATE alarm) with a short after-gate window.
+#[test]
+fn exact_mode_after_gate_attack_equals_sim() {
+    let name = "exact_mode_after_gate_attack_equals_sim";
+    let mut p = stressed(name);
+    p.bob.aftergate_window_slots = 4096;
+    p.bob.aftergate_limit = 4;
+    p.attack = AttackConfig {
+        kind: AttackKind::AfterGate,
+        start_slot: 1 << 15,
+        end_slot: 1 << 16,
+    };
+    let c = run_params(name, p, 1 << 17);
+    assert_ne!(c.alarms_seen & u64::from(alarm::AFTER_GATE), 0, "{c:?}");
+    assert!(c.after_gate > 10, "{c:?}");
+}
+
+/// Figure for the physics README: simulated pulses per second through the
+/// driver (open + read both streams) in both modes, default link.
+#[test]
+#[ignore = "figure: cargo test -p qkd-gateware --release --test exact_mode -- --ignored --nocapture"]
+fn exact_mode_pulses_per_second() {
+    let dir = verilog_dir().display().to_string();
+    // Warm the Verilator cache first (not timed).
+    let p = SimProvider::new();
+    let _ = run_pair(
+        &p,
+        "sim+verilator",
+        "warm",
+        &format!("pulses=4096&verilog_dir={dir}"),
+    );
+    for km in [0.0, 50.0] {
+        for (scheme, pulses, extra) in [
+            ("sim", 1u64 << 28, "alice_stream=sparse".to_string()),
+            ("sim", 1u64 << 24, "alice_stream=full".to_string()),
+            ("sim+verilator", 1u64 << 21, format!("verilog_dir={dir}")),
+        ] {
+            let p = SimProvider::new();
+            let opts = format!(
+                "distance_km={km}&pulses={pulses}&chunk={}&{extra}",
+                1u64 << 20
+            );
+            let t0 = Instant::now();
+            let r = run_pair(&p, scheme, "s", &opts);
+            let secs = t0.elapsed().as_secs_f64();
+            eprintln!(
+                "FIGURE {scheme} {km} km {extra}: {pulses} pulses in {secs:.2} s = {:.3e} pulses/s ({} Bob items)",
+                pulses as f64 / secs,
+                r[1].0.len()
+            );
+        }
+    }
+}
