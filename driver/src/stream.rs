@@ -29,6 +29,15 @@ use std::time::Duration;
 
 /// Most words one record can span (STATUS: 1 + 255).
 pub const MAX_RECORD_WORDS: usize = 256;
+/// Most bytes carried from one read to the next: a record missing at
+/// least one word, plus a partial word.
+pub const MAX_CARRY_BYTES: usize = (MAX_RECORD_WORDS - 1) * 8 + 7;
+/// Reads land at an address aligned to this (one page). The kernel's
+/// copy into a destination that is not 64-byte aligned relative to the
+/// page-aligned source runs about 4 times slower (measured: pipe reads at
+/// 1.3 instead of 5.4 GiB/s on AMD EPYC, `rep movsb`), and the XDMA driver
+/// maps user pages for DMA, where page alignment saves a descriptor.
+pub const READ_ALIGN_BYTES: usize = 4096;
 /// Default bytes asked of the source per read.
 pub const DEFAULT_READ_BYTES: usize = 1 << 20;
 /// Entries kept in the accumulated total's lists (counters are exact).
@@ -123,6 +132,28 @@ impl LossReport {
             && self.discontinuities.is_empty()
             && self.decode_errors == 0
             && self.discarded_bytes == 0
+    }
+
+    /// Add `o` to this report, keeping every list entry (a batch's report).
+    fn append(&mut self, mut o: LossReport) {
+        if self.lost_ranges.is_empty() {
+            std::mem::swap(&mut self.lost_ranges, &mut o.lost_ranges);
+        } else {
+            self.lost_ranges.append(&mut o.lost_ranges);
+        }
+        if self.discontinuities.is_empty() {
+            std::mem::swap(&mut self.discontinuities, &mut o.discontinuities);
+        } else {
+            self.discontinuities.append(&mut o.discontinuities);
+        }
+        self.gap_records = self.gap_records.saturating_add(o.gap_records);
+        self.lost_slots = self.lost_slots.saturating_add(o.lost_slots);
+        self.lost_records = self.lost_records.saturating_add(o.lost_records);
+        self.saturated_gaps = self.saturated_gaps.saturating_add(o.saturated_gaps);
+        self.unexplained_slots = self.unexplained_slots.saturating_add(o.unexplained_slots);
+        self.decode_errors = self.decode_errors.saturating_add(o.decode_errors);
+        self.discarded_bytes = self.discarded_bytes.saturating_add(o.discarded_bytes);
+        self.dropped_entries = self.dropped_entries.saturating_add(o.dropped_entries);
     }
 
     fn merge_capped(&mut self, o: &LossReport) {
@@ -304,8 +335,12 @@ impl Default for StreamDecoder {
 impl StreamDecoder {
     /// A decoder whose reads take at most `read_bytes` at a time.
     pub fn new(read_bytes: usize) -> StreamDecoder {
+        // Room for the carried tail in front of the read position, the
+        // alignment padding, and the read itself. The buffer is never
+        // resized, so its address (and the aligned offset) stays fixed.
+        let len = MAX_CARRY_BYTES + READ_ALIGN_BYTES + read_bytes.max(8);
         StreamDecoder {
-            buf: vec![0; read_bytes.max(8) + MAX_RECORD_WORDS * 8 + 8],
+            buf: vec![0; len],
             start: 0,
             end: 0,
             stream_pos: 0,
@@ -338,12 +373,29 @@ impl StreamDecoder {
         self.epoch
     }
 
-    /// Free space to read into (compacts the carried bytes to the front).
+    /// Offset of the read position: the first offset at or after
+    /// [`MAX_CARRY_BYTES`] whose address is [`READ_ALIGN_BYTES`]-aligned.
+    /// Computed from the buffer's address each time, so a clone (another
+    /// allocation) is aligned too.
+    fn read_at(&self) -> usize {
+        let addr = self.buf.as_ptr() as usize + MAX_CARRY_BYTES;
+        MAX_CARRY_BYTES + (READ_ALIGN_BYTES - addr % READ_ALIGN_BYTES) % READ_ALIGN_BYTES
+    }
+
+    /// Free space to read into, starting at a page-aligned address. The
+    /// carried bytes (after decoding, at most a partial record: <=
+    /// [`MAX_CARRY_BYTES`]) are moved to end just before it, so the stream
+    /// stays contiguous and only that tail is ever copied.
     pub fn spare(&mut self) -> &mut [u8] {
-        if self.start > 0 {
-            self.buf.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
+        let pending = self.end - self.start;
+        // `pending <= MAX_CARRY_BYTES <= read_at` holds after every decode;
+        // were it not so, the bytes would go to the front (still correct,
+        // only unaligned).
+        let dst = self.read_at().saturating_sub(pending);
+        if dst != self.start {
+            self.buf.copy_within(self.start..self.end, dst);
+            self.start = dst;
+            self.end = dst + pending;
         }
         &mut self.buf[self.end..]
     }
@@ -399,7 +451,10 @@ impl StreamDecoder {
     }
 
     fn decode(&mut self, at_end: bool, batch: &mut Batch) {
-        let mut loss = std::mem::take(&mut batch.loss);
+        // This call's losses only: the batch may already hold some from an
+        // earlier call (`feed` over several buffers, `feed` then `finish`),
+        // which are in the total already.
+        let mut loss = LossReport::default();
         while self.end - self.start >= 8 {
             let h = word_at(&self.buf, self.start);
             // ---- Hot path: a run of DETECTION words ----
@@ -440,7 +495,7 @@ impl StreamDecoder {
             }
         }
         self.total.merge_capped(&loss);
-        batch.loss = loss;
+        batch.loss.append(loss);
     }
 
     fn check_detection_order(&mut self, run: &[SlotDetection], loss: &mut LossReport) {
@@ -845,6 +900,24 @@ mod tests {
     }
 
     #[test]
+    fn total_counts_each_loss_once_when_a_batch_spans_several_decodes() {
+        // 16-byte reads: `feed` decodes three times, `finish` once more,
+        // all into the same batch.
+        let mut data = u64::MAX.to_le_bytes().to_vec();
+        data.extend(bytes(&[Record::Epoch(0), det(5), det(4)]));
+        data.extend_from_slice(&0u64.to_le_bytes());
+        data.extend_from_slice(&[1, 2, 3]);
+        let mut d = StreamDecoder::new(16);
+        let mut b = Batch::default();
+        d.feed(&data, &mut b);
+        d.finish(&mut b);
+        assert_eq!(b.loss.decode_errors, 3);
+        assert_eq!(b.loss.discarded_bytes, 19);
+        assert_eq!(b.loss.discontinuities.len(), 1);
+        assert_eq!(d.total_loss(), &b.loss);
+    }
+
+    #[test]
     fn restart_resets_cursors() {
         let data = bytes(&[Record::Epoch(0), syms(0, 16), Record::Epoch(0), syms(0, 16)]);
         let (b, d) = run(&data, 64);
@@ -868,8 +941,114 @@ mod tests {
         ]
     }
 
+    /// Serves `data` in reads of the sizes in `sizes` (cycled; 0 is a
+    /// timeout), never more than the reader asks for.
+    struct SplitSource {
+        data: Vec<u8>,
+        pos: usize,
+        sizes: Vec<usize>,
+        i: usize,
+    }
+
+    impl EventSource for SplitSource {
+        fn read_bytes(&mut self, buf: &mut [u8], _timeout: Duration) -> Result<usize> {
+            if self.pos >= self.data.len() {
+                return Err(Error::StreamEnded {
+                    path: "<split>".into(),
+                });
+            }
+            let want = self.sizes[self.i % self.sizes.len()];
+            self.i += 1;
+            let n = want.min(buf.len()).min(self.data.len() - self.pos);
+            buf[..n].copy_from_slice(&self.data[self.pos..self.pos + n]);
+            self.pos += n;
+            Ok(n)
+        }
+    }
+
+    /// One piece of a test stream: records, a run of detections, garbage.
+    fn arb_piece() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            arb_record().prop_map(|r| bytes(&[r])),
+            // A long DETECTION run (hot path, several blocks), slots
+            // increasing from a random start, sometimes with a step back.
+            (0u64..1 << 39, 1usize..3000, prop::option::of(0usize..3000)).prop_map(
+                |(s0, n, back)| {
+                    let recs: Vec<Record> = (0..n as u64)
+                        .map(|i| {
+                            det(if Some(i as usize) == back {
+                                s0
+                            } else {
+                                s0 + 2 * i
+                            })
+                        })
+                        .collect();
+                    bytes(&recs)
+                }
+            ),
+            // A STATUS of up to 255 counters (the longest record: 2 KiB).
+            (0u64..1 << 40, 0usize..=255).prop_map(|(end, k)| {
+                let counters = (0..k)
+                    .map(|i| (CounterId::Clicks((i % 4) as u8), i as u64))
+                    .collect();
+                bytes(&[Record::Status(Status {
+                    slot: end,
+                    counters,
+                })])
+            }),
+            // Garbage: a bad word, or bytes that shift the word alignment.
+            prop_oneof![Just(u64::MAX), Just(0u64), (6u64..15).prop_map(|t| t << 60)]
+                .prop_map(|w| w.to_le_bytes().to_vec()),
+            prop::collection::vec(any::<u8>(), 1..12),
+        ]
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any split of a byte stream into reads (any read size of the
+        /// reader, any read lengths of the source, timeouts in between)
+        /// gives the same records, in the same order, and the same loss
+        /// report, errors and counters as decoding it in one piece.
+        #[test]
+        fn any_split_into_reads_gives_the_same_records_and_losses(
+            pieces in prop::collection::vec(arb_piece(), 0..12),
+            sizes in prop::collection::vec(prop_oneof![Just(0usize), 1usize..64, 1usize..9000], 1..16),
+            read_bytes in prop_oneof![8usize..100, 100usize..20000],
+        ) {
+            let data: Vec<u8> = pieces.concat();
+            let mut one = StreamDecoder::new(data.len());
+            let mut want = Batch::default();
+            one.feed(&data, &mut want);
+            one.finish(&mut want);
+            prop_assume!(want.errors.len() < MAX_ERRORS_PER_BATCH);
+
+            let mut sizes = sizes;
+            if sizes.iter().all(|&s| s == 0) {
+                sizes.push(8);
+            }
+            let src = SplitSource { data: data.clone(), pos: 0, sizes, i: 0 };
+            let mut r = StreamReader::with_read_bytes(src, read_bytes);
+            let mut got = Batch::default();
+            let mut last_end = false;
+            for _ in 0..(data.len() + 2) * 20 {
+                let b = r.next_batch(Duration::ZERO).unwrap();
+                last_end = b.end_of_stream;
+                merge(&mut got, b);
+                if last_end {
+                    break;
+                }
+            }
+            prop_assert!(last_end, "the stream must end");
+            prop_assert!(r.next_batch(Duration::ZERO).is_err());
+            prop_assert_eq!(&got.detections, &want.detections);
+            prop_assert_eq!(&got.records, &want.records);
+            prop_assert_eq!(&got.loss, &want.loss);
+            prop_assert_eq!(r.total_loss(), one.total_loss());
+            prop_assert_eq!(&got.errors, &want.errors);
+            prop_assert_eq!(r.stats(), one.stats());
+            prop_assert_eq!(r.stats().bytes_in, data.len() as u64);
+        }
 
         #[test]
         fn any_bytes_never_panic_and_every_byte_is_accounted(data in prop::collection::vec(any::<u8>(), 0..600), chunk in 1usize..80) {
