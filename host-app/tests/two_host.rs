@@ -574,3 +574,91 @@ fn detector_alarm_stops_key_production_and_shows_in_status() {
     alice.wait_line("{\"sessions\"", Duration::from_secs(30));
     assert_eq!(ops_status(a_ops)["stored_keys"], 0);
 }
+
+/// A TCP relay between Bob and Alice whose open connections the test can
+/// cut (both directions shut down), as a network drop would.
+struct Relay {
+    addr: SocketAddr,
+    open: Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl Relay {
+    fn new(to: SocketAddr) -> Relay {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let open = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let o = open.clone();
+        std::thread::spawn(move || {
+            for c in l.incoming() {
+                let Ok(c) = c else { break };
+                let Ok(s) = std::net::TcpStream::connect(to) else {
+                    continue;
+                };
+                o.lock()
+                    .unwrap()
+                    .extend([c.try_clone().unwrap(), s.try_clone().unwrap()]);
+                for (mut from, mut to) in [(c.try_clone().unwrap(), s.try_clone().unwrap()), (s, c)]
+                {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Relay { addr, open }
+    }
+
+    /// Cut every connection open now; later ones are relayed again.
+    fn cut(&self) -> usize {
+        let mut v = self.open.lock().unwrap();
+        for s in v.iter() {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+        let n = v.len() / 2;
+        v.clear();
+        n
+    }
+}
+
+#[test]
+fn a_dropped_connection_reconnects_and_resumes_with_identical_keys() {
+    let t0 = Instant::now();
+    let s = Setup::new();
+    let pki = s.path("pki");
+    let alice = RoleProc::spawn(&s, "alice", "--listen", "127.0.0.1:0", "61");
+    let (a_kme, a_ops) = alice.addrs();
+    let chan = alice.wait_line("classical channel listening on", Duration::from_secs(20));
+    let relay = Relay::new(chan.parse().unwrap());
+    let bob = RoleProc::spawn(&s, "bob", "--connect", &relay.addr.to_string(), "61");
+    let (b_kme, b_ops) = bob.addrs();
+    // Cut the classical channel once the first block is committed, while
+    // the next one is under way; both processes stay up.
+    let t = Instant::now();
+    while ops_status(a_ops)["stored_keys"].as_u64().unwrap_or(0) == 0 {
+        assert!(t.elapsed() < Duration::from_secs(90), "no key in 90 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(relay.cut(), 1, "one connection was open");
+    let st = wait_done(&[a_ops, b_ops], 2, Duration::from_secs(150));
+    assert_eq!(st[0]["link"]["blocks_done"], st[1]["link"]["blocks_done"]);
+    let sessions: u64 = alice
+        .wait_line("{\"sessions\":", Duration::from_secs(10))
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        sessions >= 2,
+        "Bob did not reconnect: {sessions} session(s)"
+    );
+    // Nothing lost or doubled: both stores hold the same keys.
+    let n = assert_stores_identical(a_kme, a_ops, b_kme, b_ops, &pki);
+    assert!(n > 0);
+    eprintln!(
+        "dropped connection: {sessions} sessions, {} blocks, {n} keys, {:.1} s",
+        st[0]["link"]["blocks_done"],
+        t0.elapsed().as_secs_f64()
+    );
+}
