@@ -301,6 +301,31 @@ fn exact_mode_after_gate_attack_equals_sim() {
     assert!(c.after_gate > 10, "{c:?}");
 }
 
+/// The comparison can fail: a `sim:` link whose Bob seed differs by one
+/// bit gives other bases, which the comparison reports at a DETECTION.
+#[test]
+fn exact_mode_comparison_reports_a_different_bob_seed() {
+    let name = "exact_mode_comparison_reports_a_different_bob_seed";
+    let p = stressed(name);
+    let mut q = p.clone();
+    q.bob_seed ^= 1 << 40;
+    let prov = SimProvider::new();
+    prov.insert_link("f", q, 1 << 14, 1 << 14).unwrap();
+    let fast = run_pair(&prov, "sim", "f", "");
+    let v = ExactVerilog::from_dir(verilog_dir()).unwrap();
+    prov.insert_exact_link("x", p, 1 << 14, 1 << 14, &v)
+        .unwrap_or_else(|e| panic!("{}", error_chain(&e)));
+    let exact = run_pair(&prov, "sim+verilator", "x", "");
+    assert_same(name, &fast[0].0, &exact[0].0);
+    let r = std::panic::catch_unwind(|| assert_same(name, &fast[1].0, &exact[1].0));
+    let msg = r.expect_err("Bob's streams must differ");
+    let msg = msg.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        msg.contains("differ first at item") && msg.contains("Detection"),
+        "{msg}"
+    );
+}
+
 /// Figure for the physics README: simulated pulses per second through the
 /// driver (open + read both streams) in both modes, default link.
 #[test]

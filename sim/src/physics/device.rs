@@ -49,7 +49,7 @@ use std::time::Duration;
 /// The link behind a pair of devices.
 enum Engine {
     /// `sim:`.
-    Fast(FastLink),
+    Fast(Box<FastLink>),
     /// `sim+verilator:`.
     Exact(Box<ExactLink>),
 }
@@ -385,7 +385,7 @@ impl SimProvider {
         pulses: u64,
         chunk: u64,
     ) -> Result<(), super::SimError> {
-        let link = Engine::Fast(FastLink::new(p)?);
+        let link = Engine::Fast(Box::new(FastLink::new(p)?));
         self.insert(name, Shared::new(link, name, pulses, chunk));
         Ok(())
     }
@@ -454,7 +454,9 @@ impl BackendProvider for SimProvider {
                             }
                         })?))
                     } else {
-                        Engine::Fast(FastLink::new(p).map_err(|e| bad(uri, e.to_string()))?)
+                        Engine::Fast(Box::new(
+                            FastLink::new(p).map_err(|e| bad(uri, e.to_string()))?,
+                        ))
                     };
                     let s = Arc::new(Mutex::new(Shared::new(
                         link,

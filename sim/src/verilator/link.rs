@@ -1061,3 +1061,93 @@ impl ExactLink {
         std::mem::take(&mut r.values)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use qkd_abi::records::{AliceSymbols, Detection, Status};
+
+    fn syms(start: u64) -> Record {
+        Record::AliceSymbols(AliceSymbols {
+            start_slot: start,
+            count: 64,
+            packed: vec![0; 4],
+        })
+    }
+
+    fn status(slot: u64) -> Record {
+        Record::Status(Status {
+            slot,
+            counters: vec![],
+        })
+    }
+
+    fn det(slot: u64) -> Record {
+        Record::Detection(Detection {
+            slot,
+            detector: 0,
+            fine_bin: 1,
+            basis: Basis::Z,
+            invalid: false,
+        })
+    }
+
+    #[test]
+    fn out_filter_releases_in_order_through_the_limit_and_holds_the_rest() {
+        let mut f = OutFilter::default();
+        let mut out = Vec::new();
+        f.release(
+            vec![Record::Epoch(0), syms(0), syms(64), status(128), syms(128)],
+            128,
+            &mut out,
+        );
+        assert_eq!(out, vec![Record::Epoch(0), syms(0), syms(64), status(128)]);
+        assert!(f.has_beyond(128));
+        assert!(!f.has_beyond(192));
+        out.clear();
+        f.release(vec![det(200)], 192, &mut out);
+        assert_eq!(out, vec![syms(128)], "the detection at 200 is held");
+        out.clear();
+        f.release(vec![], 201, &mut out);
+        assert_eq!(out, vec![det(200)]);
+    }
+
+    #[test]
+    fn out_filter_epochs_travel_with_their_record_and_extend_slots() {
+        let mut f = OutFilter::default();
+        let mut out = Vec::new();
+        // Bob: EPOCH(0) at sync is released alone; EPOCH(1) waits for its
+        // record, whose full slot is 2^40 + 5.
+        f.release(vec![Record::Epoch(0)], 0, &mut out);
+        assert_eq!(out, vec![Record::Epoch(0)]);
+        out.clear();
+        f.release(vec![Record::Epoch(1), det(5)], 1 << 40, &mut out);
+        assert!(out.is_empty());
+        f.release(vec![], (1 << 40) + 6, &mut out);
+        assert_eq!(out, vec![Record::Epoch(1), det(5)]);
+    }
+
+    #[test]
+    fn missing_verilog_names_the_file_and_the_generate_command() {
+        let dir = std::env::temp_dir().join(format!("qkd-exact-none-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let e = ExactVerilog::from_dir(&dir).unwrap_err().to_string();
+        assert!(
+            e.contains("qkd_alice.v") && e.contains("qkd-gateware generate"),
+            "{e}"
+        );
+        std::fs::write(dir.join("qkd_alice.v"), "module qkd_alice(); endmodule\n").unwrap();
+        std::fs::create_dir_all(dir.join("bob")).unwrap();
+        let e = ExactVerilog::from_dir(&dir).unwrap_err().to_string();
+        assert!(
+            e.contains("qkd_bob.v") && e.contains("bob/qkd_bob.v"),
+            "{e}"
+        );
+        std::fs::write(dir.join("bob/qkd_bob.v"), "module qkd_bob(); endmodule\n").unwrap();
+        let v = ExactVerilog::locate(Some(dir.to_str().unwrap())).unwrap();
+        assert!(v.alice.contains("qkd_alice") && v.bob.contains("qkd_bob"));
+        std::fs::remove_dir_all(&dir).unwrap();
+        let none = ExactError::NoVerilogDir.to_string();
+        assert!(none.contains("verilog_dir=DIR") && none.contains(VERILOG_DIR_ENV));
+    }
+}
