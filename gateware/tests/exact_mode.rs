@@ -33,17 +33,33 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 /// The generated Verilog of both default tops (4 lanes; Bob 8 samples, 2
-/// detectors), written once per test process into the target's tmp dir.
+/// detectors), written once per test process into the target's tmp dir,
+/// in a directory named by a hash of the text (identical text, same
+/// files; written through a temporary name and renamed).
 fn verilog_dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
+        use std::hash::{Hash, Hasher};
+        let texts: Vec<(String, String)> = [GenParams::alice(4), GenParams::bob(4, 8, 2)]
+            .iter()
+            .map(|p| {
+                let v = qkd_gateware::generate::verilog(p).expect("generate Verilog");
+                (format!("qkd_{}.v", p.role.name()), v)
+            })
+            .collect();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        texts.hash(&mut h);
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-            .join(format!("exact_mode-{}", std::process::id()));
+            .join(format!("exact_mode-verilog-{:016x}", h.finish()));
         std::fs::create_dir_all(&dir).expect("create the Verilog directory");
-        for p in [GenParams::alice(4), GenParams::bob(4, 8, 2)] {
-            let v = qkd_gateware::generate::verilog(&p).expect("generate Verilog");
-            let f = dir.join(format!("qkd_{}.v", p.role.name()));
-            std::fs::write(&f, v).expect("write Verilog");
+        for (name, v) in &texts {
+            let f = dir.join(name);
+            if std::fs::read_to_string(&f).is_ok_and(|old| &old == v) {
+                continue;
+            }
+            let tmp = dir.join(format!("{name}.{}.tmp", std::process::id()));
+            std::fs::write(&tmp, v).expect("write Verilog");
+            std::fs::rename(&tmp, &f).expect("rename Verilog");
         }
         dir
     })
@@ -324,41 +340,4 @@ fn exact_mode_comparison_reports_a_different_bob_seed() {
         msg.contains("differ first at item") && msg.contains("Detection"),
         "{msg}"
     );
-}
-
-/// Figure for the physics README: simulated pulses per second through the
-/// driver (open + read both streams) in both modes, default link.
-#[test]
-#[ignore = "figure: cargo test -p qkd-gateware --release --test exact_mode -- --ignored --nocapture"]
-fn exact_mode_pulses_per_second() {
-    let dir = verilog_dir().display().to_string();
-    // Warm the Verilator cache first (not timed).
-    let p = SimProvider::new();
-    let _ = run_pair(
-        &p,
-        "sim+verilator",
-        "warm",
-        &format!("pulses=4096&verilog_dir={dir}"),
-    );
-    for km in [0.0, 50.0] {
-        for (scheme, pulses, extra) in [
-            ("sim", 1u64 << 28, "alice_stream=sparse".to_string()),
-            ("sim", 1u64 << 24, "alice_stream=full".to_string()),
-            ("sim+verilator", 1u64 << 21, format!("verilog_dir={dir}")),
-        ] {
-            let p = SimProvider::new();
-            let opts = format!(
-                "distance_km={km}&pulses={pulses}&chunk={}&{extra}",
-                1u64 << 20
-            );
-            let t0 = Instant::now();
-            let r = run_pair(&p, scheme, "s", &opts);
-            let secs = t0.elapsed().as_secs_f64();
-            eprintln!(
-                "FIGURE {scheme} {km} km {extra}: {pulses} pulses in {secs:.2} s = {:.3e} pulses/s ({} Bob items)",
-                pulses as f64 / secs,
-                r[1].0.len()
-            );
-        }
-    }
 }
