@@ -341,3 +341,46 @@ fn exact_mode_comparison_reports_a_different_bob_seed() {
         "{msg}"
     );
 }
+
+/// Every attack of the simulator (active in the middle half of the run),
+/// 2^19 pulses each, default detector (dead time 313 slots) at 5 km.
+#[test]
+fn exact_mode_every_attack_equals_sim() {
+    let name = "exact_mode_every_attack_equals_sim";
+    let pulses = 1u64 << 19;
+    for kind in [
+        "intercept-resend:0.5",
+        "pns",
+        "cw-blinding",
+        "pulsed-blinding:0.05",
+        "after-gate",
+        "dead-time",
+    ] {
+        let mut p = LinkParams {
+            channel: ChannelParams::fiber(5.0, 0.2, 0.0),
+            ..LinkParams::default()
+        };
+        let seed = seed_from_name(&format!("{name} {kind}"));
+        p.physics_seed = seed;
+        p.alice_seed = seed ^ 1;
+        p.bob_seed = seed ^ 2;
+        p.bob.status_interval_log2 = 14;
+        p.alice_status_interval_log2 = 14;
+        p.alice_stream = AliceStreamMode::Full;
+        p.attack = AttackConfig {
+            kind: kind.parse().unwrap(),
+            start_slot: pulses / 4,
+            end_slot: 3 * pulses / 4,
+        };
+        let c = run_params(&format!("{name} {kind}"), p, pulses);
+        assert!(c.detections > 100, "{kind}: {c:?}");
+        if kind.contains("blinding") {
+            assert_ne!(
+                c.alarms_seen & u64::from(alarm::PHOTOCURRENT),
+                0,
+                "{kind}: {c:?}"
+            );
+            assert!(c.invalid > 0, "{kind}: {c:?}");
+        }
+    }
+}
