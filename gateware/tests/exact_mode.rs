@@ -158,6 +158,10 @@ fn coverage(items: &[Item]) -> Coverage {
     c
 }
 
+/// Bob's `ACCEPTED` register after the run (sim: mirrors its model's
+/// counter; sim+verilator: the core's register read over AXI4-Lite).
+static LAST_ACCEPTED: std::sync::Mutex<Vec<(String, u32)>> = std::sync::Mutex::new(Vec::new());
+
 /// Open both ends of link `name` with `scheme`, read both streams.
 fn run_pair(p: &SimProvider, scheme: &str, name: &str, opts: &str) -> [(Vec<Item>, LossReport); 2] {
     let t0 = Instant::now();
@@ -176,6 +180,14 @@ fn run_pair(p: &SimProvider, scheme: &str, name: &str, opts: &str) -> [(Vec<Item
     let opened = t0.elapsed().as_secs_f64();
     let ra = read_stream(&mut a);
     let rb = read_stream(&mut b);
+    let acc = b
+        .regs()
+        .read32(qkd_abi::regmap::bob::ACCEPTED.offset)
+        .expect("read ACCEPTED");
+    LAST_ACCEPTED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((format!("{scheme}:{name}:{opts}"), acc));
     eprintln!(
         "{scheme}: opened in {opened:.1} s, streams read in {:.1} s ({} Alice, {} Bob items)",
         t0.elapsed().as_secs_f64() - opened,
@@ -236,7 +248,25 @@ fn exact_mode_honest_link_equals_sim() {
         "x",
         &format!("{opts}&verilog_dir={dir}"),
     );
+    let valid = fast[1]
+        .0
+        .iter()
+        .filter(|i| matches!(i, Item::Detection(d) if !d.invalid()))
+        .count() as u32;
     let c = compare(name, fast, exact);
+    // Bob's ACCEPTED register in both schemes (sim+verilator: the core's own
+    // counter, read over AXI4-Lite after the last slot).
+    let regs: Vec<(String, u32)> = LAST_ACCEPTED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter(|(u, _)| u.contains(&format!("&seed={seed}&")))
+        .cloned()
+        .collect();
+    assert_eq!(regs.len(), 2, "{regs:?}");
+    for (uri, acc) in &regs {
+        assert_eq!(*acc, valid, "ACCEPTED register of {uri}");
+    }
     assert!(c.detections > 300, "{c:?}");
     assert_eq!(c.status, 64, "{c:?}");
     assert!(c.dead_time > 0, "no dead-time collision: {c:?}");

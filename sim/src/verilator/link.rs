@@ -277,6 +277,10 @@ impl RegReader {
         }
     }
 
+    fn busy(&self) -> bool {
+        !self.queue.is_empty() || self.in_flight.is_some()
+    }
+
     /// Queue a read of every status register (RO and W1C) if the previous
     /// round is done.
     fn refresh(&mut self, b: &CoreBench) {
@@ -574,6 +578,14 @@ impl AliceSide {
             }
         }
         self.out.held.clear();
+        // A last complete round of register reads, after the end.
+        while self.regs.busy() {
+            self.step()?;
+        }
+        self.regs.refresh(&self.b);
+        while self.regs.busy() {
+            self.step()?;
+        }
         Ok(())
     }
 }
@@ -941,6 +953,15 @@ impl BobSide {
         let recs = sink_records(&mut self.b, Self::ROLE)?;
         self.out.release(recs, limit, out);
         self.out.held.clear();
+        // A last complete round of register reads, after the end (the
+        // counters are final then).
+        while self.regs.busy() {
+            self.model_cycle(false)?;
+        }
+        self.regs.refresh(&self.b);
+        while self.regs.busy() {
+            self.model_cycle(false)?;
+        }
         Ok(())
     }
 }
