@@ -15,8 +15,8 @@
 //! - `stream` (as `qkd-host run` drives the pipeline): persistent sifters,
 //!   records pushed in batches of 64 ALICE_SYMBOLS records (64,512 slots)
 //!   with Bob's detections of the same slots, one announce/answer/apply
-//!   round per batch over the wire forms, ledgers cut into blocks of 2^16
-//!   Z bits.
+//!   round per batch over the wire forms (message buffers reused, as the
+//!   `*_into` calls allow), ledgers cut into blocks of 2^16 Z bits.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use qkd_abi::records::{AliceSymbols, Detection, Record};
@@ -57,17 +57,32 @@ fn stream(slots: u64, p_click: f64) -> (Vec<Record>, Vec<Record>) {
     (alice, bob)
 }
 
+/// Message buffers reused from round to round, as a long-running pipeline
+/// keeps them.
+#[derive(Default)]
+struct Buffers {
+    ann: SiftAnnounce,
+    ann_rx: SiftAnnounce,
+    reply: SiftReply,
+    reply_rx: SiftReply,
+    wire: Vec<u8>,
+}
+
 /// One announce/answer/apply round over the wire forms.
-fn round(alice: &mut AliceSifter, bob: &mut BobSifter, la: &mut SiftLedger, lb: &mut SiftLedger) {
-    let ann = bob.announce(1 << 20);
-    let wire = ann.encode();
-    let ann = SiftAnnounce::decode(&wire).unwrap();
-    let (reply, a) = alice.answer(&ann);
-    let wire = reply.encode();
-    let reply = SiftReply::decode(&wire).unwrap();
-    let b = bob.apply_reply(&reply).unwrap();
-    la.extend(a);
-    lb.extend(b);
+fn round(
+    alice: &mut AliceSifter,
+    bob: &mut BobSifter,
+    la: &mut SiftLedger,
+    lb: &mut SiftLedger,
+    buf: &mut Buffers,
+) {
+    bob.announce_into(1 << 20, &mut buf.ann);
+    buf.ann.encode_into(&mut buf.wire);
+    SiftAnnounce::decode_into(&buf.wire, &mut buf.ann_rx).unwrap();
+    alice.answer_into(&buf.ann_rx, &mut buf.reply, la);
+    buf.reply.encode_into(&mut buf.wire);
+    SiftReply::decode_into(&buf.wire, &mut buf.reply_rx).unwrap();
+    bob.apply_reply_into(&buf.reply_rx, lb).unwrap();
 }
 
 fn sift_all(alice_recs: &[Record], bob_recs: &[Record]) -> (u64, u64) {
@@ -76,7 +91,13 @@ fn sift_all(alice_recs: &[Record], bob_recs: &[Record]) -> (u64, u64) {
     let (mut la, mut lb) = (SiftLedger::default(), SiftLedger::default());
     alice.push_records(alice_recs).unwrap();
     bob.push_records(bob_recs);
-    round(&mut alice, &mut bob, &mut la, &mut lb);
+    round(
+        &mut alice,
+        &mut bob,
+        &mut la,
+        &mut lb,
+        &mut Buffers::default(),
+    );
     (la.z_count(), lb.z_count())
 }
 
@@ -86,6 +107,7 @@ struct Link {
     bob: BobSifter,
     la: SiftLedger,
     lb: SiftLedger,
+    buf: Buffers,
     epoch: u32,
     blocks: u64,
 }
@@ -97,6 +119,7 @@ impl Link {
             bob: BobSifter::with_seed(1),
             la: SiftLedger::default(),
             lb: SiftLedger::default(),
+            buf: Buffers::default(),
             epoch: 0,
             blocks: 0,
         }
@@ -111,7 +134,13 @@ impl Link {
         for (a, b) in batches {
             self.alice.push_records(a).unwrap();
             self.bob.push_records(b);
-            round(&mut self.alice, &mut self.bob, &mut self.la, &mut self.lb);
+            round(
+                &mut self.alice,
+                &mut self.bob,
+                &mut self.la,
+                &mut self.lb,
+                &mut self.buf,
+            );
             while self.la.z_count() >= BLOCK_Z_BITS {
                 let (ka, kb) = (self.la.cut(BLOCK_Z_BITS), self.lb.cut(BLOCK_Z_BITS));
                 assert_eq!(ka.map(|b| b.last_slot), kb.map(|b| b.last_slot));
@@ -164,7 +193,14 @@ fn report_cpu(what: &str, slots: u64, dets: u64, mut f: impl FnMut()) {
 }
 
 fn bench(c: &mut Criterion) {
+    // SIFT_BENCH_P=0.5 runs one click probability only (for profiling).
+    let only: Option<f64> = std::env::var("SIFT_BENCH_P")
+        .ok()
+        .and_then(|v| v.parse().ok());
     for p_click in [0.005, 0.05, 0.5] {
+        if only.is_some_and(|p| p != p_click) {
+            continue;
+        }
         let (a, b) = stream(SLOTS, p_click);
         let dets = b.len() as u64;
         let parts = batches(&a, &b);

@@ -136,6 +136,32 @@ fn count_code(codes: &[u8], code: u8) -> u64 {
 /// Non-random symbol code used to fill lost slots.
 const LOST: u8 = (Intensity::NonRandom as u8) << 2;
 
+// ---- Buffers holding key material ----
+
+/// Make room for `additional` more elements of `v` without a later
+/// reallocation by `push`/`resize`; when the buffer must grow, the old one is
+/// zeroized before it is freed (a plain `reserve` would free a copy of the
+/// bits it held).
+fn reserve_zeroizing<T: Copy + Zeroize>(v: &mut Vec<T>, additional: usize) {
+    let need = v.len().saturating_add(additional);
+    if need > v.capacity() {
+        let mut grown = Vec::with_capacity(need.max(v.capacity().saturating_mul(2)));
+        grown.extend_from_slice(v);
+        v.zeroize();
+        *v = grown;
+    }
+}
+
+/// Remove `v[..n]` in place and clear the vacated tail, so that no stale copy
+/// of a moved element stays in the spare capacity.
+fn drop_prefix<T: Copy + Default>(v: &mut Vec<T>, n: usize) {
+    let len = v.len();
+    let n = n.min(len);
+    v.copy_within(n.., 0);
+    v[len - n..].fill(T::default());
+    v.truncate(len - n);
+}
+
 // ---- Messages ----
 
 /// Bob -> Alice: detections to sift, in strictly increasing slot order.
@@ -198,6 +224,13 @@ impl<'a> Reader<'a> {
         }
         Err(self.err("varint longer than 10 bytes"))
     }
+    /// The next 8 bytes as a little-endian word, if there are 8 left.
+    #[inline]
+    fn peek_word(&self) -> Option<u64> {
+        let end = self.pos.checked_add(8)?;
+        let raw: [u8; 8] = self.b.get(self.pos..end)?.try_into().ok()?;
+        Some(u64::from_le_bytes(raw))
+    }
     fn bytes(&mut self, n: usize) -> Result<&'a [u8], SiftError> {
         let end = self.pos.checked_add(n).filter(|e| *e <= self.b.len());
         let Some(end) = end else {
@@ -211,15 +244,17 @@ impl<'a> Reader<'a> {
         self.pos = end;
         Ok(s)
     }
-    fn u64s(&mut self, n: usize) -> Result<Vec<u64>, SiftError> {
+    fn u64s_into(&mut self, n: usize, out: &mut Vec<u64>) -> Result<(), SiftError> {
         let raw = self.bytes(
             n.checked_mul(8)
                 .ok_or_else(|| self.err("length overflow"))?,
         )?;
-        Ok(raw
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
-            .collect())
+        out.clear();
+        out.extend(
+            raw.chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default())),
+        );
+        Ok(())
     }
     fn finish(&self) -> Result<(), SiftError> {
         if self.pos != self.b.len() {
@@ -231,6 +266,11 @@ impl<'a> Reader<'a> {
 
 /// Largest number of entries one sifting message may carry.
 pub const MAX_ENTRIES_PER_MESSAGE: usize = 1 << 26;
+
+/// Every byte's high bit, for eight bytes in a word.
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+/// Every byte's low bit, for eight bytes in a word.
+const LOW_BITS: u64 = 0x0101_0101_0101_0101;
 
 impl SiftAnnounce {
     /// Number of announced slots.
@@ -252,38 +292,70 @@ impl SiftAnnounce {
     /// them); deltas are taken modulo 2^64, so an unordered list does not
     /// panic but decodes to different slots or is rejected.
     pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
+        out
+    }
+    /// [`SiftAnnounce::encode`] into a reused buffer (cleared first).
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
         let n = self.slots.len();
-        let mut out = Vec::with_capacity(11 + n + n / 2 + self.bases_x.len() * 8);
-        put_varint(&mut out, n as u64);
+        out.clear();
+        out.reserve(11 + n + self.bases_x.len() * 8);
+        put_varint(out, n as u64);
         out.push(u8::from(self.last));
         let mut prev = 0u64;
-        // Varints are written into a zeroed window of 10 bytes per slot (the
-        // longest varint), 64 slots at a time, then the window is cut to size.
         for chunk in self.slots.chunks(64) {
-            let at = out.len();
-            out.resize(at + chunk.len() * 10, 0);
-            let buf = &mut out[at..];
-            let mut p = 0;
-            for &s in chunk {
-                let mut d = s.wrapping_sub(prev);
-                prev = s;
-                while d >= 0x80 {
-                    buf[p] = (d as u8) | 0x80;
-                    d >>= 7;
+            let Some(&first) = chunk.first() else { break };
+            // Fast path: every delta of the chunk fits one byte (the OR of
+            // the deltas is below 0x80), written as one pass of bytes.
+            let d0 = first.wrapping_sub(prev);
+            let any = chunk
+                .windows(2)
+                .fold(d0, |m, w| m | w[1].wrapping_sub(w[0]));
+            if any < 0x80 {
+                out.push(d0 as u8);
+                out.extend(chunk.windows(2).map(|w| w[1].wrapping_sub(w[0]) as u8));
+            } else {
+                // Varints into a zeroed window of 10 bytes per slot (the
+                // longest varint), then the window is cut to size.
+                let at = out.len();
+                out.resize(at + chunk.len() * 10, 0);
+                let buf = &mut out[at..];
+                let mut p = 0;
+                let mut last = prev;
+                for &s in chunk {
+                    let mut d = s.wrapping_sub(last);
+                    last = s;
+                    while d >= 0x80 {
+                        buf[p] = (d as u8) | 0x80;
+                        d >>= 7;
+                        p += 1;
+                    }
+                    buf[p] = d as u8;
                     p += 1;
                 }
-                buf[p] = d as u8;
-                p += 1;
+                out.truncate(at + p);
             }
-            out.truncate(at + p);
+            prev = chunk[chunk.len() - 1];
         }
         for w in &self.bases_x {
             out.extend_from_slice(&w.to_le_bytes());
         }
-        out
     }
     /// Parse the wire form; rejects unordered slots, bad flags, trailing bytes.
     pub fn decode(b: &[u8]) -> Result<SiftAnnounce, SiftError> {
+        let mut a = SiftAnnounce::default();
+        Self::decode_into(b, &mut a)?;
+        Ok(a)
+    }
+    /// [`SiftAnnounce::decode`] into a reused announcement (its buffers are
+    /// kept; on error its contents are unspecified).
+    ///
+    /// Eight one-byte deltas are taken at a time when the next eight bytes
+    /// all have their high bit clear and none is zero (checked on the word:
+    /// `(w - 0x01..01) & !w & 0x80..80` is nonzero exactly when a byte is
+    /// zero); anything else goes through the byte-at-a-time varint reader.
+    pub fn decode_into(b: &[u8], into: &mut SiftAnnounce) -> Result<(), SiftError> {
         let mut r = Reader {
             b,
             pos: 0,
@@ -304,11 +376,30 @@ impl SiftAnnounce {
         if n > b.len() {
             return Err(r.err(format!("{n} entries cannot fit in {} bytes", b.len())));
         }
-        let mut slots = Vec::with_capacity(n);
+        let slots = &mut into.slots;
+        slots.clear();
+        slots.reserve(n);
         if n > 0 {
             let mut prev = r.varint()?;
             slots.push(prev);
-            for i in 1..n {
+            let mut i = 1;
+            while i < n {
+                if n - i >= 8 && prev <= u64::MAX - 8 * 0x7F {
+                    if let Some(w) = r.peek_word() {
+                        let zero_byte = w.wrapping_sub(LOW_BITS) & !w & HIGH_BITS;
+                        if w & HIGH_BITS == 0 && zero_byte == 0 {
+                            let mut eight = [0u64; 8];
+                            for (k, s) in eight.iter_mut().enumerate() {
+                                prev += (w >> (8 * k)) & 0x7F;
+                                *s = prev;
+                            }
+                            slots.extend_from_slice(&eight);
+                            r.pos += 8;
+                            i += 8;
+                            continue;
+                        }
+                    }
+                }
                 let d = r.varint()?;
                 if d == 0 {
                     return Err(r.err(format!("slot {i} repeats slot {prev}")));
@@ -317,18 +408,16 @@ impl SiftAnnounce {
                     .checked_add(d)
                     .ok_or_else(|| r.err("slot index overflows 64 bits"))?;
                 slots.push(prev);
+                i += 1;
             }
         }
-        let bases_x = r.u64s(n.div_ceil(64))?;
+        r.u64s_into(n.div_ceil(64), &mut into.bases_x)?;
         r.finish()?;
-        if n % 64 != 0 && bases_x.last().is_some_and(|w| w >> (n % 64) != 0) {
+        if n % 64 != 0 && into.bases_x.last().is_some_and(|w| w >> (n % 64) != 0) {
             return Err(r.err("basis bits set past the last slot"));
         }
-        Ok(SiftAnnounce {
-            slots,
-            bases_x,
-            last: flags == 1,
-        })
+        into.last = flags == 1;
+        Ok(())
     }
 }
 
@@ -342,16 +431,29 @@ pub struct SiftReply {
 impl SiftReply {
     /// Wire form: varint count, then codes packed two per byte (low nibble first).
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(10 + self.codes.len().div_ceil(2));
-        put_varint(&mut out, self.codes.len() as u64);
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
+        out
+    }
+    /// [`SiftReply::encode`] into a reused buffer (cleared first).
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        out.clear();
+        out.reserve(10 + self.codes.len().div_ceil(2));
+        put_varint(out, self.codes.len() as u64);
         let pairs = self.codes.chunks_exact(2);
         let odd = pairs.remainder().first().copied();
         out.extend(pairs.map(|p| p[0] | p[1] << 4));
         out.extend(odd);
-        out
     }
     /// Parse the wire form; rejects unknown codes and trailing bytes.
     pub fn decode(b: &[u8]) -> Result<SiftReply, SiftError> {
+        let mut r = SiftReply::default();
+        Self::decode_into(b, &mut r)?;
+        Ok(r)
+    }
+    /// [`SiftReply::decode`] into a reused reply (its buffer is kept; on
+    /// error its contents are unspecified).
+    pub fn decode_into(b: &[u8], into: &mut SiftReply) -> Result<(), SiftError> {
         let mut r = Reader {
             b,
             pos: 0,
@@ -366,7 +468,9 @@ impl SiftReply {
         let n = n as usize;
         let packed = r.bytes(n.div_ceil(2))?;
         r.finish()?;
-        let mut codes = vec![0u8; n];
+        let codes = &mut into.codes;
+        codes.clear();
+        codes.resize(n, 0);
         for (pair, byte) in codes.chunks_exact_mut(2).zip(packed) {
             pair[0] = byte & 0xF;
             pair[1] = byte >> 4;
@@ -383,7 +487,7 @@ impl SiftReply {
                 return Err(r.err(format!("unknown code {c}")));
             }
         }
-        Ok(SiftReply { codes })
+        Ok(())
     }
 }
 
@@ -398,16 +502,6 @@ pub struct Sifted {
     pub intensity: u8,
     /// This party's bit (key material).
     pub bit: bool,
-}
-
-impl Sifted {
-    /// Filler for output buffers written without branches.
-    const ZERO: Sifted = Sifted {
-        slot: 0,
-        basis: Basis::Z,
-        intensity: 0,
-        bit: false,
-    };
 }
 
 impl std::fmt::Debug for Sifted {
@@ -465,30 +559,56 @@ impl std::fmt::Debug for SiftedBlock {
     }
 }
 
+// ---- Ledger ----
+
+/// Entry byte (ledger and Bob's queue): the party's bit (key material).
+const META_BIT: u8 = 1;
+/// Entry byte: the basis is X.
+const META_X: u8 = 2;
+/// Entry byte: the intensity index sits in bits 2..8.
+const META_K_SHIFT: u32 = 2;
+/// Largest intensity index an entry byte holds (larger ones are stored as this).
+const META_K_MAX: u8 = 0xFF >> META_K_SHIFT;
+
+fn meta_of(e: &Sifted) -> u8 {
+    u8::from(e.bit) | (e.basis as u8) << 1 | e.intensity.min(META_K_MAX) << META_K_SHIFT
+}
+
 /// Sifted entries waiting to fill a block; identical on both sides.
+///
+/// Kept as a structure of arrays: `slots[i]` and one byte `meta[i]` per entry
+/// (bit, basis, intensity index: `META_*`). Entries before `head` are
+/// consumed (their bytes cleared); the consumed prefix is dropped once it is
+/// at least as long as the live part. Every growth and compaction clears
+/// the copy it leaves behind, and the bytes are zeroized on drop.
 #[derive(Default)]
 pub struct SiftLedger {
-    entries: VecDeque<Sifted>,
+    slots: Vec<u64>,
+    meta: Vec<u8>,
+    head: usize,
     z_count: u64,
 }
 
 impl Drop for SiftLedger {
     fn drop(&mut self) {
-        for e in self.entries.iter_mut() {
-            e.bit = false;
-        }
+        self.meta.zeroize();
     }
 }
 
 impl SiftLedger {
-    /// Append entries (in slot order).
+    /// Append entries (in slot order). Intensity indices above 63 are
+    /// stored as 63 (sifting itself only makes 0..=2).
     ///
-    /// A `Vec` is taken over in place, copied as a slice, and its bits are
-    /// cleared before it is freed.
+    /// A `Vec` is taken over in place, copied, and its bits are cleared
+    /// before it is freed.
     pub fn extend(&mut self, entries: impl IntoIterator<Item = Sifted>) {
         let mut v: Vec<Sifted> = entries.into_iter().collect();
-        self.z_count += v.iter().filter(|e| e.basis == Basis::Z).count() as u64;
-        self.entries.extend(v.iter());
+        self.reserve(v.len());
+        for e in &v {
+            self.slots.push(e.slot);
+            self.meta.push(meta_of(e));
+            self.z_count += u64::from(e.basis == Basis::Z);
+        }
         for e in &mut v {
             e.bit = false;
         }
@@ -499,12 +619,73 @@ impl SiftLedger {
     }
     /// All entries waiting.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.meta.len() - self.head
     }
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
+
+    /// Drop the consumed prefix once it is at least as long as the live
+    /// part (amortised O(1) per entry).
+    fn compact(&mut self) {
+        if self.head == self.meta.len() {
+            self.meta.fill(0);
+            self.meta.clear();
+            self.slots.clear();
+            self.head = 0;
+        } else if self.head > 0 && self.head >= self.meta.len() - self.head {
+            drop_prefix(&mut self.meta, self.head);
+            drop_prefix(&mut self.slots, self.head);
+            self.head = 0;
+        }
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.compact();
+        reserve_zeroizing(&mut self.slots, n);
+        reserve_zeroizing(&mut self.meta, n);
+    }
+
+    /// Open a window of `n` zeroed entries at the end, to be written in
+    /// place and then cut to size by [`SiftLedger::close_window`]; returns
+    /// where it starts.
+    fn open_window(&mut self, n: usize) -> usize {
+        self.reserve(n);
+        let at = self.meta.len();
+        self.slots.resize(at + n, 0);
+        self.meta.resize(at + n, 0);
+        at
+    }
+
+    /// Keep the first `kept` entries of the window opened at `at` (`z` of
+    /// them in Z) and clear the rest.
+    fn close_window(&mut self, at: usize, kept: usize, z: u64) {
+        let end = at + kept;
+        self.meta[end..].fill(0);
+        self.meta.truncate(end);
+        self.slots.truncate(end);
+        self.z_count += z;
+    }
+
+    /// All live entries as [`Sifted`] values, leaving the ledger empty.
+    fn take_all(&mut self) -> Vec<Sifted> {
+        let out = self.slots[self.head..]
+            .iter()
+            .zip(&self.meta[self.head..])
+            .map(|(&slot, &m)| Sifted {
+                slot,
+                basis: Basis::from_bit(m & META_X != 0),
+                intensity: m >> META_K_SHIFT,
+                bit: m & META_BIT != 0,
+            })
+            .collect();
+        self.head = self.meta.len();
+        self.z_count = 0;
+        self.compact();
+        out
+    }
+
     /// Cut a block of exactly `block_bits` Z entries (and the X entries
     /// before the last of them), if there are enough.
     pub fn cut(&mut self, block_bits: u64) -> Option<SiftedBlock> {
@@ -512,71 +693,78 @@ impl SiftLedger {
             return None;
         }
         let n_z = usize::try_from(block_bits).ok()?;
-        let first_slot = self.entries.front()?.slot;
-        // One pass, without a branch on the basis: every entry is written to
-        // both outputs and only the right index advances; the block ends at
-        // the n_z-th Z entry. The outputs grow 64 entries at a time; the
-        // spare tail is cleared and cut off. Bits are cleared in the ledger
-        // as they are taken.
-        let mut b = SiftedBlock {
-            first_slot,
-            last_slot: 0,
-            // Room for the last window: the key bits are never reallocated
-            // (which would free a copy without zeroizing it).
-            z_bits: Vec::with_capacity(n_z + 64),
-            z_intensity: Vec::with_capacity(n_z + 64),
-            x_bits: Vec::new(),
-            x_intensity: Vec::new(),
-            counts: BasisIntensityCounts::default(),
-        };
-        let (mut zi, mut xi, mut take) = (0usize, 0usize, 0usize);
-        let (front, back) = self.entries.as_mut_slices();
-        'fill: for part in [front, back] {
-            for chunk in part.chunks_mut(64) {
-                for v in [&mut b.z_bits, &mut b.z_intensity] {
-                    v.resize(zi + chunk.len(), 0);
-                }
-                for v in [&mut b.x_bits, &mut b.x_intensity] {
-                    v.resize(xi + chunk.len(), 0);
-                }
-                for e in chunk.iter_mut() {
-                    let is_x = usize::from(e.basis == Basis::X);
-                    b.z_bits[zi] = u8::from(e.bit);
-                    b.z_intensity[zi] = e.intensity;
-                    b.x_bits[xi] = u8::from(e.bit);
-                    b.x_intensity[xi] = e.intensity;
-                    e.bit = false;
-                    zi += 1 - is_x;
-                    xi += is_x;
-                    take += 1;
-                    if zi == n_z {
-                        b.last_slot = e.slot;
-                        break 'fill;
-                    }
+        let live = &mut self.meta[self.head..];
+        // The block ends at the n_z-th Z entry: count Z entries 64 at a time
+        // (a pass the compiler vectorises), then walk the chunk holding it.
+        let (mut z_seen, mut take) = (0usize, 0usize);
+        for chunk in live.chunks(64) {
+            let z = chunk.iter().filter(|m| **m & META_X == 0).count();
+            if z_seen + z < n_z {
+                z_seen += z;
+                take += chunk.len();
+                continue;
+            }
+            for m in chunk {
+                take += 1;
+                z_seen += usize::from(m & META_X == 0);
+                if z_seen == n_z {
+                    break;
                 }
             }
+            break;
         }
-        for (v, n) in [
-            (&mut b.z_bits, zi),
-            (&mut b.z_intensity, zi),
-            (&mut b.x_bits, xi),
-            (&mut b.x_intensity, xi),
-        ] {
-            v[n..].fill(0);
-            v.truncate(n);
+        if z_seen != n_z {
+            // Unreachable while z_count counts the live Z entries.
+            return None;
         }
-        for (basis, ks) in [&b.z_intensity, &b.x_intensity].into_iter().enumerate() {
+        let taken = &mut live[..take];
+        let n_x = take - n_z;
+        // One pass without a branch on the basis: every entry is written to
+        // both outputs and only the right index advances. Z gets exactly
+        // n_z places (the last entry taken is Z); X one spare, cleared and
+        // cut off. Nothing is ever reallocated.
+        let mut z_bits = vec![0u8; n_z];
+        let mut z_intensity = vec![0u8; n_z];
+        let mut x_bits = vec![0u8; n_x + 1];
+        let mut x_intensity = vec![0u8; n_x + 1];
+        let (mut zi, mut xi) = (0usize, 0usize);
+        for &m in taken.iter() {
+            let is_x = usize::from((m >> 1) & 1);
+            let (bit, k) = (m & META_BIT, m >> META_K_SHIFT);
+            z_bits[zi] = bit;
+            z_intensity[zi] = k;
+            x_bits[xi] = bit;
+            x_intensity[xi] = k;
+            zi += 1 - is_x;
+            xi += is_x;
+        }
+        taken.fill(0);
+        x_bits[n_x] = 0;
+        x_bits.truncate(n_x);
+        x_intensity.truncate(n_x);
+        let mut counts = BasisIntensityCounts::default();
+        for (basis, ks) in [&z_intensity, &x_intensity].into_iter().enumerate() {
             let (mut k0, mut k1) = (0u64, 0u64);
             for &k in ks.iter() {
                 k0 += u64::from(k == 0);
                 k1 += u64::from(k == 1);
             }
             // Out-of-range indices count as mu3 (index 2), as before.
-            b.counts.n[basis] = [k0, k1, ks.len() as u64 - k0 - k1];
+            counts.n[basis] = [k0, k1, ks.len() as u64 - k0 - k1];
         }
-        self.entries.drain(..take);
+        let block = SiftedBlock {
+            first_slot: self.slots[self.head],
+            last_slot: self.slots[self.head + take - 1],
+            z_bits,
+            z_intensity,
+            x_bits,
+            x_intensity,
+            counts,
+        };
+        self.head += take;
         self.z_count -= block_bits;
-        Some(b)
+        self.compact();
+        Some(block)
     }
 }
 
@@ -769,6 +957,30 @@ impl<'a> SymbolCursor<'a> {
     }
 }
 
+/// For every (symbol nibble, Bob's basis) pair, index `symbol | basis << 4`:
+/// the reply code ([`CODE_TABLE`]) in the low byte and, for a match, Alice's
+/// ledger entry byte (`META_*`: her bit, the basis, the intensity index) in
+/// the high byte (zero otherwise).
+const ANSWER_TABLE: [u16; 32] = {
+    let mut t = [0u16; 32];
+    let mut i = 0;
+    while i < 32 {
+        let code = CODE_TABLE[i];
+        let meta = if code >= CODE_MATCH_SIGNAL && code <= CODE_MATCH_VACUUM {
+            (i as u8 & 1) | ((i >> 4) as u8) << 1 | (code - CODE_MATCH_SIGNAL) << META_K_SHIFT
+        } else {
+            0
+        };
+        t[i] = code as u16 | (meta as u16) << 8;
+        i += 1;
+    }
+    t
+};
+
+/// Freed segment buffers kept for reuse (zeroized), so that a steady stream
+/// does not allocate (and fault in) a fresh buffer per segment.
+const SPARE_SEGMENTS: usize = 4;
+
 /// Alice's side: her symbols by slot, answers Bob's announcements.
 ///
 /// Symbols are stored sparsely, as segments of contiguous slots, so that a
@@ -783,6 +995,8 @@ pub struct AliceSifter {
     /// One past the last slot received (or covered by a gap).
     end: u64,
     segments: VecDeque<Segment>,
+    /// Zeroized full-size buffers of pruned segments.
+    spare: Vec<Vec<u64>>,
     started: bool,
     /// Counters.
     pub stats: SiftStats,
@@ -810,6 +1024,7 @@ impl AliceSifter {
             base: 0,
             end: 0,
             segments: VecDeque::new(),
+            spare: Vec::new(),
             started: false,
             stats: SiftStats::default(),
         }
@@ -859,7 +1074,7 @@ impl AliceSifter {
                 self.segments.push_back(Segment {
                     start,
                     len: 0,
-                    words: Vec::new(),
+                    words: self.spare.pop().unwrap_or_default(),
                 });
                 self.segments.back_mut().expect("just pushed")
             }
@@ -892,58 +1107,72 @@ impl AliceSifter {
 
     /// Answer an announcement. Returns the reply and Alice's sifted entries
     /// (in slot order); drops symbols that can no longer be asked for.
+    /// [`AliceSifter::answer_into`] does the same into reused buffers.
+    pub fn answer(&mut self, ann: &SiftAnnounce) -> (SiftReply, Vec<Sifted>) {
+        let mut reply = SiftReply::default();
+        let mut ledger = SiftLedger::default();
+        self.answer_into(ann, &mut reply, &mut ledger);
+        (reply, ledger.take_all())
+    }
+
+    /// Answer an announcement into `reply` (overwritten) and append Alice's
+    /// sifted entries to `ledger`; drops symbols that can no longer be
+    /// asked for.
     ///
     /// One pass over the announcement with a [`SymbolCursor`]; the reply
-    /// code comes from [`CODE_TABLE`] and matches are written without a
+    /// code and the ledger entry come from one lookup in [`ANSWER_TABLE`],
+    /// and matches are written into a window of the ledger without a
     /// branch on the (random) basis comparison.
-    pub fn answer(&mut self, ann: &SiftAnnounce) -> (SiftReply, Vec<Sifted>) {
+    pub fn answer_into(
+        &mut self,
+        ann: &SiftAnnounce,
+        reply: &mut SiftReply,
+        ledger: &mut SiftLedger,
+    ) {
         let n = ann.len();
-        let mut codes = vec![CODE_NOT_YET; n];
-        let mut sifted = Vec::with_capacity(n);
-        let mut kept = 0usize;
-        let (end, base) = (self.end, self.base);
+        let codes = &mut reply.codes;
+        codes.clear();
+        codes.resize(n, CODE_NOT_YET);
+        let at = ledger.open_window(if self.started { n } else { 0 });
+        let (mut kept, mut z) = (0usize, 0u64);
         let mut answered_to = None;
         if self.started {
+            let (end, base) = (self.end, self.base);
             let mut cursor = SymbolCursor::new(&self.segments);
-            // 64 entries (one basis word) at a time; matches are written into
-            // a window of 64 filler entries and the window cut to size.
+            let out_slots = &mut ledger.slots[at..];
+            let out_meta = &mut ledger.meta[at..];
             let chunks = ann.slots.chunks(64).zip(codes.chunks_mut(64));
             for (w, (slots, codes)) in chunks.enumerate() {
                 let bases_x = ann.bases_x.get(w).copied().unwrap_or(0);
-                sifted.resize(kept + slots.len(), Sifted::ZERO);
                 for (j, (&slot, code_out)) in slots.iter().zip(codes.iter_mut()).enumerate() {
                     if slot >= end {
                         continue;
                     }
                     answered_to = Some(slot);
-                    let code = if slot < base {
-                        CODE_EXCLUDED
-                    } else {
-                        let sym = cursor.symbol_at(slot).unwrap_or(LOST);
-                        let bob_x = (bases_x >> j) & 1;
-                        let code = CODE_TABLE[usize::from(sym & 0xF) | (bob_x as usize) << 4];
-                        let is_match = code.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
-                        sifted[kept] = Sifted {
-                            slot,
-                            basis: Basis::from_bit(bob_x != 0),
-                            intensity: code.wrapping_sub(CODE_MATCH_SIGNAL) & 3,
-                            bit: is_match & (sym & 1 != 0),
-                        };
-                        kept += usize::from(is_match);
-                        code
-                    };
+                    if slot < base {
+                        *code_out = CODE_EXCLUDED;
+                        continue;
+                    }
+                    let sym = cursor.symbol_at(slot).unwrap_or(LOST);
+                    let bob_x = ((bases_x >> j) & 1) as usize;
+                    let e = ANSWER_TABLE[usize::from(sym & 0xF) | bob_x << 4];
+                    let code = e as u8;
+                    let is_match = code.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
+                    out_slots[kept] = slot;
+                    out_meta[kept] = (e >> 8) as u8;
+                    kept += usize::from(is_match);
+                    z += u64::from(is_match) & (bob_x as u64 ^ 1);
                     *code_out = code;
                 }
             }
         }
-        sifted.truncate(kept);
-        self.stats.basis_mismatch += count_code(&codes, CODE_MISMATCH);
-        self.stats.excluded += count_code(&codes, CODE_EXCLUDED);
+        ledger.close_window(at, kept, z);
+        self.stats.basis_mismatch += count_code(codes, CODE_MISMATCH);
+        self.stats.excluded += count_code(codes, CODE_EXCLUDED);
         self.stats.sifted += kept as u64;
         if let Some(s) = answered_to {
             self.prune_before(s);
         }
-        (SiftReply { codes }, sifted)
     }
 
     /// Forget symbols before `slot`.
@@ -955,19 +1184,17 @@ impl AliceSifter {
         while self.segments.front().is_some_and(|s| s.end() <= slot) {
             if let Some(mut s) = self.segments.pop_front() {
                 s.words.zeroize();
+                if self.spare.len() < SPARE_SEGMENTS
+                    && s.words.capacity() == SEGMENT_SYMBOLS / SYMBOLS_PER_WORD
+                {
+                    self.spare.push(s.words);
+                }
             }
         }
     }
 }
 
 // ---- Bob ----
-
-#[derive(Clone, Copy)]
-struct BobEvent {
-    slot: u64,
-    basis: Basis,
-    bit: bool,
-}
 
 /// Counters touched per detection, kept in registers during a batch and
 /// added to [`SiftStats`] once.
@@ -992,6 +1219,11 @@ impl DetectionCounts {
     }
 }
 
+/// Bob's entry byte for a detection: `META_BIT` from the detector, `META_X`.
+fn bob_meta(bit: bool, basis: Basis) -> u8 {
+    u8::from(bit) | (basis as u8) << 1
+}
+
 /// Bob's side: his valid detections, announces them and applies replies.
 ///
 /// Alarm policy. The gateware flags the detections made while an alarm is
@@ -1009,11 +1241,13 @@ pub struct BobSifter {
     clock: SlotClock,
     /// End slot (absolute, exclusive) of the last STATUS interval.
     closed_to: Option<u64>,
-    /// Detections in slot order: `events[..head]` are consumed (bits
-    /// zeroed, dropped at the next compaction), `events[head..head +
-    /// in_flight]` are announced and await Alice's reply, the rest are
-    /// pending.
-    events: Vec<BobEvent>,
+    /// Detections in slot order, as a structure of arrays: `slots[i]` and
+    /// the entry byte `meta[i]` (`META_BIT`, `META_X`). Entries
+    /// `..head` are consumed (bits cleared, dropped at the next
+    /// compaction), `head..head + in_flight` are announced and await
+    /// Alice's reply, the rest are pending.
+    slots: Vec<u64>,
+    meta: Vec<u8>,
     head: usize,
     in_flight: usize,
     /// Highest slot already announced (detections at or before it are late).
@@ -1026,9 +1260,7 @@ pub struct BobSifter {
 
 impl Drop for BobSifter {
     fn drop(&mut self) {
-        for e in self.events.iter_mut() {
-            e.bit = false;
-        }
+        self.meta.zeroize();
     }
 }
 
@@ -1047,7 +1279,8 @@ impl BobSifter {
         BobSifter {
             clock: SlotClock::default(),
             closed_to: None,
-            events: Vec::new(),
+            slots: Vec::new(),
+            meta: Vec::new(),
             head: 0,
             in_flight: 0,
             announced_to: None,
@@ -1057,23 +1290,32 @@ impl BobSifter {
         }
     }
 
-    /// Index of the first pending (not announced) detection in `events`.
+    /// Index of the first pending (not announced) detection.
     fn pending_start(&self) -> usize {
         self.head + self.in_flight
     }
 
     /// Detections waiting to be announced.
     pub fn pending(&self) -> usize {
-        self.events.len() - self.pending_start()
+        self.slots.len() - self.pending_start()
+    }
+
+    /// Room for `n` more detections without a reallocation that would free
+    /// an unzeroized copy of the bits.
+    fn reserve(&mut self, n: usize) {
+        reserve_zeroizing(&mut self.slots, n);
+        reserve_zeroizing(&mut self.meta, n);
     }
 
     /// Add one detection at absolute slot `slot`.
     pub fn push_detection(&mut self, slot: u64, d: &Detection) {
+        self.reserve(1);
         let mut c = DetectionCounts::default();
         self.push_detection_counted(slot, d, &mut c);
         c.add_to(&mut self.stats);
     }
 
+    /// The general path for one detection; room for it must be reserved.
     #[inline(always)]
     fn push_detection_counted(&mut self, slot: u64, d: &Detection, c: &mut DetectionCounts) {
         c.detections += 1;
@@ -1090,41 +1332,43 @@ impl BobSifter {
             return;
         }
         let bit = d.detector & 1 == 1;
-        if self.events.len() > self.pending_start() {
-            if let Some(last) = self.events.last_mut() {
-                if slot < last.slot {
+        if self.slots.len() > self.pending_start() {
+            if let (Some(&last_slot), Some(last)) = (self.slots.last(), self.meta.last_mut()) {
+                if slot < last_slot {
                     c.late_discarded += 1;
                     return;
                 }
-                if slot == last.slot {
+                if slot == last_slot {
                     // Double click: count the slot once; squash unequal bits
                     // (and unequal bases, which active basis choice never gives).
                     if !self.last_bit_conflict {
                         c.double_clicks += 1;
                     }
-                    if (last.bit != bit || last.basis != d.basis) && !self.last_bit_conflict {
+                    let last_bit = *last & META_BIT != 0;
+                    let last_basis = Basis::from_bit(*last & META_X != 0);
+                    if (last_bit != bit || last_basis != d.basis) && !self.last_bit_conflict {
                         c.squashed_random += 1;
                         self.last_bit_conflict = true;
-                        last.bit = self.rng.random();
-                        if last.basis != d.basis && self.rng.random::<bool>() {
-                            last.basis = d.basis;
+                        let mut basis = last_basis;
+                        let new_bit: bool = self.rng.random();
+                        if last_basis != d.basis && self.rng.random::<bool>() {
+                            basis = d.basis;
                         }
+                        *last = bob_meta(new_bit, basis);
                     }
                     return;
                 }
             }
         }
         self.last_bit_conflict = false;
-        self.events.push(BobEvent {
-            slot,
-            basis: d.basis,
-            bit,
-        });
+        self.slots.push(slot);
+        self.meta.push(bob_meta(bit, d.basis));
     }
 
     /// Feed records from Bob's stream (DETECTION, EPOCH, STATUS; others ignored).
     pub fn push_records(&mut self, records: &[Record]) {
-        self.events.reserve(records.len());
+        self.compact();
+        self.reserve(records.len());
         let mut c = DetectionCounts::default();
         let mut rest = records;
         while let Some(r) = rest.first() {
@@ -1150,24 +1394,30 @@ impl BobSifter {
     /// last pending one, else the last announced one.
     fn append_after(&self) -> Option<u64> {
         match self
-            .events
+            .slots
             .get(self.pending_start()..)
-            .and_then(<[BobEvent]>::last)
+            .and_then(<[u64]>::last)
         {
-            Some(e) => Some(e.slot),
+            Some(&s) => Some(s),
             None => self.announced_to,
         }
     }
 
-    /// The leading DETECTION records of `records`; returns how many were
-    /// taken. The common case (valid, before any alarm latch, after the
-    /// last slot held) is one comparison chain with the thresholds in
-    /// registers; every other case goes through `push_detection_counted`.
+    /// The leading DETECTION records of `records` (room reserved by the
+    /// caller); returns how many were taken. The common case (valid, before
+    /// any alarm latch, after the last slot held) is one comparison chain
+    /// with the thresholds in registers; every other case goes through
+    /// `push_detection_counted`.
     fn push_detection_run(&mut self, records: &[Record], c: &mut DetectionCounts) -> usize {
         let high = self.clock.full(0);
         let latch = self.stats.alarm_latched_at_slot.unwrap_or(u64::MAX);
         let mut after = self.append_after();
         let mut used = 0;
+        // The queue is moved into locals for the loop (so that its length
+        // stays in a register) and put back around the general path.
+        let mut slots = std::mem::take(&mut self.slots);
+        let mut meta = std::mem::take(&mut self.meta);
+        let mut fast = 0u64;
         for r in records {
             let Record::Detection(d) = r else { break };
             used += 1;
@@ -1177,19 +1427,30 @@ impl BobSifter {
                 None => true,
             };
             if !d.invalid && slot < latch && in_order {
-                c.detections += 1;
-                self.last_bit_conflict = false;
-                self.events.push(BobEvent {
-                    slot,
-                    basis: d.basis,
-                    bit: d.detector & 1 == 1,
-                });
+                fast += 1;
+                slots.push(slot);
+                meta.push(bob_meta(d.detector & 1 == 1, d.basis));
                 after = Some(slot);
             } else {
+                self.slots = slots;
+                self.meta = meta;
+                if fast > 0 {
+                    self.last_bit_conflict = false;
+                }
+                c.detections += fast;
+                fast = 0;
                 self.push_detection_counted(slot, d, c);
                 after = self.append_after();
+                slots = std::mem::take(&mut self.slots);
+                meta = std::mem::take(&mut self.meta);
             }
         }
+        self.slots = slots;
+        self.meta = meta;
+        if fast > 0 {
+            self.last_bit_conflict = false;
+        }
+        c.detections += fast;
         used
     }
 
@@ -1200,25 +1461,27 @@ impl BobSifter {
         if alarms_seen != 0 && self.stats.alarm_latched_at_slot.is_none() {
             self.stats.alarm_latched_at_slot = Some(start);
             let from = self.pending_start();
-            let keep = from + self.events[from..].partition_point(|e| e.slot < start);
-            let dropped = self.events.len() - keep;
-            for e in &mut self.events[keep..] {
-                e.bit = false;
-            }
-            self.events.truncate(keep);
+            let keep = from + self.slots[from..].partition_point(|s| *s < start);
+            let dropped = self.slots.len() - keep;
+            self.meta[keep..].fill(0);
+            self.meta.truncate(keep);
+            self.slots.truncate(keep);
             self.stats.alarm_discarded += dropped as u64;
         }
         self.closed_to = Some(self.closed_to.map_or(end, |c| c.max(end)));
     }
 
-    /// Drop the consumed prefix of `events` once it is at least as long as
-    /// the live part (amortised O(1) per detection).
+    /// Drop the consumed prefix once it is at least as long as the live
+    /// part (amortised O(1) per detection).
     fn compact(&mut self) {
-        if self.head == self.events.len() {
-            self.events.clear();
+        if self.head == self.slots.len() {
+            self.meta.fill(0);
+            self.meta.clear();
+            self.slots.clear();
             self.head = 0;
-        } else if self.head > 0 && self.head >= self.events.len() - self.head {
-            self.events.drain(..self.head);
+        } else if self.head > 0 && self.head >= self.slots.len() - self.head {
+            drop_prefix(&mut self.meta, self.head);
+            drop_prefix(&mut self.slots, self.head);
             self.head = 0;
         }
     }
@@ -1226,48 +1489,63 @@ impl BobSifter {
     /// Announce up to `max` pending detections (oldest first). The
     /// announcement stays in flight until [`BobSifter::apply_reply`].
     pub fn announce(&mut self, max: usize) -> SiftAnnounce {
+        let mut ann = SiftAnnounce::default();
+        self.announce_into(max, &mut ann);
+        ann
+    }
+
+    /// [`BobSifter::announce`] into a reused announcement (overwritten).
+    pub fn announce_into(&mut self, max: usize, ann: &mut SiftAnnounce) {
         // A second click for an announced slot arriving in a later batch is
         // discarded and counted as late (see `SiftStats::late_discarded`).
         // Once STATUS records flow, only closed intervals are announced.
         // An announcement still in flight is abandoned (its detections dropped).
         let abandoned = self.pending_start();
-        for e in &mut self.events[self.head..abandoned] {
-            e.bit = false;
-        }
+        self.meta[self.head..abandoned].fill(0);
         self.head = abandoned;
         self.in_flight = 0;
         self.compact();
-        let pending = &self.events[self.head..];
+        let pending = &self.slots[self.head..];
         let ready = match self.closed_to {
-            Some(c) => pending.partition_point(|e| e.slot < c),
+            Some(c) => pending.partition_point(|s| *s < c),
             None => pending.len(),
         };
         let n = ready.min(max).min(MAX_ENTRIES_PER_MESSAGE);
         let batch = &pending[..n];
-        let slots: Vec<u64> = batch.iter().map(|e| e.slot).collect();
-        let bases_x: Vec<u64> = batch
-            .chunks(64)
-            .map(|chunk| {
+        ann.slots.clear();
+        ann.slots.extend_from_slice(batch);
+        ann.bases_x.clear();
+        ann.bases_x
+            .extend(self.meta[self.head..self.head + n].chunks(64).map(|chunk| {
                 chunk
                     .iter()
                     .enumerate()
-                    .fold(0u64, |w, (j, e)| w | u64::from(e.basis as u8) << j)
-            })
-            .collect();
-        if let Some(e) = batch.last() {
-            self.announced_to = Some(e.slot);
+                    .fold(0u64, |w, (j, m)| w | u64::from((m >> 1) & 1) << j)
+            }));
+        if let Some(&s) = batch.last() {
+            self.announced_to = Some(s);
         }
         self.in_flight = n;
-        SiftAnnounce {
-            slots,
-            bases_x,
-            last: n == ready,
-        }
+        ann.last = n == ready;
     }
 
     /// Apply Alice's reply to the announcement in flight: returns Bob's
     /// sifted entries; slots Alice did not have yet go back to the queue.
+    /// [`BobSifter::apply_reply_into`] does the same into a ledger.
     pub fn apply_reply(&mut self, reply: &SiftReply) -> Result<Vec<Sifted>, SiftError> {
+        let mut ledger = SiftLedger::default();
+        self.apply_reply_into(reply, &mut ledger)?;
+        Ok(ledger.take_all())
+    }
+
+    /// Apply Alice's reply to the announcement in flight, appending Bob's
+    /// sifted entries to `ledger`; slots Alice did not have yet go back to
+    /// the queue. On error nothing changes.
+    pub fn apply_reply_into(
+        &mut self,
+        reply: &SiftReply,
+        ledger: &mut SiftLedger,
+    ) -> Result<(), SiftError> {
         let n = self.in_flight;
         if reply.codes.len() != n {
             return Err(SiftError::ReplyLength {
@@ -1276,31 +1554,28 @@ impl BobSifter {
             });
         }
         let (head, end) = (self.head, self.head + n);
-        let mut out = Vec::with_capacity(n);
-        let mut kept = 0usize;
         let requeued = reply.codes.iter().filter(|c| **c >= CODE_NOT_YET).count();
-        // One branch-free pass, 64 entries at a time: matches are written
-        // into a window of filler entries cut to size, and every event not
-        // requeued has its bit cleared.
-        let chunks = self.events[head..end]
-            .chunks_mut(64)
-            .zip(reply.codes.chunks(64));
-        for (events, codes) in chunks {
-            out.resize(kept + events.len(), Sifted::ZERO);
-            for (e, &c) in events.iter_mut().zip(codes) {
+        let at = ledger.open_window(n);
+        let (mut kept, mut z) = (0usize, 0u64);
+        {
+            // One branch-free pass: matches are written into the ledger's
+            // window, and every event not requeued has its bit cleared.
+            let out_slots = &mut ledger.slots[at..];
+            let out_meta = &mut ledger.meta[at..];
+            let events = self.slots[head..end].iter().zip(&mut self.meta[head..end]);
+            for ((&slot, m), &c) in events.zip(&reply.codes) {
                 let is_match = c.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
                 let again = c >= CODE_NOT_YET;
-                out[kept] = Sifted {
-                    slot: e.slot,
-                    basis: e.basis,
-                    intensity: c.wrapping_sub(CODE_MATCH_SIGNAL) & 3,
-                    bit: e.bit & is_match,
-                };
+                out_slots[kept] = slot;
+                out_meta[kept] = (*m & (META_BIT & u8::from(is_match)))
+                    | (*m & META_X)
+                    | (c.wrapping_sub(CODE_MATCH_SIGNAL) & 3) << META_K_SHIFT;
                 kept += usize::from(is_match);
-                e.bit &= again;
+                z += u64::from(is_match & (*m & META_X == 0));
+                *m &= !META_BIT | u8::from(again);
             }
         }
-        out.truncate(kept);
+        ledger.close_window(at, kept, z);
         self.stats.basis_mismatch += count_code(&reply.codes, CODE_MISMATCH);
         self.stats.excluded += count_code(&reply.codes, CODE_EXCLUDED);
         self.stats.sifted += kept as u64;
@@ -1311,23 +1586,22 @@ impl BobSifter {
             for i in (head..end).rev() {
                 if reply.codes[i - head] >= CODE_NOT_YET {
                     w -= 1;
-                    self.events[w] = self.events[i];
+                    self.slots[w] = self.slots[i];
+                    self.meta[w] = self.meta[i];
                 }
             }
-            for e in &mut self.events[head..w] {
-                e.bit = false;
-            }
+            self.meta[head..w].fill(0);
         }
         self.head = w;
         self.in_flight = 0;
-        if let Some(first) = self.events.get(self.head) {
+        if let Some(&first) = self.slots.get(self.head) {
             // Requeued slots may be announced again.
-            if self.announced_to.is_some_and(|a| a >= first.slot) {
-                self.announced_to = first.slot.checked_sub(1);
+            if self.announced_to.is_some_and(|a| a >= first) {
+                self.announced_to = first.checked_sub(1);
             }
         }
         self.compact();
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -1855,6 +2129,81 @@ mod tests {
         }
     }
 
+    /// The eight-at-a-time decode path: a zero delta or a multi-byte
+    /// varint inside a run of one-byte deltas, and slots near 2^64.
+    #[test]
+    fn announce_word_path_edges() {
+        let slots: Vec<u64> = (0..40u64).map(|i| 1000 + 3 * i).collect();
+        let a = SiftAnnounce {
+            bases_x: vec![0x5555_5555_5555 & ((1 << 40) - 1)],
+            slots,
+            last: true,
+        };
+        let wire = a.encode();
+        assert_eq!(SiftAnnounce::decode(&wire).unwrap(), a);
+        // Byte 0: count, 1: flags, 2..4: first slot (1000), then deltas.
+        for at in [5, 9, 12, 20] {
+            let mut bad = wire.clone();
+            bad[at] = 0;
+            assert!(
+                matches!(SiftAnnounce::decode(&bad), Err(SiftError::Decode { .. })),
+                "zero delta at byte {at}"
+            );
+        }
+        // A long delta in the middle of one-byte runs.
+        let mut slots: Vec<u64> = (0..30u64).collect();
+        slots.extend((0..30u64).map(|i| 1_000_000 + i));
+        let a = SiftAnnounce {
+            bases_x: vec![u64::MAX >> 4],
+            slots,
+            last: false,
+        };
+        assert_eq!(SiftAnnounce::decode(&a.encode()).unwrap(), a);
+        // Slots up to u64::MAX decode; one past overflows, as an error.
+        let top: Vec<u64> = (0..20u64).rev().map(|i| u64::MAX - i).collect();
+        let a = SiftAnnounce {
+            bases_x: vec![0],
+            slots: top,
+            last: true,
+        };
+        let wire = a.encode();
+        assert_eq!(SiftAnnounce::decode(&wire).unwrap(), a);
+        let mut bad = wire.clone();
+        let at = wire.len() - 8 - 1; // the last delta
+        bad[at] = 2;
+        assert!(SiftAnnounce::decode(&bad).is_err(), "overflow past 2^64");
+    }
+
+    /// What the ledger hands out is cleared behind it: after a cut the
+    /// consumed bytes are zero, and a compaction leaves no byte past the
+    /// live entries.
+    #[test]
+    fn ledger_clears_consumed_bits() {
+        let mut l = SiftLedger::default();
+        l.extend((0..1000u64).map(|s| Sifted {
+            slot: s,
+            basis: Basis::from_bit(s % 3 == 0),
+            intensity: 0,
+            bit: true,
+        }));
+        let b = l.cut(100).unwrap();
+        assert_eq!(b.z_bits, vec![1u8; 100]);
+        assert!(l.meta[..l.head].iter().all(|m| *m == 0));
+        // Cut past half: the consumed prefix is dropped, the live part moved.
+        // Slots 0..150 held 100 Z; 400 more Z end at slot 749.
+        assert_eq!(l.cut(400).unwrap().last_slot, 749);
+        assert_eq!((l.head, l.meta.len(), l.len()), (0, 250, 250), "compacted");
+        assert!(l.meta.iter().all(|m| m & META_BIT == 1));
+        let mut bob = BobSifter::with_seed(9);
+        bob.push_records(&[det(1, 1, Basis::Z, false), det(2, 1, Basis::Z, false)]);
+        let _ = bob.announce(1);
+        bob.apply_reply(&SiftReply {
+            codes: vec![CODE_MATCH_SIGNAL],
+        })
+        .unwrap();
+        assert!(bob.meta[..bob.head].iter().all(|m| *m & META_BIT == 0));
+    }
+
     proptest! {
         #[test]
         fn announce_and_reply_round_trip(slots in proptest::collection::btree_set(0u64..u64::MAX, 0..300), seed in any::<u64>(), last in any::<bool>()) {
@@ -1868,6 +2217,30 @@ mod tests {
             prop_assert_eq!(SiftAnnounce::decode(&a.encode()).unwrap(), a.clone());
             let r = SiftReply { codes: (0..n).map(|i| ((seed >> (i % 60)) % 6) as u8).collect() };
             prop_assert_eq!(SiftReply::decode(&r.encode()).unwrap(), r);
+        }
+
+        /// Decoding into reused (dirty) messages gives what a fresh decode gives.
+        #[test]
+        fn decode_into_reused_buffers(deltas in proptest::collection::vec(prop_oneof![1u64..128, 1u64..100_000], 0..400), n_codes in 0usize..300, seed in any::<u64>()) {
+            let mut slots = vec![];
+            let mut s = seed >> 20;
+            for d in deltas {
+                slots.push(s);
+                s += d;
+            }
+            let n = slots.len();
+            let a = SiftAnnounce { bases_x: (0..n.div_ceil(64)).map(|w| if (w + 1) * 64 <= n { seed } else { seed & ((1u64 << (n % 64)) - 1) }).collect(), slots, last: seed % 2 == 0 };
+            let mut dirty = SiftAnnounce { slots: vec![7; 900], bases_x: vec![1; 9], last: true };
+            let mut wire = vec![0xAA; 17];
+            a.encode_into(&mut wire);
+            prop_assert_eq!(&wire, &a.encode());
+            SiftAnnounce::decode_into(&wire, &mut dirty).unwrap();
+            prop_assert_eq!(&dirty, &a);
+            let r = SiftReply { codes: (0..n_codes).map(|i| ((seed >> (i % 61)) % 6) as u8).collect() };
+            let mut dirty = SiftReply { codes: vec![3; 777] };
+            r.encode_into(&mut wire);
+            SiftReply::decode_into(&wire, &mut dirty).unwrap();
+            prop_assert_eq!(dirty, r);
         }
 
         #[test]
