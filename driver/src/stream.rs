@@ -461,8 +461,8 @@ impl StreamDecoder {
             if h >> 48 == DETECTION_TOP16 {
                 let epoch_hi = self.epoch << SLOT_BITS;
                 let first = batch.detections.len();
-                // One pass: validity, order (on the input words) and decoding,
-                // block by block in L1.
+                // One pass, 8 words at a time: validity, order (on the input
+                // words) and decoding.
                 let (n, sorted) = decode_detection_run(
                     &self.buf[self.start..self.end],
                     epoch_hi,
