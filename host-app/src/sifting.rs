@@ -647,27 +647,6 @@ impl SiftLedger {
         reserve_zeroizing(&mut self.meta, n);
     }
 
-    /// Open a window of `n` zeroed entries at the end, to be written in
-    /// place and then cut to size by [`SiftLedger::close_window`]; returns
-    /// where it starts.
-    fn open_window(&mut self, n: usize) -> usize {
-        self.reserve(n);
-        let at = self.meta.len();
-        self.slots.resize(at + n, 0);
-        self.meta.resize(at + n, 0);
-        at
-    }
-
-    /// Keep the first `kept` entries of the window opened at `at` (`z` of
-    /// them in Z) and clear the rest.
-    fn close_window(&mut self, at: usize, kept: usize, z: u64) {
-        let end = at + kept;
-        self.meta[end..].fill(0);
-        self.meta.truncate(end);
-        self.slots.truncate(end);
-        self.z_count += z;
-    }
-
     /// All live entries as [`Sifted`] values, leaving the ledger empty.
     fn take_all(&mut self) -> Vec<Sifted> {
         let out = self.slots[self.head..]
@@ -719,29 +698,39 @@ impl SiftLedger {
         }
         let taken = &mut live[..take];
         let n_x = take - n_z;
-        // One pass without a branch on the basis: every entry is written to
-        // both outputs and only the right index advances. Z gets exactly
-        // n_z places (the last entry taken is Z); X one spare, cleared and
-        // cut off. Nothing is ever reallocated.
-        let mut z_bits = vec![0u8; n_z];
-        let mut z_intensity = vec![0u8; n_z];
-        let mut x_bits = vec![0u8; n_x + 1];
-        let mut x_intensity = vec![0u8; n_x + 1];
-        let (mut zi, mut xi) = (0usize, 0usize);
-        for &m in taken.iter() {
-            let is_x = usize::from((m >> 1) & 1);
-            let (bit, k) = (m & META_BIT, m >> META_K_SHIFT);
-            z_bits[zi] = bit;
-            z_intensity[zi] = k;
-            x_bits[xi] = bit;
-            x_intensity[xi] = k;
-            zi += 1 - is_x;
-            xi += is_x;
+        // One pass without a branch on the basis, 64 entries at a time:
+        // every entry is written to both staging windows and only the right
+        // index advances; the windows are appended to outputs allocated at
+        // their exact final size (never reallocated). The staged bits are
+        // zeroized at the end.
+        let mut z_bits = Vec::with_capacity(n_z);
+        let mut z_intensity = Vec::with_capacity(n_z);
+        let mut x_bits = Vec::with_capacity(n_x);
+        let mut x_intensity = Vec::with_capacity(n_x);
+        let mut stage = [[0u8; 64]; 4];
+        for chunk in taken.chunks(64) {
+            let (mut zi, mut xi) = (0usize, 0usize);
+            {
+                let [zb, zk, xb, xk] = &mut stage;
+                for &m in chunk {
+                    let is_x = usize::from((m >> 1) & 1);
+                    let (bit, k) = (m & META_BIT, m >> META_K_SHIFT);
+                    zb[zi & 63] = bit;
+                    zk[zi & 63] = k;
+                    xb[xi & 63] = bit;
+                    xk[xi & 63] = k;
+                    zi += 1 - is_x;
+                    xi += is_x;
+                }
+            }
+            let (zi, xi) = (zi.min(64), xi.min(64));
+            z_bits.extend_from_slice(&stage[0][..zi]);
+            z_intensity.extend_from_slice(&stage[1][..zi]);
+            x_bits.extend_from_slice(&stage[2][..xi]);
+            x_intensity.extend_from_slice(&stage[3][..xi]);
         }
+        stage.zeroize();
         taken.fill(0);
-        x_bits[n_x] = 0;
-        x_bits.truncate(n_x);
-        x_intensity.truncate(n_x);
         let mut counts = BasisIntensityCounts::default();
         for (basis, ks) in [&z_intensity, &x_intensity].into_iter().enumerate() {
             let (mut k0, mut k1) = (0u64, 0u64);
@@ -765,6 +754,38 @@ impl SiftLedger {
         self.z_count -= block_bits;
         self.compact();
         Some(block)
+    }
+}
+
+/// Up to 64 ledger entries staged on the stack: written at the running
+/// count without a branch (a non-match is overwritten by the next entry),
+/// then appended to the ledger in one copy. Zeroized when dropped.
+struct Staging {
+    slots: [u64; 64],
+    meta: [u8; 64],
+}
+
+impl Staging {
+    fn new() -> Staging {
+        Staging {
+            slots: [0; 64],
+            meta: [0; 64],
+        }
+    }
+
+    /// Append the first `kept` staged entries (`z` of them in Z); room must
+    /// have been reserved.
+    fn append_to(&self, ledger: &mut SiftLedger, kept: usize, z: u64) {
+        let kept = kept.min(64);
+        ledger.slots.extend_from_slice(&self.slots[..kept]);
+        ledger.meta.extend_from_slice(&self.meta[..kept]);
+        ledger.z_count += z;
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        self.meta.zeroize();
     }
 }
 
@@ -1133,43 +1154,74 @@ impl AliceSifter {
         let codes = &mut reply.codes;
         codes.clear();
         codes.resize(n, CODE_NOT_YET);
-        let at = ledger.open_window(if self.started { n } else { 0 });
-        let (mut kept, mut z) = (0usize, 0u64);
+        let mut kept_total = 0u64;
         let mut answered_to = None;
         if self.started {
+            ledger.reserve(n);
             let (end, base) = (self.end, self.base);
             let mut cursor = SymbolCursor::new(&self.segments);
-            let out_slots = &mut ledger.slots[at..];
-            let out_meta = &mut ledger.meta[at..];
+            let mut st = Staging::new();
             let chunks = ann.slots.chunks(64).zip(codes.chunks_mut(64));
             for (w, (slots, codes)) in chunks.enumerate() {
                 let bases_x = ann.bases_x.get(w).copied().unwrap_or(0);
-                for (j, (&slot, code_out)) in slots.iter().zip(codes.iter_mut()).enumerate() {
-                    if slot >= end {
-                        continue;
+                let (mut kept, mut z) = (0usize, 0u64);
+                let (Some(&first), Some(&last)) = (slots.first(), slots.last()) else {
+                    continue;
+                };
+                // Fast path: an increasing chunk inside one segment and
+                // inside base..end needs no per-slot range checks.
+                let increasing = slots.windows(2).fold(true, |ok, p| ok & (p[0] < p[1]));
+                let inside = increasing
+                    && first >= base
+                    && last < end
+                    && cursor.symbol_at(first).is_some()
+                    && last - cursor.start < cursor.len;
+                if inside {
+                    let (start, words) = (cursor.start, cursor.words);
+                    for (j, (&slot, code_out)) in slots.iter().zip(codes.iter_mut()).enumerate() {
+                        let i = (slot - start) as usize;
+                        let word = words.get(i / SYMBOLS_PER_WORD).copied().unwrap_or(0);
+                        let sym = ((word >> (4 * (i % SYMBOLS_PER_WORD))) & 0xF) as usize;
+                        let bob_x = ((bases_x >> j) & 1) as usize;
+                        let e = ANSWER_TABLE[sym | bob_x << 4];
+                        let code = e as u8;
+                        let is_match = code.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
+                        st.slots[kept & 63] = slot;
+                        st.meta[kept & 63] = (e >> 8) as u8;
+                        kept += usize::from(is_match);
+                        z += u64::from(is_match) & (bob_x as u64 ^ 1);
+                        *code_out = code;
                     }
-                    answered_to = Some(slot);
-                    if slot < base {
-                        *code_out = CODE_EXCLUDED;
-                        continue;
+                    answered_to = Some(last);
+                } else {
+                    for (j, (&slot, code_out)) in slots.iter().zip(codes.iter_mut()).enumerate() {
+                        if slot >= end {
+                            continue;
+                        }
+                        answered_to = Some(slot);
+                        if slot < base {
+                            *code_out = CODE_EXCLUDED;
+                            continue;
+                        }
+                        let sym = cursor.symbol_at(slot).unwrap_or(LOST);
+                        let bob_x = ((bases_x >> j) & 1) as usize;
+                        let e = ANSWER_TABLE[usize::from(sym & 0xF) | bob_x << 4];
+                        let code = e as u8;
+                        let is_match = code.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
+                        st.slots[kept & 63] = slot;
+                        st.meta[kept & 63] = (e >> 8) as u8;
+                        kept += usize::from(is_match);
+                        z += u64::from(is_match) & (bob_x as u64 ^ 1);
+                        *code_out = code;
                     }
-                    let sym = cursor.symbol_at(slot).unwrap_or(LOST);
-                    let bob_x = ((bases_x >> j) & 1) as usize;
-                    let e = ANSWER_TABLE[usize::from(sym & 0xF) | bob_x << 4];
-                    let code = e as u8;
-                    let is_match = code.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
-                    out_slots[kept] = slot;
-                    out_meta[kept] = (e >> 8) as u8;
-                    kept += usize::from(is_match);
-                    z += u64::from(is_match) & (bob_x as u64 ^ 1);
-                    *code_out = code;
                 }
+                st.append_to(ledger, kept, z);
+                kept_total += kept as u64;
             }
         }
-        ledger.close_window(at, kept, z);
         self.stats.basis_mismatch += count_code(codes, CODE_MISMATCH);
         self.stats.excluded += count_code(codes, CODE_EXCLUDED);
-        self.stats.sifted += kept as u64;
+        self.stats.sifted += kept_total;
         if let Some(s) = answered_to {
             self.prune_before(s);
         }
@@ -1365,6 +1417,14 @@ impl BobSifter {
         self.meta.push(bob_meta(bit, d.basis));
     }
 
+    /// The general path out of the batch loop, kept out of line so that
+    /// the loop's registers are not spent on it.
+    #[cold]
+    #[inline(never)]
+    fn push_detection_cold(&mut self, slot: u64, d: &Detection, c: &mut DetectionCounts) {
+        self.push_detection_counted(slot, d, c);
+    }
+
     /// Feed records from Bob's stream (DETECTION, EPOCH, STATUS; others ignored).
     pub fn push_records(&mut self, records: &[Record]) {
         self.compact();
@@ -1439,7 +1499,7 @@ impl BobSifter {
                 }
                 c.detections += fast;
                 fast = 0;
-                self.push_detection_counted(slot, d, c);
+                self.push_detection_cold(slot, d, c);
                 after = self.append_after();
                 slots = std::mem::take(&mut self.slots);
                 meta = std::mem::take(&mut self.meta);
@@ -1555,30 +1615,35 @@ impl BobSifter {
         }
         let (head, end) = (self.head, self.head + n);
         let requeued = reply.codes.iter().filter(|c| **c >= CODE_NOT_YET).count();
-        let at = ledger.open_window(n);
-        let (mut kept, mut z) = (0usize, 0u64);
-        {
-            // One branch-free pass: matches are written into the ledger's
-            // window, and every event not requeued has its bit cleared.
-            let out_slots = &mut ledger.slots[at..];
-            let out_meta = &mut ledger.meta[at..];
-            let events = self.slots[head..end].iter().zip(&mut self.meta[head..end]);
-            for ((&slot, m), &c) in events.zip(&reply.codes) {
+        ledger.reserve(n);
+        let mut kept_total = 0u64;
+        // One branch-free pass, 64 entries at a time: matches are staged and
+        // appended to the ledger, and every event not requeued has its bit
+        // cleared.
+        let mut st = Staging::new();
+        let events = self.slots[head..end]
+            .chunks(64)
+            .zip(self.meta[head..end].chunks_mut(64))
+            .zip(reply.codes.chunks(64));
+        for ((slots, metas), codes) in events {
+            let (mut kept, mut z) = (0usize, 0u64);
+            for ((&slot, m), &c) in slots.iter().zip(metas.iter_mut()).zip(codes) {
                 let is_match = c.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
                 let again = c >= CODE_NOT_YET;
-                out_slots[kept] = slot;
-                out_meta[kept] = (*m & (META_BIT & u8::from(is_match)))
+                st.slots[kept & 63] = slot;
+                st.meta[kept & 63] = (*m & (META_BIT & u8::from(is_match)))
                     | (*m & META_X)
                     | (c.wrapping_sub(CODE_MATCH_SIGNAL) & 3) << META_K_SHIFT;
                 kept += usize::from(is_match);
                 z += u64::from(is_match & (*m & META_X == 0));
                 *m &= !META_BIT | u8::from(again);
             }
+            st.append_to(ledger, kept, z);
+            kept_total += kept as u64;
         }
-        ledger.close_window(at, kept, z);
         self.stats.basis_mismatch += count_code(&reply.codes, CODE_MISMATCH);
         self.stats.excluded += count_code(&reply.codes, CODE_EXCLUDED);
-        self.stats.sifted += kept as u64;
+        self.stats.sifted += kept_total;
         // Slots Alice did not have yet go back, in order, to the front of
         // the pending queue: move them to the end of the consumed range.
         let mut w = end;
