@@ -414,3 +414,102 @@ fn exact_mode_every_attack_equals_sim() {
         }
     }
 }
+
+/// Other generation parameters (own Verilator builds, ~2 min each when
+/// cold): 2 lanes with fiber delay 5 and sync 3 cycles after START, and
+/// 8 lanes x 16 samples (128-bit `apd_d*`), CW blinding in the middle.
+/// At 8 lanes Alice's STATUS records are off here: see
+/// `exact_mode_alice_8_lanes_status`.
+#[test]
+#[ignore = "Verilates two more pairs of tops: cargo test -p qkd-gateware --test exact_mode -- --ignored exact_mode_other_widths"]
+fn exact_mode_other_widths_equal_sim() {
+    other_widths("exact_mode_other_widths_equal_sim", false);
+}
+
+/// Known disagreement (found by this test): at 8 lanes the Verilated
+/// `qkd_alice` drops the ALICE_SYMBOLS record that follows each of its
+/// STATUS records (a GAP of 64 slots per STATUS interval) although
+/// `tready` is always high; spec 6 says the stream then equals the
+/// model's exactly, and the average load (5 words per 8 cycles, plus 6
+/// words per STATUS) is below one word per cycle. `sim:` (= AliceModel)
+/// has no GAP. At 2 and 4 lanes the streams are identical.
+#[test]
+#[ignore = "known: qkd_alice at 8 lanes drops the record after each STATUS without back-pressure"]
+fn exact_mode_alice_8_lanes_status() {
+    other_widths("exact_mode_alice_8_lanes_status", true);
+}
+
+fn other_widths(name: &str, alice_status_at_8_lanes: bool) {
+    for (lanes, oversample, gate) in [(2u8, 8u8, (1u8, 6u8)), (8, 16, (2, 12))] {
+        if alice_status_at_8_lanes && lanes != 8 {
+            continue;
+        }
+        let mut p = stressed(&format!("{name} {lanes}x{oversample}"));
+        p.lanes = lanes;
+        p.bob.lanes = u32::from(lanes);
+        p.bob.oversample = oversample;
+        (p.bob.gate_start_bin, p.bob.gate_end_bin) = gate;
+        if lanes == 2 {
+            p.bob.fiber_delay_slots = 5;
+            p.bob_sync_cycle = 3;
+        }
+        if lanes == 8 {
+            // (sync in the first cycle after START: see
+            // exact_mode_click_in_sync_cycle_right_after_start)
+            p.bob_sync_cycle = 2;
+            if !alice_status_at_8_lanes {
+                p.alice_status_interval_log2 = 0;
+            }
+        }
+        p.attack = AttackConfig {
+            kind: AttackKind::CwBlinding { adc_code: 0xE00 },
+            start_slot: 1 << 15,
+            end_slot: 1 << 16,
+        };
+        let v = ExactVerilog {
+            alice: qkd_gateware::generate::verilog(&GenParams::alice(lanes)).unwrap(),
+            bob: qkd_gateware::generate::verilog(&GenParams::bob(lanes, oversample, 2)).unwrap(),
+        };
+        let chunk = 1 << 15;
+        let pulses = 1 << 17;
+        let prov = SimProvider::new();
+        prov.insert_link("f", p.clone(), pulses, chunk).unwrap();
+        let fast = run_pair(&prov, "sim", "f", "");
+        prov.insert_exact_link("x", p, pulses, chunk, &v)
+            .unwrap_or_else(|e| panic!("{}", error_chain(&e)));
+        let exact = run_pair(&prov, "sim+verilator", "x", "");
+        let c = compare(&format!("{name} {lanes}x{oversample}"), fast, exact);
+        assert!(c.invalid > 10 && c.detections - c.invalid > 100, "{c:?}");
+    }
+}
+
+/// Known disagreement (found by the exact mode): `sync_in` in the first
+/// cycle after the START strobe (`bob_sync_cycle = 0`, the default) with
+/// a click in that cycle's slots. Spec 5.2 (and qkd-model, and `sim:`)
+/// process that cycle (slots `0..L-1`); the Verilated `qkd_bob` syncs
+/// (its `gate_en` of that cycle is right) but does not classify the click,
+/// so its dead time starts at a later click: the exact link stops with
+/// `qkd_bob gate_en of cycle 5 since START: core 0x0, physics 0xfc`. With
+/// `bob_sync_cycle >= 1` the same click matches. A run hits this when its
+/// first click falls in slots `0..L-1` (here a click in slot 0).
+#[test]
+#[ignore = "known: qkd_bob ignores the clicks of a sync cycle that is the first cycle after START"]
+fn exact_mode_click_in_sync_cycle_right_after_start() {
+    let p = stressed("probe 4");
+    let v = ExactVerilog::from_dir(verilog_dir()).unwrap();
+    let prov = SimProvider::new();
+    prov.insert_link("f", p.clone(), 1 << 12, 1 << 12).unwrap();
+    let fast = run_pair(&prov, "sim", "f", "");
+    assert!(
+        matches!(fast[1].0[1], Item::Detection(d) if d.slot == 0),
+        "the seed gives a click in slot 0"
+    );
+    prov.insert_exact_link("x", p, 1 << 12, 1 << 12, &v)
+        .unwrap_or_else(|e| panic!("{}", error_chain(&e)));
+    let exact = run_pair(&prov, "sim+verilator", "x", "");
+    compare(
+        "exact_mode_click_in_sync_cycle_right_after_start",
+        fast,
+        exact,
+    );
+}

@@ -50,8 +50,9 @@ const START_TIMEOUT_CYCLES: u64 = 1000;
 /// values in cycle `c + 1` (stage P, as the co-simulation test
 /// `gateware/tests/verilator_bob.rs` compares them).
 const BOB_OUTPUT_LATENCY: usize = 1;
-/// Bob's record stream is drained when it has been idle this long after
-/// the last slot's cycle.
+/// Bob's record stream is drained when a record of a later cycle has
+/// arrived or the stream has been idle this long after the last slot's
+/// cycle.
 const DRAIN_IDLE_CYCLES: u64 = 256;
 /// Longest drain before it is an error.
 const DRAIN_MAX_CYCLES: u64 = 1 << 20;
@@ -932,9 +933,16 @@ impl BobSide {
         while self.k < stop {
             self.model_cycle(false)?;
         }
+        // Drained when a record of a later cycle has arrived (records come
+        // in order) or the stream has been idle for a while.
         let mut idle = 0;
         let mut n = 0;
-        while idle < DRAIN_IDLE_CYCLES {
+        loop {
+            let recs = sink_records(&mut self.b, Self::ROLE)?;
+            self.out.release(recs, limit, out);
+            if idle >= DRAIN_IDLE_CYCLES || self.out.has_beyond(limit) {
+                break;
+            }
             let words = self.b.sink.word_count;
             self.model_cycle(false)?;
             idle = if self.b.sink.word_count == words {
@@ -950,8 +958,6 @@ impl BobSide {
                 });
             }
         }
-        let recs = sink_records(&mut self.b, Self::ROLE)?;
-        self.out.release(recs, limit, out);
         self.out.held.clear();
         // A last complete round of register reads, after the end (the
         // counters are final then).
