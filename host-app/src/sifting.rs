@@ -1471,46 +1471,72 @@ impl BobSifter {
     fn push_detection_run(&mut self, records: &[Record], c: &mut DetectionCounts) -> usize {
         let high = self.clock.full(0);
         let latch = self.stats.alarm_latched_at_slot.unwrap_or(u64::MAX);
-        let mut after = self.append_after();
         let mut used = 0;
-        // The queue is moved into locals for the loop (so that its length
-        // stays in a register) and put back around the general path.
-        let mut slots = std::mem::take(&mut self.slots);
-        let mut meta = std::mem::take(&mut self.meta);
-        let mut fast = 0u64;
-        for r in records {
-            let Record::Detection(d) = r else { break };
-            used += 1;
-            let slot = high | (d.slot & SLOT_MASK);
-            let in_order = match after {
-                Some(a) => slot > a,
-                None => true,
+        // Staged slots and entry bytes of one chunk (Bob's bits: zeroized below).
+        let mut st_slots = [0u64; 64];
+        let mut st_meta = [0u8; 64];
+        loop {
+            let rest = &records[used..];
+            // Fast path: 64 detections that are all valid, before the latch
+            // and increasing after the last slot held are checked and
+            // staged in one branch-free pass, then appended in one copy.
+            let lo = match self.append_after() {
+                Some(a) => a.checked_add(1),
+                None => Some(0),
             };
-            if !d.invalid && slot < latch && in_order {
-                fast += 1;
-                slots.push(slot);
-                meta.push(bob_meta(d.detector & 1 == 1, d.basis));
-                after = Some(slot);
-            } else {
-                self.slots = slots;
-                self.meta = meta;
-                if fast > 0 {
-                    self.last_bit_conflict = false;
+            if let (Some(chunk), Some(lo)) = (rest.get(..64), lo) {
+                let (mut ok, mut next_lo) = (true, lo);
+                for (k, r) in chunk.iter().enumerate() {
+                    let Record::Detection(d) = r else {
+                        ok = false;
+                        break;
+                    };
+                    let slot = high | (d.slot & SLOT_MASK);
+                    ok &= !d.invalid & (slot < latch) & (slot >= next_lo) & (slot != u64::MAX);
+                    next_lo = slot.wrapping_add(1);
+                    st_slots[k] = slot;
+                    st_meta[k] = bob_meta(d.detector & 1 == 1, d.basis);
                 }
-                c.detections += fast;
-                fast = 0;
-                self.push_detection_cold(slot, d, c);
-                after = self.append_after();
-                slots = std::mem::take(&mut self.slots);
-                meta = std::mem::take(&mut self.meta);
+                if ok {
+                    self.slots.extend_from_slice(&st_slots);
+                    self.meta.extend_from_slice(&st_meta);
+                    self.last_bit_conflict = false;
+                    c.detections += 64;
+                    used += 64;
+                    continue;
+                }
+            }
+            // One at a time, up to 64 records or the first that is not a
+            // detection.
+            let mut after = self.append_after();
+            let mut stopped = rest.len() <= 64;
+            for r in rest.iter().take(64) {
+                let Record::Detection(d) = r else {
+                    stopped = true;
+                    break;
+                };
+                used += 1;
+                let slot = high | (d.slot & SLOT_MASK);
+                let in_order = match after {
+                    Some(a) => slot > a,
+                    None => true,
+                };
+                if !d.invalid && slot < latch && in_order {
+                    c.detections += 1;
+                    self.last_bit_conflict = false;
+                    self.slots.push(slot);
+                    self.meta.push(bob_meta(d.detector & 1 == 1, d.basis));
+                    after = Some(slot);
+                } else {
+                    self.push_detection_cold(slot, d, c);
+                    after = self.append_after();
+                }
+            }
+            if stopped {
+                break;
             }
         }
-        self.slots = slots;
-        self.meta = meta;
-        if fast > 0 {
-            self.last_bit_conflict = false;
-        }
-        c.detections += fast;
+        st_meta.zeroize();
         used
     }
 
@@ -1618,25 +1644,23 @@ impl BobSifter {
         ledger.reserve(n);
         let mut kept_total = 0u64;
         // One branch-free pass, 64 entries at a time: matches are staged and
-        // appended to the ledger, and every event not requeued has its bit
-        // cleared.
+        // appended to the ledger. (The events' own bits are cleared below,
+        // once the requeued ones have been moved out of the way.)
         let mut st = Staging::new();
         let events = self.slots[head..end]
             .chunks(64)
-            .zip(self.meta[head..end].chunks_mut(64))
+            .zip(self.meta[head..end].chunks(64))
             .zip(reply.codes.chunks(64));
         for ((slots, metas), codes) in events {
             let (mut kept, mut z) = (0usize, 0u64);
-            for ((&slot, m), &c) in slots.iter().zip(metas.iter_mut()).zip(codes) {
+            for ((&slot, &m), &c) in slots.iter().zip(metas).zip(codes) {
                 let is_match = c.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
-                let again = c >= CODE_NOT_YET;
                 st.slots[kept & 63] = slot;
-                st.meta[kept & 63] = (*m & (META_BIT & u8::from(is_match)))
-                    | (*m & META_X)
+                st.meta[kept & 63] = (m & (META_BIT & u8::from(is_match)))
+                    | (m & META_X)
                     | (c.wrapping_sub(CODE_MATCH_SIGNAL) & 3) << META_K_SHIFT;
                 kept += usize::from(is_match);
-                z += u64::from(is_match & (*m & META_X == 0));
-                *m &= !META_BIT | u8::from(again);
+                z += u64::from(is_match & (m & META_X == 0));
             }
             st.append_to(ledger, kept, z);
             kept_total += kept as u64;
@@ -1646,6 +1670,8 @@ impl BobSifter {
         self.stats.sifted += kept_total;
         // Slots Alice did not have yet go back, in order, to the front of
         // the pending queue: move them to the end of the consumed range.
+        // Every byte left before them (each event not requeued, and the old
+        // places of the moved ones) is cleared.
         let mut w = end;
         if requeued > 0 {
             for i in (head..end).rev() {
@@ -1655,8 +1681,8 @@ impl BobSifter {
                     self.meta[w] = self.meta[i];
                 }
             }
-            self.meta[head..w].fill(0);
         }
+        self.meta[head..w].fill(0);
         self.head = w;
         self.in_flight = 0;
         if let Some(&first) = self.slots.get(self.head) {
@@ -2111,6 +2137,50 @@ mod tests {
                 let so = slow.apply_reply(&SiftReply { codes }).unwrap();
                 prop_assert_eq!(fo, so);
                 prop_assert_eq!(fast.pending(), slow.pending());
+            }
+        }
+
+        /// As above on long, mostly clean runs (so that Bob's 64-record
+        /// fast path is taken, and left when an anomaly falls in a chunk).
+        #[test]
+        fn bob_fast_chunks_match_one_at_a_time(seed in any::<u64>(), anomaly_per_mille in 0u32..20) {
+            let mut rng = ChaCha20Rng::seed_from_u64(seed);
+            let mut fast = BobSifter::with_seed(seed);
+            let mut slow = BobSifter::with_seed(seed);
+            let mut slow_clock = SlotClock::default();
+            for round in 0..4u32 {
+                let mut recs = vec![Record::Epoch(round)];
+                let mut low = rng.random_range(0..20u64);
+                for _ in 0..rng.random_range(0..700) {
+                    let anomaly = rng.random_range(0..1000) < anomaly_per_mille;
+                    let kind = if anomaly { rng.random_range(0..4) } else { 4 };
+                    match kind {
+                        0 => recs.push(status(low + 1, 0)),
+                        1 => recs.push(det(low, 1, Basis::Z, false)), // double click
+                        2 => recs.push(det(low.saturating_sub(2), 0, Basis::X, false)), // late
+                        _ => {
+                            low += rng.random_range(1..4);
+                            let basis = Basis::from_bit(rng.random());
+                            recs.push(det(low, rng.random_range(0..4), basis, kind == 3));
+                        }
+                    }
+                }
+                fast.push_records(&recs);
+                for r in &recs {
+                    match r {
+                        Record::Epoch(e) => slow_clock.set_epoch(*e),
+                        Record::Detection(d) => slow.push_detection(slow_clock.full(d.slot), d),
+                        Record::Status(st) => slow.push_status(slow_clock.full(st.slot), st.get(CounterId::AlarmsSeen).unwrap_or(0)),
+                        _ => {}
+                    }
+                }
+                prop_assert_eq!(&fast.stats, &slow.stats);
+                let (fa, sa) = (fast.announce(usize::MAX), slow.announce(usize::MAX));
+                prop_assert_eq!(&fa, &sa);
+                let codes: Vec<u8> = (0..fa.len()).map(|_| rng.random_range(0..=5u8)).collect();
+                let fo = fast.apply_reply(&SiftReply { codes: codes.clone() }).unwrap();
+                let so = slow.apply_reply(&SiftReply { codes }).unwrap();
+                prop_assert_eq!(fo, so);
             }
         }
 
