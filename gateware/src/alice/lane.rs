@@ -95,6 +95,9 @@ pub struct AliceLane {
     qword: DFF<Bits<64>>,
     rsym: DFF<Bits<4>>,
     sym: DFFWithInit<Bits<4>>,
+    /// Stage 3: `sym` is a protocol symbol (class 0..2), registered with it
+    /// so that the lane count chain starts at flip-flops.
+    proto: DFF<Bit>,
     r: Signal<Local, Bits<64>>,
     class_bits: Signal<Local, Bits<4>>,
     basis_bits: Signal<Local, Bits<4>>,
@@ -146,6 +149,7 @@ impl AliceLane {
             qword: Default::default(),
             rsym: Default::default(),
             sym: DFFWithInit::new(BLANK.into()),
+            proto: Default::default(),
             r: Default::default(),
             class_bits: Default::default(),
             basis_bits: Default::default(),
@@ -170,7 +174,7 @@ impl Logic for AliceLane {
     #[hdl_gen]
     fn update(&mut self) {
         clock!(self, clock, prng, health);
-        dff_setup!(self, clock, qword, rsym, sym);
+        dff_setup!(self, clock, qword, rsym, sym, proto);
         // ---- Stage 0: random sources and health tests ----
         self.prng.seed.next = self.seed.val();
         self.prng.load.next = self.load.val();
@@ -242,14 +246,15 @@ impl Logic for AliceLane {
                 _ => {}
             }
         }
+        self.proto.d.next = self.sym.d.val().get_bits::<2>(2) != 3;
         self.symbol.next = self.sym.q.val();
         // ---- Packing chain towards the top ----
         self.chain_out.next =
             self.chain_in.val() | (bit_cast::<32, 4>(self.sym.q.val()) << self.lane_shift.val());
-        if self.sym.q.val().get_bits::<2>(2) == 3 {
-            self.count_out.next = self.count_in.val();
-        } else {
+        if self.proto.q.val() {
             self.count_out.next = self.count_in.val() + 1;
+        } else {
+            self.count_out.next = self.count_in.val();
         }
     }
 }

@@ -1545,6 +1545,11 @@ impl Logic for BobCore {
         self.blocked.next = self.lost_pending.q.val() & self.gapq_valid.q.val();
         self.full_or_blocked.next = self.bundles.full.val() | self.blocked.val();
         // STATUS payload capture (AlarmsLive: live at the end of the status cycle)
+        // Defaults outside the branch: no latches for the per-word temporaries
+        // (synth_ecp5 rejects inferred latches).
+        self.sval.next = 0.into();
+        self.snap48.next = 0.into();
+        self.snap12.next = 0.into();
         self.bundle_status.next = false;
         if self.snap_new.q.val() & !self.sbuf_full.q.val() & !self.full_or_blocked.val() {
             self.bundle_status.next = true;

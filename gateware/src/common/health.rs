@@ -40,6 +40,13 @@ pub struct HealthTests {
     rct_next: Signal<Local, Bits<16>>,
     apt_next: Signal<Local, Bits<16>>,
     apt_pos_next: Signal<Local, Bits<16>>,
+    rct_inc: Signal<Local, Bits<16>>,
+    rct_ge_inc: Signal<Local, Bit>,
+    apt_ge_inc: Signal<Local, Bit>,
+    apt_ge_same: Signal<Local, Bit>,
+    one_ge: Signal<Local, Bit>,
+    rct_eq: Signal<Local, Bit>,
+    apt_eq: Signal<Local, Bit>,
 }
 
 impl Logic for HealthTests {
@@ -47,31 +54,55 @@ impl Logic for HealthTests {
     fn update(&mut self) {
         dff_setup!(self, clock, have_last, last, rct_count, apt_ref, apt_pos, apt_count);
         // ---- Repetition count test (4.4.1) ----
-        if self.have_last.q.val() & (self.sample.val() == self.last.q.val()) {
-            if self.rct_count.q.val() == 0xFFFF {
-                self.rct_next.next = self.rct_count.q.val();
-            } else {
-                self.rct_next.next = self.rct_count.q.val() + 1;
-            }
+        // The cutoff comparisons are made on the candidate counts, in
+        // parallel with the 64-bit sample comparison, which then only
+        // selects a result (same function, shorter path).
+        if self.rct_count.q.val() == 0xFFFF {
+            self.rct_inc.next = self.rct_count.q.val();
+        } else {
+            self.rct_inc.next = self.rct_count.q.val() + 1;
+        }
+        self.rct_eq.next = self.have_last.q.val() & (self.sample.val() == self.last.q.val());
+        if self.rct_eq.val() {
+            self.rct_next.next = self.rct_inc.val();
         } else {
             self.rct_next.next = 1.into();
         }
+        self.rct_ge_inc.next = self.rct_inc.val() >= self.rct_cutoff.val();
+        self.one_ge.next = self.rct_cutoff.val() <= 1;
         // ---- Adaptive proportion test (4.4.2) ----
+        self.apt_eq.next =
+            (self.sample.val() == self.apt_ref.q.val()) & (self.apt_count.q.val() != 0xFFFF);
         if self.apt_pos.q.val() == 0 {
             self.apt_next.next = 1.into();
             self.apt_pos_next.next = 1.into();
         } else {
             self.apt_pos_next.next = self.apt_pos.q.val() + 1;
-            if (self.sample.val() == self.apt_ref.q.val()) & (self.apt_count.q.val() != 0xFFFF) {
+            if self.apt_eq.val() {
                 self.apt_next.next = self.apt_count.q.val() + 1;
             } else {
                 self.apt_next.next = self.apt_count.q.val();
             }
         }
-        self.rct_fail.next =
-            self.valid.val() & !self.clear.val() & (self.rct_next.val() >= self.rct_cutoff.val());
-        self.apt_fail.next =
-            self.valid.val() & !self.clear.val() & (self.apt_next.val() >= self.apt_cutoff.val());
+        self.apt_ge_inc.next = (self.apt_count.q.val() + 1) >= self.apt_cutoff.val();
+        self.apt_ge_same.next = self.apt_count.q.val() >= self.apt_cutoff.val();
+        // fail = valid & !clear & (next count >= cutoff), by cases of next
+        self.rct_fail.next = false;
+        self.apt_fail.next = false;
+        if self.valid.val() & !self.clear.val() {
+            if self.rct_eq.val() {
+                self.rct_fail.next = self.rct_ge_inc.val();
+            } else {
+                self.rct_fail.next = self.one_ge.val();
+            }
+            if self.apt_pos.q.val() == 0 {
+                self.apt_fail.next = self.apt_cutoff.val() <= 1;
+            } else if self.apt_eq.val() {
+                self.apt_fail.next = self.apt_ge_inc.val();
+            } else {
+                self.apt_fail.next = self.apt_ge_same.val();
+            }
+        }
         // ---- State ----
         if self.clear.val() {
             self.have_last.d.next = false;

@@ -10,6 +10,13 @@
 //! together with the next record that fits (and a free GAP queue entry),
 //! and the output stage sends the GAP's two words just before that record.
 //! The producer is never stalled.
+//!
+//! Timing: the FIFO's block-RAM read data goes straight into an output
+//! holding register (`hold`), so no logic sits after the RAM's slow
+//! clock-to-output; admission compares `in_len` with a registered count of
+//! free words (`free`) instead of adding `fill + in_len`. Words therefore
+//! leave one cycle later than they would from the RAM directly; `fill` (and
+//! with it admission) still counts a word until its AXI4-Stream handshake.
 
 use rust_hdl::prelude::*;
 
@@ -86,8 +93,11 @@ pub struct RecordStream {
     fifo: SynchronousFIFO<Bits<66>, STREAM_FIFO_LOG2, { STREAM_FIFO_LOG2 + 1 }, 1>,
     gapq: SynchronousFIFO<Bits<128>, GAP_QUEUE_LOG2, { GAP_QUEUE_LOG2 + 1 }, 1>,
     span_mode: Constant<Bit>,
-    capacity: Constant<Bits<16>>,
     fill: DFF<Bits<16>>,
+    free: DFFWithInit<Bits<16>>,
+    hold: DFF<Bits<66>>,
+    hold_valid: DFF<Bit>,
+    pop: Signal<Local, Bit>,
     taking: DFF<Bit>,
     gap_pending: DFF<Bit>,
     gap_first: DFF<Bits<64>>,
@@ -139,8 +149,11 @@ impl RecordStream {
             fifo: Default::default(),
             gapq: Default::default(),
             span_mode: Constant::new(mode == LostSlots::Span),
-            capacity: Constant::new(STREAM_FIFO_WORDS.into()),
             fill: Default::default(),
+            free: DFFWithInit::new(STREAM_FIFO_WORDS.into()),
+            hold: Default::default(),
+            hold_valid: Default::default(),
+            pop: Default::default(),
             taking: Default::default(),
             gap_pending: Default::default(),
             gap_first: Default::default(),
@@ -174,6 +187,9 @@ impl Logic for RecordStream {
             self,
             clock,
             fill,
+            free,
+            hold,
+            hold_valid,
             taking,
             gap_pending,
             gap_first,
@@ -188,7 +204,7 @@ impl Logic for RecordStream {
         // ---- Admission ----
         self.accept.next = self.in_valid.val()
             & self.in_first.val()
-            & ((self.fill.q.val() + bit_cast::<16, 8>(self.in_len.val())) <= self.capacity.val())
+            & (bit_cast::<16, 8>(self.in_len.val()) <= self.free.q.val())
             & (!self.gap_pending.q.val() | !self.gapq.full.val());
         self.drop.next =
             (self.in_valid.val() & self.in_first.val() & !self.accept.val()) | self.in_lost.val();
@@ -246,8 +262,8 @@ impl Logic for RecordStream {
         if self.clear.val() {
             self.gap_pending.d.next = false;
         }
-        // ---- Output stage ----
-        self.head_marker.next = !self.fifo.empty.val() & self.fifo.data_out.val().get_bit(65);
+        // ---- Output stage (from the holding register) ----
+        self.head_marker.next = self.hold_valid.q.val() & self.hold.q.val().get_bit(65);
         self.gap_header.next =
             self.gap_tag.val() | (bit_cast::<64, 128>(self.gapq.data_out.val()) & self.low60.val());
         self.main_read.next = false;
@@ -269,15 +285,23 @@ impl Logic for RecordStream {
                 self.gaps_count.d.next = self.gaps_count.q.val() + 1;
             }
         } else {
-            self.tdata.next = self.fifo.data_out.val().get_bits::<64>(0);
-            self.tvalid.next = !self.fifo.empty.val();
-            self.tlast.next = self.fifo.data_out.val().get_bit(64);
-            if self.tready.val() & !self.fifo.empty.val() {
+            self.tdata.next = self.hold.q.val().get_bits::<64>(0);
+            self.tvalid.next = self.hold_valid.q.val();
+            self.tlast.next = self.hold.q.val().get_bit(64);
+            if self.tready.val() & self.hold_valid.q.val() {
                 self.main_read.next = true;
                 self.gap_phase.d.next = 0.into();
             }
         }
-        self.fifo.read.next = self.main_read.val();
+        // refill the holding register when it is empty or its word leaves
+        self.pop.next = !self.fifo.empty.val() & (!self.hold_valid.q.val() | self.main_read.val());
+        self.fifo.read.next = self.pop.val();
+        if self.pop.val() {
+            self.hold.d.next = self.fifo.data_out.val();
+            self.hold_valid.d.next = true;
+        } else if self.main_read.val() {
+            self.hold_valid.d.next = false;
+        }
         if self.tready.val() & self.tvalid.val() & self.tlast.val() {
             self.records_count.d.next = self.records_count.q.val() + 1;
         }
@@ -293,6 +317,7 @@ impl Logic for RecordStream {
             self.fill_sub.next = 0.into();
         }
         self.fill.d.next = self.fill.q.val() + self.fill_add.val() - self.fill_sub.val();
+        self.free.d.next = self.free.q.val() - self.fill_add.val() + self.fill_sub.val();
         if bit_cast::<32, 16>(self.fill.q.val()) > self.high_count.q.val() {
             self.high_count.d.next = bit_cast::<32, 16>(self.fill.q.val());
         }
