@@ -1271,6 +1271,26 @@ impl DetectionCounts {
     }
 }
 
+/// The `META_X` flags of up to 64 entry bytes as one word (entry j in bit
+/// j). Eight bytes at a time: the flags are moved to bit 0 of each byte and
+/// gathered into the top byte by one multiply (byte i lands in bit 56 + i;
+/// the partial products occupy distinct bits, so nothing carries).
+fn basis_word(entries: &[u8]) -> u64 {
+    let eights = entries.chunks_exact(8);
+    let tail = eights.remainder();
+    let mut w = 0u64;
+    for (g, group) in eights.enumerate() {
+        let bytes = u64::from_le_bytes(group.try_into().unwrap_or_default());
+        let flags = (bytes >> 1) & LOW_BITS;
+        w |= (flags.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * g);
+    }
+    let at = entries.len() - tail.len();
+    for (j, m) in tail.iter().enumerate() {
+        w |= u64::from((m >> 1) & 1) << (at + j);
+    }
+    w
+}
+
 /// Bob's entry byte for a detection: `META_BIT` from the detector, `META_X`.
 fn bob_meta(bit: bool, basis: Basis) -> u8 {
     u8::from(bit) | (basis as u8) << 1
@@ -1601,13 +1621,11 @@ impl BobSifter {
         ann.slots.clear();
         ann.slots.extend_from_slice(batch);
         ann.bases_x.clear();
-        ann.bases_x
-            .extend(self.meta[self.head..self.head + n].chunks(64).map(|chunk| {
-                chunk
-                    .iter()
-                    .enumerate()
-                    .fold(0u64, |w, (j, m)| w | u64::from((m >> 1) & 1) << j)
-            }));
+        ann.bases_x.extend(
+            self.meta[self.head..self.head + n]
+                .chunks(64)
+                .map(basis_word),
+        );
         if let Some(&s) = batch.last() {
             self.announced_to = Some(s);
         }
@@ -2307,6 +2325,22 @@ mod tests {
         let at = wire.len() - 8 - 1; // the last delta
         bad[at] = 2;
         assert!(SiftAnnounce::decode(&bad).is_err(), "overflow past 2^64");
+    }
+
+    /// `basis_word` against its definition, on every length and pattern.
+    #[test]
+    fn basis_word_gathers_the_x_flags() {
+        let mut rng = ChaCha20Rng::seed_from_u64(0xBA5E);
+        for len in 0..=64usize {
+            for _ in 0..20 {
+                let entries: Vec<u8> = (0..len).map(|_| rng.random::<u8>()).collect();
+                let want = entries
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |w, (j, m)| w | u64::from(m & META_X != 0) << j);
+                assert_eq!(basis_word(&entries), want, "{entries:?}");
+            }
+        }
     }
 
     /// What the ledger hands out is cleared behind it: after a cut the
