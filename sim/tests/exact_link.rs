@@ -56,6 +56,8 @@ fn exact_only_options_and_scheme_mismatch_are_refused() {
     assert!(e.contains("laser"), "{e}");
     let e = err("sim:bob?status_log2=41", &p);
     assert!(e.contains("status_log2"), "{e}");
+    let e = err("sim:bob?bob_sync_cycle=soon", &p);
+    assert!(e.contains("bob_sync_cycle"), "{e}");
     p.insert_link("l", LinkParams::default(), 1 << 12, 1 << 12)
         .unwrap();
     let e = err("sim+verilator:bob?link=l", &p);

@@ -17,7 +17,8 @@
 //! chunking is part of the random sequence), `status_log2` (both roles'
 //! `STREAM_CTRL.STATUS_INTERVAL_LOG2`), `alice_stream` (`sparse`, the
 //! default of `sim:`, or `full`; `sim+verilator:` is always full, as the
-//! hardware), `attack` (an [`AttackKind`] name, active all run);
+//! hardware), `attack` (an [`AttackKind`] name, active all run),
+//! `bob_sync_cycle` (cycles from Bob's START to `sync_in`, default 0);
 //! `sim+verilator:` only: `verilog_dir` (directory of `qkd_alice.v` and
 //! `qkd_bob.v`, default `$QKD_VERILOG_DIR`). The first device opened with a
 //! given `link` name fixes its parameters.
@@ -309,6 +310,7 @@ const OPTIONS: &[&str] = &[
     "status_log2",
     "alice_stream",
     "attack",
+    "bob_sync_cycle",
 ];
 
 /// Link parameters from a `sim:` (or `sim+verilator:`) URI's options
@@ -342,6 +344,7 @@ fn link_params_from_options(uri: &DeviceUri) -> DriverResult<LinkParams> {
             ))
         }
     };
+    p.bob_sync_cycle = uri.option_u64("bob_sync_cycle", p.bob_sync_cycle)?;
     if let Some(a) = uri.option("attack") {
         let kind: AttackKind = a.parse().map_err(|e: String| bad(uri, e))?;
         p.attack = AttackConfig::always(kind);
