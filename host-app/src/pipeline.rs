@@ -597,9 +597,11 @@ impl<C: ClassicalChannel> AlicePipeline<C> {
     fn sift_round(&mut self) -> Result<bool, AbortReason> {
         let bytes = self.link.recv(msg::SIFT_ANNOUNCE)?;
         let ann = SiftAnnounce::decode(&bytes).map_err(sift_err)?;
-        let (reply, sifted) = self.sifter.answer(&ann);
+        // Matches go straight into the ledger (no temporary copy of key bits).
+        let mut reply = SiftReply::default();
+        self.sifter
+            .answer_into(&ann, &mut reply, &mut self.link.ledger);
         self.link.send(msg::SIFT_REPLY, reply.encode())?;
-        self.link.ledger.extend(sifted);
         Ok(self.link.ledger.z_count() >= self.link.cfg.block_bits || !ann.last)
     }
 
@@ -848,8 +850,9 @@ impl<C: ClassicalChannel> BobPipeline<C> {
         self.link.send(msg::SIFT_ANNOUNCE, ann.encode())?;
         let bytes = self.link.recv(msg::SIFT_REPLY)?;
         let reply = SiftReply::decode(&bytes).map_err(sift_err)?;
-        let sifted = self.sifter.apply_reply(&reply).map_err(sift_err)?;
-        self.link.ledger.extend(sifted);
+        self.sifter
+            .apply_reply_into(&reply, &mut self.link.ledger)
+            .map_err(sift_err)?;
         Ok(self.link.ledger.z_count() >= self.link.cfg.block_bits || !ann.last)
     }
 

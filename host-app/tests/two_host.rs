@@ -24,6 +24,15 @@ const BIN: &str = env!("CARGO_BIN_EXE_qkd-host");
 const PULSES: u64 = 800_000_000;
 const WINDOW: u64 = 1 << 25;
 
+/// The tests run one at a time: each spawns two processes that simulate and
+/// post-process a link at full speed, and on a 2-core CI machine five such
+/// pairs at once made startup lines miss their deadlines.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn qkd(args: &[&str]) {
     let out = Command::new(BIN).args(args).output().expect("run qkd-host");
     assert!(
@@ -170,8 +179,8 @@ impl RoleProc {
     }
 
     fn addrs(&self) -> (SocketAddr, SocketAddr) {
-        let kme = self.wait_line("kme listening on", Duration::from_secs(20));
-        let ops = self.wait_line("ops listening on", Duration::from_secs(5));
+        let kme = self.wait_line("kme listening on", Duration::from_secs(60));
+        let ops = self.wait_line("ops listening on", Duration::from_secs(30));
         (kme.parse().unwrap(), ops.parse().unwrap())
     }
 }
@@ -313,12 +322,13 @@ fn wait_done(ops: &[SocketAddr], blocks: u64, timeout: Duration) -> Vec<Value> {
 
 #[test]
 fn two_processes_commit_identical_keys_and_serve_them() {
+    let _serial = serial();
     let t0 = Instant::now();
     let s = Setup::new();
     let pki = s.path("pki");
     let alice = RoleProc::spawn(&s, "alice", "--listen", "127.0.0.1:0", "21");
     let (a_kme, a_ops) = alice.addrs();
-    let chan = alice.wait_line("classical channel listening on", Duration::from_secs(20));
+    let chan = alice.wait_line("classical channel listening on", Duration::from_secs(60));
     let bob = RoleProc::spawn(&s, "bob", "--connect", &chan, "21");
     let (b_kme, b_ops) = bob.addrs();
     let st = wait_done(&[a_ops, b_ops], 1, Duration::from_secs(120));
@@ -395,12 +405,13 @@ fn dec_all(kme: SocketAddr, pki: &Path, ids: &[String]) -> Vec<(String, Vec<u8>)
 
 #[test]
 fn killing_and_restarting_alice_loses_no_key_and_repeats_none() {
+    let _serial = serial();
     let t0 = Instant::now();
     let s = Setup::new();
     let pki = s.path("pki");
     let alice = RoleProc::spawn(&s, "alice", "--listen", "127.0.0.1:0", "33");
     let (a_kme, a_ops) = alice.addrs();
-    let chan = alice.wait_line("classical channel listening on", Duration::from_secs(20));
+    let chan = alice.wait_line("classical channel listening on", Duration::from_secs(60));
     let bob = RoleProc::spawn(&s, "bob", "--connect", &chan, "33");
     let (b_kme, b_ops) = bob.addrs();
     // After the first committed block, the master SAE takes two keys.
@@ -503,7 +514,7 @@ fn crash_in_commit(crasher: &str, point: &str, seed: &str) -> (usize, String) {
         &[],
     );
     let (a_kme, a_ops) = alice.addrs();
-    let chan = alice.wait_line("classical channel listening on", Duration::from_secs(20));
+    let chan = alice.wait_line("classical channel listening on", Duration::from_secs(60));
     let mut bob = RoleProc::spawn_with(&s, "bob", "--connect", &chan, seed, pulses, b_crash, &[]);
     let (mut b_kme, mut b_ops) = bob.addrs();
     let mut alice = alice;
@@ -523,13 +534,14 @@ fn crash_in_commit(crasher: &str, point: &str, seed: &str) -> (usize, String) {
         (b_kme, b_ops) = bob.addrs();
     }
     wait_done(&[a_ops, b_ops], 1, Duration::from_secs(150));
-    let summary = alice.wait_line("{\"sessions\"", Duration::from_secs(10));
+    let summary = alice.wait_line("{\"sessions\"", Duration::from_secs(60));
     let n = assert_stores_identical(a_kme, a_ops, b_kme, b_ops, &pki);
     (n, summary)
 }
 
 #[test]
 fn crash_inside_the_commit_ends_with_the_key_in_both_stores_or_neither() {
+    let _serial = serial();
     let t0 = Instant::now();
     // Alice stored block 0 and died before telling Bob: Bob commits it at
     // the next session.
@@ -543,6 +555,7 @@ fn crash_inside_the_commit_ends_with_the_key_in_both_stores_or_neither() {
 
 #[test]
 fn detector_alarm_stops_key_production_and_shows_in_status() {
+    let _serial = serial();
     let s = Setup::new();
     let pulses = 300_000_000;
     let extra = ["--attack", "cw-blinding"];
@@ -557,7 +570,7 @@ fn detector_alarm_stops_key_production_and_shows_in_status() {
         &extra,
     );
     let (_, a_ops) = alice.addrs();
-    let chan = alice.wait_line("classical channel listening on", Duration::from_secs(20));
+    let chan = alice.wait_line("classical channel listening on", Duration::from_secs(60));
     let bob = RoleProc::spawn_with(&s, "bob", "--connect", &chan, "51", pulses, None, &extra);
     let (_, b_ops) = bob.addrs();
     let summary = bob.wait_line("{\"sessions\"", Duration::from_secs(90));
@@ -623,12 +636,13 @@ impl Relay {
 
 #[test]
 fn a_dropped_connection_reconnects_and_resumes_with_identical_keys() {
+    let _serial = serial();
     let t0 = Instant::now();
     let s = Setup::new();
     let pki = s.path("pki");
     let alice = RoleProc::spawn(&s, "alice", "--listen", "127.0.0.1:0", "61");
     let (a_kme, a_ops) = alice.addrs();
-    let chan = alice.wait_line("classical channel listening on", Duration::from_secs(20));
+    let chan = alice.wait_line("classical channel listening on", Duration::from_secs(60));
     let relay = Relay::new(chan.parse().unwrap());
     let bob = RoleProc::spawn(&s, "bob", "--connect", &relay.addr.to_string(), "61");
     let (b_kme, b_ops) = bob.addrs();
@@ -643,7 +657,7 @@ fn a_dropped_connection_reconnects_and_resumes_with_identical_keys() {
     let st = wait_done(&[a_ops, b_ops], 2, Duration::from_secs(150));
     assert_eq!(st[0]["link"]["blocks_done"], st[1]["link"]["blocks_done"]);
     let sessions: u64 = alice
-        .wait_line("{\"sessions\":", Duration::from_secs(10))
+        .wait_line("{\"sessions\":", Duration::from_secs(60))
         .split(',')
         .next()
         .unwrap()
