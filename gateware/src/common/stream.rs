@@ -116,6 +116,10 @@ pub struct RecordStream {
     main_read: Signal<Local, Bit>,
     fill_add: Signal<Local, Bits<16>>,
     fill_sub: Signal<Local, Bits<16>>,
+    fill_keep: Signal<Local, Bits<16>>,
+    fill_take: Signal<Local, Bits<16>>,
+    free_keep: Signal<Local, Bits<16>>,
+    free_take: Signal<Local, Bits<16>>,
     gap_header: Signal<Local, Bits<64>>,
     gap_tag: Constant<Bits<64>>,
     low60: Constant<Bits<64>>,
@@ -172,6 +176,10 @@ impl RecordStream {
             main_read: Default::default(),
             fill_add: Default::default(),
             fill_sub: Default::default(),
+            fill_keep: Default::default(),
+            fill_take: Default::default(),
+            free_keep: Default::default(),
+            free_take: Default::default(),
             gap_header: Default::default(),
             gap_tag: Constant::new((4u64 << 60).into()),
             low60: Constant::new(((1u64 << 60) - 1).into()),
@@ -306,18 +314,25 @@ impl Logic for RecordStream {
             self.records_count.d.next = self.records_count.q.val() + 1;
         }
         // ---- Fill level (words admitted, including reserved ones) ----
-        if self.accept.val() {
-            self.fill_add.next = bit_cast::<16, 8>(self.in_len.val());
-        } else {
-            self.fill_add.next = 0.into();
-        }
+        // Both outcomes of admission are computed in parallel with `accept`,
+        // which only selects one (it comes late in the cycle).
+        self.fill_add.next = bit_cast::<16, 8>(self.in_len.val());
         if self.main_read.val() {
             self.fill_sub.next = 1.into();
         } else {
             self.fill_sub.next = 0.into();
         }
-        self.fill.d.next = self.fill.q.val() + self.fill_add.val() - self.fill_sub.val();
-        self.free.d.next = self.free.q.val() - self.fill_add.val() + self.fill_sub.val();
+        self.fill_keep.next = self.fill.q.val() - self.fill_sub.val();
+        self.free_keep.next = self.free.q.val() + self.fill_sub.val();
+        self.fill_take.next = self.fill_keep.val() + self.fill_add.val();
+        self.free_take.next = self.free_keep.val() - self.fill_add.val();
+        if self.accept.val() {
+            self.fill.d.next = self.fill_take.val();
+            self.free.d.next = self.free_take.val();
+        } else {
+            self.fill.d.next = self.fill_keep.val();
+            self.free.d.next = self.free_keep.val();
+        }
         if bit_cast::<32, 16>(self.fill.q.val()) > self.high_count.q.val() {
             self.high_count.d.next = bit_cast::<32, 16>(self.fill.q.val());
         }
