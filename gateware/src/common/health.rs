@@ -10,7 +10,7 @@ use rust_hdl::prelude::*;
 
 /// Health tests over one lane's 64-bit samples. Counters are 16 bits and
 /// saturate at 0xFFFF.
-#[derive(LogicBlock, Default)]
+#[derive(LogicBlock)]
 pub struct HealthTests {
     /// Fabric clock, rising edge.
     pub clock: Signal<In, Clock>,
@@ -40,7 +40,11 @@ pub struct HealthTests {
     rct_next: Signal<Local, Bits<16>>,
     apt_next: Signal<Local, Bits<16>>,
     apt_pos_next: Signal<Local, Bits<16>>,
-    rct_inc: Signal<Local, Bits<16>>,
+    /// `rct_count` + 1 saturating at 0xFFFF, kept in a register (same
+    /// updates as `rct_count`) so the cutoff comparison starts at flip-flops.
+    rct_inc: DFFWithInit<Bits<16>>,
+    /// `apt_count` + 1 (wrapping; used only when `apt_count` != 0xFFFF).
+    apt_inc: DFFWithInit<Bits<16>>,
     rct_ge_inc: Signal<Local, Bit>,
     apt_ge_inc: Signal<Local, Bit>,
     apt_ge_same: Signal<Local, Bit>,
@@ -49,26 +53,57 @@ pub struct HealthTests {
     apt_eq: Signal<Local, Bit>,
 }
 
+impl Default for HealthTests {
+    fn default() -> Self {
+        Self {
+            clock: Default::default(),
+            sample: Default::default(),
+            valid: Default::default(),
+            clear: Default::default(),
+            rct_cutoff: Default::default(),
+            apt_window: Default::default(),
+            apt_cutoff: Default::default(),
+            rct_fail: Default::default(),
+            apt_fail: Default::default(),
+            have_last: Default::default(),
+            last: Default::default(),
+            rct_count: Default::default(),
+            apt_ref: Default::default(),
+            apt_pos: Default::default(),
+            apt_count: Default::default(),
+            rct_next: Default::default(),
+            apt_next: Default::default(),
+            apt_pos_next: Default::default(),
+            rct_ge_inc: Default::default(),
+            apt_ge_inc: Default::default(),
+            apt_ge_same: Default::default(),
+            one_ge: Default::default(),
+            rct_eq: Default::default(),
+            apt_eq: Default::default(),
+            // count 0 after power-up: count + 1 = 1
+            rct_inc: DFFWithInit::new(1.into()),
+            apt_inc: DFFWithInit::new(1.into()),
+        }
+    }
+}
+
 impl Logic for HealthTests {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, have_last, last, rct_count, apt_ref, apt_pos, apt_count);
+        dff_setup!(
+            self, clock, have_last, last, rct_count, apt_ref, apt_pos, apt_count, rct_inc, apt_inc
+        );
         // ---- Repetition count test (4.4.1) ----
         // The cutoff comparisons are made on the candidate counts, in
         // parallel with the 64-bit sample comparison, which then only
         // selects a result (same function, shorter path).
-        if self.rct_count.q.val() == 0xFFFF {
-            self.rct_inc.next = self.rct_count.q.val();
-        } else {
-            self.rct_inc.next = self.rct_count.q.val() + 1;
-        }
         self.rct_eq.next = self.have_last.q.val() & (self.sample.val() == self.last.q.val());
         if self.rct_eq.val() {
-            self.rct_next.next = self.rct_inc.val();
+            self.rct_next.next = self.rct_inc.q.val();
         } else {
             self.rct_next.next = 1.into();
         }
-        self.rct_ge_inc.next = self.rct_inc.val() >= self.rct_cutoff.val();
+        self.rct_ge_inc.next = self.rct_inc.q.val() >= self.rct_cutoff.val();
         self.one_ge.next = self.rct_cutoff.val() <= 1;
         // ---- Adaptive proportion test (4.4.2) ----
         self.apt_eq.next =
@@ -84,7 +119,7 @@ impl Logic for HealthTests {
                 self.apt_next.next = self.apt_count.q.val();
             }
         }
-        self.apt_ge_inc.next = (self.apt_count.q.val() + 1) >= self.apt_cutoff.val();
+        self.apt_ge_inc.next = self.apt_inc.q.val() >= self.apt_cutoff.val();
         self.apt_ge_same.next = self.apt_count.q.val() >= self.apt_cutoff.val();
         // fail = valid & !clear & (next count >= cutoff), by cases of next
         self.rct_fail.next = false;
@@ -107,9 +142,24 @@ impl Logic for HealthTests {
         if self.clear.val() {
             self.have_last.d.next = false;
             self.rct_count.d.next = 0.into();
+            self.rct_inc.d.next = 1.into();
             self.apt_pos.d.next = 0.into();
             self.apt_count.d.next = 0.into();
+            self.apt_inc.d.next = 1.into();
         } else if self.valid.val() {
+            // rct_inc/apt_inc follow the new counts (+1, see the fields)
+            if self.rct_eq.val() {
+                if self.rct_inc.q.val() != 0xFFFF {
+                    self.rct_inc.d.next = self.rct_inc.q.val() + 1;
+                }
+            } else {
+                self.rct_inc.d.next = 2.into();
+            }
+            if self.apt_pos.q.val() == 0 {
+                self.apt_inc.d.next = 2.into();
+            } else if self.apt_eq.val() {
+                self.apt_inc.d.next = self.apt_inc.q.val() + 1;
+            }
             self.have_last.d.next = true;
             self.last.d.next = self.sample.val();
             self.rct_count.d.next = self.rct_next.val();
