@@ -400,11 +400,13 @@ fn qrng_source_drives_the_basis_and_a_stuck_qrng_invalidates_clicks() {
         z ^ (z >> 31)
     };
     let r = scenario("qrng", &regs, 160, |c| {
-        let mut i = BobIn::default();
-        i.qrng = match c {
-            60 => None,
-            61.. => Some(vec![0x5555_AAAA_0F0F_F0F0; 4]),
-            _ => Some((0..4).map(|_| next()).collect()),
+        let mut i = BobIn {
+            qrng: match c {
+                60 => None,
+                61.. => Some(vec![0x5555_AAAA_0F0F_F0F0; 4]),
+                _ => Some((0..4).map(|_| next()).collect()),
+            },
+            ..Default::default()
         };
         if c % 4 == 0 {
             click(&mut i.apd, 8, (c / 4) % 4, (c / 8) % 2, 3);
