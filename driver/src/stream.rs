@@ -134,6 +134,18 @@ impl LossReport {
             && self.discarded_bytes == 0
     }
 
+    /// Add `o`'s counters (saturating) to this report's.
+    fn add_counters(&mut self, o: &LossReport) {
+        self.gap_records = self.gap_records.saturating_add(o.gap_records);
+        self.lost_slots = self.lost_slots.saturating_add(o.lost_slots);
+        self.lost_records = self.lost_records.saturating_add(o.lost_records);
+        self.saturated_gaps = self.saturated_gaps.saturating_add(o.saturated_gaps);
+        self.unexplained_slots = self.unexplained_slots.saturating_add(o.unexplained_slots);
+        self.decode_errors = self.decode_errors.saturating_add(o.decode_errors);
+        self.discarded_bytes = self.discarded_bytes.saturating_add(o.discarded_bytes);
+        self.dropped_entries = self.dropped_entries.saturating_add(o.dropped_entries);
+    }
+
     /// Add `o` to this report, keeping every list entry (a batch's report).
     fn append(&mut self, mut o: LossReport) {
         if self.lost_ranges.is_empty() {
@@ -146,25 +158,11 @@ impl LossReport {
         } else {
             self.discontinuities.append(&mut o.discontinuities);
         }
-        self.gap_records = self.gap_records.saturating_add(o.gap_records);
-        self.lost_slots = self.lost_slots.saturating_add(o.lost_slots);
-        self.lost_records = self.lost_records.saturating_add(o.lost_records);
-        self.saturated_gaps = self.saturated_gaps.saturating_add(o.saturated_gaps);
-        self.unexplained_slots = self.unexplained_slots.saturating_add(o.unexplained_slots);
-        self.decode_errors = self.decode_errors.saturating_add(o.decode_errors);
-        self.discarded_bytes = self.discarded_bytes.saturating_add(o.discarded_bytes);
-        self.dropped_entries = self.dropped_entries.saturating_add(o.dropped_entries);
+        self.add_counters(&o);
     }
 
     fn merge_capped(&mut self, o: &LossReport) {
-        self.gap_records = self.gap_records.saturating_add(o.gap_records);
-        self.lost_slots = self.lost_slots.saturating_add(o.lost_slots);
-        self.lost_records = self.lost_records.saturating_add(o.lost_records);
-        self.saturated_gaps = self.saturated_gaps.saturating_add(o.saturated_gaps);
-        self.unexplained_slots = self.unexplained_slots.saturating_add(o.unexplained_slots);
-        self.decode_errors = self.decode_errors.saturating_add(o.decode_errors);
-        self.discarded_bytes = self.discarded_bytes.saturating_add(o.discarded_bytes);
-        self.dropped_entries = self.dropped_entries.saturating_add(o.dropped_entries);
+        self.add_counters(o);
         for r in &o.lost_ranges {
             if self.lost_ranges.len() < MAX_KEPT_ENTRIES {
                 self.lost_ranges.push(*r);

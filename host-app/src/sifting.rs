@@ -154,6 +154,22 @@ fn reserve_zeroizing<T: Copy + Zeroize>(v: &mut Vec<T>, additional: usize) {
 
 /// Remove `v[..n]` in place and clear the vacated tail, so that no stale copy
 /// of a moved element stays in the spare capacity.
+/// Drop the consumed prefix `..head` of the parallel columns `meta` and
+/// `slots` once it is at least as long as the live part (amortised O(1)
+/// per entry); the metadata bytes (key bits) are cleared as they go.
+fn compact_consumed(meta: &mut Vec<u8>, slots: &mut Vec<u64>, head: &mut usize) {
+    if *head == slots.len() {
+        meta.fill(0);
+        meta.clear();
+        slots.clear();
+        *head = 0;
+    } else if *head > 0 && *head >= slots.len() - *head {
+        drop_prefix(meta, *head);
+        drop_prefix(slots, *head);
+        *head = 0;
+    }
+}
+
 fn drop_prefix<T: Copy + Default>(v: &mut Vec<T>, n: usize) {
     let len = v.len();
     let n = n.min(len);
@@ -629,16 +645,7 @@ impl SiftLedger {
     /// Drop the consumed prefix once it is at least as long as the live
     /// part (amortised O(1) per entry).
     fn compact(&mut self) {
-        if self.head == self.meta.len() {
-            self.meta.fill(0);
-            self.meta.clear();
-            self.slots.clear();
-            self.head = 0;
-        } else if self.head > 0 && self.head >= self.meta.len() - self.head {
-            drop_prefix(&mut self.meta, self.head);
-            drop_prefix(&mut self.slots, self.head);
-            self.head = 0;
-        }
+        compact_consumed(&mut self.meta, &mut self.slots, &mut self.head);
     }
 
     fn reserve(&mut self, n: usize) {
@@ -1580,16 +1587,7 @@ impl BobSifter {
     /// Drop the consumed prefix once it is at least as long as the live
     /// part (amortised O(1) per detection).
     fn compact(&mut self) {
-        if self.head == self.slots.len() {
-            self.meta.fill(0);
-            self.meta.clear();
-            self.slots.clear();
-            self.head = 0;
-        } else if self.head > 0 && self.head >= self.slots.len() - self.head {
-            drop_prefix(&mut self.meta, self.head);
-            drop_prefix(&mut self.slots, self.head);
-            self.head = 0;
-        }
+        compact_consumed(&mut self.meta, &mut self.slots, &mut self.head);
     }
 
     /// Announce up to `max` pending detections (oldest first). The
