@@ -5,7 +5,9 @@
 //! for the click-fraction blinding watchdog.
 //!
 //! Windows of `window_cycles` cycles start at sync; `live` (used in cycle
-//! `c`) is `events counted in the current window before c > limit`.
+//! `c`) is `events counted in the current window before c > limit`. The
+//! comparison is registered (made on the count's next value), so `limit`
+//! is taken one cycle before the cycle whose `live` it decides.
 
 use rust_hdl::prelude::*;
 
@@ -28,6 +30,8 @@ pub struct WindowAlarm {
     pub live: Signal<Out, Bit>,
     count: DFF<Bits<32>>,
     cycle: DFF<Bits<32>>,
+    live_r: DFF<Bit>,
+    next_count: Signal<Local, Bits<32>>,
     sum: Signal<Local, Bits<33>>,
     last_of_window: Signal<Local, Bit>,
 }
@@ -35,28 +39,33 @@ pub struct WindowAlarm {
 impl Logic for WindowAlarm {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, count, cycle);
-        self.live.next = self.count.q.val() > self.limit.val();
+        dff_setup!(self, clock, count, cycle, live_r);
+        // registered compare: live_r holds `count > limit` for the count now
+        // in the register (computed from the count's next value)
+        self.live.next = self.live_r.q.val();
         self.sum.next =
             bit_cast::<33, 32>(self.count.q.val()) + bit_cast::<33, 8>(self.events.val());
         self.last_of_window.next = (self.cycle.q.val() + 1) >= self.window_cycles.val();
+        self.next_count.next = self.count.q.val();
         if self.enable.val() {
             if self.last_of_window.val() {
-                self.count.d.next = 0.into();
+                self.next_count.next = 0.into();
                 self.cycle.d.next = 0.into();
             } else {
                 self.cycle.d.next = self.cycle.q.val() + 1;
                 // saturate at 2^32 - 1
                 if self.sum.val().get_bit(32) {
-                    self.count.d.next = 0xFFFF_FFFF_u64.into();
+                    self.next_count.next = 0xFFFF_FFFF_u64.into();
                 } else {
-                    self.count.d.next = bit_cast::<32, 33>(self.sum.val());
+                    self.next_count.next = bit_cast::<32, 33>(self.sum.val());
                 }
             }
         }
         if self.clear.val() {
-            self.count.d.next = 0.into();
+            self.next_count.next = 0.into();
             self.cycle.d.next = 0.into();
         }
+        self.count.d.next = self.next_count.val();
+        self.live_r.d.next = self.next_count.val() > self.limit.val();
     }
 }

@@ -5,7 +5,8 @@
 //! compared on its own), a click-fraction watchdog (blinded detectors
 //! click on demand) and a no-dark-count watchdog (blinded detectors never
 //! dark-count). All outputs are live states for this cycle computed from
-//! events of earlier cycles.
+//! events of earlier cycles; the no-dark comparison is registered (made on
+//! the run's next value, so `no_dark_gates` is taken one cycle early).
 
 use crate::bob::after_gate::WindowAlarm;
 use crate::bob::vec_of as v;
@@ -49,6 +50,8 @@ pub struct BlindingMonitor {
     any_over: Vec<Signal<Local, Bit>>,
     run: DFF<Bits<32>>,
     run_sum: Signal<Local, Bits<33>>,
+    next_run: Signal<Local, Bits<32>>,
+    nd_live_r: DFF<Bit>,
     fraction: WindowAlarm,
 }
 
@@ -80,6 +83,8 @@ impl BlindingMonitor {
             any_over: v(detectors + 1),
             run: Default::default(),
             run_sum: Default::default(),
+            next_run: Default::default(),
+            nd_live_r: Default::default(),
             fraction: Default::default(),
         }
     }
@@ -88,7 +93,7 @@ impl BlindingMonitor {
 impl Logic for BlindingMonitor {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, run);
+        dff_setup!(self, clock, run, nd_live_r);
         clock!(self, clock, fraction);
         // ---- Photocurrent: each valid sample against the threshold ----
         self.any_over[0].next = false;
@@ -116,20 +121,24 @@ impl Logic for BlindingMonitor {
         self.fraction.limit.next = self.cf_limit.val();
         self.click_fraction_live.next = self.fraction.live.val();
         // ---- No dark count: processed slots since the last raw click ----
-        self.no_dark_live.next = self.run.q.val() >= self.no_dark_gates.val();
+        // (registered compare on the run's next value)
+        self.no_dark_live.next = self.nd_live_r.q.val();
         self.run_sum.next =
             bit_cast::<33, 32>(self.run.q.val()) + bit_cast::<33, 8>(self.processed.val());
+        self.next_run.next = self.run.q.val();
         if self.enable.val() {
             if self.raw_clicks.val().any() {
-                self.run.d.next = 0.into();
+                self.next_run.next = 0.into();
             } else if self.run_sum.val().get_bit(32) {
-                self.run.d.next = 0xFFFF_FFFF_u64.into();
+                self.next_run.next = 0xFFFF_FFFF_u64.into();
             } else {
-                self.run.d.next = bit_cast::<32, 33>(self.run_sum.val());
+                self.next_run.next = bit_cast::<32, 33>(self.run_sum.val());
             }
         }
         if self.clear.val() {
-            self.run.d.next = 0.into();
+            self.next_run.next = 0.into();
         }
+        self.run.d.next = self.next_run.val();
+        self.nd_live_r.d.next = self.next_run.val() >= self.no_dark_gates.val();
     }
 }

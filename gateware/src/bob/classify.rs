@@ -7,8 +7,12 @@
 //! counts every class for the STATUS accounting identity
 //! `sum_d Clicks(d) = Accepted + AfterGate + DeadTimeSuppressed + Invalid`.
 //!
-//! Everything here is combinational except the dead-time state; the top
-//! registers the outputs.
+//! Two stages: in stage P (combinational from the inputs and the dead-time
+//! state) the raw clicks, the dead-time chain, the gate window and the gate
+//! enables; the per-click class bits are then registered, and in stage Q
+//! (one cycle later) the invalid decision (`bad`, a stage Q input) and the
+//! counts are combinational from those registers. `gate_en` is stage P;
+//! every other output is stage Q.
 
 use crate::bob::dead_time::DeadTime;
 use crate::bob::vec_of as v;
@@ -25,7 +29,7 @@ pub struct Classifier {
     pub click: Vec<Signal<In, Bits<8>>>,
     /// TDC fine fine_bins per detector, lane `l` at `4*l..4*l+4`.
     pub fine_bins: Vec<Signal<In, Bits<32>>>,
-    /// Processed slot per lane (running, synced, `i >= 0`), active high.
+    /// Processed slot per lane (running, synced, `i >= 0`), active high (stage P).
     pub processed: Signal<In, Bits<8>>,
     /// `BOB_CTRL.DETECTOR_ENABLE`, bit `d`.
     pub enable: Signal<In, Bits<4>>,
@@ -35,13 +39,12 @@ pub struct Classifier {
     pub end_bin: Signal<In, Bits<8>>,
     /// `GATE_DEAD_TIME_SLOTS`.
     pub dead_slots: Signal<In, Bits<16>>,
-    /// An invalidating alarm is live or the cycle is a QRNG underrun, active high.
+    /// An invalidating alarm is live or the cycle is a QRNG underrun, active
+    /// high (stage Q: for the cycle whose class bits are in the registers).
     pub bad: Signal<In, Bit>,
-    /// Raw clicks per detector (enabled, processed), lane bit `l`.
-    pub raw: Vec<Signal<Out, Bits<8>>>,
-    /// Clicks that become DETECTION records, bit `4*l + d`.
+    /// Clicks that become DETECTION records, bit `4*l + d` (stage Q).
     pub record: Signal<Out, Bits<32>>,
-    /// Gate enables, bit `4*l + d` (the `qkd_bob` wrapper packs them to `l*ND + d`).
+    /// Gate enables, bit `4*l + d` (stage P; the `qkd_bob` wrapper packs them to `l*ND + d`).
     pub gate_en: Signal<Out, Bits<32>>,
     /// Raw clicks per detector in this cycle.
     pub n_raw: Vec<Signal<Out, Bits<8>>>,
@@ -61,11 +64,22 @@ pub struct Classifier {
     pub n_processed: Signal<Out, Bits<8>>,
     dead: DeadTime,
     det_mask: Constant<Bits<4>>,
+    // ---- Stage P ----
+    raw: Vec<Signal<Local, Bits<8>>>,
     lane_raw: Vec<Signal<Local, Bits<4>>>,
     in_window: Vec<Signal<Local, Bits<4>>>,
+    window: Signal<Local, Bits<32>>,
     bin: Signal<Local, Bits<8>>,
     bin4: Signal<Local, Bits<4>>,
     any_acc: Signal<Local, Bits<8>>,
+    gated: Signal<Local, Bits<8>>,
+    // ---- Stage P -> Q registers ----
+    q_raw: Vec<DFF<Bits<8>>>,
+    q_blocked: DFF<Bits<8>>,
+    q_window: DFF<Bits<32>>,
+    q_processed: DFF<Bits<8>>,
+    q_gated: DFF<Bits<8>>,
+    // ---- Stage Q ----
     n_record: Signal<Local, Bits<8>>,
 }
 
@@ -87,7 +101,6 @@ impl Classifier {
             end_bin: Default::default(),
             dead_slots: Default::default(),
             bad: Default::default(),
-            raw: v(detectors),
             record: Default::default(),
             gate_en: Default::default(),
             n_raw: v(detectors),
@@ -100,11 +113,19 @@ impl Classifier {
             n_processed: Default::default(),
             dead: DeadTime::new(lanes),
             det_mask: Constant::new(((1u64 << detectors) - 1).into()),
+            raw: v(detectors),
             lane_raw: v(lanes),
             in_window: v(lanes),
+            window: Default::default(),
             bin: Default::default(),
             bin4: Default::default(),
             any_acc: Default::default(),
+            gated: Default::default(),
+            q_raw: v(detectors),
+            q_blocked: Default::default(),
+            q_window: Default::default(),
+            q_processed: Default::default(),
+            q_gated: Default::default(),
             n_record: Default::default(),
         }
     }
@@ -114,8 +135,10 @@ impl Logic for Classifier {
     #[hdl_gen]
     fn update(&mut self) {
         clock!(self, clock, dead);
-        // ---- Raw clicks: enabled detectors, processed slots ----
+        dff_setup!(self, clock, q_blocked, q_window, q_processed, q_gated);
+        // ---- Stage P: raw clicks (enabled detectors, processed slots) ----
         for d in 0..self.click.len() {
+            self.q_raw[d].clock.next = self.clock.val();
             self.raw[d].next = 0.into();
             for l in 0..self.lane_raw.len() {
                 self.raw[d].next = self.raw[d].val().replace_bit(
@@ -125,7 +148,9 @@ impl Logic for Classifier {
                         & self.processed.val().get_bit(l),
                 );
             }
+            self.q_raw[d].d.next = self.raw[d].val();
         }
+        self.window.next = 0.into();
         for l in 0..self.lane_raw.len() {
             self.lane_raw[l].next = 0.into();
             self.in_window[l].next = 0.into();
@@ -140,9 +165,13 @@ impl Logic for Classifier {
                     (self.bin.val() >= self.start_bin.val())
                         & (self.bin.val() <= self.end_bin.val()),
                 );
+                self.window.next = self
+                    .window
+                    .val()
+                    .replace_bit(4 * l + d, self.in_window[l].val().get_bit(d));
             }
         }
-        // ---- Common dead time ----
+        // ---- Stage P: common dead time and gates ----
         self.dead.restart.next = self.restart.val();
         self.dead.dead_slots.next = self.dead_slots.val();
         self.any_acc.next = 0.into();
@@ -153,9 +182,30 @@ impl Logic for Classifier {
                 .replace_bit(l, self.lane_raw[l].val().any());
         }
         self.dead.any_click.next = self.any_acc.val();
-        // ---- Classes and counts ----
-        self.record.next = 0.into();
         self.gate_en.next = 0.into();
+        self.gated.next = 0.into();
+        for l in 0..self.lane_raw.len() {
+            for d in 0..self.click.len() {
+                self.gate_en.next = self.gate_en.val().replace_bit(
+                    4 * l + d,
+                    self.processed.val().get_bit(l)
+                        & self.enable.val().get_bit(d)
+                        & self.dead.open.val().get_bit(l),
+                );
+            }
+            self.gated.next = self.gated.val().replace_bit(
+                l,
+                self.processed.val().get_bit(l)
+                    & self.dead.open.val().get_bit(l)
+                    & (self.enable.val() & self.det_mask.val()).any(),
+            );
+        }
+        self.q_window.d.next = self.window.val();
+        self.q_blocked.d.next = self.dead.blocked.val();
+        self.q_processed.d.next = self.processed.val();
+        self.q_gated.d.next = self.gated.val();
+        // ---- Stage Q: classes and counts from the registered class bits ----
+        self.record.next = 0.into();
         self.n_raw_all.next = 0.into();
         self.n_after_gate.next = 0.into();
         self.n_dead.next = 0.into();
@@ -167,18 +217,12 @@ impl Logic for Classifier {
         }
         for l in 0..self.lane_raw.len() {
             for d in 0..self.click.len() {
-                self.gate_en.next = self.gate_en.val().replace_bit(
-                    4 * l + d,
-                    self.processed.val().get_bit(l)
-                        & self.enable.val().get_bit(d)
-                        & self.dead.open.val().get_bit(l),
-                );
-                if self.raw[d].val().get_bit(l) {
+                if self.q_raw[d].q.val().get_bit(l) {
                     self.n_raw[d].next = self.n_raw[d].val() + 1;
                     self.n_raw_all.next = self.n_raw_all.val() + 1;
-                    if self.dead.blocked.val().get_bit(l) {
+                    if self.q_blocked.q.val().get_bit(l) {
                         self.n_dead.next = self.n_dead.val() + 1;
-                    } else if !self.in_window[l].val().get_bit(d) {
+                    } else if !self.q_window.q.val().get_bit(4 * l + d) {
                         self.n_after_gate.next = self.n_after_gate.val() + 1;
                     } else {
                         self.record.next = self.record.val().replace_bit(4 * l + d, true);
@@ -186,12 +230,11 @@ impl Logic for Classifier {
                     }
                 }
             }
-            if self.processed.val().get_bit(l) {
+            if self.q_processed.q.val().get_bit(l) {
                 self.n_processed.next = self.n_processed.val() + 1;
-                if self.dead.open.val().get_bit(l) & (self.enable.val() & self.det_mask.val()).any()
-                {
-                    self.n_gates.next = self.n_gates.val() + 1;
-                }
+            }
+            if self.q_gated.q.val().get_bit(l) {
+                self.n_gates.next = self.n_gates.val() + 1;
             }
         }
         self.n_accepted.next = self.n_record.val();

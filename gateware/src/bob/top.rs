@@ -11,9 +11,14 @@
 //! a `qkd_bob` module with the exact, clean port widths of the spec.
 //!
 //! Timeline: inputs are registered once (stage P = input cycle + 1, the
-//! TDC output); classification and counting happen in stage P; stage R
-//! (P + 1) queues the cycle's records (a bundle) for the serializer, which
-//! presents one record word per cycle to the record stream.
+//! TDC output); slot alignment, the dead time, the gates and the basis
+//! happen in stage P (so `gate_en` and `basis_out` are stage P); the class
+//! bits are registered and stage Q (P + 1) decides invalid clicks from the
+//! live alarms, counts the classes (STATUS interval, counters, watchdogs);
+//! stage R (Q + 1) queues the cycle's records (a bundle) for the
+//! serializer, which presents one record word per cycle to the record
+//! stream. Every state of stage Q sees the same cycles, in the same order,
+//! as it would in stage P, so records are unchanged by the extra stage.
 
 use crate::bob::after_gate::WindowAlarm;
 use crate::bob::basis_choice::BasisChoice;
@@ -200,6 +205,7 @@ pub struct BobCore {
     k_lanes33: Constant<Bits<33>>,
     k_lanes_log2: Constant<Bits<8>>,
     k_lane33: Vec<Constant<Bits<33>>>,
+    k_lane_pl33: Vec<Constant<Bits<33>>>,
     k_lane64: Vec<Constant<Bits<64>>>,
     k_sel: Vec<Constant<Bits<4>>>,
     k_seld: Vec<Constant<Bits<2>>>,
@@ -241,6 +247,16 @@ pub struct BobCore {
     use_qrng: DFF<Bit>,
     slot0: DFF<Bits<64>>,
     lead_slots: DFF<Bits<33>>,
+    slot0_end: DFF<Bits<64>>,
+    neg_fd: DFF<Bits<64>>,
+    neg_fd_end: DFF<Bits<64>>,
+    fd_le: DFF<Bits<8>>,
+    wait_le: DFF<Bits<8>>,
+    fd_wide: Signal<Local, Bits<33>>,
+    fd_le_n: Signal<Local, Bits<8>>,
+    wait_le_n: Signal<Local, Bits<8>>,
+    cur_end: Signal<Local, Bits<64>>,
+    cur_le: Signal<Local, Bits<8>>,
     c0: Signal<Local, Bit>,
     proc_cycle: Signal<Local, Bit>,
     cur_slot0: Signal<Local, Bits<64>>,
@@ -253,12 +269,26 @@ pub struct BobCore {
     alarm_events: Signal<Local, Bits<7>>,
     k_alarms_addr: Constant<Bits<12>>,
     live: Signal<Local, Bits<7>>,
-    sync_ok: Signal<Local, Bit>,
     live_end: Signal<Local, Bits<7>>,
     bad: Signal<Local, Bit>,
     dropped_r: DFF<Bit>,
     qrng_words: DFF<Bits<32>>,
-    // ---- Stage P: STATUS interval ----
+    // ---- Stage P -> Q registers ----
+    q_proc_cycle: DFF<Bit>,
+    q_c0: DFF<Bit>,
+    q_start: DFF<Bit>,
+    q_clear_counters: DFF<Bit>,
+    q_status_now: DFF<Bit>,
+    q_sync_ok: DFF<Bit>,
+    q_underrun: DFF<Bit>,
+    q_rng_live: DFF<Bits<2>>,
+    q_rng_sticky: DFF<Bits<2>>,
+    q_slot0: DFF<Bits<64>>,
+    q_basis: DFF<Bits<8>>,
+    q_bins: DFF<Bits<128>>,
+    q_adc: Vec<DFF<Bits<12>>>,
+    q_adc_valid: Vec<DFF<Bit>>,
+    // ---- Stage Q: STATUS interval ----
     t_mask: Signal<Local, Bits<64>>,
     i_first: Signal<Local, Bits<64>>,
     i_end: Signal<Local, Bits<64>>,
@@ -541,6 +571,7 @@ impl BobCore {
             k_lanes33: kc(lanes as u64),
             k_lanes_log2: kc(u64::from(lanes.trailing_zeros())),
             k_lane33: (0..8).map(|l| kc(l as u64)).collect(),
+            k_lane_pl33: (0..8).map(|l| kc((l + lanes) as u64)).collect(),
             k_lane64: (0..8).map(|l| kc(l as u64)).collect(),
             k_sel: layout.iter().map(|(s, _)| kc(*s)).collect(),
             k_seld: layout.iter().map(|(_, d)| kc(u64::from(*d))).collect(),
@@ -589,6 +620,16 @@ impl BobCore {
             use_qrng: Default::default(),
             slot0: Default::default(),
             lead_slots: Default::default(),
+            slot0_end: Default::default(),
+            neg_fd: Default::default(),
+            neg_fd_end: Default::default(),
+            fd_le: Default::default(),
+            wait_le: Default::default(),
+            fd_wide: Default::default(),
+            fd_le_n: Default::default(),
+            wait_le_n: Default::default(),
+            cur_end: Default::default(),
+            cur_le: Default::default(),
             c0: Default::default(),
             proc_cycle: Default::default(),
             cur_slot0: Default::default(),
@@ -601,11 +642,24 @@ impl BobCore {
             alarm_events: Default::default(),
             k_alarms_addr: kc(u64::from(qkd_abi::regmap::bob::BOB_ALARMS.offset)),
             live: Default::default(),
-            sync_ok: Default::default(),
             live_end: Default::default(),
             bad: Default::default(),
             dropped_r: Default::default(),
             qrng_words: Default::default(),
+            q_proc_cycle: Default::default(),
+            q_c0: Default::default(),
+            q_start: Default::default(),
+            q_clear_counters: Default::default(),
+            q_status_now: Default::default(),
+            q_sync_ok: Default::default(),
+            q_underrun: Default::default(),
+            q_rng_live: Default::default(),
+            q_rng_sticky: Default::default(),
+            q_slot0: Default::default(),
+            q_basis: Default::default(),
+            q_bins: Default::default(),
+            q_adc: v(nd),
+            q_adc_valid: v(nd),
             t_mask: Default::default(),
             i_first: Default::default(),
             i_end: Default::default(),
@@ -1102,6 +1156,23 @@ impl Logic for BobCore {
             use_qrng,
             slot0,
             lead_slots,
+            slot0_end,
+            neg_fd,
+            neg_fd_end,
+            fd_le,
+            wait_le,
+            q_proc_cycle,
+            q_c0,
+            q_start,
+            q_clear_counters,
+            q_status_now,
+            q_sync_ok,
+            q_underrun,
+            q_rng_live,
+            q_rng_sticky,
+            q_slot0,
+            q_basis,
+            q_bins,
             dropped_r,
             qrng_words,
             iv_slots,
@@ -1226,21 +1297,40 @@ impl Logic for BobCore {
         if self.start_p.q.val() {
             self.use_qrng.d.next = !self.csr_rng_ctrl.q.val().get_bit(0);
         }
+        // Values at sync precomputed from BOB_FIBER_DELAY_SLOTS (registered:
+        // the register is written before START) and the lane compares
+        // `cur_wait <= l` kept in registers (`wait_le` from the next
+        // `lead_slots`, `fd_le` from the fiber delay), so `processed` starts
+        // at flip-flops.
+        self.fd_wide.next = bit_cast::<33, 32>(self.csr_bob_fiber_delay_slots.q.val());
+        self.neg_fd.d.next = (!bit_cast::<64, 32>(self.csr_bob_fiber_delay_slots.q.val())) + 1;
+        self.neg_fd_end.d.next =
+            self.k_lanes64.val() - bit_cast::<64, 32>(self.csr_bob_fiber_delay_slots.q.val());
+        self.fd_le_n.next = 0.into();
+        for l in 0..8 {
+            self.fd_le_n.next = self
+                .fd_le_n
+                .val()
+                .replace_bit(l, self.fd_wide.val() <= self.k_lane33[l].val());
+        }
+        self.fd_le.d.next = self.fd_le_n.val();
         if self.c0.val() {
-            self.cur_slot0.next = 0_u64.into();
-            self.cur_slot0.next =
-                self.cur_slot0.val() - bit_cast::<64, 32>(self.csr_bob_fiber_delay_slots.q.val());
-            self.cur_wait.next = bit_cast::<33, 32>(self.csr_bob_fiber_delay_slots.q.val());
+            self.cur_slot0.next = self.neg_fd.q.val();
+            self.cur_end.next = self.neg_fd_end.q.val();
+            self.cur_wait.next = self.fd_wide.val();
+            self.cur_le.next = self.fd_le.q.val();
         } else {
             self.cur_slot0.next = self.slot0.q.val();
+            self.cur_end.next = self.slot0_end.q.val();
             self.cur_wait.next = self.lead_slots.q.val();
+            self.cur_le.next = self.wait_le.q.val();
         }
         self.processed.next = 0.into();
         for l in 0..self.prng.len() {
-            self.processed.next = self.processed.val().replace_bit(
-                l,
-                self.proc_cycle.val() & (self.cur_wait.val() <= self.k_lane33[l].val()),
-            );
+            self.processed.next = self
+                .processed
+                .val()
+                .replace_bit(l, self.proc_cycle.val() & self.cur_le.val().get_bit(l));
         }
         if self.c0.val() {
             self.synced.d.next = true;
@@ -1249,7 +1339,17 @@ impl Logic for BobCore {
             self.running.d.next = true;
             self.synced.d.next = false;
         }
-        self.slot0.d.next = self.cur_slot0.val() + self.k_lanes64.val();
+        self.slot0.d.next = self.cur_end.val();
+        self.slot0_end.d.next = self.cur_end.val() + self.k_lanes64.val();
+        self.wait_le_n.next = 0.into();
+        for l in 0..8 {
+            // next lead_slots <= l  <=>  cur_wait <= l + L
+            self.wait_le_n.next = self
+                .wait_le_n
+                .val()
+                .replace_bit(l, self.cur_wait.val() <= self.k_lane_pl33[l].val());
+        }
+        self.wait_le.d.next = self.wait_le_n.val();
         if self.cur_wait.val() >= self.k_lanes33.val() {
             self.lead_slots.d.next = self.cur_wait.val() - self.k_lanes33.val();
         } else {
@@ -1295,64 +1395,122 @@ impl Logic for BobCore {
         if self.running.q.val() & self.use_qrng.q.val() & self.qrng_valid_p.q.val() {
             self.qrng_words.d.next = self.qrng_words.q.val() + 1;
         }
-        // ---- Stage P: live alarms (spec 5.5) ----
-        self.live.next = 0.into();
-        // click-statistics alarms are 0 while not synced (AMBIGUITIES 20)
-        self.sync_ok.next = self.synced.q.val() | self.c0.val();
-        self.live.next = self
-            .live
-            .val()
-            .replace_bit(0, self.after_gate.live.val() & self.sync_ok.val());
-        self.live.next = self
-            .live
-            .val()
-            .replace_bit(1, self.blinding.photocurrent_live.val());
-        self.live.next = self.live.val().replace_bit(
-            2,
-            self.blinding.click_fraction_live.val() & self.sync_ok.val(),
-        );
-        self.live.next = self
-            .live
-            .val()
-            .replace_bit(3, self.blinding.no_dark_live.val() & self.sync_ok.val());
-        self.live.next = self.live.val().replace_bit(
-            4,
-            self.csr_bob_alarms.q.val().get_bit(4) | self.rct_now.val(),
-        );
-        self.live.next = self.live.val().replace_bit(
-            5,
-            self.csr_bob_alarms.q.val().get_bit(5) | self.apt_now.val(),
-        );
-        self.live.next = self.live.val().replace_bit(6, self.dropped_r.q.val());
-        self.dropped_r.d.next = self.stream.dropped.val();
-        self.bad.next = (self.live.val() & 0x3F).any() | self.underrun.val();
-        // live state at the end of the previous cycle, for the STATUS built now
-        self.live_end.next = self.live.val();
-        self.live_end.next = self
-            .live_end
-            .val()
-            .replace_bit(4, self.csr_bob_alarms.q.val().get_bit(4));
-        self.live_end.next = self
-            .live_end
-            .val()
-            .replace_bit(5, self.csr_bob_alarms.q.val().get_bit(5));
-        // ---- Stage P: classification, gates, protections (spec 5.3-5.5) ----
+        // ---- Stage P: the classifier's stage P, gates ----
         self.classify.restart.next = self.start_p.q.val();
         for d in 0..self.tdc.len() {
             self.classify.click[d].next = self.tdc[d].click.val();
             self.classify.fine_bins[d].next = self.tdc[d].fine_bins.val();
-            self.blinding.adc[d].next = self.adc_p[d].q.val();
-            self.blinding.adc_valid[d].next = self.adc_valid_p[d].q.val();
         }
         self.classify.processed.next = self.processed.val();
         self.classify.enable.next = self.csr_bob_ctrl.q.val().get_bits::<4>(0);
         self.classify.start_bin.next = self.csr_gate_window.q.val().get_bits::<8>(0);
         self.classify.end_bin.next = self.csr_gate_window.q.val().get_bits::<8>(8);
         self.classify.dead_slots.next = self.csr_gate_dead_time_slots.q.val().get_bits::<16>(0);
-        self.classify.bad.next = self.bad.val();
         self.gate_en.next = self.classify.gate_en.val();
-        self.after_gate.clear.next = self.start_p.q.val();
-        self.after_gate.enable.next = self.proc_cycle.val();
+        // ---- Stage P: STATUS boundary (spec 5.6) ----
+        self.t_mask.next = 0.into();
+        for q in 0..63 {
+            self.t_mask.next = self.t_mask.val().replace_bit(
+                q,
+                self.csr_stream_ctrl.q.val().get_bits::<6>(0) > self.k_q6[q].val(),
+            );
+        }
+        // (`cur_le` bit 0: cur_wait == 0)
+        if !self.cur_le.val().get_bit(0) {
+            self.i_first.next = 0.into();
+        } else {
+            self.i_first.next = self.cur_slot0.val();
+        }
+        self.i_end.next = self.cur_end.val();
+        self.status_now.next = self.proc_cycle.val()
+            & self.processed.val().any()
+            & (self.csr_stream_ctrl.q.val().get_bits::<6>(0) >= 6)
+            & ((self.i_end.val() & !self.t_mask.val())
+                != (self.i_first.val() & !self.t_mask.val()));
+        // ---- Stage P -> Q registers ----
+        // (stage Q = P + 1: counting, alarms, invalid decision, STATUS
+        // interval; every state it keeps sees the same cycles as in stage P)
+        self.q_proc_cycle.d.next = self.proc_cycle.val();
+        self.q_c0.d.next = self.c0.val();
+        self.q_start.d.next = self.start_p.q.val();
+        self.q_clear_counters.d.next = self.clear_counters.val();
+        self.q_status_now.d.next = self.status_now.val();
+        // click-statistics alarms are 0 while not synced (AMBIGUITIES 20)
+        self.q_sync_ok.d.next = self.synced.q.val() | self.c0.val();
+        self.q_underrun.d.next = self.underrun.val();
+        // RNG alarms: live in the failing cycle itself (spec 5.5)
+        self.q_rng_live.d.next = self.csr_bob_alarms.q.val().get_bits::<2>(4)
+            | bit_cast::<2, 1>(self.rct_now.val().into())
+            | (bit_cast::<2, 1>(self.apt_now.val().into()) << 1);
+        // sticky RNG bits after stage P of the previous cycle (for live_end)
+        self.q_rng_sticky.d.next = self.csr_bob_alarms.q.val().get_bits::<2>(4);
+        self.q_slot0.d.next = self.cur_slot0.val();
+        self.q_basis.d.next = self.basis_sel.basis.val();
+        self.rbins.next = 0.into();
+        for l in 0..self.prng.len() {
+            for d in 0..self.tdc.len() {
+                for b in 0..4 {
+                    self.rbins.next = self.rbins.val().replace_bit(
+                        16 * l + 4 * d + b,
+                        self.tdc[d].fine_bins.val().get_bit(4 * l + b),
+                    );
+                }
+            }
+        }
+        self.q_bins.d.next = self.rbins.val();
+        for d in 0..self.tdc.len() {
+            self.q_adc[d].clock.next = self.clock.val();
+            self.q_adc_valid[d].clock.next = self.clock.val();
+            self.q_adc[d].d.next = self.adc_p[d].q.val();
+            self.q_adc_valid[d].d.next = self.adc_valid_p[d].q.val();
+        }
+        // ---- Stage Q: live alarms (spec 5.5) ----
+        self.live.next = 0.into();
+        self.live.next = self
+            .live
+            .val()
+            .replace_bit(0, self.after_gate.live.val() & self.q_sync_ok.q.val());
+        self.live.next = self
+            .live
+            .val()
+            .replace_bit(1, self.blinding.photocurrent_live.val());
+        self.live.next = self.live.val().replace_bit(
+            2,
+            self.blinding.click_fraction_live.val() & self.q_sync_ok.q.val(),
+        );
+        self.live.next = self
+            .live
+            .val()
+            .replace_bit(3, self.blinding.no_dark_live.val() & self.q_sync_ok.q.val());
+        self.live.next = self
+            .live
+            .val()
+            .replace_bit(4, self.q_rng_live.q.val().get_bit(0));
+        self.live.next = self
+            .live
+            .val()
+            .replace_bit(5, self.q_rng_live.q.val().get_bit(1));
+        self.live.next = self.live.val().replace_bit(6, self.dropped_r.q.val());
+        self.dropped_r.d.next = self.stream.dropped.val();
+        self.bad.next = (self.live.val() & 0x3F).any() | self.q_underrun.q.val();
+        // live state at the end of the previous cycle, for the STATUS built now
+        self.live_end.next = self.live.val();
+        self.live_end.next = self
+            .live_end
+            .val()
+            .replace_bit(4, self.q_rng_sticky.q.val().get_bit(0));
+        self.live_end.next = self
+            .live_end
+            .val()
+            .replace_bit(5, self.q_rng_sticky.q.val().get_bit(1));
+        // ---- Stage Q: classification counts, protections (spec 5.3-5.5) ----
+        for d in 0..self.tdc.len() {
+            self.blinding.adc[d].next = self.q_adc[d].q.val();
+            self.blinding.adc_valid[d].next = self.q_adc_valid[d].q.val();
+        }
+        self.classify.bad.next = self.bad.val();
+        self.after_gate.clear.next = self.q_start.q.val();
+        self.after_gate.enable.next = self.q_proc_cycle.q.val();
         self.after_gate.events.next = self.classify.n_after_gate.val();
         self.after_gate.window_cycles.next =
             self.csr_aftergate_window_slots.q.val() >> self.k_lanes_log2.val();
@@ -1361,8 +1519,8 @@ impl Logic for BobCore {
         }
         self.after_gate.limit.next =
             bit_cast::<32, 16>(self.csr_aftergate_limit.q.val().get_bits::<16>(0));
-        self.blinding.clear.next = self.start_p.q.val();
-        self.blinding.enable.next = self.proc_cycle.val();
+        self.blinding.clear.next = self.q_start.q.val();
+        self.blinding.enable.next = self.q_proc_cycle.q.val();
         self.blinding.threshold.next = self.csr_photocurrent_threshold.q.val().get_bits::<12>(0);
         self.blinding.raw_clicks.next = self.classify.n_raw_all.val();
         self.blinding.processed.next = self.classify.n_processed.val();
@@ -1373,25 +1531,7 @@ impl Logic for BobCore {
         }
         self.blinding.cf_limit.next = self.csr_click_fraction_limit.q.val();
         self.blinding.no_dark_gates.next = self.csr_no_dark_gates.q.val();
-        // ---- Stage P: STATUS interval (spec 5.6) ----
-        self.t_mask.next = 0.into();
-        for q in 0..63 {
-            self.t_mask.next = self.t_mask.val().replace_bit(
-                q,
-                self.csr_stream_ctrl.q.val().get_bits::<6>(0) > self.k_q6[q].val(),
-            );
-        }
-        if self.cur_wait.val().any() {
-            self.i_first.next = 0.into();
-        } else {
-            self.i_first.next = self.cur_slot0.val();
-        }
-        self.i_end.next = self.cur_slot0.val() + self.k_lanes64.val();
-        self.status_now.next = self.proc_cycle.val()
-            & self.processed.val().any()
-            & (self.csr_stream_ctrl.q.val().get_bits::<6>(0) >= 6)
-            & ((self.i_end.val() & !self.t_mask.val())
-                != (self.i_first.val() & !self.t_mask.val()));
+        // ---- Stage Q: STATUS interval (spec 5.6) ----
         for d in 0..self.tdc.len() {
             self.iv_clicks[d].clock.next = self.clock.val();
             self.iv_pmax[d].clock.next = self.clock.val();
@@ -1403,15 +1543,15 @@ impl Logic for BobCore {
             self.nraw32.next = bit_cast::<32, 8>(self.nraw8.val());
             self.last12.next = self.blinding.last[d].val();
             self.pmax_now[d].next = self.iv_pmax[d].q.val();
-            if self.proc_cycle.val()
-                & self.adc_valid_p[d].q.val()
-                & (self.adc_p[d].q.val() > self.iv_pmax[d].q.val())
+            if self.q_proc_cycle.q.val()
+                & self.q_adc_valid[d].q.val()
+                & (self.q_adc[d].q.val() > self.iv_pmax[d].q.val())
             {
-                self.pmax_now[d].next = self.adc_p[d].q.val();
+                self.pmax_now[d].next = self.q_adc[d].q.val();
             }
             self.snap_clicks[d].d.next = self.snap_clicks[d].q.val();
             self.snap_pmax[d].d.next = self.snap_pmax[d].q.val();
-            if self.status_now.val() {
+            if self.q_status_now.q.val() {
                 self.snap_clicks[d].d.next = self.iv_clicks[d].q.val() + self.nraw48.val();
                 self.snap_pmax[d].d.next = self.pmax_now[d].val();
                 self.iv_clicks[d].d.next = 0.into();
@@ -1420,20 +1560,20 @@ impl Logic for BobCore {
                 self.iv_clicks[d].d.next = self.iv_clicks[d].q.val() + self.nraw48.val();
                 self.iv_pmax[d].d.next = self.pmax_now[d].val();
             }
-            if self.start_p.q.val() {
+            if self.q_start.q.val() {
                 self.iv_clicks[d].d.next = 0.into();
                 self.iv_pmax[d].d.next = 0.into();
             }
             // counters block
             self.cnt_clicks[d].d.next = self.cnt_clicks[d].q.val() + self.nraw32.val();
-            if self.clear_counters.val() {
+            if self.q_clear_counters.q.val() {
                 self.cnt_clicks[d].d.next = 0.into();
             }
             self.csr_clicks[d].hw_value.next = self.cnt_clicks[d].q.val();
             self.csr_photocurrent_last[d].hw_value.next = bit_cast::<32, 12>(self.last12.val());
         }
-        self.snap_new.d.next = self.status_now.val();
-        if self.status_now.val() {
+        self.snap_new.d.next = self.q_status_now.q.val();
+        if self.q_status_now.q.val() {
             self.snap_slots.d.next =
                 self.iv_slots.q.val() + bit_cast::<48, 8>(self.classify.n_processed.val());
             self.snap_gates.d.next =
@@ -1467,11 +1607,11 @@ impl Logic for BobCore {
                 self.iv_dead.q.val() + bit_cast::<48, 8>(self.classify.n_dead.val());
             self.iv_inv.d.next =
                 self.iv_inv.q.val() + bit_cast::<48, 8>(self.classify.n_invalid.val());
-            if self.proc_cycle.val() {
+            if self.q_proc_cycle.q.val() {
                 self.iv_seen.d.next = self.iv_seen.q.val() | self.live.val();
             }
         }
-        if self.start_p.q.val() {
+        if self.q_start.q.val() {
             self.iv_slots.d.next = 0.into();
             self.iv_gates.d.next = 0.into();
             self.iv_acc.d.next = 0.into();
@@ -1480,7 +1620,7 @@ impl Logic for BobCore {
             self.iv_inv.d.next = 0.into();
             self.iv_seen.d.next = 0.into();
         }
-        // ---- Counters block and state registers ----
+        // ---- Counters block and state registers (stage Q) ----
         self.cnt_gates.d.next =
             self.cnt_gates.q.val() + bit_cast::<64, 8>(self.classify.n_gates.val());
         self.cnt_acc.d.next =
@@ -1491,7 +1631,7 @@ impl Logic for BobCore {
             self.cnt_dead.q.val() + bit_cast::<32, 8>(self.classify.n_dead.val());
         self.cnt_inv.d.next =
             self.cnt_inv.q.val() + bit_cast::<32, 8>(self.classify.n_invalid.val());
-        if self.clear_counters.val() {
+        if self.q_clear_counters.q.val() {
             self.cnt_gates.d.next = 0.into();
             self.cnt_acc.d.next = 0.into();
             self.cnt_ag.d.next = 0.into();
@@ -1509,33 +1649,23 @@ impl Logic for BobCore {
         self.csr_bob_state.hw_value.next = bit_cast::<32, 1>(self.running.q.val().into())
             | (bit_cast::<32, 1>(self.synced.q.val().into()) << 1)
             | (bit_cast::<32, 7>(self.live_end.val()) << 8);
-        // sticky events: the live bits, but for RNG_RCT/RNG_APT only this
-        // cycle's test failures (the live RNG bits include the sticky bits
-        // themselves, which would make them impossible to clear by W1C;
-        // model/AMBIGUITIES.md 22)
+        // sticky events: the stage Q live bits, but for RNG_RCT/RNG_APT this
+        // cycle's stage P test failures (the live RNG bits include the sticky
+        // bits themselves, which would make them impossible to clear by W1C;
+        // model/AMBIGUITIES.md 22; they stay in stage P so that the sticky
+        // bit covers the next cycle's stage P)
         self.alarm_events.next = self.live.val().replace_bit(4, self.rct_now.val());
         self.alarm_events.next = self.alarm_events.val().replace_bit(5, self.apt_now.val());
         self.csr_bob_alarms.hw_set.next = bit_cast::<32, 7>(self.alarm_events.val());
         self.csr_rng_qrng_words.hw_value.next = self.qrng_words.q.val();
-        // ---- Stage R: bundle of this cycle's records ----
-        self.r_valid.d.next = self.proc_cycle.val();
+        // ---- Stage R (Q + 1): bundle of the cycle's records ----
+        self.r_valid.d.next = self.q_proc_cycle.q.val();
         self.r_rec.d.next = self.classify.record.val();
-        self.rbins.next = 0.into();
-        for l in 0..self.prng.len() {
-            for d in 0..self.tdc.len() {
-                for b in 0..4 {
-                    self.rbins.next = self.rbins.val().replace_bit(
-                        16 * l + 4 * d + b,
-                        self.tdc[d].fine_bins.val().get_bit(4 * l + b),
-                    );
-                }
-            }
-        }
-        self.r_bins.d.next = self.rbins.val();
-        self.r_basis.d.next = self.basis_sel.basis.val();
+        self.r_bins.d.next = self.q_bins.q.val();
+        self.r_basis.d.next = self.q_basis.q.val();
         self.r_bad.d.next = self.bad.val();
-        self.r_epoch0.d.next = self.c0.val();
-        self.r_slot0.d.next = self.cur_slot0.val();
+        self.r_epoch0.d.next = self.q_c0.q.val();
+        self.r_slot0.d.next = self.q_slot0.q.val();
         self.r_nrec.d.next = self.classify.n_accepted.val() + self.classify.n_invalid.val();
         // A dropped-records GAP waits in `lost_*` until a bundle can carry
         // it (bundle bit 171, the GAP itself then waits in `gapq_*`): while
