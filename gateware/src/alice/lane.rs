@@ -5,8 +5,11 @@
 //! 4.2: sync frame, entropy blanking, fixed symbol, PRBS7).
 //!
 //! Pipeline (cycle `k` = the slot cycle as seen at stage 0):
-//! stage 0 (`k`): QRNG word and health tests; PRNG step `k`.
-//! stage 1 (`k+1`): random word `r`, decoy/basis selection, registered.
+//! stage 0 (`k`): QRNG word and the health tests' sample comparisons;
+//! PRNG step `k`.
+//! stage 1 (`k+1`): random word `r`, decoy/basis selection, registered;
+//! health-test counts and fail outputs of the stage-0 sample
+//! (`HealthTests::pipelined`).
 //! stage 2 (`k+2`): mode multiplexer, registered onto `symbol` (`k+3`).
 
 use crate::common::health::HealthTests;
@@ -54,9 +57,9 @@ pub struct AliceLane {
     pub apt_window: Signal<In, Bits<16>>,
     /// `RNG_APT_CUTOFF`, samples.
     pub apt_cutoff: Signal<In, Bits<16>>,
-    /// Stage 0: the RCT fails on this cycle's word (combinational).
+    /// Stage 1: the RCT fails on the previous cycle's (stage-0) word.
     pub rct_fail: Signal<Out, Bit>,
-    /// Stage 0: the APT fails on this cycle's word (combinational).
+    /// Stage 1: the APT fails on the previous cycle's (stage-0) word.
     pub apt_fail: Signal<Out, Bit>,
     /// The random words come from the QRNG (else the PRNG), active high.
     pub use_qrng: Signal<In, Bit>,
@@ -145,7 +148,7 @@ impl AliceLane {
             prbs_pos: Default::default(),
             symbol: Default::default(),
             prng: Xoshiro256Plus::new(lane),
-            health: Default::default(),
+            health: HealthTests::pipelined(),
             qword: Default::default(),
             rsym: Default::default(),
             sym: DFFWithInit::new(BLANK.into()),

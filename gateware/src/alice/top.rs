@@ -4,9 +4,13 @@
 //! lanes, the symbol packer (ALICE_SYMBOLS, EPOCH and STATUS records) and
 //! the record stream with GAP accounting.
 //!
-//! Pipeline: stage 0 is the slot cycle (run control, QRNG handshake, health
-//! tests, PRNG step); lanes register the random symbol at stage 1 and the
-//! final symbol at stage 2; stage 3 drives `symbols` and feeds the packer.
+//! Pipeline: stage 0 is the slot cycle (run control, QRNG handshake, the
+//! health tests' sample comparisons, PRNG step); lanes register the random
+//! symbol at stage 1 and the final symbol at stage 2; stage 3 drives
+//! `symbols` and feeds the packer. The health-test fails of a stage-0
+//! sample come out of the lanes at stage 1 (registered compare results):
+//! they blank that cycle's slots at stage 2 and set the sticky
+//! `RNG_RCT`/`RNG_APT` bits one cycle after the sample's cycle.
 //!
 //! Known limit: the record sequencer holds one group ([EPOCH] ALICE_SYMBOLS
 //! [STATUS], up to 12 words) and sends one word per cycle. With 8 lanes a
@@ -340,7 +344,7 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceTop<L, SW, QW> {
             hi_records: Default::default(),
             hi_lost: Default::default(),
             lanes: (0..L).map(AliceLane::new).collect(),
-            stream: RecordStream::new(LostSlots::Sum),
+            stream: RecordStream::registered(LostSlots::Sum),
             start: Default::default(),
             stop: Default::default(),
             clear_counters: Default::default(),
@@ -857,7 +861,7 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             self.sym_all.next = self.lanes[i].chain_out.val();
             self.proto_count.next = self.lanes[i].count_out.val();
         }
-        // ---- Alarms (ALICE_ALARMS bit order) ----
+        // ---- Alarms (ALICE_ALARMS bit order; RNG_RCT/RNG_APT from stage 1) ----
         self.alarm_set.next = bit_cast::<32, 1>(self.any_rct.val().into())
             | (bit_cast::<32, 1>(self.any_apt.val().into()) << 1)
             | (bit_cast::<32, 1>(self.stream.dropped.val().into()) << 2)
@@ -870,9 +874,14 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
         self.slot1.d.next = self.slot0.q.val();
         self.slot2.d.next = self.slot1.q.val();
         self.slot3.d.next = self.slot2.q.val();
-        self.bad1.d.next =
-            self.underrun.val() | self.any_rct.val() | self.any_apt.val() | self.rng_alarm.val();
-        self.bad2.d.next = self.bad1.q.val();
+        // Blanking (spec 4.2 rule 2) of the slots of stage-0 cycle k: underrun
+        // or sticky entropy alarm at k (bad1), the lanes' health-test fails
+        // on the samples of k (stage 1, any_rct/any_apt, set the sticky bits
+        // a cycle later than the sample), and the sticky bits set by the
+        // samples of k-1 (visible at k+1 only, hence rng_alarm again).
+        self.bad1.d.next = self.underrun.val() | self.rng_alarm.val();
+        self.bad2.d.next =
+            self.bad1.q.val() | self.any_rct.val() | self.any_apt.val() | self.rng_alarm.val();
         self.prbs_sum.next = self.prbs2.q.val() + self.prbs_step.val();
         if self.start.val() {
             self.prbs2.d.next = 0.into();

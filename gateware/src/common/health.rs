@@ -3,13 +3,22 @@
 //! adaptive proportion test (NIST SP 800-90B, sections 4.4.1 and 4.4.2),
 //! as specified in `docs/gateware-spec.md` section 3.
 //!
-//! The fail outputs are combinational for the sample of the current cycle,
-//! so that the alarm applies to the very cycle whose sample failed.
+//! Two timings: [`HealthTests::default`] gives fail outputs that are
+//! combinational for the sample of the current cycle, so that the alarm
+//! applies to the very cycle whose sample failed. [`HealthTests::pipelined`]
+//! registers the two 64-bit sample comparisons (and `valid`/`clear`) first
+//! and updates the counts one cycle later: its fail outputs refer to the
+//! previous cycle's sample and start at flip-flops (same test results, one
+//! cycle later; used where the 64-bit compare and the cross-lane alarm OR
+//! do not fit in one clock period).
 
 use rust_hdl::prelude::*;
 
 /// Health tests over one lane's 64-bit samples. Counters are 16 bits and
-/// saturate at 0xFFFF.
+/// saturate at 0xFFFF. The per-sample state that does not depend on the
+/// counts (previous sample, APT reference and window position) is updated
+/// in the sample's cycle; the counts and fail outputs in the same cycle
+/// (default) or one cycle later (`pipelined`).
 #[derive(LogicBlock)]
 pub struct HealthTests {
     /// Fabric clock, rising edge.
@@ -27,21 +36,38 @@ pub struct HealthTests {
     pub apt_window: Signal<In, Bits<16>>,
     /// APT cutoff (`RNG_APT_CUTOFF`), samples.
     pub apt_cutoff: Signal<In, Bits<16>>,
-    /// Repetition count test fails on this cycle's sample (combinational).
+    /// Repetition count test fails on this cycle's sample (default,
+    /// combinational) or on the previous cycle's sample (`pipelined`).
     pub rct_fail: Signal<Out, Bit>,
-    /// Adaptive proportion test fails on this cycle's sample (combinational).
+    /// Adaptive proportion test fails on this cycle's sample (default,
+    /// combinational) or on the previous cycle's sample (`pipelined`).
     pub apt_fail: Signal<Out, Bit>,
+    /// Counts and fail outputs one cycle after the sample (see the module).
+    pipelined: Constant<Bit>,
     have_last: DFF<Bit>,
     last: DFF<Bits<64>>,
-    rct_count: DFF<Bits<16>>,
     apt_ref: DFF<Bits<64>>,
     apt_pos: DFF<Bits<16>>,
     apt_count: DFF<Bits<16>>,
-    rct_next: Signal<Local, Bits<16>>,
     apt_next: Signal<Local, Bits<16>>,
     apt_pos_next: Signal<Local, Bits<16>>,
-    /// `rct_count` + 1 saturating at 0xFFFF, kept in a register (same
-    /// updates as `rct_count`) so the cutoff comparison starts at flip-flops.
+    /// Sample-cycle results, registered (used when `pipelined`).
+    take_r: DFF<Bit>,
+    clear_r: DFF<Bit>,
+    rct_eq_r: DFF<Bit>,
+    apt_same_r: DFF<Bit>,
+    apt_first_r: DFF<Bit>,
+    /// What the count stage works on: this cycle's (default) or the
+    /// registered values (`pipelined`).
+    take_s: Signal<Local, Bit>,
+    clear_s: Signal<Local, Bit>,
+    rct_eq_s: Signal<Local, Bit>,
+    apt_same_s: Signal<Local, Bit>,
+    apt_first_s: Signal<Local, Bit>,
+    apt_same: Signal<Local, Bit>,
+    apt_first: Signal<Local, Bit>,
+    /// The RCT count (`B`) + 1 saturating at 0xFFFF, kept in a register
+    /// instead of the count so the cutoff comparison starts at flip-flops.
     rct_inc: DFFWithInit<Bits<16>>,
     /// `apt_count` + 1 (wrapping; used only when `apt_count` != 0xFFFF).
     apt_inc: DFFWithInit<Bits<16>>,
@@ -55,6 +81,17 @@ pub struct HealthTests {
 
 impl Default for HealthTests {
     fn default() -> Self {
+        Self::with_timing(false)
+    }
+}
+
+impl HealthTests {
+    /// Counts and fail outputs one cycle after the sample (see the module).
+    pub fn pipelined() -> Self {
+        Self::with_timing(true)
+    }
+
+    fn with_timing(pipelined: bool) -> Self {
         Self {
             clock: Default::default(),
             sample: Default::default(),
@@ -65,13 +102,12 @@ impl Default for HealthTests {
             apt_cutoff: Default::default(),
             rct_fail: Default::default(),
             apt_fail: Default::default(),
+            pipelined: Constant::new(pipelined),
             have_last: Default::default(),
             last: Default::default(),
-            rct_count: Default::default(),
             apt_ref: Default::default(),
             apt_pos: Default::default(),
             apt_count: Default::default(),
-            rct_next: Default::default(),
             apt_next: Default::default(),
             apt_pos_next: Default::default(),
             rct_ge_inc: Default::default(),
@@ -80,6 +116,18 @@ impl Default for HealthTests {
             one_ge: Default::default(),
             rct_eq: Default::default(),
             apt_eq: Default::default(),
+            take_r: Default::default(),
+            clear_r: Default::default(),
+            rct_eq_r: Default::default(),
+            apt_same_r: Default::default(),
+            apt_first_r: Default::default(),
+            take_s: Default::default(),
+            clear_s: Default::default(),
+            rct_eq_s: Default::default(),
+            apt_same_s: Default::default(),
+            apt_first_s: Default::default(),
+            apt_same: Default::default(),
+            apt_first: Default::default(),
             // count 0 after power-up: count + 1 = 1
             rct_inc: DFFWithInit::new(1.into()),
             apt_inc: DFFWithInit::new(1.into()),
@@ -91,80 +139,37 @@ impl Logic for HealthTests {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, have_last, last, rct_count, apt_ref, apt_pos, apt_count, rct_inc, apt_inc
+            self,
+            clock,
+            have_last,
+            last,
+            apt_ref,
+            apt_pos,
+            apt_count,
+            rct_inc,
+            apt_inc,
+            take_r,
+            clear_r,
+            rct_eq_r,
+            apt_same_r,
+            apt_first_r
         );
-        // ---- Repetition count test (4.4.1) ----
-        // The cutoff comparisons are made on the candidate counts, in
-        // parallel with the 64-bit sample comparison, which then only
-        // selects a result (same function, shorter path).
+        // ---- Sample cycle: comparisons and count-independent state ----
+        self.apt_first.next = self.apt_pos.q.val() == 0;
+        self.apt_same.next = self.sample.val() == self.apt_ref.q.val();
         self.rct_eq.next = self.have_last.q.val() & (self.sample.val() == self.last.q.val());
-        if self.rct_eq.val() {
-            self.rct_next.next = self.rct_inc.q.val();
-        } else {
-            self.rct_next.next = 1.into();
-        }
-        self.rct_ge_inc.next = self.rct_inc.q.val() >= self.rct_cutoff.val();
-        self.one_ge.next = self.rct_cutoff.val() <= 1;
-        // ---- Adaptive proportion test (4.4.2) ----
-        self.apt_eq.next =
-            (self.sample.val() == self.apt_ref.q.val()) & (self.apt_count.q.val() != 0xFFFF);
-        if self.apt_pos.q.val() == 0 {
-            self.apt_next.next = 1.into();
+        if self.apt_first.val() {
             self.apt_pos_next.next = 1.into();
         } else {
             self.apt_pos_next.next = self.apt_pos.q.val() + 1;
-            if self.apt_eq.val() {
-                self.apt_next.next = self.apt_count.q.val() + 1;
-            } else {
-                self.apt_next.next = self.apt_count.q.val();
-            }
         }
-        self.apt_ge_inc.next = self.apt_inc.q.val() >= self.apt_cutoff.val();
-        self.apt_ge_same.next = self.apt_count.q.val() >= self.apt_cutoff.val();
-        // fail = valid & !clear & (next count >= cutoff), by cases of next
-        self.rct_fail.next = false;
-        self.apt_fail.next = false;
-        if self.valid.val() & !self.clear.val() {
-            if self.rct_eq.val() {
-                self.rct_fail.next = self.rct_ge_inc.val();
-            } else {
-                self.rct_fail.next = self.one_ge.val();
-            }
-            if self.apt_pos.q.val() == 0 {
-                self.apt_fail.next = self.apt_cutoff.val() <= 1;
-            } else if self.apt_eq.val() {
-                self.apt_fail.next = self.apt_ge_inc.val();
-            } else {
-                self.apt_fail.next = self.apt_ge_same.val();
-            }
-        }
-        // ---- State ----
         if self.clear.val() {
             self.have_last.d.next = false;
-            self.rct_count.d.next = 0.into();
-            self.rct_inc.d.next = 1.into();
             self.apt_pos.d.next = 0.into();
-            self.apt_count.d.next = 0.into();
-            self.apt_inc.d.next = 1.into();
         } else if self.valid.val() {
-            // rct_inc/apt_inc follow the new counts (+1, see the fields)
-            if self.rct_eq.val() {
-                if self.rct_inc.q.val() != 0xFFFF {
-                    self.rct_inc.d.next = self.rct_inc.q.val() + 1;
-                }
-            } else {
-                self.rct_inc.d.next = 2.into();
-            }
-            if self.apt_pos.q.val() == 0 {
-                self.apt_inc.d.next = 2.into();
-            } else if self.apt_eq.val() {
-                self.apt_inc.d.next = self.apt_inc.q.val() + 1;
-            }
             self.have_last.d.next = true;
             self.last.d.next = self.sample.val();
-            self.rct_count.d.next = self.rct_next.val();
-            self.apt_count.d.next = self.apt_next.val();
-            if self.apt_pos.q.val() == 0 {
+            if self.apt_first.val() {
                 self.apt_ref.d.next = self.sample.val();
             }
             if self.apt_pos_next.val() >= self.apt_window.val() {
@@ -172,6 +177,78 @@ impl Logic for HealthTests {
             } else {
                 self.apt_pos.d.next = self.apt_pos_next.val();
             }
+        }
+        self.take_r.d.next = self.valid.val() & !self.clear.val();
+        self.clear_r.d.next = self.clear.val();
+        self.rct_eq_r.d.next = self.rct_eq.val();
+        self.apt_same_r.d.next = self.apt_same.val();
+        self.apt_first_r.d.next = self.apt_first.val();
+        if self.pipelined.val() {
+            self.take_s.next = self.take_r.q.val();
+            self.clear_s.next = self.clear_r.q.val();
+            self.rct_eq_s.next = self.rct_eq_r.q.val();
+            self.apt_same_s.next = self.apt_same_r.q.val();
+            self.apt_first_s.next = self.apt_first_r.q.val();
+        } else {
+            self.take_s.next = self.valid.val() & !self.clear.val();
+            self.clear_s.next = self.clear.val();
+            self.rct_eq_s.next = self.rct_eq.val();
+            self.apt_same_s.next = self.apt_same.val();
+            self.apt_first_s.next = self.apt_first.val();
+        }
+        // ---- Count stage: repetition count test (4.4.1) ----
+        // The cutoff comparisons are made on the candidate counts (count + 1
+        // kept in registers), in parallel with the sample comparison, which
+        // then only selects a result.
+        self.rct_ge_inc.next = self.rct_inc.q.val() >= self.rct_cutoff.val();
+        self.one_ge.next = self.rct_cutoff.val() <= 1;
+        // ---- Count stage: adaptive proportion test (4.4.2) ----
+        self.apt_eq.next = self.apt_same_s.val() & (self.apt_count.q.val() != 0xFFFF);
+        if self.apt_first_s.val() {
+            self.apt_next.next = 1.into();
+        } else if self.apt_eq.val() {
+            self.apt_next.next = self.apt_count.q.val() + 1;
+        } else {
+            self.apt_next.next = self.apt_count.q.val();
+        }
+        self.apt_ge_inc.next = self.apt_inc.q.val() >= self.apt_cutoff.val();
+        self.apt_ge_same.next = self.apt_count.q.val() >= self.apt_cutoff.val();
+        // fail = taken & (next count >= cutoff), by cases of next
+        self.rct_fail.next = false;
+        self.apt_fail.next = false;
+        if self.take_s.val() {
+            if self.rct_eq_s.val() {
+                self.rct_fail.next = self.rct_ge_inc.val();
+            } else {
+                self.rct_fail.next = self.one_ge.val();
+            }
+            if self.apt_first_s.val() {
+                self.apt_fail.next = self.apt_cutoff.val() <= 1;
+            } else if self.apt_eq.val() {
+                self.apt_fail.next = self.apt_ge_inc.val();
+            } else {
+                self.apt_fail.next = self.apt_ge_same.val();
+            }
+        }
+        // ---- Count stage: state (rct_inc/apt_inc = new counts + 1) ----
+        if self.clear_s.val() {
+            self.rct_inc.d.next = 1.into();
+            self.apt_count.d.next = 0.into();
+            self.apt_inc.d.next = 1.into();
+        } else if self.take_s.val() {
+            if self.rct_eq_s.val() {
+                if self.rct_inc.q.val() != 0xFFFF {
+                    self.rct_inc.d.next = self.rct_inc.q.val() + 1;
+                }
+            } else {
+                self.rct_inc.d.next = 2.into();
+            }
+            if self.apt_first_s.val() {
+                self.apt_inc.d.next = 2.into();
+            } else if self.apt_eq.val() {
+                self.apt_inc.d.next = self.apt_inc.q.val() + 1;
+            }
+            self.apt_count.d.next = self.apt_next.val();
         }
     }
 }

@@ -17,6 +17,18 @@
 //! free words (`free`) instead of adding `fill + in_len`. Words therefore
 //! leave one cycle later than they would from the RAM directly; `fill` (and
 //! with it admission) still counts a word until its AXI4-Stream handshake.
+//!
+//! Registered input ([`RecordStream::registered`]): the input words (and
+//! `clear`) first go through one register stage, and the admission test
+//! `in_len <= free` of a header is computed one cycle ahead from the
+//! unregistered input, for both outcomes of the admission of the word
+//! ahead of it and both values of the output read (four comparisons of the
+//! raw `in_len`, with or without the length of the word in the register
+//! stage, minus 0 or 1, against the current `free`). The registered
+//! `accept` then only selects one of two precomputed bits, so the header
+//! decode of the producer and the comparator's carry chain are off the
+//! path to the GAP registers. Records are admitted exactly as in the
+//! unregistered stream, one cycle later.
 
 use rust_hdl::prelude::*;
 
@@ -90,6 +102,44 @@ pub struct RecordStream {
     pub high_water: Signal<Out, Bits<32>>,
     /// A record was dropped this cycle (one-cycle pulse), active high.
     pub dropped: Signal<Out, Bit>,
+    /// Input register stage and admission lookahead (see the module).
+    reg_in: Constant<Bit>,
+    r_clear: DFF<Bit>,
+    r_data: DFF<Bits<64>>,
+    r_valid: DFF<Bit>,
+    r_first: DFF<Bit>,
+    r_last: DFF<Bit>,
+    r_len: DFF<Bits<8>>,
+    r_slot: DFF<Bits<64>>,
+    r_slots: DFF<Bits<32>>,
+    r_lost: DFF<Bit>,
+    r_lost_records: DFF<Bits<8>>,
+    /// Registered `accept` of the word in the register stage.
+    acc_prev: DFF<Bit>,
+    /// Raw header fits if the registered word is not admitted (`fits_keep`)
+    /// or is (`fits_take`), for the output read of the same cycle.
+    fits_keep: DFF<Bit>,
+    fits_take: DFF<Bit>,
+    need_k0: Signal<Local, Bits<16>>,
+    need_k1: Signal<Local, Bits<16>>,
+    need_t0: Signal<Local, Bits<16>>,
+    need_t1: Signal<Local, Bits<16>>,
+    fits_k0: Signal<Local, Bit>,
+    fits_k1: Signal<Local, Bit>,
+    fits_t0: Signal<Local, Bit>,
+    fits_t1: Signal<Local, Bit>,
+    fits: Signal<Local, Bit>,
+    /// What the stream works on: the inputs, or the register stage.
+    v_clear: Signal<Local, Bit>,
+    v_data: Signal<Local, Bits<64>>,
+    v_valid: Signal<Local, Bit>,
+    v_first: Signal<Local, Bit>,
+    v_last: Signal<Local, Bit>,
+    v_len: Signal<Local, Bits<8>>,
+    v_slot: Signal<Local, Bits<64>>,
+    v_slots: Signal<Local, Bits<32>>,
+    v_lost: Signal<Local, Bit>,
+    v_lost_records: Signal<Local, Bits<8>>,
     fifo: SynchronousFIFO<Bits<66>, STREAM_FIFO_LOG2, { STREAM_FIFO_LOG2 + 1 }, 1>,
     gapq: SynchronousFIFO<Bits<128>, GAP_QUEUE_LOG2, { GAP_QUEUE_LOG2 + 1 }, 1>,
     span_mode: Constant<Bit>,
@@ -128,6 +178,17 @@ pub struct RecordStream {
 impl RecordStream {
     /// A stream whose GAPs count lost slots as `mode` says.
     pub fn new(mode: LostSlots) -> Self {
+        Self::with_input(mode, false)
+    }
+
+    /// As [`RecordStream::new`], with the input register stage and the
+    /// admission lookahead (see the module): the same records, one cycle
+    /// later, and a shorter path from the producer to the GAP registers.
+    pub fn registered(mode: LostSlots) -> Self {
+        Self::with_input(mode, true)
+    }
+
+    fn with_input(mode: LostSlots, reg_in: bool) -> Self {
         Self {
             clock: Default::default(),
             clear: Default::default(),
@@ -150,6 +211,39 @@ impl RecordStream {
             gaps: Default::default(),
             high_water: Default::default(),
             dropped: Default::default(),
+            reg_in: Constant::new(reg_in),
+            r_clear: Default::default(),
+            r_data: Default::default(),
+            r_valid: Default::default(),
+            r_first: Default::default(),
+            r_last: Default::default(),
+            r_len: Default::default(),
+            r_slot: Default::default(),
+            r_slots: Default::default(),
+            r_lost: Default::default(),
+            r_lost_records: Default::default(),
+            acc_prev: Default::default(),
+            fits_keep: Default::default(),
+            fits_take: Default::default(),
+            need_k0: Default::default(),
+            need_k1: Default::default(),
+            need_t0: Default::default(),
+            need_t1: Default::default(),
+            fits_k0: Default::default(),
+            fits_k1: Default::default(),
+            fits_t0: Default::default(),
+            fits_t1: Default::default(),
+            fits: Default::default(),
+            v_clear: Default::default(),
+            v_data: Default::default(),
+            v_valid: Default::default(),
+            v_first: Default::default(),
+            v_last: Default::default(),
+            v_len: Default::default(),
+            v_slot: Default::default(),
+            v_slots: Default::default(),
+            v_lost: Default::default(),
+            v_lost_records: Default::default(),
             fifo: Default::default(),
             gapq: Default::default(),
             span_mode: Constant::new(mode == LostSlots::Span),
@@ -207,32 +301,103 @@ impl Logic for RecordStream {
             records_count,
             lost_count,
             gaps_count,
-            high_count
+            high_count,
+            r_clear,
+            r_data,
+            r_valid,
+            r_first,
+            r_last,
+            r_len,
+            r_slot,
+            r_slots,
+            r_lost,
+            r_lost_records,
+            acc_prev,
+            fits_keep,
+            fits_take
         );
+        // ---- Input (register stage or straight through) ----
+        self.r_clear.d.next = self.clear.val();
+        self.r_data.d.next = self.in_data.val();
+        self.r_valid.d.next = self.in_valid.val();
+        self.r_first.d.next = self.in_first.val();
+        self.r_last.d.next = self.in_last.val();
+        self.r_len.d.next = self.in_len.val();
+        self.r_slot.d.next = self.in_slot.val();
+        self.r_slots.d.next = self.in_slots.val();
+        self.r_lost.d.next = self.in_lost.val();
+        self.r_lost_records.d.next = self.in_lost_records.val();
+        if self.reg_in.val() {
+            self.v_clear.next = self.r_clear.q.val();
+            self.v_data.next = self.r_data.q.val();
+            self.v_valid.next = self.r_valid.q.val();
+            self.v_first.next = self.r_first.q.val();
+            self.v_last.next = self.r_last.q.val();
+            self.v_len.next = self.r_len.q.val();
+            self.v_slot.next = self.r_slot.q.val();
+            self.v_slots.next = self.r_slots.q.val();
+            self.v_lost.next = self.r_lost.q.val();
+            self.v_lost_records.next = self.r_lost_records.q.val();
+        } else {
+            self.v_clear.next = self.clear.val();
+            self.v_data.next = self.in_data.val();
+            self.v_valid.next = self.in_valid.val();
+            self.v_first.next = self.in_first.val();
+            self.v_last.next = self.in_last.val();
+            self.v_len.next = self.in_len.val();
+            self.v_slot.next = self.in_slot.val();
+            self.v_slots.next = self.in_slots.val();
+            self.v_lost.next = self.in_lost.val();
+            self.v_lost_records.next = self.in_lost_records.val();
+        }
+        // ---- Admission lookahead (registered input) ----
+        // Next cycle, free' = free + read - (accept ? v_len : 0), with read =
+        // main_read (0 or 1), so the raw header fits next cycle iff
+        // in_len + (accept ? v_len : 0) - read <= free.
+        self.need_k0.next = bit_cast::<16, 8>(self.in_len.val());
+        self.need_k1.next = bit_cast::<16, 8>(self.in_len.val()) - 1;
+        self.need_t0.next =
+            bit_cast::<16, 8>(self.in_len.val()) + bit_cast::<16, 8>(self.v_len.val());
+        self.need_t1.next =
+            bit_cast::<16, 8>(self.in_len.val()) + bit_cast::<16, 8>(self.v_len.val()) - 1;
+        self.fits_k0.next = self.need_k0.val() <= self.free.q.val();
+        self.fits_k1.next = self.need_k1.val() <= self.free.q.val();
+        self.fits_t0.next = self.need_t0.val() <= self.free.q.val();
+        self.fits_t1.next = self.need_t1.val() <= self.free.q.val();
         // ---- Admission ----
-        self.accept.next = self.in_valid.val()
-            & self.in_first.val()
-            & (bit_cast::<16, 8>(self.in_len.val()) <= self.free.q.val())
+        if self.reg_in.val() {
+            if self.acc_prev.q.val() {
+                self.fits.next = self.fits_take.q.val();
+            } else {
+                self.fits.next = self.fits_keep.q.val();
+            }
+        } else {
+            self.fits.next = bit_cast::<16, 8>(self.v_len.val()) <= self.free.q.val();
+        }
+        self.accept.next = self.v_valid.val()
+            & self.v_first.val()
+            & self.fits.val()
             & (!self.gap_pending.q.val() | !self.gapq.full.val());
+        self.acc_prev.d.next = self.accept.val();
         self.drop.next =
-            (self.in_valid.val() & self.in_first.val() & !self.accept.val()) | self.in_lost.val();
+            (self.v_valid.val() & self.v_first.val() & !self.accept.val()) | self.v_lost.val();
         self.dropped.next = self.drop.val();
-        if self.in_lost.val() {
-            self.drop_records.next = bit_cast::<20, 8>(self.in_lost_records.val());
+        if self.v_lost.val() {
+            self.drop_records.next = bit_cast::<20, 8>(self.v_lost_records.val());
         } else {
             self.drop_records.next = 1.into();
         }
         self.gap_records_sum.next = bit_cast::<21, 20>(self.gap_records.q.val())
             + bit_cast::<21, 20>(self.drop_records.val());
-        self.fifo.write.next = self.in_valid.val()
-            & ((self.in_first.val() & self.accept.val())
-                | (!self.in_first.val() & self.taking.q.val()));
-        self.fifo.data_in.next = bit_cast::<66, 64>(self.in_data.val())
-            | (bit_cast::<66, 1>(self.in_last.val().into()) << 64)
-            | (bit_cast::<66, 1>((self.in_first.val() & self.gap_pending.q.val()).into()) << 65);
-        if self.in_valid.val() & self.in_first.val() {
-            self.taking.d.next = self.accept.val() & !self.in_last.val();
-        } else if self.in_valid.val() & self.in_last.val() {
+        self.fifo.write.next = self.v_valid.val()
+            & ((self.v_first.val() & self.accept.val())
+                | (!self.v_first.val() & self.taking.q.val()));
+        self.fifo.data_in.next = bit_cast::<66, 64>(self.v_data.val())
+            | (bit_cast::<66, 1>(self.v_last.val().into()) << 64)
+            | (bit_cast::<66, 1>((self.v_first.val() & self.gap_pending.q.val()).into()) << 65);
+        if self.v_valid.val() & self.v_first.val() {
+            self.taking.d.next = self.accept.val() & !self.v_last.val();
+        } else if self.v_valid.val() & self.v_last.val() {
             self.taking.d.next = false;
         }
         // ---- GAP accounting ----
@@ -245,7 +410,7 @@ impl Logic for RecordStream {
         }
         if self.drop.val() {
             self.lost_count.d.next =
-                self.lost_count.q.val() + bit_cast::<64, 32>(self.in_slots.val());
+                self.lost_count.q.val() + bit_cast::<64, 32>(self.v_slots.val());
             if self.gap_pending.q.val() {
                 if self.gap_records_sum.val() > 0xFFFFF {
                     self.gap_records.d.next = 0xFFFFF.into();
@@ -253,21 +418,21 @@ impl Logic for RecordStream {
                     self.gap_records.d.next = bit_cast::<20, 21>(self.gap_records_sum.val());
                 }
                 if self.span_mode.val() {
-                    self.gap_slots.d.next = self.in_slot.val()
-                        + bit_cast::<64, 32>(self.in_slots.val())
+                    self.gap_slots.d.next = self.v_slot.val()
+                        + bit_cast::<64, 32>(self.v_slots.val())
                         - self.gap_first.q.val();
                 } else {
                     self.gap_slots.d.next =
-                        self.gap_slots.q.val() + bit_cast::<64, 32>(self.in_slots.val());
+                        self.gap_slots.q.val() + bit_cast::<64, 32>(self.v_slots.val());
                 }
             } else {
                 self.gap_pending.d.next = true;
-                self.gap_first.d.next = self.in_slot.val();
+                self.gap_first.d.next = self.v_slot.val();
                 self.gap_records.d.next = self.drop_records.val();
-                self.gap_slots.d.next = bit_cast::<64, 32>(self.in_slots.val());
+                self.gap_slots.d.next = bit_cast::<64, 32>(self.v_slots.val());
             }
         }
-        if self.clear.val() {
+        if self.v_clear.val() {
             self.gap_pending.d.next = false;
         }
         // ---- Output stage (from the holding register) ----
@@ -316,7 +481,7 @@ impl Logic for RecordStream {
         // ---- Fill level (words admitted, including reserved ones) ----
         // Both outcomes of admission are computed in parallel with `accept`,
         // which only selects one (it comes late in the cycle).
-        self.fill_add.next = bit_cast::<16, 8>(self.in_len.val());
+        self.fill_add.next = bit_cast::<16, 8>(self.v_len.val());
         if self.main_read.val() {
             self.fill_sub.next = 1.into();
         } else {
@@ -326,6 +491,13 @@ impl Logic for RecordStream {
         self.free_keep.next = self.free.q.val() + self.fill_sub.val();
         self.fill_take.next = self.fill_keep.val() + self.fill_add.val();
         self.free_take.next = self.free_keep.val() - self.fill_add.val();
+        if self.main_read.val() {
+            self.fits_keep.d.next = self.fits_k1.val();
+            self.fits_take.d.next = self.fits_t1.val();
+        } else {
+            self.fits_keep.d.next = self.fits_k0.val();
+            self.fits_take.d.next = self.fits_t0.val();
+        }
         if self.accept.val() {
             self.fill.d.next = self.fill_take.val();
             self.free.d.next = self.free_take.val();
