@@ -423,3 +423,42 @@ fn qrng_source_drives_the_basis_and_a_stuck_qrng_invalidates_clicks() {
     );
     assert_ne!(seen(&r) & u64::from(alarm::RNG_RCT), 0);
 }
+
+/// `sync_in` in the first cycle after the START strobe, with clicks in
+/// that cycle's slots (spec 5.2: that cycle is processed; it is `c0`).
+#[test]
+fn click_in_sync_cycle_right_after_start() {
+    let (l, os, nd) = (4u8, 8u8, 2u8);
+    let mut sim = BobSim::new(l, os, nd);
+    let mut regs = base_regs(8);
+    regs.extend([("GATE_DEAD_TIME_SLOTS", 6), ("GATE_WINDOW", (6 << 8) | 1)]);
+    for (n, v) in &regs {
+        sim.write(n, *v);
+    }
+    // every cycle of the START write, and the one after it, carries sync_in
+    // and clicks in slot 0 (lane 0, detector 0) and lane 2 (detector 1):
+    // the first of them after the strobe is c0
+    let mut apd = [0u128; 4];
+    click(&mut apd, usize::from(os), 0, 0, 3);
+    click(&mut apd, usize::from(os), 2, 1, 2);
+    sim.idle = BobIn {
+        apd,
+        sync_in: true,
+        ..Default::default()
+    };
+    sim.write("BOB_CMD", 1);
+    let first = sim.idle.clone();
+    sim.cycle(&first);
+    sim.idle = BobIn::default();
+    sim.run_idle(20);
+    sim.write("BOB_CMD", 2);
+    sim.run_idle(60);
+    let got = sim.records();
+    let want = sim.model_records(&regs);
+    assert!(
+        want.iter()
+            .any(|r| matches!(r, Record::Detection(d) if d.slot == 0)),
+        "the model accepts the click in slot 0: {want:?}"
+    );
+    assert_eq!(got, want);
+}

@@ -69,3 +69,55 @@ fn disabled_cycles_do_not_advance_the_window() {
     assert_eq!(run(2, 2, &ev), vec![false, false, false, false, false]);
     assert_eq!(run(2, 1, &ev), vec![false, true, true, true, false]);
 }
+
+/// Reference of spec 5.5 for one window alarm: live in a cycle when the
+/// events counted in the current window before it exceed the limit.
+fn reference(window: u32, limit: u32, events: &[(bool, u8)]) -> Vec<bool> {
+    let (mut count, mut pos) = (0u64, 0u32);
+    let mut out = vec![];
+    for (en, n) in events {
+        out.push(count.min(u64::from(u32::MAX)) > u64::from(limit));
+        if *en {
+            count += u64::from(*n);
+            pos += 1;
+            if pos >= window.max(1) {
+                pos = 0;
+                count = 0;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn random_events_and_limits_match_reference() {
+    let mut s = bob_harness::seed_of("random_events_and_limits_match_reference");
+    let mut next = move || {
+        s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = s;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    // limits around the counts reached (including large bursts of up to
+    // 255 events per cycle, so the count crosses the limit from far below)
+    for (window, limit) in [(1, 0), (3, 5), (7, 40), (16, 300), (50, 1000), (200, 255)] {
+        let ev: Vec<(bool, u8)> = (0..400)
+            .map(|_| {
+                let r = next();
+                let n = match r % 4 {
+                    0 => 0,
+                    1 => (r >> 8) as u8 % 4,
+                    2 => (r >> 8) as u8 % 32,
+                    _ => (r >> 8) as u8,
+                };
+                ((r >> 20) % 8 != 0, n)
+            })
+            .collect();
+        assert_eq!(
+            run(window, limit, &ev),
+            reference(window, limit, &ev),
+            "window {window} limit {limit}"
+        );
+    }
+}

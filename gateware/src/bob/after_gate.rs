@@ -6,8 +6,9 @@
 //!
 //! Windows of `window_cycles` cycles start at sync; `live` (used in cycle
 //! `c`) is `events counted in the current window before c > limit`. The
-//! comparison is registered (made on the count's next value), so `limit`
-//! is taken one cycle before the cycle whose `live` it decides.
+//! comparison is registered (made for the count's next value, without an
+//! adder in front of the compare), so `limit` is taken one cycle before
+//! the cycle whose `live` it decides.
 
 use rust_hdl::prelude::*;
 
@@ -32,6 +33,11 @@ pub struct WindowAlarm {
     cycle: DFF<Bits<32>>,
     live_r: DFF<Bit>,
     next_count: Signal<Local, Bits<32>>,
+    diff: Signal<Local, Bits<34>>,
+    diff_hi: Signal<Local, Bits<26>>,
+    low_sum: Signal<Local, Bits<9>>,
+    sat_sum: Signal<Local, Bits<9>>,
+    add_live: Signal<Local, Bit>,
     sum: Signal<Local, Bits<33>>,
     last_of_window: Signal<Local, Bit>,
 }
@@ -41,7 +47,7 @@ impl Logic for WindowAlarm {
     fn update(&mut self) {
         dff_setup!(self, clock, count, cycle, live_r);
         // registered compare: live_r holds `count > limit` for the count now
-        // in the register (computed from the count's next value)
+        // in the register, decided from the count's next value
         self.live.next = self.live_r.q.val();
         self.sum.next =
             bit_cast::<33, 32>(self.count.q.val()) + bit_cast::<33, 8>(self.events.val());
@@ -66,6 +72,35 @@ impl Logic for WindowAlarm {
             self.cycle.d.next = 0.into();
         }
         self.count.d.next = self.next_count.val();
-        self.live_r.d.next = self.next_count.val() > self.limit.val();
+        // `min(count + events, 2^32 - 1) > limit` without an adder before
+        // the compare: with diff = count - limit (from registers only),
+        // count + events > limit <=> diff + events > 0, decided by the
+        // high bits of diff and an 8-bit add of its low bits; saturation
+        // (count[31:8] all ones and a carry out of the low byte) gives
+        // 2^32 - 1 > limit.
+        self.diff.next =
+            bit_cast::<34, 32>(self.count.q.val()) - bit_cast::<34, 32>(self.limit.val());
+        self.low_sum.next = bit_cast::<9, 8>(self.diff.val().get_bits::<8>(0))
+            + bit_cast::<9, 8>(self.events.val());
+        self.sat_sum.next = bit_cast::<9, 8>(self.count.q.val().get_bits::<8>(0))
+            + bit_cast::<9, 8>(self.events.val());
+        self.diff_hi.next = self.diff.val().get_bits::<26>(8);
+        self.add_live.next = (!self.diff_hi.val().get_bit(25) & self.diff_hi.val().any())
+            | (!self.diff_hi.val().any() & self.low_sum.val().any())
+            | (self.diff_hi.val().all() & (self.low_sum.val() > 256));
+        if self.count.q.val().get_bits::<24>(8).all() & self.sat_sum.val().get_bit(8) {
+            self.add_live.next = !self.limit.val().all();
+        }
+        self.live_r.d.next = self.count.q.val() > self.limit.val();
+        if self.enable.val() {
+            if self.last_of_window.val() {
+                self.live_r.d.next = false;
+            } else {
+                self.live_r.d.next = self.add_live.val();
+            }
+        }
+        if self.clear.val() {
+            self.live_r.d.next = false;
+        }
     }
 }

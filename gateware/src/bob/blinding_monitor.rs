@@ -51,6 +51,10 @@ pub struct BlindingMonitor {
     run: DFF<Bits<32>>,
     run_sum: Signal<Local, Bits<33>>,
     next_run: Signal<Local, Bits<32>>,
+    nd_diff: Signal<Local, Bits<34>>,
+    nd_low: Signal<Local, Bits<9>>,
+    nd_sat: Signal<Local, Bits<9>>,
+    nd_add_live: Signal<Local, Bit>,
     nd_live_r: DFF<Bit>,
     fraction: WindowAlarm,
 }
@@ -84,6 +88,10 @@ impl BlindingMonitor {
             run: Default::default(),
             run_sum: Default::default(),
             next_run: Default::default(),
+            nd_diff: Default::default(),
+            nd_low: Default::default(),
+            nd_sat: Default::default(),
+            nd_add_live: Default::default(),
             nd_live_r: Default::default(),
             fraction: Default::default(),
         }
@@ -139,6 +147,30 @@ impl Logic for BlindingMonitor {
             self.next_run.next = 0.into();
         }
         self.run.d.next = self.next_run.val();
-        self.nd_live_r.d.next = self.next_run.val() >= self.no_dark_gates.val();
+        // `next_run >= no_dark_gates` without an adder in front of the
+        // compare: diff = run - no_dark_gates (registers only); run +
+        // processed >= gates <=> diff + processed >= 0 (diff >= 0, or diff
+        // in [-256, -1] and its low byte + processed >= 256); saturation
+        // gives 2^32 - 1 >= gates.
+        self.nd_diff.next =
+            bit_cast::<34, 32>(self.run.q.val()) - bit_cast::<34, 32>(self.no_dark_gates.val());
+        self.nd_low.next = bit_cast::<9, 8>(self.nd_diff.val().get_bits::<8>(0))
+            + bit_cast::<9, 8>(self.processed.val());
+        self.nd_sat.next = bit_cast::<9, 8>(self.run.q.val().get_bits::<8>(0))
+            + bit_cast::<9, 8>(self.processed.val());
+        self.nd_add_live.next = !self.nd_diff.val().get_bit(33)
+            | (self.nd_diff.val().get_bits::<26>(8).all() & self.nd_low.val().get_bit(8))
+            | (self.run.q.val().get_bits::<24>(8).all() & self.nd_sat.val().get_bit(8));
+        self.nd_live_r.d.next = self.run.q.val() >= self.no_dark_gates.val();
+        if self.enable.val() {
+            if self.raw_clicks.val().any() {
+                self.nd_live_r.d.next = !self.no_dark_gates.val().any();
+            } else {
+                self.nd_live_r.d.next = self.nd_add_live.val();
+            }
+        }
+        if self.clear.val() {
+            self.nd_live_r.d.next = !self.no_dark_gates.val().any();
+        }
     }
 }

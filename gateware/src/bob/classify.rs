@@ -15,6 +15,7 @@
 //! every other output is stage Q.
 
 use crate::bob::dead_time::DeadTime;
+use crate::bob::popcount::Popcount32;
 use crate::bob::vec_of as v;
 use rust_hdl::prelude::*;
 
@@ -81,6 +82,20 @@ pub struct Classifier {
     q_gated: DFF<Bits<8>>,
     // ---- Stage Q ----
     n_record: Signal<Local, Bits<8>>,
+    raw8: Signal<Local, Bits<8>>,
+    /// Class bits, bit `4*l + d`.
+    c_raw: Signal<Local, Bits<32>>,
+    c_dead: Signal<Local, Bits<32>>,
+    c_ag: Signal<Local, Bits<32>>,
+    /// Lanes blocked, spread to bits `4*l + d`.
+    blocked4: Signal<Local, Bits<32>>,
+    pc_raw: Vec<Popcount32>,
+    pc_all: Popcount32,
+    pc_dead: Popcount32,
+    pc_ag: Popcount32,
+    pc_rec: Popcount32,
+    pc_proc: Popcount32,
+    pc_gates: Popcount32,
 }
 
 impl Classifier {
@@ -127,6 +142,18 @@ impl Classifier {
             q_processed: Default::default(),
             q_gated: Default::default(),
             n_record: Default::default(),
+            raw8: Default::default(),
+            c_raw: Default::default(),
+            c_dead: Default::default(),
+            c_ag: Default::default(),
+            blocked4: Default::default(),
+            pc_raw: v(detectors),
+            pc_all: Default::default(),
+            pc_dead: Default::default(),
+            pc_ag: Default::default(),
+            pc_rec: Default::default(),
+            pc_proc: Default::default(),
+            pc_gates: Default::default(),
         }
     }
 }
@@ -135,6 +162,7 @@ impl Logic for Classifier {
     #[hdl_gen]
     fn update(&mut self) {
         clock!(self, clock, dead);
+        // (the popcounts are combinational: no clock)
         dff_setup!(self, clock, q_blocked, q_window, q_processed, q_gated);
         // ---- Stage P: raw clicks (enabled detectors, processed slots) ----
         for d in 0..self.click.len() {
@@ -205,38 +233,40 @@ impl Logic for Classifier {
         self.q_processed.d.next = self.processed.val();
         self.q_gated.d.next = self.gated.val();
         // ---- Stage Q: classes and counts from the registered class bits ----
-        self.record.next = 0.into();
-        self.n_raw_all.next = 0.into();
-        self.n_after_gate.next = 0.into();
-        self.n_dead.next = 0.into();
-        self.n_record.next = 0.into();
-        self.n_gates.next = 0.into();
-        self.n_processed.next = 0.into();
-        for d in 0..self.click.len() {
-            self.n_raw[d].next = 0.into();
-        }
+        self.c_raw.next = 0.into();
+        self.blocked4.next = 0.into();
         for l in 0..self.lane_raw.len() {
             for d in 0..self.click.len() {
-                if self.q_raw[d].q.val().get_bit(l) {
-                    self.n_raw[d].next = self.n_raw[d].val() + 1;
-                    self.n_raw_all.next = self.n_raw_all.val() + 1;
-                    if self.q_blocked.q.val().get_bit(l) {
-                        self.n_dead.next = self.n_dead.val() + 1;
-                    } else if !self.q_window.q.val().get_bit(4 * l + d) {
-                        self.n_after_gate.next = self.n_after_gate.val() + 1;
-                    } else {
-                        self.record.next = self.record.val().replace_bit(4 * l + d, true);
-                        self.n_record.next = self.n_record.val() + 1;
-                    }
-                }
-            }
-            if self.q_processed.q.val().get_bit(l) {
-                self.n_processed.next = self.n_processed.val() + 1;
-            }
-            if self.q_gated.q.val().get_bit(l) {
-                self.n_gates.next = self.n_gates.val() + 1;
+                self.c_raw.next = self
+                    .c_raw
+                    .val()
+                    .replace_bit(4 * l + d, self.q_raw[d].q.val().get_bit(l));
+                self.blocked4.next = self
+                    .blocked4
+                    .val()
+                    .replace_bit(4 * l + d, self.q_blocked.q.val().get_bit(l));
             }
         }
+        self.c_dead.next = self.c_raw.val() & self.blocked4.val();
+        self.c_ag.next = self.c_raw.val() & !self.blocked4.val() & !self.q_window.q.val();
+        self.record.next = self.c_raw.val() & !self.blocked4.val() & self.q_window.q.val();
+        for d in 0..self.click.len() {
+            self.raw8.next = self.q_raw[d].q.val();
+            self.pc_raw[d].x.next = bit_cast::<32, 8>(self.raw8.val());
+            self.n_raw[d].next = self.pc_raw[d].n.val();
+        }
+        self.pc_all.x.next = self.c_raw.val();
+        self.n_raw_all.next = self.pc_all.n.val();
+        self.pc_dead.x.next = self.c_dead.val();
+        self.n_dead.next = self.pc_dead.n.val();
+        self.pc_ag.x.next = self.c_ag.val();
+        self.n_after_gate.next = self.pc_ag.n.val();
+        self.pc_rec.x.next = self.record.val();
+        self.n_record.next = self.pc_rec.n.val();
+        self.pc_proc.x.next = bit_cast::<32, 8>(self.q_processed.q.val());
+        self.n_processed.next = self.pc_proc.n.val();
+        self.pc_gates.x.next = bit_cast::<32, 8>(self.q_gated.q.val());
+        self.n_gates.next = self.pc_gates.n.val();
         self.n_accepted.next = self.n_record.val();
         self.n_invalid.next = 0.into();
         if self.bad.val() {

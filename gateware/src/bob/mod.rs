@@ -8,6 +8,7 @@ pub mod basis_choice;
 pub mod blinding_monitor;
 pub mod classify;
 pub mod dead_time;
+pub mod popcount;
 pub mod tdc;
 pub mod top;
 
