@@ -371,6 +371,11 @@ pub struct BobCore {
     pick: Signal<Local, Bits<5>>,
     pick_lane: Signal<Local, Bits<3>>,
     det_slot: Signal<Local, Bits<64>>,
+    below: Signal<Local, Bit>,
+    slot_hi: Signal<Local, Bits<61>>,
+    slot_hi_inc: Signal<Local, Bits<61>>,
+    slot_lo: Signal<Local, Bits<4>>,
+    st_lo: Signal<Local, Bits<4>>,
     status_slot: Signal<Local, Bits<64>>,
     word: Signal<Local, Bits<64>>,
     o_valid: DFF<Bit>,
@@ -739,6 +744,11 @@ impl BobCore {
             pick: Default::default(),
             pick_lane: Default::default(),
             det_slot: Default::default(),
+            below: Default::default(),
+            slot_hi: Default::default(),
+            slot_hi_inc: Default::default(),
+            slot_lo: Default::default(),
+            st_lo: Default::default(),
             status_slot: Default::default(),
             word: Default::default(),
             o_valid: Default::default(),
@@ -1817,7 +1827,16 @@ impl Logic for BobCore {
         self.o_last.d.next = false;
         self.o_lost.d.next = false;
         self.o_len.d.next = 1.into();
-        self.onehot.next = self.rem.q.val() & ((!self.rem.q.val()) + 1);
+        // lowest remaining record (boolean priority chain, no adder)
+        self.onehot.next = 0.into();
+        self.below.next = false;
+        for b in 0..32 {
+            self.onehot.next = self
+                .onehot
+                .val()
+                .replace_bit(b, self.rem.q.val().get_bit(b) & !self.below.val());
+            self.below.next = self.below.val() | self.rem.q.val().get_bit(b);
+        }
         self.pick.next = 0.into();
         for b in 0..5 {
             self.pick.next = self
@@ -1826,9 +1845,30 @@ impl Logic for BobCore {
                 .replace_bit(b, (self.onehot.val() & self.k_pick_mask[b].val()).any());
         }
         self.pick_lane.next = self.pick.val().get_bits::<3>(2);
-        self.det_slot.next =
-            self.cur.q.val().get_bits::<64>(176) + bit_cast::<64, 3>(self.pick_lane.val());
-        self.status_slot.next = self.cur.q.val().get_bits::<64>(176) + self.k_lanes64.val();
+        // det_slot = lane-0 slot + lane (< 8): the low 3 bits by a 3-bit
+        // add, the high 61 bits select the bundle slot's or its increment
+        // (computed from the registers in parallel with the pick)
+        self.slot_hi.next = self.cur.q.val().get_bits::<61>(179);
+        self.slot_hi_inc.next = self.slot_hi.val() + 1;
+        self.slot_lo.next = bit_cast::<4, 3>(self.cur.q.val().get_bits::<3>(176))
+            + bit_cast::<4, 3>(self.pick_lane.val());
+        if self.slot_lo.val().get_bit(3) {
+            self.det_slot.next = (bit_cast::<64, 61>(self.slot_hi_inc.val()) << 3)
+                | bit_cast::<64, 3>(self.slot_lo.val().get_bits::<3>(0));
+        } else {
+            self.det_slot.next = (bit_cast::<64, 61>(self.slot_hi.val()) << 3)
+                | bit_cast::<64, 3>(self.slot_lo.val().get_bits::<3>(0));
+        }
+        // status_slot = lane-0 slot + L (L <= 8), split the same way
+        self.st_lo.next = bit_cast::<4, 3>(self.cur.q.val().get_bits::<3>(176))
+            + self.k_lanes64.val().get_bits::<4>(0);
+        if self.st_lo.val().get_bit(3) {
+            self.status_slot.next = (bit_cast::<64, 61>(self.slot_hi_inc.val()) << 3)
+                | bit_cast::<64, 3>(self.st_lo.val().get_bits::<3>(0));
+        } else {
+            self.status_slot.next = (bit_cast::<64, 61>(self.slot_hi.val()) << 3)
+                | bit_cast::<64, 3>(self.st_lo.val().get_bits::<3>(0));
+        }
         self.word.next = 0.into();
         match self.phase.q.val() {
             SerPhase::Idle => {
