@@ -426,15 +426,12 @@ fn exact_mode_other_widths_equal_sim() {
     other_widths("exact_mode_other_widths_equal_sim", false);
 }
 
-/// Known disagreement (found by this test): at 8 lanes the Verilated
-/// `qkd_alice` drops the ALICE_SYMBOLS record that follows each of its
-/// STATUS records (a GAP of 64 slots per STATUS interval) although
-/// `tready` is always high; spec 6 says the stream then equals the
-/// model's exactly, and the average load (5 words per 8 cycles, plus 6
-/// words per STATUS) is below one word per cycle. `sim:` (= AliceModel)
-/// has no GAP. At 2 and 4 lanes the streams are identical.
+/// 8 lanes with Alice's STATUS records on: a record completes every 8
+/// cycles and a group with STATUS takes 11-12 words, so the group after a
+/// STATUS waits in the sequencer's one-group buffer (it used to be dropped
+/// and reported in a GAP although `tready` is always high). Spec 6: with
+/// no back-pressure the stream equals the model's (`sim:`) exactly.
 #[test]
-#[ignore = "known: qkd_alice at 8 lanes drops the record after each STATUS without back-pressure"]
 fn exact_mode_alice_8_lanes_status() {
     other_widths("exact_mode_alice_8_lanes_status", true);
 }

@@ -89,18 +89,19 @@ pub struct AliceLane {
     pub chain_in: Signal<In, Bits<32>>,
     /// `chain_in` with this lane's `symbol` added at its nibble.
     pub chain_out: Signal<Out, Bits<32>>,
-    /// Count of protocol symbols (class 0..2) of the lanes below this one.
-    pub count_in: Signal<In, Bits<4>>,
-    /// `count_in` plus one if this lane's `symbol` is a protocol symbol.
-    pub count_out: Signal<Out, Bits<4>>,
+    /// Protocol-symbol flags (class 0..2) of the next symbols (stage 2,
+    /// `sym`'s input) of the lanes below this one, lane `l` in bit `l`.
+    pub proto_in: Signal<In, Bits<8>>,
+    /// `proto_in` with this lane's flag added at its bit (the top counts
+    /// them and registers the count with the symbols).
+    pub proto_out: Signal<Out, Bits<8>>,
     prng: Xoshiro256Plus,
     health: HealthTests,
     qword: DFF<Bits<64>>,
     rsym: DFF<Bits<4>>,
     sym: DFFWithInit<Bits<4>>,
-    /// Stage 3: `sym` is a protocol symbol (class 0..2), registered with it
-    /// so that the lane count chain starts at flip-flops.
-    proto: DFF<Bit>,
+    /// Stage 2: the next `sym` is a protocol symbol (class 0..2).
+    proto: Signal<Local, Bit>,
     r: Signal<Local, Bits<64>>,
     class_bits: Signal<Local, Bits<4>>,
     basis_bits: Signal<Local, Bits<4>>,
@@ -113,6 +114,7 @@ pub struct AliceLane {
     lane_sync: Constant<Bits<5>>,
     lane_prbs: Constant<Bits<8>>,
     lane_shift: Constant<Bits<8>>,
+    lane_bit: Constant<Bits<8>>,
 }
 
 impl AliceLane {
@@ -167,8 +169,9 @@ impl AliceLane {
             lane_shift: Constant::new((4 * lane as u64).into()),
             chain_in: Default::default(),
             chain_out: Default::default(),
-            count_in: Default::default(),
-            count_out: Default::default(),
+            proto_in: Default::default(),
+            proto_out: Default::default(),
+            lane_bit: Constant::new((lane as u64).into()),
         }
     }
 }
@@ -177,7 +180,7 @@ impl Logic for AliceLane {
     #[hdl_gen]
     fn update(&mut self) {
         clock!(self, clock, prng, health);
-        dff_setup!(self, clock, qword, rsym, sym, proto);
+        dff_setup!(self, clock, qword, rsym, sym);
         // ---- Stage 0: random sources and health tests ----
         self.prng.seed.next = self.seed.val();
         self.prng.load.next = self.load.val();
@@ -249,16 +252,13 @@ impl Logic for AliceLane {
                 _ => {}
             }
         }
-        self.proto.d.next = self.sym.d.val().get_bits::<2>(2) != 3;
+        self.proto.next = self.sym.d.val().get_bits::<2>(2) != 3;
         self.symbol.next = self.sym.q.val();
         // ---- Packing chain towards the top ----
         self.chain_out.next =
             self.chain_in.val() | (bit_cast::<32, 4>(self.sym.q.val()) << self.lane_shift.val());
-        if self.proto.q.val() {
-            self.count_out.next = self.count_in.val() + 1;
-        } else {
-            self.count_out.next = self.count_in.val();
-        }
+        self.proto_out.next = self.proto_in.val()
+            | (bit_cast::<8, 1>(self.proto.val().into()) << self.lane_bit.val());
     }
 }
 

@@ -12,12 +12,15 @@
 //! they blank that cycle's slots at stage 2 and set the sticky
 //! `RNG_RCT`/`RNG_APT` bits one cycle after the sample's cycle.
 //!
-//! Known limit: the record sequencer holds one group ([EPOCH] ALICE_SYMBOLS
-//! [STATUS], up to 12 words) and sends one word per cycle. With 8 lanes a
-//! record completes every 8 cycles, so the group after a STATUS record is
-//! dropped (and reported in a GAP); with 1, 2 or 4 lanes STATUS intervals
-//! of 2^6 slots or more fit. A RecordStream FIFO word is 64 bits: at 8
-//! lanes ALICE_SYMBOLS alone uses 5/8 of the AXI4-Stream bandwidth.
+//! The record sequencer sends one group ([EPOCH] ALICE_SYMBOLS [STATUS],
+//! up to 12 words) one word per cycle. With 8 lanes a record completes
+//! every 8 cycles, so a group that completes while a group with STATUS is
+//! still being sent waits in a one-group buffer (8 lanes only); a group
+//! that finds the buffer full is dropped here and reported in a GAP (only
+//! with STATUS every 2^6 or 2^7 slots, which exceeds one word per cycle).
+//! With 1, 2 or 4 lanes a group always finishes before the next one. A
+//! RecordStream FIFO word is 64 bits: at 8 lanes ALICE_SYMBOLS alone uses
+//! 5/8 of the AXI4-Stream bandwidth.
 
 use crate::alice::lane::AliceLane;
 use crate::common::csr::{self, AxiLiteSlave, CsrError, CsrReg, HiLatch, CSR_ADDR_BITS};
@@ -184,7 +187,11 @@ pub struct AliceTop<const L: usize, const SW: usize, const QW: usize> {
     prbs2: DFF<Bits<8>>,
     prbs_sum: Signal<Local, Bits<8>>,
     sym_all: Signal<Local, Bits<32>>,
-    proto_count: Signal<Local, Bits<4>>,
+    /// Stage 2: protocol-symbol flags of the lanes' next symbols.
+    proto_vec: Signal<Local, Bits<8>>,
+    /// Stage 3: number of protocol symbols among `symbols` (popcount of
+    /// `proto_vec`, registered with the symbols).
+    proto_count: DFF<Bits<4>>,
     sent_total: DFF<Bits<64>>,
     // ---- Packer ----
     pack: DFF<Bits<64>>,
@@ -196,7 +203,12 @@ pub struct AliceTop<const L: usize, const SW: usize, const QW: usize> {
     rec_done: Signal<Local, Bit>,
     rec_start: Signal<Local, Bits<64>>,
     rec_end: Signal<Local, Bits<64>>,
-    status_due: Signal<Local, Bit>,
+    /// Stage 3: the record ending in this cycle ends a STATUS interval
+    /// (computed from `slot2` and registered, `slot3 = slot2` delayed).
+    status_due: DFF<Bit>,
+    /// Stage 3: the record of this cycle's slots starts an epoch (low 40
+    /// bits of its start slot zero; registered like `status_due`).
+    epoch_due: DFF<Bit>,
     iv_slots: DFF<Bits<64>>,
     iv_sent: DFF<Bits<64>>,
     iv_seen: DFF<Bits<4>>,
@@ -218,6 +230,22 @@ pub struct AliceTop<const L: usize, const SW: usize, const QW: usize> {
     g_seen: DFF<Bits<4>>,
     g_lost: DFF<Bits<64>>,
     g_end: Signal<Local, Bits<64>>,
+    /// A group that completed while the sequencer was busy (8 lanes: a
+    /// group every 8 cycles, up to 12 words with STATUS), sent next.
+    use_buf: Constant<Bit>,
+    buf_valid: DFF<Bit>,
+    buf_start_now: Signal<Local, Bit>,
+    b_start: DFF<Bits<64>>,
+    b_epoch: DFF<Bit>,
+    b_status: DFF<Bit>,
+    b_p0: DFF<Bits<64>>,
+    b_p1: DFF<Bits<64>>,
+    b_p2: DFF<Bits<64>>,
+    b_p3: DFF<Bits<64>>,
+    b_interval: DFF<Bits<64>>,
+    b_sent: DFF<Bits<64>>,
+    b_live: DFF<Bits<4>>,
+    b_seen: DFF<Bits<4>>,
     lost_mark: DFF<Bits<64>>,
     lp_pending: DFF<Bit>,
     lp_slot: DFF<Bits<64>>,
@@ -380,6 +408,7 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceTop<L, SW, QW> {
             prbs2: Default::default(),
             prbs_sum: Default::default(),
             sym_all: Default::default(),
+            proto_vec: Default::default(),
             proto_count: Default::default(),
             sent_total: Default::default(),
             pack: Default::default(),
@@ -392,6 +421,7 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceTop<L, SW, QW> {
             rec_start: Default::default(),
             rec_end: Default::default(),
             status_due: Default::default(),
+            epoch_due: Default::default(),
             iv_slots: Default::default(),
             iv_sent: Default::default(),
             iv_seen: Default::default(),
@@ -412,6 +442,20 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceTop<L, SW, QW> {
             g_seen: Default::default(),
             g_lost: Default::default(),
             g_end: Default::default(),
+            use_buf: Constant::new(L >= 8),
+            buf_valid: Default::default(),
+            buf_start_now: Default::default(),
+            b_start: Default::default(),
+            b_epoch: Default::default(),
+            b_status: Default::default(),
+            b_p0: Default::default(),
+            b_p1: Default::default(),
+            b_p2: Default::default(),
+            b_p3: Default::default(),
+            b_interval: Default::default(),
+            b_sent: Default::default(),
+            b_live: Default::default(),
+            b_seen: Default::default(),
             lost_mark: Default::default(),
             lp_pending: Default::default(),
             lp_slot: Default::default(),
@@ -746,7 +790,22 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             sync2,
             sync_pos2,
             status_nmask,
-            status_en
+            status_en,
+            status_due,
+            epoch_due,
+            proto_count,
+            buf_valid,
+            b_start,
+            b_epoch,
+            b_status,
+            b_p0,
+            b_p1,
+            b_p2,
+            b_p3,
+            b_interval,
+            b_sent,
+            b_live,
+            b_seen
         );
         // ---- AXI4-Lite ports ----
         self.axil.awaddr.next = self.s_axil_awaddr.val();
@@ -852,15 +911,24 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             }
         }
         self.lanes[0].chain_in.next = 0.into();
-        self.lanes[0].count_in.next = 0.into();
+        self.lanes[0].proto_in.next = 0.into();
         for i in 1..L {
             self.lanes[i].chain_in.next = self.lanes[i - 1].chain_out.val();
-            self.lanes[i].count_in.next = self.lanes[i - 1].count_out.val();
+            self.lanes[i].proto_in.next = self.lanes[i - 1].proto_out.val();
         }
         for i in (L - 1)..L {
             self.sym_all.next = self.lanes[i].chain_out.val();
-            self.proto_count.next = self.lanes[i].count_out.val();
+            self.proto_vec.next = self.lanes[i].proto_out.val();
         }
+        // popcount as a balanced adder tree (lanes past L read 0)
+        self.proto_count.d.next = ((bit_cast::<4, 1>(self.proto_vec.val().get_bit(0).into())
+            + bit_cast::<4, 1>(self.proto_vec.val().get_bit(1).into()))
+            + (bit_cast::<4, 1>(self.proto_vec.val().get_bit(2).into())
+                + bit_cast::<4, 1>(self.proto_vec.val().get_bit(3).into())))
+            + ((bit_cast::<4, 1>(self.proto_vec.val().get_bit(4).into())
+                + bit_cast::<4, 1>(self.proto_vec.val().get_bit(5).into()))
+                + (bit_cast::<4, 1>(self.proto_vec.val().get_bit(6).into())
+                    + bit_cast::<4, 1>(self.proto_vec.val().get_bit(7).into())));
         // ---- Alarms (ALICE_ALARMS bit order; RNG_RCT/RNG_APT from stage 1) ----
         self.alarm_set.next = bit_cast::<32, 1>(self.any_rct.val().into())
             | (bit_cast::<32, 1>(self.any_apt.val().into()) << 1)
@@ -927,13 +995,14 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
         self.rec_end.next = self.rec_start.val() + 64;
         // rec_end = rec_start + 64 is a multiple of 2^t (t >= 6) iff bits
         // [t-1:6] of the slot index are all ones (no adder on this path).
-        self.status_due.next = self.status_en.q.val()
-            & ((self.slot3.q.val() | self.status_nmask.q.val()) == self.ones64.val());
+        self.status_due.d.next = self.status_en.q.val()
+            & ((self.slot2.q.val() | self.status_nmask.q.val()) == self.ones64.val());
+        self.epoch_due.d.next = (self.slot2.q.val() & self.not63.val() & self.slot_mask.val()) == 0;
         // ---- STATUS interval counters (spec 4.4) ----
         if self.valid3.q.val() {
             self.iv_slots_next.next = self.iv_slots.q.val() + self.lanes_c.val();
             self.iv_sent_next.next =
-                self.iv_sent.q.val() + bit_cast::<64, 4>(self.proto_count.val());
+                self.iv_sent.q.val() + bit_cast::<64, 4>(self.proto_count.q.val());
         } else {
             self.iv_slots_next.next = self.iv_slots.q.val();
             self.iv_sent_next.next = self.iv_sent.q.val();
@@ -948,32 +1017,56 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             self.iv_sent.d.next = 0.into();
             self.iv_seen.d.next = 0.into();
             self.lost_mark.d.next = self.stream.lost_slots.val();
-        } else if self.rec_done.val() & self.status_due.val() {
+        } else if self.rec_done.val() & self.status_due.q.val() {
             self.iv_slots.d.next = 0.into();
             self.iv_sent.d.next = 0.into();
             self.iv_seen.d.next = 0.into();
         }
         // ---- Record sequencer: [EPOCH] ALICE_SYMBOLS [STATUS] per 64 slots ----
         self.group_records.next = 1.into();
-        if (self.rec_start.val() & self.slot_mask.val()) == 0 {
-            if self.status_due.val() {
+        if self.epoch_due.q.val() {
+            if self.status_due.q.val() {
                 self.group_records.next = 3.into();
             } else {
                 self.group_records.next = 2.into();
             }
-        } else if self.status_due.val() {
+        } else if self.status_due.q.val() {
             self.group_records.next = 2.into();
         }
-        self.stream.in_lost.next = (self.phase.q.val() == 0) & self.lp_pending.q.val();
+        // Order of the stream: the group being sent, the buffered group, then
+        // the groups dropped here (in_lost, reported when idle with no
+        // buffered group; no group is buffered while a drop is pending).
+        self.buf_start_now.next = (self.phase.q.val() == 0) & self.buf_valid.q.val();
+        self.stream.in_lost.next =
+            (self.phase.q.val() == 0) & self.lp_pending.q.val() & !self.buf_valid.q.val();
         self.stream.in_lost_records.next = self.lp_records.q.val();
-        if (self.phase.q.val() == 0) & self.lp_pending.q.val() {
+        if (self.phase.q.val() == 0) & self.lp_pending.q.val() & !self.buf_valid.q.val() {
             self.lp_pending.d.next = false;
         }
+        if self.buf_start_now.val() {
+            self.buf_valid.d.next = false;
+            self.g_start.d.next = self.b_start.q.val();
+            self.g_epoch.d.next = self.b_epoch.q.val();
+            self.g_status.d.next = self.b_status.q.val();
+            self.g_p0.d.next = self.b_p0.q.val();
+            self.g_p1.d.next = self.b_p1.q.val();
+            self.g_p2.d.next = self.b_p2.q.val();
+            self.g_p3.d.next = self.b_p3.q.val();
+            self.g_interval.d.next = self.b_interval.q.val();
+            self.g_sent.d.next = self.b_sent.q.val();
+            self.g_live.d.next = self.b_live.q.val();
+            self.g_seen.d.next = self.b_seen.q.val();
+            if self.b_epoch.q.val() {
+                self.phase.d.next = 1.into();
+            } else {
+                self.phase.d.next = 2.into();
+            }
+        }
         if self.rec_done.val() {
-            if self.phase.q.val() == 0 {
+            if (self.phase.q.val() == 0) & !self.buf_valid.q.val() {
                 self.g_start.d.next = self.rec_start.val();
-                self.g_epoch.d.next = (self.rec_start.val() & self.slot_mask.val()) == 0;
-                self.g_status.d.next = self.status_due.val();
+                self.g_epoch.d.next = self.epoch_due.q.val();
+                self.g_status.d.next = self.status_due.q.val();
                 self.g_p0.d.next = self.pay0.q.val();
                 self.g_p1.d.next = self.pay1.q.val();
                 self.g_p2.d.next = self.pay2.q.val();
@@ -982,11 +1075,27 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
                 self.g_sent.d.next = self.iv_sent_next.val();
                 self.g_live.d.next = self.csr_alice_alarms.q.val().get_bits::<4>(0);
                 self.g_seen.d.next = self.iv_seen_next.val();
-                if (self.rec_start.val() & self.slot_mask.val()) == 0 {
+                if self.epoch_due.q.val() {
                     self.phase.d.next = 1.into();
                 } else {
                     self.phase.d.next = 2.into();
                 }
+            } else if self.use_buf.val()
+                & !self.lp_pending.q.val()
+                & (!self.buf_valid.q.val() | self.buf_start_now.val())
+            {
+                self.buf_valid.d.next = true;
+                self.b_start.d.next = self.rec_start.val();
+                self.b_epoch.d.next = self.epoch_due.q.val();
+                self.b_status.d.next = self.status_due.q.val();
+                self.b_p0.d.next = self.pay0.q.val();
+                self.b_p1.d.next = self.pay1.q.val();
+                self.b_p2.d.next = self.pay2.q.val();
+                self.b_p3.d.next = self.pack_next.val();
+                self.b_interval.d.next = self.iv_slots_next.val();
+                self.b_sent.d.next = self.iv_sent_next.val();
+                self.b_live.d.next = self.csr_alice_alarms.q.val().get_bits::<4>(0);
+                self.b_seen.d.next = self.iv_seen_next.val();
             } else if self.lp_pending.q.val() {
                 self.lp_records.d.next = self.lp_records.q.val() + self.group_records.val();
                 self.lp_slots.d.next = self.lp_slots.q.val() + 64;

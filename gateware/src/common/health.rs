@@ -75,6 +75,14 @@ pub struct HealthTests {
     apt_ge_inc: Signal<Local, Bit>,
     apt_ge_same: Signal<Local, Bit>,
     one_ge: Signal<Local, Bit>,
+    apt_one_ge: Signal<Local, Bit>,
+    /// The five cutoff comparisons on the new state, registered (used when
+    /// `pipelined`, so that a fail output is a few gates from flip-flops).
+    rct_ge_inc_r: DFF<Bit>,
+    apt_ge_inc_r: DFF<Bit>,
+    apt_ge_same_r: DFF<Bit>,
+    one_ge_r: DFF<Bit>,
+    apt_one_ge_r: DFF<Bit>,
     rct_eq: Signal<Local, Bit>,
     apt_eq: Signal<Local, Bit>,
 }
@@ -114,6 +122,12 @@ impl HealthTests {
             apt_ge_inc: Default::default(),
             apt_ge_same: Default::default(),
             one_ge: Default::default(),
+            apt_one_ge: Default::default(),
+            rct_ge_inc_r: Default::default(),
+            apt_ge_inc_r: Default::default(),
+            apt_ge_same_r: Default::default(),
+            one_ge_r: Default::default(),
+            apt_one_ge_r: Default::default(),
             rct_eq: Default::default(),
             apt_eq: Default::default(),
             take_r: Default::default(),
@@ -152,7 +166,12 @@ impl Logic for HealthTests {
             clear_r,
             rct_eq_r,
             apt_same_r,
-            apt_first_r
+            apt_first_r,
+            rct_ge_inc_r,
+            apt_ge_inc_r,
+            apt_ge_same_r,
+            one_ge_r,
+            apt_one_ge_r
         );
         // ---- Sample cycle: comparisons and count-independent state ----
         self.apt_first.next = self.apt_pos.q.val() == 0;
@@ -200,8 +219,19 @@ impl Logic for HealthTests {
         // The cutoff comparisons are made on the candidate counts (count + 1
         // kept in registers), in parallel with the sample comparison, which
         // then only selects a result.
-        self.rct_ge_inc.next = self.rct_inc.q.val() >= self.rct_cutoff.val();
-        self.one_ge.next = self.rct_cutoff.val() <= 1;
+        if self.pipelined.val() {
+            self.rct_ge_inc.next = self.rct_ge_inc_r.q.val();
+            self.one_ge.next = self.one_ge_r.q.val();
+            self.apt_ge_inc.next = self.apt_ge_inc_r.q.val();
+            self.apt_ge_same.next = self.apt_ge_same_r.q.val();
+            self.apt_one_ge.next = self.apt_one_ge_r.q.val();
+        } else {
+            self.rct_ge_inc.next = self.rct_inc.q.val() >= self.rct_cutoff.val();
+            self.one_ge.next = self.rct_cutoff.val() <= 1;
+            self.apt_ge_inc.next = self.apt_inc.q.val() >= self.apt_cutoff.val();
+            self.apt_ge_same.next = self.apt_count.q.val() >= self.apt_cutoff.val();
+            self.apt_one_ge.next = self.apt_cutoff.val() <= 1;
+        }
         // ---- Count stage: adaptive proportion test (4.4.2) ----
         self.apt_eq.next = self.apt_same_s.val() & (self.apt_count.q.val() != 0xFFFF);
         if self.apt_first_s.val() {
@@ -211,8 +241,6 @@ impl Logic for HealthTests {
         } else {
             self.apt_next.next = self.apt_count.q.val();
         }
-        self.apt_ge_inc.next = self.apt_inc.q.val() >= self.apt_cutoff.val();
-        self.apt_ge_same.next = self.apt_count.q.val() >= self.apt_cutoff.val();
         // fail = taken & (next count >= cutoff), by cases of next
         self.rct_fail.next = false;
         self.apt_fail.next = false;
@@ -223,7 +251,7 @@ impl Logic for HealthTests {
                 self.rct_fail.next = self.one_ge.val();
             }
             if self.apt_first_s.val() {
-                self.apt_fail.next = self.apt_cutoff.val() <= 1;
+                self.apt_fail.next = self.apt_one_ge.val();
             } else if self.apt_eq.val() {
                 self.apt_fail.next = self.apt_ge_inc.val();
             } else {
@@ -250,5 +278,12 @@ impl Logic for HealthTests {
             }
             self.apt_count.d.next = self.apt_next.val();
         }
+        // The comparisons for the next sample (pipelined): on the new counts
+        // and this cycle's cutoffs (a cutoff write applies one cycle later).
+        self.rct_ge_inc_r.d.next = self.rct_inc.d.val() >= self.rct_cutoff.val();
+        self.apt_ge_inc_r.d.next = self.apt_inc.d.val() >= self.apt_cutoff.val();
+        self.apt_ge_same_r.d.next = self.apt_count.d.val() >= self.apt_cutoff.val();
+        self.one_ge_r.d.next = self.rct_cutoff.val() <= 1;
+        self.apt_one_ge_r.d.next = self.apt_cutoff.val() <= 1;
     }
 }

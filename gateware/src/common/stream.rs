@@ -22,13 +22,15 @@
 //! `clear`) first go through one register stage, and the admission test
 //! `in_len <= free` of a header is computed one cycle ahead from the
 //! unregistered input, for both outcomes of the admission of the word
-//! ahead of it and both values of the output read (four comparisons of the
-//! raw `in_len`, with or without the length of the word in the register
-//! stage, minus 0 or 1, against the current `free`). The registered
-//! `accept` then only selects one of two precomputed bits, so the header
-//! decode of the producer and the comparator's carry chain are off the
-//! path to the GAP registers. Records are admitted exactly as in the
-//! unregistered stream, one cycle later.
+//! ahead of it (comparisons of the raw `in_len`, with or without the length
+//! of the word in the register stage, against the current `free`). The
+//! registered `accept` then only selects one of two precomputed bits, so
+//! the header decode of the producer and the comparator's carry chain are
+//! off the path to the GAP registers. A word sent on the AXI4-Stream
+//! returns its FIFO space to `fill`/`free` one cycle after its handshake
+//! (so the output handshake is not in front of the adders either): a
+//! header can be dropped that the unregistered stream would have admitted
+//! one cycle earlier, only when the FIFO is within one word of full.
 
 use rust_hdl::prelude::*;
 
@@ -166,6 +168,11 @@ pub struct RecordStream {
     main_read: Signal<Local, Bit>,
     fill_add: Signal<Local, Bits<16>>,
     fill_sub: Signal<Local, Bits<16>>,
+    /// The output read whose word `fill`/`free` release (registered input:
+    /// the previous cycle's `main_read`, so no output-handshake logic sits
+    /// before the fill/free adders and the lookahead comparisons).
+    credit: Signal<Local, Bit>,
+    read_r: DFF<Bit>,
     fill_keep: Signal<Local, Bits<16>>,
     fill_take: Signal<Local, Bits<16>>,
     free_keep: Signal<Local, Bits<16>>,
@@ -270,6 +277,8 @@ impl RecordStream {
             main_read: Default::default(),
             fill_add: Default::default(),
             fill_sub: Default::default(),
+            credit: Default::default(),
+            read_r: Default::default(),
             fill_keep: Default::default(),
             fill_take: Default::default(),
             free_keep: Default::default(),
@@ -314,7 +323,8 @@ impl Logic for RecordStream {
             r_lost_records,
             acc_prev,
             fits_keep,
-            fits_take
+            fits_take,
+            read_r
         );
         // ---- Input (register stage or straight through) ----
         self.r_clear.d.next = self.clear.val();
@@ -351,9 +361,10 @@ impl Logic for RecordStream {
             self.v_lost_records.next = self.in_lost_records.val();
         }
         // ---- Admission lookahead (registered input) ----
-        // Next cycle, free' = free + read - (accept ? v_len : 0), with read =
-        // main_read (0 or 1), so the raw header fits next cycle iff
-        // in_len + (accept ? v_len : 0) - read <= free.
+        // Next cycle, free' = free + credit - (accept ? v_len : 0), with
+        // credit = the previous cycle's output read (0 or 1), so the raw
+        // header fits next cycle iff in_len + (accept ? v_len : 0) - credit
+        // <= free.
         self.need_k0.next = bit_cast::<16, 8>(self.in_len.val());
         self.need_k1.next = bit_cast::<16, 8>(self.in_len.val()) - 1;
         self.need_t0.next =
@@ -482,7 +493,13 @@ impl Logic for RecordStream {
         // Both outcomes of admission are computed in parallel with `accept`,
         // which only selects one (it comes late in the cycle).
         self.fill_add.next = bit_cast::<16, 8>(self.v_len.val());
-        if self.main_read.val() {
+        self.read_r.d.next = self.main_read.val();
+        if self.reg_in.val() {
+            self.credit.next = self.read_r.q.val();
+        } else {
+            self.credit.next = self.main_read.val();
+        }
+        if self.credit.val() {
             self.fill_sub.next = 1.into();
         } else {
             self.fill_sub.next = 0.into();
@@ -491,7 +508,7 @@ impl Logic for RecordStream {
         self.free_keep.next = self.free.q.val() + self.fill_sub.val();
         self.fill_take.next = self.fill_keep.val() + self.fill_add.val();
         self.free_take.next = self.free_keep.val() - self.fill_add.val();
-        if self.main_read.val() {
+        if self.credit.val() {
             self.fits_keep.d.next = self.fits_k1.val();
             self.fits_take.d.next = self.fits_t1.val();
         } else {
