@@ -16,9 +16,19 @@
 //!   records pushed in batches of 64 ALICE_SYMBOLS records (64,512 slots)
 //!   with Bob's detections of the same slots, one announce/answer/apply
 //!   round per batch over the wire forms (message buffers reused, as the
-//!   `*_into` calls allow), ledgers cut into blocks of 2^16 Z bits.
+//!   `*_into` calls allow; Bob encodes his announcement straight from his
+//!   queue, as the pipeline does), ledgers cut into blocks of 2^16 Z bits.
+//!
+//! In a deployment Alice and Bob are two hosts, each sifting on its own
+//! core, so the link sifts as fast as the slower party. The `stream` shape
+//! therefore also charges every call to the party that makes it (thread CPU
+//! time, `CLOCK_THREAD_CPUTIME_ID`) and reports each party's events/s on
+//! one core (`sifting_party_p*/alice`, `/bob`): Bob ingests, announces,
+//! encodes, decodes the reply, applies it and cuts his ledger; Alice
+//! ingests, decodes the announcement, answers, encodes and cuts hers.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use nix::time::{clock_gettime, ClockId};
 use qkd_abi::records::{AliceSymbols, Detection, Record};
 use qkd_abi::symbol::{Basis, Symbol};
 use qkd_host::sifting::{AliceSifter, BobSifter, SiftAnnounce, SiftLedger, SiftReply};
@@ -61,11 +71,46 @@ fn stream(slots: u64, p_click: f64) -> (Vec<Record>, Vec<Record>) {
 /// keeps them.
 #[derive(Default)]
 struct Buffers {
-    ann: SiftAnnounce,
     ann_rx: SiftAnnounce,
     reply: SiftReply,
     reply_rx: SiftReply,
     wire: Vec<u8>,
+}
+
+/// This thread's CPU time in nanoseconds.
+fn thread_cpu_ns() -> u64 {
+    clock_gettime(ClockId::CLOCK_THREAD_CPUTIME_ID)
+        .map(|t| t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64)
+        .unwrap_or(0)
+}
+
+/// Thread CPU time charged to each party (nanoseconds).
+#[derive(Default, Clone, Copy)]
+struct PartyTimes {
+    alice_ns: u64,
+    bob_ns: u64,
+}
+
+/// Who runs a step.
+#[derive(Clone, Copy)]
+enum Party {
+    Alice,
+    Bob,
+}
+
+impl PartyTimes {
+    /// Run `f`, charging its thread CPU time to `who` (when measuring).
+    fn charge<T>(times: &mut Option<PartyTimes>, who: Party, f: impl FnOnce() -> T) -> T {
+        let Some(t) = times else { return f() };
+        let t0 = thread_cpu_ns();
+        let out = f();
+        let dt = thread_cpu_ns().saturating_sub(t0);
+        match who {
+            Party::Alice => t.alice_ns += dt,
+            Party::Bob => t.bob_ns += dt,
+        }
+        out
+    }
 }
 
 /// One announce/answer/apply round over the wire forms.
@@ -75,14 +120,26 @@ fn round(
     la: &mut SiftLedger,
     lb: &mut SiftLedger,
     buf: &mut Buffers,
+    times: &mut Option<PartyTimes>,
 ) {
-    bob.announce_into(1 << 20, &mut buf.ann);
-    buf.ann.encode_into(&mut buf.wire);
-    SiftAnnounce::decode_into(&buf.wire, &mut buf.ann_rx).unwrap();
-    alice.answer_into(&buf.ann_rx, &mut buf.reply, la);
-    buf.reply.encode_into(&mut buf.wire);
-    SiftReply::decode_into(&buf.wire, &mut buf.reply_rx).unwrap();
-    bob.apply_reply_into(&buf.reply_rx, lb).unwrap();
+    let Buffers {
+        ann_rx,
+        reply,
+        reply_rx,
+        wire,
+    } = buf;
+    PartyTimes::charge(times, Party::Bob, || {
+        bob.announce_encoded(1 << 20, wire);
+    });
+    PartyTimes::charge(times, Party::Alice, || {
+        SiftAnnounce::decode_into(wire, ann_rx).unwrap();
+        alice.answer_into(ann_rx, reply, la);
+        reply.encode_into(wire);
+    });
+    PartyTimes::charge(times, Party::Bob, || {
+        SiftReply::decode_into(wire, reply_rx).unwrap();
+        bob.apply_reply_into(reply_rx, lb).unwrap();
+    });
 }
 
 fn sift_all(alice_recs: &[Record], bob_recs: &[Record]) -> (u64, u64) {
@@ -97,6 +154,7 @@ fn sift_all(alice_recs: &[Record], bob_recs: &[Record]) -> (u64, u64) {
         &mut la,
         &mut lb,
         &mut Buffers::default(),
+        &mut None,
     );
     (la.z_count(), lb.z_count())
 }
@@ -125,27 +183,40 @@ impl Link {
         }
     }
 
-    /// The whole stream once more, in the next epoch (slots keep increasing).
-    fn run(&mut self, batches: &[(Vec<Record>, Vec<Record>)]) -> u64 {
+    /// The whole stream once more, in the next epoch (slots keep
+    /// increasing); with `times`, each party's share of the CPU time is
+    /// added to it.
+    fn run(
+        &mut self,
+        batches: &[(Vec<Record>, Vec<Record>)],
+        times: Option<&mut PartyTimes>,
+    ) -> u64 {
+        let mut t = times.as_deref().map(|_| PartyTimes::default());
         self.epoch += 1;
         let epoch = [Record::Epoch(self.epoch)];
         self.alice.push_records(&epoch).unwrap();
         self.bob.push_records(&epoch);
         for (a, b) in batches {
-            self.alice.push_records(a).unwrap();
-            self.bob.push_records(b);
+            PartyTimes::charge(&mut t, Party::Alice, || self.alice.push_records(a).unwrap());
+            PartyTimes::charge(&mut t, Party::Bob, || self.bob.push_records(b));
             round(
                 &mut self.alice,
                 &mut self.bob,
                 &mut self.la,
                 &mut self.lb,
                 &mut self.buf,
+                &mut t,
             );
             while self.la.z_count() >= BLOCK_Z_BITS {
-                let (ka, kb) = (self.la.cut(BLOCK_Z_BITS), self.lb.cut(BLOCK_Z_BITS));
+                let ka = PartyTimes::charge(&mut t, Party::Alice, || self.la.cut(BLOCK_Z_BITS));
+                let kb = PartyTimes::charge(&mut t, Party::Bob, || self.lb.cut(BLOCK_Z_BITS));
                 assert_eq!(ka.map(|b| b.last_slot), kb.map(|b| b.last_slot));
                 self.blocks += 1;
             }
+        }
+        if let (Some(out), Some(t)) = (times, t) {
+            out.alice_ns += t.alice_ns;
+            out.bob_ns += t.bob_ns;
         }
         self.blocks
     }
@@ -210,8 +281,21 @@ fn bench(c: &mut Criterion) {
         });
         let mut link = Link::new();
         report_cpu(&format!("stream p_click={p_click}"), SLOTS, dets, || {
-            criterion::black_box(link.run(&parts));
+            criterion::black_box(link.run(&parts, None));
         });
+        let mut times = PartyTimes::default();
+        let reps = 20;
+        for _ in 0..reps {
+            criterion::black_box(link.run(&parts, Some(&mut times)));
+        }
+        for (who, ns) in [("alice", times.alice_ns), ("bob", times.bob_ns)] {
+            let per_s = ns as f64 / 1e9 / f64::from(reps);
+            println!(
+                "stream p_click={p_click} {who} alone: CPU time {:.2} ms = {:.1} M detections/s on one core",
+                per_s * 1e3,
+                dets as f64 / per_s / 1e6
+            );
+        }
 
         let mut g = c.benchmark_group(format!("sifting_p{p_click}"));
         g.sample_size(20);
@@ -221,7 +305,30 @@ fn bench(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("sifting_stream_p{p_click}"));
         g.sample_size(20);
         g.throughput(Throughput::Elements(dets));
-        g.bench_function("per_detection", |bn| bn.iter(|| link.run(&parts)));
+        g.bench_function("per_detection", |bn| bn.iter(|| link.run(&parts, None)));
+        g.finish();
+        // Each party's share of the stream shape, as thread CPU time.
+        let mut g = c.benchmark_group(format!("sifting_party_p{p_click}"));
+        g.sample_size(20);
+        g.throughput(Throughput::Elements(dets));
+        for who in [Party::Alice, Party::Bob] {
+            let name = match who {
+                Party::Alice => "alice",
+                Party::Bob => "bob",
+            };
+            g.bench_function(name, |bn| {
+                bn.iter_custom(|iters| {
+                    let mut t = PartyTimes::default();
+                    for _ in 0..iters {
+                        criterion::black_box(link.run(&parts, Some(&mut t)));
+                    }
+                    std::time::Duration::from_nanos(match who {
+                        Party::Alice => t.alice_ns,
+                        Party::Bob => t.bob_ns,
+                    })
+                })
+            });
+        }
         g.finish();
     }
 }

@@ -846,14 +846,17 @@ impl<C: ClassicalChannel> BobPipeline<C> {
     }
 
     fn sift_round(&mut self) -> Result<bool, AbortReason> {
-        let ann = self.sifter.announce(self.link.cfg.announce_chunk);
-        self.link.send(msg::SIFT_ANNOUNCE, ann.encode())?;
+        let mut wire = Vec::new();
+        let last = self
+            .sifter
+            .announce_encoded(self.link.cfg.announce_chunk, &mut wire);
+        self.link.send(msg::SIFT_ANNOUNCE, wire)?;
         let bytes = self.link.recv(msg::SIFT_REPLY)?;
         let reply = SiftReply::decode(&bytes).map_err(sift_err)?;
         self.sifter
             .apply_reply_into(&reply, &mut self.link.ledger)
             .map_err(sift_err)?;
-        Ok(self.link.ledger.z_count() >= self.link.cfg.block_bits || !ann.last)
+        Ok(self.link.ledger.z_count() >= self.link.cfg.block_bits || !last)
     }
 
     fn process(

@@ -288,6 +288,62 @@ const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 /// Every byte's low bit, for eight bytes in a word.
 const LOW_BITS: u64 = 0x0101_0101_0101_0101;
 
+/// The wire form of an announcement (see [`SiftAnnounce::encode`]) of
+/// `slots` with Bob's bases as X-bit words (entry j of word w is slot
+/// `64 w + j`), into `out` (cleared first). Shared by
+/// [`SiftAnnounce::encode_into`] and [`BobSifter::announce_encoded`], which
+/// encodes straight from Bob's queue.
+fn encode_announce(
+    slots: &[u64],
+    bases_x: impl Iterator<Item = u64>,
+    last: bool,
+    out: &mut Vec<u8>,
+) {
+    let n = slots.len();
+    out.clear();
+    out.reserve(11 + n + n.div_ceil(64) * 8);
+    put_varint(out, n as u64);
+    out.push(u8::from(last));
+    let mut prev = 0u64;
+    for chunk in slots.chunks(64) {
+        let Some(&first) = chunk.first() else { break };
+        // Fast path: every delta of the chunk fits one byte (the OR of
+        // the deltas is below 0x80), written as one pass of bytes.
+        let d0 = first.wrapping_sub(prev);
+        let any = chunk
+            .windows(2)
+            .fold(d0, |m, w| m | w[1].wrapping_sub(w[0]));
+        if any < 0x80 {
+            out.push(d0 as u8);
+            out.extend(chunk.windows(2).map(|w| w[1].wrapping_sub(w[0]) as u8));
+        } else {
+            // Varints into a zeroed window of 10 bytes per slot (the
+            // longest varint), then the window is cut to size.
+            let at = out.len();
+            out.resize(at + chunk.len() * 10, 0);
+            let buf = &mut out[at..];
+            let mut p = 0;
+            let mut before = prev;
+            for &s in chunk {
+                let mut d = s.wrapping_sub(before);
+                before = s;
+                while d >= 0x80 {
+                    buf[p] = (d as u8) | 0x80;
+                    d >>= 7;
+                    p += 1;
+                }
+                buf[p] = d as u8;
+                p += 1;
+            }
+            out.truncate(at + p);
+        }
+        prev = chunk[chunk.len() - 1];
+    }
+    for w in bases_x {
+        out.extend_from_slice(&w.to_le_bytes());
+    }
+}
+
 impl SiftAnnounce {
     /// Number of announced slots.
     pub fn len(&self) -> usize {
@@ -314,49 +370,7 @@ impl SiftAnnounce {
     }
     /// [`SiftAnnounce::encode`] into a reused buffer (cleared first).
     pub fn encode_into(&self, out: &mut Vec<u8>) {
-        let n = self.slots.len();
-        out.clear();
-        out.reserve(11 + n + self.bases_x.len() * 8);
-        put_varint(out, n as u64);
-        out.push(u8::from(self.last));
-        let mut prev = 0u64;
-        for chunk in self.slots.chunks(64) {
-            let Some(&first) = chunk.first() else { break };
-            // Fast path: every delta of the chunk fits one byte (the OR of
-            // the deltas is below 0x80), written as one pass of bytes.
-            let d0 = first.wrapping_sub(prev);
-            let any = chunk
-                .windows(2)
-                .fold(d0, |m, w| m | w[1].wrapping_sub(w[0]));
-            if any < 0x80 {
-                out.push(d0 as u8);
-                out.extend(chunk.windows(2).map(|w| w[1].wrapping_sub(w[0]) as u8));
-            } else {
-                // Varints into a zeroed window of 10 bytes per slot (the
-                // longest varint), then the window is cut to size.
-                let at = out.len();
-                out.resize(at + chunk.len() * 10, 0);
-                let buf = &mut out[at..];
-                let mut p = 0;
-                let mut last = prev;
-                for &s in chunk {
-                    let mut d = s.wrapping_sub(last);
-                    last = s;
-                    while d >= 0x80 {
-                        buf[p] = (d as u8) | 0x80;
-                        d >>= 7;
-                        p += 1;
-                    }
-                    buf[p] = d as u8;
-                    p += 1;
-                }
-                out.truncate(at + p);
-            }
-            prev = chunk[chunk.len() - 1];
-        }
-        for w in &self.bases_x {
-            out.extend_from_slice(&w.to_le_bytes());
-        }
+        encode_announce(&self.slots, self.bases_x.iter().copied(), self.last, out);
     }
     /// Parse the wire form; rejects unordered slots, bad flags, trailing bytes.
     pub fn decode(b: &[u8]) -> Result<SiftAnnounce, SiftError> {
@@ -590,25 +604,63 @@ fn meta_of(e: &Sifted) -> u8 {
     u8::from(e.bit) | (e.basis as u8) << 1 | e.intensity.min(META_K_MAX) << META_K_SHIFT
 }
 
-/// Sifted entries waiting to fill a block; identical on both sides.
-///
-/// Kept as a structure of arrays: `slots[i]` and one byte `meta[i]` per entry
-/// (bit, basis, intensity index: `META_*`). Entries before `head` are
-/// consumed (their bytes cleared); the consumed prefix is dropped once it is
-/// at least as long as the live part. Every growth and compaction clears
-/// the copy it leaves behind, and the bytes are zeroized on drop.
+/// One basis' sifted entries, in slot order, as a structure of arrays:
+/// `slots[i]` and the entry byte `meta[i]` (`META_*`). Entries before
+/// `head` are consumed (their bytes cleared); the consumed prefix is dropped
+/// once it is at least as long as the live part.
 #[derive(Default)]
-pub struct SiftLedger {
+struct LedgerColumn {
     slots: Vec<u64>,
     meta: Vec<u8>,
     head: usize,
-    z_count: u64,
 }
 
-impl Drop for SiftLedger {
+impl LedgerColumn {
+    fn len(&self) -> usize {
+        self.meta.len() - self.head
+    }
+    fn live_slots(&self) -> &[u64] {
+        &self.slots[self.head..]
+    }
+    fn push(&mut self, slot: u64, meta: u8) {
+        self.slots.push(slot);
+        self.meta.push(meta);
+    }
+    fn reserve(&mut self, n: usize) {
+        compact_consumed(&mut self.meta, &mut self.slots, &mut self.head);
+        reserve_zeroizing(&mut self.slots, n);
+        reserve_zeroizing(&mut self.meta, n);
+    }
+    /// The next `n` live entries' bits and intensity indices (fresh
+    /// vectors of exactly `n`), consumed: their bytes are cleared.
+    fn take(&mut self, n: usize) -> (Vec<u8>, Vec<u8>) {
+        let taken = &mut self.meta[self.head..self.head + n];
+        let bits = taken.iter().map(|m| m & META_BIT).collect();
+        let ks = taken.iter().map(|m| m >> META_K_SHIFT).collect();
+        taken.fill(0);
+        self.head += n;
+        compact_consumed(&mut self.meta, &mut self.slots, &mut self.head);
+        (bits, ks)
+    }
+}
+
+impl Drop for LedgerColumn {
     fn drop(&mut self) {
         self.meta.zeroize();
     }
+}
+
+/// Sifted entries waiting to fill a block; identical on both sides.
+///
+/// Kept split by basis, each basis a [`LedgerColumn`] in slot order, so
+/// that a block is a prefix of each column: the first `block_bits` Z
+/// entries and the X entries before the last of them. Every growth and
+/// compaction clears the copy it leaves behind, and the bytes are zeroized
+/// on drop.
+#[derive(Default)]
+pub struct SiftLedger {
+    z: LedgerColumn,
+    x: LedgerColumn,
 }
 
 impl SiftLedger {
@@ -621,9 +673,11 @@ impl SiftLedger {
         let mut v: Vec<Sifted> = entries.into_iter().collect();
         self.reserve(v.len());
         for e in &v {
-            self.slots.push(e.slot);
-            self.meta.push(meta_of(e));
-            self.z_count += u64::from(e.basis == Basis::Z);
+            let column = match e.basis {
+                Basis::Z => &mut self.z,
+                Basis::X => &mut self.x,
+            };
+            column.push(e.slot, meta_of(e));
         }
         for e in &mut v {
             e.bit = false;
@@ -631,113 +685,67 @@ impl SiftLedger {
     }
     /// Z entries waiting.
     pub fn z_count(&self) -> u64 {
-        self.z_count
+        self.z.len() as u64
     }
     /// All entries waiting.
     pub fn len(&self) -> usize {
-        self.meta.len() - self.head
+        self.z.len() + self.x.len()
     }
     /// True when empty.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Drop the consumed prefix once it is at least as long as the live
-    /// part (amortised O(1) per entry).
-    fn compact(&mut self) {
-        compact_consumed(&mut self.meta, &mut self.slots, &mut self.head);
-    }
-
+    /// Room for `n` more entries in each basis (after dropping consumed
+    /// prefixes) without a reallocation that would free unzeroized bits.
     fn reserve(&mut self, n: usize) {
-        self.compact();
-        reserve_zeroizing(&mut self.slots, n);
-        reserve_zeroizing(&mut self.meta, n);
+        self.z.reserve(n);
+        self.x.reserve(n);
     }
 
-    /// All live entries as [`Sifted`] values, leaving the ledger empty.
+    /// All live entries as [`Sifted`] values in slot order (the two bases
+    /// merged), leaving the ledger empty.
     fn take_all(&mut self) -> Vec<Sifted> {
-        let out = self.slots[self.head..]
-            .iter()
-            .zip(&self.meta[self.head..])
-            .map(|(&slot, &m)| Sifted {
-                slot,
-                basis: Basis::from_bit(m & META_X != 0),
-                intensity: m >> META_K_SHIFT,
-                bit: m & META_BIT != 0,
-            })
-            .collect();
-        self.head = self.meta.len();
-        self.z_count = 0;
-        self.compact();
+        let entry = |slot: u64, m: u8| Sifted {
+            slot,
+            basis: Basis::from_bit(m & META_X != 0),
+            intensity: m >> META_K_SHIFT,
+            bit: m & META_BIT != 0,
+        };
+        let (z_slots, x_slots) = (self.z.live_slots(), self.x.live_slots());
+        let (z_meta, x_meta) = (&self.z.meta[self.z.head..], &self.x.meta[self.x.head..]);
+        let mut out = Vec::with_capacity(self.len());
+        let (mut i, mut j) = (0, 0);
+        while i < z_slots.len() || j < x_slots.len() {
+            if j == x_slots.len() || (i < z_slots.len() && z_slots[i] < x_slots[j]) {
+                out.push(entry(z_slots[i], z_meta[i]));
+                i += 1;
+            } else {
+                out.push(entry(x_slots[j], x_meta[j]));
+                j += 1;
+            }
+        }
+        let (nz, nx) = (self.z.len(), self.x.len());
+        drop(self.z.take(nz));
+        drop(self.x.take(nx));
         out
     }
 
     /// Cut a block of exactly `block_bits` Z entries (and the X entries
     /// before the last of them), if there are enough.
     pub fn cut(&mut self, block_bits: u64) -> Option<SiftedBlock> {
-        if block_bits == 0 || self.z_count < block_bits {
+        if block_bits == 0 || self.z_count() < block_bits {
             return None;
         }
         let n_z = usize::try_from(block_bits).ok()?;
-        let live = &mut self.meta[self.head..];
-        // The block ends at the n_z-th Z entry: count Z entries 64 at a time
-        // (a pass the compiler vectorises), then walk the chunk holding it.
-        let (mut z_seen, mut take) = (0usize, 0usize);
-        for chunk in live.chunks(64) {
-            let z = chunk.iter().filter(|m| **m & META_X == 0).count();
-            if z_seen + z < n_z {
-                z_seen += z;
-                take += chunk.len();
-                continue;
-            }
-            for m in chunk {
-                take += 1;
-                z_seen += usize::from(m & META_X == 0);
-                if z_seen == n_z {
-                    break;
-                }
-            }
-            break;
-        }
-        if z_seen != n_z {
-            // Unreachable while z_count counts the live Z entries.
-            return None;
-        }
-        let taken = &mut live[..take];
-        let n_x = take - n_z;
-        // One pass without a branch on the basis, 64 entries at a time:
-        // every entry is written to both staging windows and only the right
-        // index advances; the windows are appended to outputs allocated at
-        // their exact final size (never reallocated). The staged bits are
-        // zeroized at the end.
-        let mut z_bits = Vec::with_capacity(n_z);
-        let mut z_intensity = Vec::with_capacity(n_z);
-        let mut x_bits = Vec::with_capacity(n_x);
-        let mut x_intensity = Vec::with_capacity(n_x);
-        let mut stage = [[0u8; 64]; 4];
-        for chunk in taken.chunks(64) {
-            let (mut zi, mut xi) = (0usize, 0usize);
-            {
-                let [zb, zk, xb, xk] = &mut stage;
-                for &m in chunk {
-                    let is_x = usize::from((m >> 1) & 1);
-                    let (bit, k) = (m & META_BIT, m >> META_K_SHIFT);
-                    zb[zi & 63] = bit;
-                    zk[zi & 63] = k;
-                    xb[xi & 63] = bit;
-                    xk[xi & 63] = k;
-                    zi += 1 - is_x;
-                    xi += is_x;
-                }
-            }
-            let (zi, xi) = (zi.min(64), xi.min(64));
-            z_bits.extend_from_slice(&stage[0][..zi]);
-            z_intensity.extend_from_slice(&stage[1][..zi]);
-            x_bits.extend_from_slice(&stage[2][..xi]);
-            x_intensity.extend_from_slice(&stage[3][..xi]);
-        }
-        stage.zeroize();
-        taken.fill(0);
+        let last_slot = self.z.live_slots()[n_z - 1];
+        let n_x = self.x.live_slots().partition_point(|s| *s < last_slot);
+        let first_slot = match self.x.live_slots().first() {
+            Some(&x0) if n_x > 0 => x0.min(self.z.live_slots()[0]),
+            _ => self.z.live_slots()[0],
+        };
+        let (z_bits, z_intensity) = self.z.take(n_z);
+        let (x_bits, x_intensity) = self.x.take(n_x);
         let mut counts = BasisIntensityCounts::default();
         for (basis, ks) in [&z_intensity, &x_intensity].into_iter().enumerate() {
             let (mut k0, mut k1) = (0u64, 0u64);
@@ -748,51 +756,75 @@ impl SiftLedger {
             // Out-of-range indices count as mu3 (index 2), as before.
             counts.n[basis] = [k0, k1, ks.len() as u64 - k0 - k1];
         }
-        let block = SiftedBlock {
-            first_slot: self.slots[self.head],
-            last_slot: self.slots[self.head + take - 1],
+        Some(SiftedBlock {
+            first_slot,
+            last_slot,
             z_bits,
             z_intensity,
             x_bits,
             x_intensity,
             counts,
-        };
-        self.head += take;
-        self.z_count -= block_bits;
-        self.compact();
-        Some(block)
+        })
     }
 }
 
-/// Up to 64 ledger entries staged on the stack: written at the running
-/// count without a branch (a non-match is overwritten by the next entry),
-/// then appended to the ledger in one copy. Zeroized when dropped.
+/// Up to 64 ledger entries staged on the stack, one window per basis: each
+/// entry is written to both windows at their running counts without a
+/// branch (a non-match, or an entry of the other basis, is overwritten by
+/// the next entry), then each window is appended to its column in one copy.
+/// Zeroized when dropped.
 struct Staging {
-    slots: [u64; 64],
-    meta: [u8; 64],
+    z_slots: [u64; 64],
+    z_meta: [u8; 64],
+    x_slots: [u64; 64],
+    x_meta: [u8; 64],
+    /// Entries kept in each window.
+    z: usize,
+    x: usize,
 }
 
 impl Staging {
     fn new() -> Staging {
         Staging {
-            slots: [0; 64],
-            meta: [0; 64],
+            z_slots: [0; 64],
+            z_meta: [0; 64],
+            x_slots: [0; 64],
+            x_meta: [0; 64],
+            z: 0,
+            x: 0,
         }
     }
 
-    /// Append the first `kept` staged entries (`z` of them in Z); room must
-    /// have been reserved.
-    fn append_to(&self, ledger: &mut SiftLedger, kept: usize, z: u64) {
-        let kept = kept.min(64);
-        ledger.slots.extend_from_slice(&self.slots[..kept]);
-        ledger.meta.extend_from_slice(&self.meta[..kept]);
-        ledger.z_count += z;
+    /// Stage one entry; it is kept when `keep`, in the X window when `is_x`.
+    #[inline(always)]
+    fn stage(&mut self, slot: u64, meta: u8, keep: bool, is_x: bool) {
+        let (z, x) = (self.z & 63, self.x & 63);
+        self.z_slots[z] = slot;
+        self.z_meta[z] = meta;
+        self.x_slots[x] = slot;
+        self.x_meta[x] = meta;
+        self.z += usize::from(keep & !is_x);
+        self.x += usize::from(keep & is_x);
+    }
+
+    /// Append the kept entries to `ledger` (room must have been reserved)
+    /// and start an empty window; returns how many were kept.
+    fn flush_to(&mut self, ledger: &mut SiftLedger) -> u64 {
+        let (z, x) = (self.z.min(64), self.x.min(64));
+        ledger.z.slots.extend_from_slice(&self.z_slots[..z]);
+        ledger.z.meta.extend_from_slice(&self.z_meta[..z]);
+        ledger.x.slots.extend_from_slice(&self.x_slots[..x]);
+        ledger.x.meta.extend_from_slice(&self.x_meta[..x]);
+        self.z = 0;
+        self.x = 0;
+        (z + x) as u64
     }
 }
 
 impl Drop for Staging {
     fn drop(&mut self) {
-        self.meta.zeroize();
+        self.z_meta.zeroize();
+        self.x_meta.zeroize();
     }
 }
 
@@ -1171,7 +1203,6 @@ impl AliceSifter {
             let chunks = ann.slots.chunks(64).zip(codes.chunks_mut(64));
             for (w, (slots, codes)) in chunks.enumerate() {
                 let bases_x = ann.bases_x.get(w).copied().unwrap_or(0);
-                let (mut kept, mut z) = (0usize, 0u64);
                 let (Some(&first), Some(&last)) = (slots.first(), slots.last()) else {
                     continue;
                 };
@@ -1193,10 +1224,7 @@ impl AliceSifter {
                         let e = ANSWER_TABLE[sym | bob_x << 4];
                         let code = e as u8;
                         let is_match = code.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
-                        st.slots[kept & 63] = slot;
-                        st.meta[kept & 63] = (e >> 8) as u8;
-                        kept += usize::from(is_match);
-                        z += u64::from(is_match) & (bob_x as u64 ^ 1);
+                        st.stage(slot, (e >> 8) as u8, is_match, bob_x != 0);
                         *code_out = code;
                     }
                     answered_to = Some(last);
@@ -1215,15 +1243,11 @@ impl AliceSifter {
                         let e = ANSWER_TABLE[usize::from(sym & 0xF) | bob_x << 4];
                         let code = e as u8;
                         let is_match = code.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
-                        st.slots[kept & 63] = slot;
-                        st.meta[kept & 63] = (e >> 8) as u8;
-                        kept += usize::from(is_match);
-                        z += u64::from(is_match) & (bob_x as u64 ^ 1);
+                        st.stage(slot, (e >> 8) as u8, is_match, bob_x != 0);
                         *code_out = code;
                     }
                 }
-                st.append_to(ledger, kept, z);
-                kept_total += kept as u64;
+                kept_total += st.flush_to(ledger);
             }
         }
         self.stats.basis_mismatch += count_code(codes, CODE_MISMATCH);
@@ -1600,6 +1624,31 @@ impl BobSifter {
 
     /// [`BobSifter::announce`] into a reused announcement (overwritten).
     pub fn announce_into(&mut self, max: usize, ann: &mut SiftAnnounce) {
+        let (n, last) = self.start_announcement(max);
+        let range = self.head..self.head + n;
+        ann.slots.clear();
+        ann.slots.extend_from_slice(&self.slots[range.clone()]);
+        ann.bases_x.clear();
+        ann.bases_x
+            .extend(self.meta[range].chunks(64).map(basis_word));
+        ann.last = last;
+    }
+
+    /// [`BobSifter::announce`] straight into its wire form
+    /// ([`SiftAnnounce::encode`]; `out` is cleared first), without the
+    /// intermediate [`SiftAnnounce`]: what a pipeline sends. Returns the
+    /// announcement's `last` flag (nothing more is ready this round).
+    pub fn announce_encoded(&mut self, max: usize, out: &mut Vec<u8>) -> bool {
+        let (n, last) = self.start_announcement(max);
+        let range = self.head..self.head + n;
+        let bases_x = self.meta[range.clone()].chunks(64).map(basis_word);
+        encode_announce(&self.slots[range], bases_x, last, out);
+        last
+    }
+
+    /// Put the next announcement in flight: up to `max` pending detections
+    /// from `head`. Returns how many, and whether that is all Bob has ready.
+    fn start_announcement(&mut self, max: usize) -> (usize, bool) {
         // A second click for an announced slot arriving in a later batch is
         // discarded and counted as late (see `SiftStats::late_discarded`).
         // Once STATUS records flow, only closed intervals are announced.
@@ -1615,20 +1664,11 @@ impl BobSifter {
             None => pending.len(),
         };
         let n = ready.min(max).min(MAX_ENTRIES_PER_MESSAGE);
-        let batch = &pending[..n];
-        ann.slots.clear();
-        ann.slots.extend_from_slice(batch);
-        ann.bases_x.clear();
-        ann.bases_x.extend(
-            self.meta[self.head..self.head + n]
-                .chunks(64)
-                .map(basis_word),
-        );
-        if let Some(&s) = batch.last() {
+        if let Some(&s) = pending[..n].last() {
             self.announced_to = Some(s);
         }
         self.in_flight = n;
-        ann.last = n == ready;
+        (n, n == ready)
     }
 
     /// Apply Alice's reply to the announcement in flight: returns Bob's
@@ -1668,18 +1708,14 @@ impl BobSifter {
             .zip(self.meta[head..end].chunks(64))
             .zip(reply.codes.chunks(64));
         for ((slots, metas), codes) in events {
-            let (mut kept, mut z) = (0usize, 0u64);
             for ((&slot, &m), &c) in slots.iter().zip(metas).zip(codes) {
                 let is_match = c.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
-                st.slots[kept & 63] = slot;
-                st.meta[kept & 63] = (m & (META_BIT & u8::from(is_match)))
+                let meta = (m & (META_BIT & u8::from(is_match)))
                     | (m & META_X)
                     | (c.wrapping_sub(CODE_MATCH_SIGNAL) & 3) << META_K_SHIFT;
-                kept += usize::from(is_match);
-                z += u64::from(is_match & (m & META_X == 0));
+                st.stage(slot, meta, is_match, m & META_X != 0);
             }
-            st.append_to(ledger, kept, z);
-            kept_total += kept as u64;
+            kept_total += st.flush_to(ledger);
         }
         self.stats.basis_mismatch += count_code(&reply.codes, CODE_MISMATCH);
         self.stats.excluded += count_code(&reply.codes, CODE_EXCLUDED);
@@ -2355,12 +2391,19 @@ mod tests {
         }));
         let b = l.cut(100).unwrap();
         assert_eq!(b.z_bits, vec![1u8; 100]);
-        assert!(l.meta[..l.head].iter().all(|m| *m == 0));
-        // Cut past half: the consumed prefix is dropped, the live part moved.
-        // Slots 0..150 held 100 Z; 400 more Z end at slot 749.
+        for column in [&l.z, &l.x] {
+            assert!(column.meta[..column.head].iter().all(|m| *m == 0));
+        }
+        // Cut past half: the consumed prefixes are dropped, the live parts
+        // moved. Slots 0..150 held 100 Z; 400 more Z end at slot 749; 166
+        // Z and 84 X entries remain.
         assert_eq!(l.cut(400).unwrap().last_slot, 749);
-        assert_eq!((l.head, l.meta.len(), l.len()), (0, 250, 250), "compacted");
-        assert!(l.meta.iter().all(|m| m & META_BIT == 1));
+        assert_eq!((l.z.head, l.z.meta.len()), (0, 166), "Z compacted");
+        assert_eq!((l.x.head, l.x.meta.len()), (0, 84), "X compacted");
+        assert_eq!(l.len(), 250);
+        for column in [&l.z, &l.x] {
+            assert!(column.meta.iter().all(|m| m & META_BIT == 1));
+        }
         let mut bob = BobSifter::with_seed(9);
         bob.push_records(&[det(1, 1, Basis::Z, false), det(2, 1, Basis::Z, false)]);
         let _ = bob.announce(1);
@@ -2384,6 +2427,40 @@ mod tests {
             prop_assert_eq!(SiftAnnounce::decode(&a.encode()).unwrap(), a.clone());
             let r = SiftReply { codes: (0..n).map(|i| ((seed >> (i % 60)) % 6) as u8).collect() };
             prop_assert_eq!(SiftReply::decode(&r.encode()).unwrap(), r);
+        }
+
+        /// `announce_encoded` sends the bytes `announce` + `encode` send and
+        /// leaves Bob in the same state (the same reply then gives the same
+        /// entries), for any batch limit and with STATUS-closed intervals.
+        #[test]
+        fn announce_encoded_equals_announce_then_encode(
+            gaps in proptest::collection::vec(1u64..300, 0..400),
+            closed in proptest::option::of(0u64..60_000),
+            max in 1usize..500,
+            seed in any::<u64>(),
+        ) {
+            let mut slot = seed % 1000;
+            let recs: Vec<Record> = gaps.iter().enumerate().map(|(i, g)| {
+                slot += g;
+                det(slot, (seed >> (i % 60)) as u8 & 1, Basis::from_bit((seed >> ((i + 7) % 60)) & 1 == 1), false)
+            }).collect();
+            let (mut a, mut b) = (BobSifter::with_seed(seed), BobSifter::with_seed(seed));
+            for bob in [&mut a, &mut b] {
+                bob.push_records(&recs);
+                if let Some(c) = closed {
+                    bob.push_status(c, 0);
+                }
+            }
+            for round in 0..3 {
+                let ann = a.announce(max);
+                let mut wire = vec![0xAA; 3];
+                let last = b.announce_encoded(max, &mut wire);
+                prop_assert_eq!(&wire, &ann.encode(), "round {}", round);
+                prop_assert_eq!(last, ann.last);
+                let reply = SiftReply { codes: (0..ann.len()).map(|i| ((seed >> (i % 61)) % 6) as u8).collect() };
+                prop_assert_eq!(a.apply_reply(&reply).unwrap(), b.apply_reply(&reply).unwrap());
+                prop_assert_eq!(a.pending(), b.pending());
+            }
         }
 
         /// Decoding into reused (dirty) messages gives what a fresh decode gives.
