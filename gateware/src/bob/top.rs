@@ -372,10 +372,21 @@ pub struct BobCore {
     pick_lane: Signal<Local, Bits<3>>,
     det_slot: Signal<Local, Bits<64>>,
     below: Signal<Local, Bit>,
+    oh: DFF<Bits<32>>,
+    rest_rem: Signal<Local, Bits<32>>,
+    next_low: Signal<Local, Bits<32>>,
+    load_low: Signal<Local, Bits<32>>,
+    load_below: Signal<Local, Bit>,
     slot_hi: Signal<Local, Bits<61>>,
     slot_hi_inc: Signal<Local, Bits<61>>,
     slot_lo: Signal<Local, Bits<4>>,
     st_lo: Signal<Local, Bits<4>>,
+    sel_bins: Signal<Local, Bits<4>>,
+    sel_basis: Signal<Local, Bit>,
+    ep_ne0: Signal<Local, Bit>,
+    ep_ne1: Signal<Local, Bit>,
+    det_new_epoch: Signal<Local, Bit>,
+    st_new_epoch: Signal<Local, Bit>,
     status_slot: Signal<Local, Bits<64>>,
     word: Signal<Local, Bits<64>>,
     o_valid: DFF<Bit>,
@@ -745,10 +756,21 @@ impl BobCore {
             pick_lane: Default::default(),
             det_slot: Default::default(),
             below: Default::default(),
+            oh: Default::default(),
+            rest_rem: Default::default(),
+            next_low: Default::default(),
+            load_low: Default::default(),
+            load_below: Default::default(),
             slot_hi: Default::default(),
             slot_hi_inc: Default::default(),
             slot_lo: Default::default(),
             st_lo: Default::default(),
+            sel_bins: Default::default(),
+            sel_basis: Default::default(),
+            ep_ne0: Default::default(),
+            ep_ne1: Default::default(),
+            det_new_epoch: Default::default(),
+            st_new_epoch: Default::default(),
             status_slot: Default::default(),
             word: Default::default(),
             o_valid: Default::default(),
@@ -1216,6 +1238,7 @@ impl Logic for BobCore {
             sbuf_full,
             cur,
             rem,
+            oh,
             phase,
             sword,
             epoch,
@@ -1827,15 +1850,26 @@ impl Logic for BobCore {
         self.o_last.d.next = false;
         self.o_lost.d.next = false;
         self.o_len.d.next = 1.into();
-        // lowest remaining record (boolean priority chain, no adder)
-        self.onehot.next = 0.into();
+        // lowest remaining record: kept in a register (`oh` = lowest set
+        // bit of `rem`, updated with it), the next one found by a boolean
+        // priority chain from the registers (no adder)
+        self.onehot.next = self.oh.q.val();
+        self.rest_rem.next = self.rem.q.val() & !self.oh.q.val();
+        self.next_low.next = 0.into();
         self.below.next = false;
+        self.load_low.next = 0.into();
+        self.load_below.next = false;
         for b in 0..32 {
-            self.onehot.next = self
-                .onehot
+            self.next_low.next = self
+                .next_low
                 .val()
-                .replace_bit(b, self.rem.q.val().get_bit(b) & !self.below.val());
-            self.below.next = self.below.val() | self.rem.q.val().get_bit(b);
+                .replace_bit(b, self.rest_rem.val().get_bit(b) & !self.below.val());
+            self.below.next = self.below.val() | self.rest_rem.val().get_bit(b);
+            self.load_low.next = self.load_low.val().replace_bit(
+                b,
+                self.bundles.data_out.val().get_bit(b) & !self.load_below.val(),
+            );
+            self.load_below.next = self.load_below.val() | self.bundles.data_out.val().get_bit(b);
         }
         self.pick.next = 0.into();
         for b in 0..5 {
@@ -1859,6 +1893,27 @@ impl Logic for BobCore {
             self.det_slot.next = (bit_cast::<64, 61>(self.slot_hi.val()) << 3)
                 | bit_cast::<64, 3>(self.slot_lo.val().get_bits::<3>(0));
         }
+        // fine bins and basis of the picked record: AND-OR over the one-hot
+        // pick (no encoded-index multiplexer)
+        self.sel_bins.next = 0.into();
+        self.sel_basis.next = false;
+        for l in 0..8 {
+            for d in 0..4 {
+                if self.onehot.val().get_bit(4 * l + d) {
+                    self.sel_bins.next =
+                        self.sel_bins.val() | self.cur.q.val().get_bits::<4>(32 + 16 * l + 4 * d);
+                    self.sel_basis.next = self.sel_basis.val() | self.cur.q.val().get_bit(160 + l);
+                }
+            }
+        }
+        // new high slot bits (EPOCH first): compared for both candidates
+        // from the registers, selected by the low add's carry
+        self.ep_ne0.next = self.slot_hi.val().get_bits::<24>(37) != self.epoch.q.val();
+        self.ep_ne1.next = self.slot_hi_inc.val().get_bits::<24>(37) != self.epoch.q.val();
+        self.det_new_epoch.next = self.ep_ne0.val();
+        if self.slot_lo.val().get_bit(3) {
+            self.det_new_epoch.next = self.ep_ne1.val();
+        }
         // status_slot = lane-0 slot + L (L <= 8), split the same way
         self.st_lo.next = bit_cast::<4, 3>(self.cur.q.val().get_bits::<3>(176))
             + self.k_lanes64.val().get_bits::<4>(0);
@@ -1868,6 +1923,10 @@ impl Logic for BobCore {
         } else {
             self.status_slot.next = (bit_cast::<64, 61>(self.slot_hi.val()) << 3)
                 | bit_cast::<64, 3>(self.st_lo.val().get_bits::<3>(0));
+        }
+        self.st_new_epoch.next = self.ep_ne0.val();
+        if self.st_lo.val().get_bit(3) {
+            self.st_new_epoch.next = self.ep_ne1.val();
         }
         self.word.next = 0.into();
         match self.phase.q.val() {
@@ -1913,6 +1972,7 @@ impl Logic for BobCore {
                     self.bundles.read.next = true;
                     self.cur.d.next = self.bundles.data_out.val();
                     self.rem.d.next = self.bundles.data_out.val().get_bits::<32>(0);
+                    self.oh.d.next = self.load_low.val();
                     if self.bundles.data_out.val().get_bit(170) {
                         self.phase.d.next = SerPhase::Epoch0;
                     } else if self.bundles.data_out.val().get_bits::<32>(0).any() {
@@ -1942,7 +2002,7 @@ impl Logic for BobCore {
                 self.o_first.d.next = true;
                 self.o_last.d.next = true;
                 self.o_slot.d.next = self.det_slot.val();
-                if self.det_slot.val().get_bits::<24>(40) != self.epoch.q.val() {
+                if self.det_new_epoch.val() {
                     // EPOCH before the first record with new high slot bits
                     self.o_data.d.next = self.k_epoch_tag.val()
                         | bit_cast::<64, 24>(self.det_slot.val().get_bits::<24>(40));
@@ -1951,22 +2011,12 @@ impl Logic for BobCore {
                     self.o_data.d.next = self.k_det_tag.val()
                         | (self.det_slot.val() & self.k_slot_mask.val())
                         | (bit_cast::<64, 2>(self.pick.val().get_bits::<2>(0)) << 40)
-                        | (bit_cast::<64, 4>(
-                            self.cur
-                                .q
-                                .val()
-                                .get_bits::<4>(32 + 4 * self.pick.val().index()),
-                        ) << 42)
-                        | (bit_cast::<64, 1>(
-                            self.cur
-                                .q
-                                .val()
-                                .get_bit(160 + self.pick_lane.val().index())
-                                .into(),
-                        ) << 46)
+                        | (bit_cast::<64, 4>(self.sel_bins.val()) << 42)
+                        | (bit_cast::<64, 1>(self.sel_basis.val().into()) << 46)
                         | (bit_cast::<64, 1>(self.cur.q.val().get_bit(168).into()) << 47);
-                    self.rem.d.next = self.rem.q.val() & !self.onehot.val();
-                    if !(self.rem.q.val() & !self.onehot.val()).any() {
+                    self.rem.d.next = self.rest_rem.val();
+                    self.oh.d.next = self.next_low.val();
+                    if !self.rest_rem.val().any() {
                         if self.cur.q.val().get_bit(169) {
                             self.phase.d.next = SerPhase::Status;
                         } else {
@@ -1979,7 +2029,7 @@ impl Logic for BobCore {
                 self.o_valid.d.next = true;
                 self.o_first.d.next = true;
                 self.o_slot.d.next = self.status_slot.val();
-                if self.status_slot.val().get_bits::<24>(40) != self.epoch.q.val() {
+                if self.st_new_epoch.val() {
                     self.o_last.d.next = true;
                     self.o_data.d.next = self.k_epoch_tag.val()
                         | bit_cast::<64, 24>(self.status_slot.val().get_bits::<24>(40));
