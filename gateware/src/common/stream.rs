@@ -30,7 +30,10 @@
 //! returns its FIFO space to `fill`/`free` one cycle after its handshake
 //! (so the output handshake is not in front of the adders either): a
 //! header can be dropped that the unregistered stream would have admitted
-//! one cycle earlier, only when the FIFO is within one word of full.
+//! one cycle earlier, only when the FIFO is within one word of full. The
+//! GAP queue's head is prefetched into a holding register (`gap_hold`)
+//! like the record words, so `tready` reaches neither FIFO's read side
+//! through the GAP logic.
 
 use rust_hdl::prelude::*;
 
@@ -173,6 +176,16 @@ pub struct RecordStream {
     /// before the fill/free adders and the lookahead comparisons).
     credit: Signal<Local, Bit>,
     read_r: DFF<Bit>,
+    /// Registered input: the oldest queued GAP, prefetched from the GAP
+    /// queue (whose read then does not depend on `tready`).
+    gap_hold: DFF<Bits<128>>,
+    gap_hold_valid: DFF<Bit>,
+    /// The GAP record being sent: `gap_hold` or the queue's head.
+    gap_src: Signal<Local, Bits<128>>,
+    /// `gap_src` holds a GAP (always, without the prefetch).
+    gap_ready: Signal<Local, Bit>,
+    /// The GAP's last word is sent this cycle.
+    gap_done: Signal<Local, Bit>,
     fill_keep: Signal<Local, Bits<16>>,
     fill_take: Signal<Local, Bits<16>>,
     free_keep: Signal<Local, Bits<16>>,
@@ -279,6 +292,11 @@ impl RecordStream {
             fill_sub: Default::default(),
             credit: Default::default(),
             read_r: Default::default(),
+            gap_hold: Default::default(),
+            gap_hold_valid: Default::default(),
+            gap_src: Default::default(),
+            gap_ready: Default::default(),
+            gap_done: Default::default(),
             fill_keep: Default::default(),
             fill_take: Default::default(),
             free_keep: Default::default(),
@@ -324,7 +342,9 @@ impl Logic for RecordStream {
             acc_prev,
             fits_keep,
             fits_take,
-            read_r
+            read_r,
+            gap_hold,
+            gap_hold_valid
         );
         // ---- Input (register stage or straight through) ----
         self.r_clear.d.next = self.clear.val();
@@ -448,24 +468,31 @@ impl Logic for RecordStream {
         }
         // ---- Output stage (from the holding register) ----
         self.head_marker.next = self.hold_valid.q.val() & self.hold.q.val().get_bit(65);
+        if self.reg_in.val() {
+            self.gap_src.next = self.gap_hold.q.val();
+            self.gap_ready.next = self.gap_hold_valid.q.val();
+        } else {
+            self.gap_src.next = self.gapq.data_out.val();
+            self.gap_ready.next = true;
+        }
         self.gap_header.next =
-            self.gap_tag.val() | (bit_cast::<64, 128>(self.gapq.data_out.val()) & self.low60.val());
+            self.gap_tag.val() | (bit_cast::<64, 128>(self.gap_src.val()) & self.low60.val());
         self.main_read.next = false;
-        self.gapq.read.next = false;
+        self.gap_done.next = false;
         if self.head_marker.val() & (self.gap_phase.q.val() == 0) {
             self.tdata.next = self.gap_header.val();
-            self.tvalid.next = true;
+            self.tvalid.next = self.gap_ready.val();
             self.tlast.next = false;
-            if self.tready.val() {
+            if self.tready.val() & self.gap_ready.val() {
                 self.gap_phase.d.next = 1.into();
             }
         } else if self.head_marker.val() & (self.gap_phase.q.val() == 1) {
-            self.tdata.next = self.gapq.data_out.val().get_bits::<64>(64);
+            self.tdata.next = self.gap_src.val().get_bits::<64>(64);
             self.tvalid.next = true;
             self.tlast.next = true;
             if self.tready.val() {
                 self.gap_phase.d.next = 2.into();
-                self.gapq.read.next = true;
+                self.gap_done.next = true;
                 self.gaps_count.d.next = self.gaps_count.q.val() + 1;
             }
         } else {
@@ -476,6 +503,19 @@ impl Logic for RecordStream {
                 self.main_read.next = true;
                 self.gap_phase.d.next = 0.into();
             }
+        }
+        // GAP queue read: straight from the handshake, or (registered input)
+        // a prefetch into gap_hold whenever it is empty
+        if self.reg_in.val() {
+            self.gapq.read.next = !self.gapq.empty.val() & !self.gap_hold_valid.q.val();
+        } else {
+            self.gapq.read.next = self.gap_done.val();
+        }
+        if self.reg_in.val() & !self.gapq.empty.val() & !self.gap_hold_valid.q.val() {
+            self.gap_hold.d.next = self.gapq.data_out.val();
+            self.gap_hold_valid.d.next = true;
+        } else if self.gap_done.val() {
+            self.gap_hold_valid.d.next = false;
         }
         // refill the holding register when it is empty or its word leaves
         self.pop.next = !self.fifo.empty.val() & (!self.hold_valid.q.val() | self.main_read.val());
