@@ -83,6 +83,12 @@ pub struct HealthTests {
     apt_ge_same_r: DFF<Bit>,
     one_ge_r: DFF<Bit>,
     apt_one_ge_r: DFF<Bit>,
+    /// Cutoffs minus one, registered: `x + 1 >= C` iff `x >= C - 1` (C >= 1),
+    /// so the comparisons for an incremented count need no adder.
+    rct_cut_m1: DFF<Bits<16>>,
+    apt_cut_m1: DFF<Bits<16>>,
+    rct_cut_zero: DFF<Bit>,
+    apt_cut_zero: DFF<Bit>,
     rct_eq: Signal<Local, Bit>,
     apt_eq: Signal<Local, Bit>,
 }
@@ -128,6 +134,10 @@ impl HealthTests {
             apt_ge_same_r: Default::default(),
             one_ge_r: Default::default(),
             apt_one_ge_r: Default::default(),
+            rct_cut_m1: Default::default(),
+            apt_cut_m1: Default::default(),
+            rct_cut_zero: Default::default(),
+            apt_cut_zero: Default::default(),
             rct_eq: Default::default(),
             apt_eq: Default::default(),
             take_r: Default::default(),
@@ -171,7 +181,11 @@ impl Logic for HealthTests {
             apt_ge_inc_r,
             apt_ge_same_r,
             one_ge_r,
-            apt_one_ge_r
+            apt_one_ge_r,
+            rct_cut_m1,
+            apt_cut_m1,
+            rct_cut_zero,
+            apt_cut_zero
         );
         // ---- Sample cycle: comparisons and count-independent state ----
         self.apt_first.next = self.apt_pos.q.val() == 0;
@@ -278,12 +292,45 @@ impl Logic for HealthTests {
             }
             self.apt_count.d.next = self.apt_next.val();
         }
-        // The comparisons for the next sample (pipelined): on the new counts
-        // and this cycle's cutoffs (a cutoff write applies one cycle later).
-        self.rct_ge_inc_r.d.next = self.rct_inc.d.val() >= self.rct_cutoff.val();
-        self.apt_ge_inc_r.d.next = self.apt_inc.d.val() >= self.apt_cutoff.val();
-        self.apt_ge_same_r.d.next = self.apt_count.d.val() >= self.apt_cutoff.val();
+        // The comparisons for the next sample (pipelined): on the new counts,
+        // by the same cases as the state update, each made on registers in
+        // parallel (x + 1 >= C as x >= C - 1); a cutoff write applies within
+        // two cycles.
+        self.rct_cut_m1.d.next = self.rct_cutoff.val() - 1;
+        self.apt_cut_m1.d.next = self.apt_cutoff.val() - 1;
+        self.rct_cut_zero.d.next = self.rct_cutoff.val() == 0;
+        self.apt_cut_zero.d.next = self.apt_cutoff.val() == 0;
         self.one_ge_r.d.next = self.rct_cutoff.val() <= 1;
         self.apt_one_ge_r.d.next = self.apt_cutoff.val() <= 1;
+        if self.clear_s.val() {
+            // counts 0, count + 1 = 1
+            self.rct_ge_inc_r.d.next = self.rct_cutoff.val() <= 1;
+            self.apt_ge_inc_r.d.next = self.apt_cutoff.val() <= 1;
+            self.apt_ge_same_r.d.next = self.apt_cutoff.val() == 0;
+        } else if self.take_s.val() {
+            if self.rct_eq_s.val() {
+                // rct_inc + 1, saturating (0xFFFF >= any cutoff either way)
+                self.rct_ge_inc_r.d.next =
+                    self.rct_cut_zero.q.val() | (self.rct_inc.q.val() >= self.rct_cut_m1.q.val());
+            } else {
+                self.rct_ge_inc_r.d.next = self.rct_cutoff.val() <= 2;
+            }
+            if self.apt_first_s.val() {
+                self.apt_ge_inc_r.d.next = self.apt_cutoff.val() <= 2;
+                self.apt_ge_same_r.d.next = self.apt_cutoff.val() <= 1;
+            } else if self.apt_eq.val() {
+                // new count = apt_inc, new apt_inc = apt_inc + 1
+                self.apt_ge_inc_r.d.next =
+                    self.apt_cut_zero.q.val() | (self.apt_inc.q.val() >= self.apt_cut_m1.q.val());
+                self.apt_ge_same_r.d.next = self.apt_inc.q.val() >= self.apt_cutoff.val();
+            } else {
+                self.apt_ge_inc_r.d.next = self.apt_inc.q.val() >= self.apt_cutoff.val();
+                self.apt_ge_same_r.d.next = self.apt_count.q.val() >= self.apt_cutoff.val();
+            }
+        } else {
+            self.rct_ge_inc_r.d.next = self.rct_inc.q.val() >= self.rct_cutoff.val();
+            self.apt_ge_inc_r.d.next = self.apt_inc.q.val() >= self.apt_cutoff.val();
+            self.apt_ge_same_r.d.next = self.apt_count.q.val() >= self.apt_cutoff.val();
+        }
     }
 }
