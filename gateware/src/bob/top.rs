@@ -258,6 +258,10 @@ pub struct BobCore {
     cur_end: Signal<Local, Bits<64>>,
     cur_le: Signal<Local, Bits<8>>,
     c0: Signal<Local, Bit>,
+    c0_r: DFF<Bit>,
+    proc_r: DFF<Bit>,
+    running_next: Signal<Local, Bit>,
+    synced_next: Signal<Local, Bit>,
     proc_cycle: Signal<Local, Bit>,
     cur_slot0: Signal<Local, Bits<64>>,
     cur_wait: Signal<Local, Bits<33>>,
@@ -647,6 +651,10 @@ impl BobCore {
             cur_end: Default::default(),
             cur_le: Default::default(),
             c0: Default::default(),
+            c0_r: Default::default(),
+            proc_r: Default::default(),
+            running_next: Default::default(),
+            synced_next: Default::default(),
             proc_cycle: Default::default(),
             cur_slot0: Default::default(),
             cur_wait: Default::default(),
@@ -1189,6 +1197,8 @@ impl Logic for BobCore {
             slot0,
             lead_slots,
             slot0_end,
+            c0_r,
+            proc_r,
             neg_fd,
             neg_fd_end,
             fd_le,
@@ -1322,8 +1332,17 @@ impl Logic for BobCore {
         }
         // ---- Stage P: run control and slot alignment (spec 5.2) ----
         // START and STOP take effect at the end of their cycle (AMBIGUITIES 18)
-        self.c0.next = self.running.q.val() & !self.synced.q.val() & self.sync_p.q.val();
-        self.proc_cycle.next = self.running.q.val() & (self.synced.q.val() | self.c0.val());
+        // c0 and proc_cycle precomputed one cycle ahead from the next
+        // running/synced values and sync_in (registered; same as
+        // running & !synced & sync_p and running & (synced | c0))
+        self.c0.next = self.c0_r.q.val();
+        self.proc_cycle.next = self.proc_r.q.val();
+        self.running_next.next =
+            self.start_p.q.val() | (self.running.q.val() & !self.stop_p.q.val());
+        self.synced_next.next = !self.start_p.q.val() & (self.synced.q.val() | self.c0.val());
+        self.c0_r.d.next = self.running_next.val() & !self.synced_next.val() & self.sync_in.val();
+        self.proc_r.d.next = self.running_next.val()
+            & (self.synced_next.val() | (!self.synced_next.val() & self.sync_in.val()));
         if self.stop_p.q.val() {
             self.running.d.next = false;
         }
