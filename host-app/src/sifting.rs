@@ -725,9 +725,10 @@ impl SiftLedger {
                 j += 1;
             }
         }
-        let (nz, nx) = (self.z.len(), self.x.len());
-        drop(self.z.take(nz));
-        drop(self.x.take(nx));
+        for column in [&mut self.z, &mut self.x] {
+            let (mut bits, _) = column.take(column.len());
+            bits.zeroize();
+        }
         out
     }
 
