@@ -283,20 +283,6 @@ fn bench(c: &mut Criterion) {
         report_cpu(&format!("stream p_click={p_click}"), SLOTS, dets, || {
             criterion::black_box(link.run(&parts, None));
         });
-        let mut times = PartyTimes::default();
-        let reps = 20;
-        for _ in 0..reps {
-            criterion::black_box(link.run(&parts, Some(&mut times)));
-        }
-        for (who, ns) in [("alice", times.alice_ns), ("bob", times.bob_ns)] {
-            let per_s = ns as f64 / 1e9 / f64::from(reps);
-            println!(
-                "stream p_click={p_click} {who} alone: CPU time {:.2} ms = {:.1} M detections/s on one core",
-                per_s * 1e3,
-                dets as f64 / per_s / 1e6
-            );
-        }
-
         let mut g = c.benchmark_group(format!("sifting_p{p_click}"));
         g.sample_size(20);
         g.throughput(Throughput::Elements(dets));
