@@ -451,9 +451,8 @@ fn other_widths(name: &str, alice_status_at_8_lanes: bool) {
             p.bob_sync_cycle = 3;
         }
         if lanes == 8 {
-            // (sync in the first cycle after START: see
-            // exact_mode_click_in_sync_cycle_right_after_start)
-            p.bob_sync_cycle = 2;
+            // (sync in the first cycle after START: the default
+            // bob_sync_cycle = 0, as exact_mode_click_in_sync_cycle_right_after_start)
             if !alice_status_at_8_lanes {
                 p.alice_status_interval_log2 = 0;
             }
@@ -480,17 +479,18 @@ fn other_widths(name: &str, alice_status_at_8_lanes: bool) {
     }
 }
 
-/// Known disagreement (found by the exact mode): `sync_in` in the first
-/// cycle after the START strobe (`bob_sync_cycle = 0`, the default) with
-/// a click in that cycle's slots. Spec 5.2 (and qkd-model, and `sim:`)
-/// process that cycle (slots `0..L-1`); the Verilated `qkd_bob` syncs
-/// (its `gate_en` of that cycle is right) but does not classify the click,
-/// so its dead time starts at a later click: the exact link stops with
-/// `qkd_bob gate_en of cycle 5 since START: core 0x0, physics 0xfc`. With
-/// `bob_sync_cycle >= 1` the same click matches. A run hits this when its
-/// first click falls in slots `0..L-1` (here a click in slot 0).
+/// `sync_in` in the first cycle after the START strobe (`bob_sync_cycle =
+/// 0`, the default) with a click in that cycle's slots (here slot 0).
+/// Spec 5.2 processes that cycle (slots `0..L-1`), and so does the
+/// Verilated `qkd_bob`. Regression test of the exact link: it used to run
+/// that cycle (model cycle 0, found at START) before the physics had
+/// simulated any slot, so the click of slot 0 went out on `apd_d1` one
+/// cycle late (as slot 4): the core's dead time then started at slot 4
+/// and the link stopped with `qkd_bob gate_en of cycle 5 since START:
+/// core 0x0, physics 0xfc`. The link now leaves cycle 0 open until the
+/// physics has delivered it, and a click or photocurrent sample that
+/// arrives after its cycle is an error (`ExactError::LateTrace`).
 #[test]
-#[ignore = "known: qkd_bob ignores the clicks of a sync cycle that is the first cycle after START"]
 fn exact_mode_click_in_sync_cycle_right_after_start() {
     let p = stressed("probe 4");
     let v = ExactVerilog::from_dir(verilog_dir()).unwrap();

@@ -170,6 +170,22 @@ pub enum ExactError {
         /// Detector.
         detector: u8,
     },
+    /// A raw click or photocurrent sample reached Bob's side after the
+    /// model cycle that carries it had been run (it would be rendered in
+    /// a later cycle than the physics decided it): the link ran the core
+    /// ahead of the physics.
+    #[error(
+        "qkd_bob {what} of model cycle {due} since START arrived in cycle {now}, after its cycle \
+         was run (the link ran the core ahead of the physics)"
+    )]
+    LateTrace {
+        /// `click of slot N` or `photocurrent sample`.
+        what: String,
+        /// Model cycle that carries it.
+        due: u64,
+        /// Model cycle being run.
+        now: u64,
+    },
     /// A core's record stream did not drain.
     #[error("qkd_{role}: the records of the last slots were not out after {cycles} cycles")]
     Drain {
@@ -625,6 +641,13 @@ struct BobSide {
     expect: VecDeque<(u64, u64, u64)>,
     /// The START write's response has not arrived yet.
     start_pending: bool,
+    /// The core is inside model cycle 0: the cycle in which RUNNING was
+    /// found has its bus models driven and evaluated, but neither its
+    /// physics inputs nor its clock edge yet. [`BobSide::model_cycle`]
+    /// completes it once the physics has delivered that cycle's clicks
+    /// (`sync_in` may be in cycle 0, `bob_sync_cycle = 0`, and so may
+    /// clicks).
+    mid_cycle: bool,
     regs: RegReader,
     out: OutFilter,
 }
@@ -732,6 +755,7 @@ impl BobSide {
             prng: LanePrng::new(seed, usize::from(p.lanes)),
             expect: VecDeque::new(),
             start_pending: true,
+            mid_cycle: false,
             regs: RegReader {
                 values,
                 ..RegReader::default()
@@ -739,14 +763,17 @@ impl BobSide {
             out: OutFilter::default(),
         };
         // START through the bus while watching RUNNING (`qrng_ready`, high
-        // from the cycle after the strobe): that cycle is model cycle 0.
+        // from the cycle after the strobe): that cycle is model cycle 0. It
+        // is left open (no physics inputs, no clock edge): its clicks come
+        // with the first `run_until`.
         let cmd = bob.b.offset("BOB_CMD").map_err(verr(role))?;
         bob.b.lite.start_write(cmd, 1);
         bob.zero_inputs();
         for _ in 0..START_TIMEOUT_CYCLES {
             bob.b.begin_cycle();
             if bob.b.sim.get(qrng_ready) == 1 {
-                return bob.model_cycle(true).map(|()| bob);
+                bob.mid_cycle = true;
+                return Ok(bob);
             }
             bob.b.end_cycle();
         }
@@ -767,9 +794,11 @@ impl BobSide {
     }
 
     /// One model cycle `k`: inputs from the physics, outputs checked
-    /// against what the physics assumed. `begun`: the bus models were
-    /// already driven and evaluated in this cycle (START detection).
-    fn model_cycle(&mut self, begun: bool) -> Result<(), ExactError> {
+    /// against what the physics assumed. The physics must have delivered
+    /// the clicks and samples of cycle `k` (see [`BobSide::cycles_below`]).
+    fn model_cycle(&mut self) -> Result<(), ExactError> {
+        // cycle 0 was begun at START detection (bus models driven, evaluated)
+        let begun = std::mem::take(&mut self.mid_cycle);
         if self.start_pending {
             if let Some(d) = self.b.lite.take_done() {
                 if d != super::axi::LiteDone::Write(super::LiteResp::Okay) {
@@ -814,6 +843,13 @@ impl BobSide {
                 if pos / l_n > rel {
                     break;
                 }
+                if pos / l_n < rel {
+                    return Err(ExactError::LateTrace {
+                        what: format!("click of slot {slot}"),
+                        due: self.c0 + pos / l_n,
+                        now: k,
+                    });
+                }
                 self.clicks.pop_front();
                 let d = usize::from(rc.detector & 1);
                 let bin = u32::from(rc.fine_bin);
@@ -844,10 +880,15 @@ impl BobSide {
                 if c > rel {
                     break;
                 }
-                self.adc_q.pop_front();
-                if c == rel {
-                    adc[usize::from(d & 1)] = Some(v);
+                if c < rel {
+                    return Err(ExactError::LateTrace {
+                        what: "photocurrent sample".into(),
+                        due: self.c0 + c,
+                        now: k,
+                    });
                 }
+                self.adc_q.pop_front();
+                adc[usize::from(d & 1)] = Some(v);
             }
         }
         let mut basis = 0u64;
@@ -909,7 +950,7 @@ impl BobSide {
     fn run_until(&mut self, end: u64, out: &mut Vec<Record>) -> Result<(), ExactError> {
         let stop = self.cycles_below(end);
         while self.k < stop {
-            self.model_cycle(false)?;
+            self.model_cycle()?;
         }
         let recs = sink_records(&mut self.b, Self::ROLE)?;
         self.out.release(recs, end, out);
@@ -931,7 +972,7 @@ impl BobSide {
             )
         };
         while self.k < stop {
-            self.model_cycle(false)?;
+            self.model_cycle()?;
         }
         // Drained when a record of a later cycle has arrived (records come
         // in order) or the stream has been idle for a while.
@@ -944,7 +985,7 @@ impl BobSide {
                 break;
             }
             let words = self.b.sink.word_count;
-            self.model_cycle(false)?;
+            self.model_cycle()?;
             idle = if self.b.sink.word_count == words {
                 idle + 1
             } else {
@@ -962,11 +1003,11 @@ impl BobSide {
         // A last complete round of register reads, after the end (the
         // counters are final then).
         while self.regs.busy() {
-            self.model_cycle(false)?;
+            self.model_cycle()?;
         }
         self.regs.refresh(&self.b);
         while self.regs.busy() {
-            self.model_cycle(false)?;
+            self.model_cycle()?;
         }
         Ok(())
     }

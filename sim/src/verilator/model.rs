@@ -43,12 +43,14 @@ struct Fns {
     trace_open: FnTrace,
 }
 
+/// Traced instances opened in this process (names the n-th VCD file).
+static VCD_INSTANCES: AtomicUsize = AtomicUsize::new(0);
+
 struct Inner {
     fns: Fns,
     ports: Vec<Port>,
     trace: bool,
     lib_path: PathBuf,
-    instances: AtomicUsize,
     // Keep last: the library must outlive the copied function pointers.
     _lib: libloading::Library,
 }
@@ -149,7 +151,6 @@ impl Model {
                 ports: built.ports.clone(),
                 trace: built.trace,
                 lib_path: path.clone(),
-                instances: AtomicUsize::new(0),
                 _lib: lib,
             }),
         })
@@ -167,8 +168,8 @@ impl Model {
 
     /// New instance with all registers at their `initial` values. If the
     /// model has tracing and `QKD_VCD` is set, the instance writes a VCD
-    /// there (the n-th instance of this process adds `.n` before the
-    /// extension), limited to `QKD_VCD_MAX_CYCLES` cycles (default 200000).
+    /// there (the n-th traced instance of this process, over all models,
+    /// adds `.n` before the extension), limited to `QKD_VCD_MAX_CYCLES` cycles (default 200000).
     pub fn instantiate(&self) -> Result<Sim, Error> {
         // SAFETY: qkd_new has no preconditions; it returns an owned handle
         // released exactly once by Sim::drop.
@@ -179,7 +180,6 @@ impl Model {
                 why: "qkd_new returned null".into(),
             });
         }
-        let n = self.inner.instances.fetch_add(1, Ordering::Relaxed);
         let mut sim = Sim {
             model: self.clone(),
             h,
@@ -188,6 +188,9 @@ impl Model {
         };
         if self.inner.trace {
             if let Some(p) = std::env::var_os("QKD_VCD") {
+                // counted over the process, not per model: two tops in one
+                // process (the exact link) must not write the same file
+                let n = VCD_INSTANCES.fetch_add(1, Ordering::Relaxed);
                 let mut path = PathBuf::from(p);
                 if n > 0 {
                     let stem = path
