@@ -10,6 +10,10 @@
 //! `j` of this cycle covers it (`l - j <= D`); the in-cycle chain is one
 //! AND-OR per lane, and the next `r` (with its mask) is a multiplexer over
 //! values precomputed from the D register, so no adder sits in the loop.
+//! The values that depend on D alone (reach per lane, the next `r` after a
+//! last click in lane `l` and its mask) are registered: a new D takes
+//! effect one cycle after it reaches `dead_slots` (it is configured before
+//! START), and no comparator sits between the D register and the state.
 
 use rust_hdl::prelude::*;
 
@@ -35,9 +39,12 @@ pub struct DeadTime {
     k_lanes: Constant<Bits<17>>,
     d_wide: Signal<Local, Bits<17>>,
     d_ge: Signal<Local, Bits<8>>,
+    d_ge_r: DFF<Bits<8>>,
     reach: Vec<Signal<Local, Bits<16>>>,
     dm: Vec<Signal<Local, Bits<17>>>,
     dm_mask: Vec<Signal<Local, Bits<8>>>,
+    dm_r: Vec<DFF<Bits<17>>>,
+    dm_mask_r: Vec<DFF<Bits<8>>>,
     decay: Signal<Local, Bits<17>>,
     decay_mask: Signal<Local, Bits<8>>,
     acc: Vec<Signal<Local, Bits<16>>>,
@@ -67,9 +74,12 @@ impl DeadTime {
             k_lanes: k(lanes),
             d_wide: Default::default(),
             d_ge: Default::default(),
+            d_ge_r: Default::default(),
             reach: (0..lanes).map(|_| Default::default()).collect(),
             dm: (0..lanes).map(|_| Default::default()).collect(),
             dm_mask: (0..lanes).map(|_| Default::default()).collect(),
+            dm_r: (0..lanes).map(|_| Default::default()).collect(),
+            dm_mask_r: (0..lanes).map(|_| Default::default()).collect(),
             decay: Default::default(),
             decay_mask: Default::default(),
             acc: (0..=lanes).map(|_| Default::default()).collect(),
@@ -83,7 +93,7 @@ impl DeadTime {
 impl Logic for DeadTime {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, r, rmask);
+        dff_setup!(self, clock, r, rmask, d_ge_r);
         // ---- Values precomputed from D (static between register writes) ----
         self.d_wide.next = bit_cast::<17, 16>(self.dead_slots.val());
         self.d_ge.next = 0.into();
@@ -93,13 +103,16 @@ impl Logic for DeadTime {
                 .val()
                 .replace_bit(q, self.d_wide.val() >= self.k_lane[q].val());
         }
+        self.d_ge_r.d.next = self.d_ge.val();
         for l in 0..self.reach.len() {
+            self.dm_r[l].clock.next = self.clock.val();
+            self.dm_mask_r[l].clock.next = self.clock.val();
             // lanes l+1 .. l+D of this cycle are covered by a click in lane l
             self.reach[l].next = 0.into();
             for q in 1..8 {
                 self.reach[l].next = self.reach[l]
                     .val()
-                    .replace_bit(l + q, self.d_ge.val().get_bit(q));
+                    .replace_bit(l + q, self.d_ge_r.q.val().get_bit(q));
             }
             // r after a last unsuppressed click in lane l: max(0, D + 1 + l - L)
             // (D < 2^16, so bit 16 of the 17-bit difference is its sign)
@@ -113,6 +126,8 @@ impl Logic for DeadTime {
                     .val()
                     .replace_bit(q, self.dm[l].val() > self.k_lane[q].val());
             }
+            self.dm_r[l].d.next = self.dm[l].val();
+            self.dm_mask_r[l].d.next = self.dm_mask[l].val();
         }
         // r after a cycle without an unsuppressed click: max(0, r - L)
         self.decay.next = 0.into();
@@ -150,8 +165,8 @@ impl Logic for DeadTime {
         self.rmask.d.next = self.decay_mask.val();
         for l in 0..self.reach.len() {
             if self.unblocked.val().get_bit(l) {
-                self.r.d.next = self.dm[l].val();
-                self.rmask.d.next = self.dm_mask[l].val();
+                self.r.d.next = self.dm_r[l].q.val();
+                self.rmask.d.next = self.dm_mask_r[l].q.val();
             }
         }
         if self.restart.val() {

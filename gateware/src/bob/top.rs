@@ -294,6 +294,10 @@ pub struct BobCore {
     q_adc_valid: Vec<DFF<Bit>>,
     // ---- Stage Q: STATUS interval ----
     t_mask: Signal<Local, Bits<64>>,
+    t_mask_r: DFF<Bits<64>>,
+    st_on: DFF<Bit>,
+    bnd_c0: DFF<Bit>,
+    bnd_run: Signal<Local, Bit>,
     i_first: Signal<Local, Bits<64>>,
     i_end: Signal<Local, Bits<64>>,
     status_now: Signal<Local, Bit>,
@@ -389,6 +393,13 @@ pub struct BobCore {
     sel_basis: Signal<Local, Bit>,
     ep_ne0: Signal<Local, Bit>,
     ep_ne1: Signal<Local, Bit>,
+    hi_inc: DFF<Bits<61>>,
+    hi_cross: DFF<Bit>,
+    ne0: DFF<Bit>,
+    ne1: DFF<Bit>,
+    epoch_m1: DFF<Bits<24>>,
+    load_hi: Signal<Local, Bits<61>>,
+    load_cross: Signal<Local, Bit>,
     det_new_epoch: Signal<Local, Bit>,
     st_new_epoch: Signal<Local, Bit>,
     status_slot: Signal<Local, Bits<64>>,
@@ -622,7 +633,7 @@ impl BobCore {
             classify: Classifier::new(lanes, nd),
             after_gate: Default::default(),
             blinding: BlindingMonitor::new(nd),
-            stream: RecordStream::new(LostSlots::Span),
+            stream: RecordStream::registered(LostSlots::Span),
             bundles: Default::default(),
             start_raw: Default::default(),
             stop_raw: Default::default(),
@@ -685,6 +696,10 @@ impl BobCore {
             q_adc: v(nd),
             q_adc_valid: v(nd),
             t_mask: Default::default(),
+            t_mask_r: Default::default(),
+            st_on: Default::default(),
+            bnd_c0: Default::default(),
+            bnd_run: Default::default(),
             i_first: Default::default(),
             i_end: Default::default(),
             status_now: Default::default(),
@@ -777,6 +792,13 @@ impl BobCore {
             sel_basis: Default::default(),
             ep_ne0: Default::default(),
             ep_ne1: Default::default(),
+            hi_inc: Default::default(),
+            hi_cross: Default::default(),
+            ne0: Default::default(),
+            ne1: Default::default(),
+            epoch_m1: Default::default(),
+            load_hi: Default::default(),
+            load_cross: Default::default(),
             det_new_epoch: Default::default(),
             st_new_epoch: Default::default(),
             status_slot: Default::default(),
@@ -1208,6 +1230,9 @@ impl Logic for BobCore {
             q_start,
             q_clear_counters,
             q_status_now,
+            t_mask_r,
+            st_on,
+            bnd_c0,
             q_sync_ok,
             q_underrun,
             q_rng_live,
@@ -1252,6 +1277,11 @@ impl Logic for BobCore {
             phase,
             sword,
             epoch,
+            hi_inc,
+            hi_cross,
+            ne0,
+            ne1,
+            epoch_m1,
             lost_pending,
             lost_records,
             lost_slot,
@@ -1467,18 +1497,34 @@ impl Logic for BobCore {
                 self.csr_stream_ctrl.q.val().get_bits::<6>(0) > self.k_q6[q].val(),
             );
         }
+        // The interval mask and the on/off decision are registered from
+        // STREAM_CTRL (a new interval applies one cycle after the write);
+        // the boundary test of the sync cycle (static values from the
+        // fiber delay) is registered too, so only the running cycles'
+        // compare of two slot registers is left in stage P.
         // (`cur_le` bit 0: cur_wait == 0)
-        if !self.cur_le.val().get_bit(0) {
+        self.t_mask_r.d.next = self.t_mask.val();
+        self.st_on.d.next = self.csr_stream_ctrl.q.val().get_bits::<6>(0) >= 6;
+        if !self.fd_le.q.val().get_bit(0) {
             self.i_first.next = 0.into();
         } else {
-            self.i_first.next = self.cur_slot0.val();
+            self.i_first.next = self.neg_fd.q.val();
         }
-        self.i_end.next = self.cur_end.val();
+        self.bnd_c0.d.next =
+            ((self.neg_fd_end.q.val() ^ self.i_first.val()) & !self.t_mask_r.q.val()).any();
+        if !self.wait_le.q.val().get_bit(0) {
+            self.i_end.next = self.slot0_end.q.val();
+        } else {
+            self.i_end.next = self.slot0_end.q.val() ^ self.slot0.q.val();
+        }
+        self.bnd_run.next = (self.i_end.val() & !self.t_mask_r.q.val()).any();
+        if self.c0.val() {
+            self.bnd_run.next = self.bnd_c0.q.val();
+        }
         self.status_now.next = self.proc_cycle.val()
             & self.processed.val().any()
-            & (self.csr_stream_ctrl.q.val().get_bits::<6>(0) >= 6)
-            & ((self.i_end.val() & !self.t_mask.val())
-                != (self.i_first.val() & !self.t_mask.val()));
+            & self.st_on.q.val()
+            & self.bnd_run.val();
         // ---- Stage P -> Q registers ----
         // (stage Q = P + 1: counting, alarms, invalid decision, STATUS
         // interval; every state it keeps sees the same cycles as in stage P)
@@ -1900,9 +1946,9 @@ impl Logic for BobCore {
         self.pick_lane.next = self.pick.val().get_bits::<3>(2);
         // det_slot = lane-0 slot + lane (< 8): the low 3 bits by a 3-bit
         // add, the high 61 bits select the bundle slot's or its increment
-        // (computed from the registers in parallel with the pick)
+        // (`hi_inc`, registered when the bundle is loaded into `cur`)
         self.slot_hi.next = self.cur.q.val().get_bits::<61>(179);
-        self.slot_hi_inc.next = self.slot_hi.val() + 1;
+        self.slot_hi_inc.next = self.hi_inc.q.val();
         self.slot_lo.next = bit_cast::<4, 3>(self.cur.q.val().get_bits::<3>(176))
             + bit_cast::<4, 3>(self.pick_lane.val());
         if self.slot_lo.val().get_bit(3) {
@@ -1925,10 +1971,20 @@ impl Logic for BobCore {
                 }
             }
         }
-        // new high slot bits (EPOCH first): compared for both candidates
-        // from the registers, selected by the low add's carry
-        self.ep_ne0.next = self.slot_hi.val().get_bits::<24>(37) != self.epoch.q.val();
-        self.ep_ne1.next = self.slot_hi_inc.val().get_bits::<24>(37) != self.epoch.q.val();
+        // new high slot bits (EPOCH first): kept for both candidates in
+        // registers (`ne0`: slot_hi, `ne1`: slot_hi + 1 differ from the
+        // epoch in bits 40..64), selected by the low add's carry. They are
+        // set when the bundle is loaded and when the epoch changes (to 0,
+        // or to one of the two candidates: then the other one differs iff
+        // the increment carries into bit 40, `hi_cross`). `epoch_m1` =
+        // epoch - 1 (one cycle behind `epoch`; an epoch change is always
+        // followed by a non-Idle cycle) gives `hi + 1 != epoch` as
+        // `hi != epoch - 1` when the increment carries into bit 40.
+        self.ep_ne0.next = self.ne0.q.val();
+        self.ep_ne1.next = self.ne1.q.val();
+        self.epoch_m1.d.next = self.epoch.q.val() - 1;
+        self.load_hi.next = self.bundles.data_out.val().get_bits::<61>(179);
+        self.load_cross.next = self.bundles.data_out.val().get_bits::<37>(179).all();
         self.det_new_epoch.next = self.ep_ne0.val();
         if self.slot_lo.val().get_bit(3) {
             self.det_new_epoch.next = self.ep_ne1.val();
@@ -1990,6 +2046,14 @@ impl Logic for BobCore {
                 } else if !self.bundles.empty.val() {
                     self.bundles.read.next = true;
                     self.cur.d.next = self.bundles.data_out.val();
+                    self.hi_inc.d.next = self.load_hi.val() + 1;
+                    self.hi_cross.d.next = self.load_cross.val();
+                    self.ne0.d.next = self.load_hi.val().get_bits::<24>(37) != self.epoch.q.val();
+                    self.ne1.d.next = self.load_hi.val().get_bits::<24>(37) != self.epoch.q.val();
+                    if self.load_cross.val() {
+                        self.ne1.d.next =
+                            self.load_hi.val().get_bits::<24>(37) != self.epoch_m1.q.val();
+                    }
                     self.rem.d.next = self.bundles.data_out.val().get_bits::<32>(0);
                     self.oh.d.next = self.load_low.val();
                     if self.bundles.data_out.val().get_bit(170) {
@@ -2008,6 +2072,9 @@ impl Logic for BobCore {
                 self.o_data.d.next = self.k_epoch_tag.val();
                 self.o_slot.d.next = 0.into();
                 self.epoch.d.next = 0.into();
+                self.epoch_m1.d.next = 0xFF_FFFF.into();
+                self.ne0.d.next = self.slot_hi.val().get_bits::<24>(37).any();
+                self.ne1.d.next = self.slot_hi_inc.val().get_bits::<24>(37).any();
                 if self.rem.q.val().any() {
                     self.phase.d.next = SerPhase::Det;
                 } else if self.cur.q.val().get_bit(169) {
@@ -2026,6 +2093,13 @@ impl Logic for BobCore {
                     self.o_data.d.next = self.k_epoch_tag.val()
                         | bit_cast::<64, 24>(self.det_slot.val().get_bits::<24>(40));
                     self.epoch.d.next = self.det_slot.val().get_bits::<24>(40);
+                    if self.slot_lo.val().get_bit(3) {
+                        self.ne0.d.next = self.hi_cross.q.val();
+                        self.ne1.d.next = false;
+                    } else {
+                        self.ne0.d.next = false;
+                        self.ne1.d.next = self.hi_cross.q.val();
+                    }
                 } else {
                     self.o_data.d.next = self.k_det_tag.val()
                         | (self.det_slot.val() & self.k_slot_mask.val())
@@ -2053,6 +2127,13 @@ impl Logic for BobCore {
                     self.o_data.d.next = self.k_epoch_tag.val()
                         | bit_cast::<64, 24>(self.status_slot.val().get_bits::<24>(40));
                     self.epoch.d.next = self.status_slot.val().get_bits::<24>(40);
+                    if self.st_lo.val().get_bit(3) {
+                        self.ne0.d.next = self.hi_cross.q.val();
+                        self.ne1.d.next = false;
+                    } else {
+                        self.ne0.d.next = false;
+                        self.ne1.d.next = self.hi_cross.q.val();
+                    }
                 } else {
                     self.o_len.d.next = self.k_status_len.val();
                     self.o_data.d.next =
