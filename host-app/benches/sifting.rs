@@ -26,11 +26,20 @@
 //! one core (`sifting_party_p*/alice`, `/bob`): Bob ingests, announces,
 //! encodes, decodes the reply, applies it and cuts his ledger; Alice
 //! ingests, decodes the announcement, answers, encodes and cuts hers.
+//!
+//! Bob's input comes in two forms: `bob` takes the driver stream decoder's
+//! batches (`qkd_driver::Batch`: `SlotDetection`s of 16 bytes with full
+//! slots, `BobSifter::push_batch`), as `qkd-host run` hands them over;
+//! `bob_records` takes the same detections as 40-byte qkd-abi `Record`s
+//! (`BobSifter::push_records`), the form before the columnar hand-off.
+//! (Moving each run to the next epoch rewrites the batches' slots; that
+//! pass stands in for the driver's decoder and is charged to nobody.)
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use nix::time::{clock_gettime, ClockId};
-use qkd_abi::records::{AliceSymbols, Detection, Record};
+use qkd_abi::records::{AliceSymbols, Detection, Record, SLOT_BITS, SLOT_MASK};
 use qkd_abi::symbol::{Basis, Symbol};
+use qkd_driver::{Batch, SlotDetection};
 use qkd_host::sifting::{AliceSifter, BobSifter, SiftAnnounce, SiftLedger, SiftReply};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -96,6 +105,15 @@ struct PartyTimes {
 enum Party {
     Alice,
     Bob,
+}
+
+/// The form Bob's detections reach his sifter in.
+#[derive(Clone, Copy, PartialEq)]
+enum BobInput {
+    /// The driver decoder's batches (`push_batch`).
+    Batches,
+    /// qkd-abi records (`push_records`).
+    Records,
 }
 
 impl PartyTimes {
@@ -186,19 +204,27 @@ impl Link {
     /// The whole stream once more, in the next epoch (slots keep
     /// increasing); with `times`, each party's share of the CPU time is
     /// added to it.
-    fn run(
-        &mut self,
-        batches: &[(Vec<Record>, Vec<Record>)],
-        times: Option<&mut PartyTimes>,
-    ) -> u64 {
+    fn run(&mut self, parts: &mut Parts, input: BobInput, times: Option<&mut PartyTimes>) -> u64 {
         let mut t = times.as_deref().map(|_| PartyTimes::default());
         self.epoch += 1;
         let epoch = [Record::Epoch(self.epoch)];
         self.alice.push_records(&epoch).unwrap();
         self.bob.push_records(&epoch);
-        for (a, b) in batches {
+        let hi = u64::from(self.epoch) << SLOT_BITS;
+        for ((a, b), bb) in parts.records.iter().zip(&mut parts.bob_batches) {
             PartyTimes::charge(&mut t, Party::Alice, || self.alice.push_records(a).unwrap());
-            PartyTimes::charge(&mut t, Party::Bob, || self.bob.push_records(b));
+            match input {
+                BobInput::Batches => {
+                    // The decoder's full slots in this epoch (uncharged).
+                    for d in &mut bb.detections {
+                        d.slot = hi | (d.slot & SLOT_MASK);
+                    }
+                    PartyTimes::charge(&mut t, Party::Bob, || self.bob.push_batch(bb));
+                }
+                BobInput::Records => {
+                    PartyTimes::charge(&mut t, Party::Bob, || self.bob.push_records(b))
+                }
+            }
             round(
                 &mut self.alice,
                 &mut self.bob,
@@ -222,17 +248,42 @@ impl Link {
     }
 }
 
+/// The stream in the batches the `stream` shape pushes: Alice's and Bob's
+/// records, and Bob's detections as the driver's decoder batches them.
+struct Parts {
+    records: Vec<(Vec<Record>, Vec<Record>)>,
+    bob_batches: Vec<Batch>,
+}
+
 /// Split the stream into the batches the `stream` shape pushes.
-fn batches(alice: &[Record], bob: &[Record]) -> Vec<(Vec<Record>, Vec<Record>)> {
-    let mut out = vec![];
+fn batches(alice: &[Record], bob: &[Record]) -> Parts {
+    let mut records = vec![];
     let mut rest = bob;
     for chunk in alice.chunks(RECORDS_PER_BATCH) {
-        let end = (SYMBOLS_PER_RECORD * RECORDS_PER_BATCH * (out.len() + 1)) as u64;
+        let end = (SYMBOLS_PER_RECORD * RECORDS_PER_BATCH * (records.len() + 1)) as u64;
         let n = rest.partition_point(|r| matches!(r, Record::Detection(d) if d.slot < end));
-        out.push((chunk.to_vec(), rest[..n].to_vec()));
+        records.push((chunk.to_vec(), rest[..n].to_vec()));
         rest = &rest[n..];
     }
-    out
+    let bob_batches = records
+        .iter()
+        .map(|(_, b)| Batch {
+            detections: b
+                .iter()
+                .filter_map(|r| match r {
+                    Record::Detection(d) => Some(SlotDetection::new(
+                        d.slot, d.detector, d.fine_bin, d.basis, d.invalid,
+                    )),
+                    _ => None,
+                })
+                .collect(),
+            ..Batch::default()
+        })
+        .collect();
+    Parts {
+        records,
+        bob_batches,
+    }
 }
 
 /// This thread's CPU time (user + system) in seconds, from
@@ -274,14 +325,14 @@ fn bench(c: &mut Criterion) {
         }
         let (a, b) = stream(SLOTS, p_click);
         let dets = b.len() as u64;
-        let parts = batches(&a, &b);
+        let mut parts = batches(&a, &b);
 
         report_cpu(&format!("batch p_click={p_click}"), SLOTS, dets, || {
             criterion::black_box(sift_all(&a, &b));
         });
         let mut link = Link::new();
         report_cpu(&format!("stream p_click={p_click}"), SLOTS, dets, || {
-            criterion::black_box(link.run(&parts, None));
+            criterion::black_box(link.run(&mut parts, BobInput::Batches, None));
         });
         let mut g = c.benchmark_group(format!("sifting_p{p_click}"));
         g.sample_size(20);
@@ -291,22 +342,24 @@ fn bench(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("sifting_stream_p{p_click}"));
         g.sample_size(20);
         g.throughput(Throughput::Elements(dets));
-        g.bench_function("per_detection", |bn| bn.iter(|| link.run(&parts, None)));
+        g.bench_function("per_detection", |bn| {
+            bn.iter(|| link.run(&mut parts, BobInput::Batches, None))
+        });
         g.finish();
         // Each party's share of the stream shape, as thread CPU time.
         let mut g = c.benchmark_group(format!("sifting_party_p{p_click}"));
         g.sample_size(20);
         g.throughput(Throughput::Elements(dets));
-        for who in [Party::Alice, Party::Bob] {
-            let name = match who {
-                Party::Alice => "alice",
-                Party::Bob => "bob",
-            };
+        for (name, who, input) in [
+            ("alice", Party::Alice, BobInput::Batches),
+            ("bob", Party::Bob, BobInput::Batches),
+            ("bob_records", Party::Bob, BobInput::Records),
+        ] {
             g.bench_function(name, |bn| {
                 bn.iter_custom(|iters| {
                     let mut t = PartyTimes::default();
                     for _ in 0..iters {
-                        criterion::black_box(link.run(&parts, Some(&mut t)));
+                        criterion::black_box(link.run(&mut parts, input, Some(&mut t)));
                     }
                     std::time::Duration::from_nanos(match who {
                         Party::Alice => t.alice_ns,

@@ -789,9 +789,15 @@ impl<C: ClassicalChannel> BobPipeline<C> {
         }
     }
 
-    /// Feed records from Bob's device stream (DETECTION, EPOCH).
+    /// Feed records from Bob's device stream (DETECTION, EPOCH, STATUS).
     pub fn push_records(&mut self, records: &[Record]) {
         self.sifter.push_records(records)
+    }
+
+    /// Feed one batch of the driver's stream decoder as it is (detections
+    /// in the decoder's compact form; see `BobSifter::push_batch`).
+    pub fn push_batch(&mut self, batch: &qkd_driver::Batch) {
+        self.sifter.push_batch(batch)
     }
 
     /// Sifting counters.

@@ -21,6 +21,7 @@ use crate::pipeline::{
 use qkd_abi::records::Record;
 use qkd_abi::Role;
 use qkd_driver::stream::StreamReader;
+use qkd_driver::Batch;
 use qkd_keyproc::auth::{AuthChannel, KeyPool, Role as AuthRole};
 use qkd_keyproc::channel::InProcChannel;
 use qkd_keyproc::SecretKey;
@@ -177,7 +178,13 @@ pub fn link_params(
 /// One side's decoded stream, accumulated.
 #[derive(Default)]
 struct Collected {
+    /// The stream as qkd-abi records (Alice's side).
     records: Vec<Record>,
+    /// The stream as the driver's decoder batched it (Bob's side): his
+    /// detections stay in the decoder's compact form (16 bytes, full slot)
+    /// and go to the sifter as they are (`BobSifter::push_batch`).
+    batches: Vec<Batch>,
+    keep_batches: bool,
     detections: u64,
     lost_records: u64,
     ended: bool,
@@ -190,7 +197,25 @@ fn read_batch(
 ) -> Result<Option<u64>, RunError> {
     let b = reader.next_batch(Duration::from_secs(5))?;
     c.lost_records += b.loss.lost_records;
+    c.ended = b.end_of_stream;
     let mut slot = None;
+    if c.keep_batches {
+        c.detections += b.detections.len() as u64;
+        slot = b
+            .records
+            .iter()
+            .rev()
+            .find(|r| matches!(r.record, Record::Status(_) | Record::AliceSymbols(_)))
+            .map(|r| r.slot);
+        let mut b = b;
+        // A batch's vectors are sized for a whole read buffer; keep only
+        // what it holds.
+        if b.detections.capacity() > 2 * b.detections.len() {
+            b.detections.shrink_to_fit();
+        }
+        c.batches.push(b);
+        return Ok(slot);
+    }
     for item in b.iter() {
         match item {
             qkd_driver::stream::BatchItem::Detection(d) => {
@@ -205,7 +230,6 @@ fn read_batch(
             }
         }
     }
-    c.ended = b.end_of_stream;
     Ok(slot)
 }
 
@@ -219,6 +243,7 @@ fn read_both(
     let mut ra = StreamReader::new(alice_dev.take_events()?);
     let mut rb = StreamReader::new(bob_dev.take_events()?);
     let (mut a, mut b) = (Collected::default(), Collected::default());
+    b.keep_batches = true;
     while !(a.ended && b.ended) {
         if !b.ended {
             if let (Some(slot), Some(bar)) = (read_batch(&mut rb, &mut b)?, bar) {
@@ -266,7 +291,7 @@ pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>
         b
     });
     let (a_stream, b_stream) = read_both(&mut alice_dev, &mut bob_dev, bar.as_ref())?;
-    let (alice_records, bob_records) = (a_stream.records, b_stream.records);
+    let (alice_records, bob_batches) = (a_stream.records, b_stream.batches);
     let (detections, lost_records) = (
         b_stream.detections,
         b_stream.lost_records + a_stream.lost_records,
@@ -274,10 +299,13 @@ pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let alarms = bob_records.iter().fold(0u64, |a, r| match r {
-        Record::Status(s) => a | s.get(qkd_abi::records::CounterId::AlarmsSeen).unwrap_or(0),
-        _ => a,
-    });
+    let alarms = bob_batches
+        .iter()
+        .flat_map(|b| &b.records)
+        .fold(0u64, |a, r| match &r.record {
+            Record::Status(s) => a | s.get(qkd_abi::records::CounterId::AlarmsSeen).unwrap_or(0),
+            _ => a,
+        });
 
     let mut pcfg = PipelineConfig::from_link(&opts.config);
     pcfg.cascade = qkd_keyproc::cascade::CascadeConfig::option8();
@@ -292,8 +320,10 @@ pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>
     alice
         .push_records(&alice_records)
         .map_err(|e| RunError::Sim(e.to_string()))?;
-    bob.push_records(&bob_records);
-    drop((alice_records, bob_records));
+    for b in &bob_batches {
+        bob.push_batch(b);
+    }
+    drop((alice_records, bob_batches));
 
     let bob_thread = std::thread::spawn(move || {
         let mut outcomes = Vec::new();

@@ -24,6 +24,8 @@
 
 use qkd_abi::records::{AliceSymbols, CounterId, Detection, Record, SLOT_BITS, SLOT_MASK};
 use qkd_abi::symbol::{Basis, Intensity};
+use qkd_driver::stream::Batch;
+use qkd_driver::SlotDetection;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
@@ -769,63 +771,60 @@ impl SiftLedger {
     }
 }
 
-/// Up to 64 ledger entries staged on the stack, one window per basis: each
-/// entry is written to both windows at their running counts without a
-/// branch (a non-match, or an entry of the other basis, is overwritten by
-/// the next entry), then each window is appended to its column in one copy.
-/// Zeroized when dropped.
-struct Staging {
-    z_slots: [u64; 64],
-    z_meta: [u8; 64],
-    x_slots: [u64; 64],
-    x_meta: [u8; 64],
-    /// Entries kept in each window.
-    z: usize,
-    x: usize,
+/// Bit `i` set where `codes[i]` is a basis match (`CODE_MATCH_*`), for a
+/// chunk of at most 64 codes.
+#[inline(always)]
+fn match_word(codes: &[u8]) -> u64 {
+    codes.iter().enumerate().fold(0u64, |w, (i, c)| {
+        w | u64::from(c.wrapping_sub(CODE_MATCH_SIGNAL) < 3) << i
+    })
 }
 
-impl Staging {
-    fn new() -> Staging {
-        Staging {
-            z_slots: [0; 64],
-            z_meta: [0; 64],
-            x_slots: [0; 64],
-            x_meta: [0; 64],
-            z: 0,
-            x: 0,
-        }
-    }
+/// Append the entries of one chunk (at most 64 `slots`) selected by `keep`
+/// to the ledger, into the Z column where `x` is clear and the X column
+/// where it is set, with entry bytes `meta(i)`; returns how many. Only the
+/// kept entries are touched (one trailing-zero count each), so the cost
+/// follows the matches, not the announcement. Room must have been reserved
+/// ([`SiftLedger::reserve`]), so no unzeroized copy is freed.
+#[inline(always)]
+fn append_kept(
+    ledger: &mut SiftLedger,
+    slots: &[u64],
+    keep: u64,
+    x: u64,
+    meta: impl Fn(usize) -> u8,
+) -> u64 {
+    append_column(&mut ledger.z, slots, keep & !x, &meta)
+        + append_column(&mut ledger.x, slots, keep & x, &meta)
+}
 
-    /// Stage one entry; it is kept when `keep`, in the X window when `is_x`.
+#[inline(always)]
+fn append_column(
+    col: &mut LedgerColumn,
+    slots: &[u64],
+    mask: u64,
+    meta: &impl Fn(usize) -> u8,
+) -> u64 {
+    col.slots.extend(SetBits(mask).map(|i| slots[i]));
+    col.meta.extend(SetBits(mask).map(meta));
+    u64::from(mask.count_ones())
+}
+
+/// The indices of a word's set bits, lowest first.
+struct SetBits(u64);
+
+impl Iterator for SetBits {
+    type Item = usize;
     #[inline(always)]
-    fn stage(&mut self, slot: u64, meta: u8, keep: bool, is_x: bool) {
-        let (z, x) = (self.z & 63, self.x & 63);
-        self.z_slots[z] = slot;
-        self.z_meta[z] = meta;
-        self.x_slots[x] = slot;
-        self.x_meta[x] = meta;
-        self.z += usize::from(keep & !is_x);
-        self.x += usize::from(keep & is_x);
+    fn next(&mut self) -> Option<usize> {
+        let i = self.0.trailing_zeros() as usize;
+        let w = self.0;
+        self.0 &= w.wrapping_sub(1);
+        (w != 0).then_some(i)
     }
-
-    /// Append the kept entries to `ledger` (room must have been reserved)
-    /// and start an empty window; returns how many were kept.
-    fn flush_to(&mut self, ledger: &mut SiftLedger) -> u64 {
-        let (z, x) = (self.z.min(64), self.x.min(64));
-        ledger.z.slots.extend_from_slice(&self.z_slots[..z]);
-        ledger.z.meta.extend_from_slice(&self.z_meta[..z]);
-        ledger.x.slots.extend_from_slice(&self.x_slots[..x]);
-        ledger.x.meta.extend_from_slice(&self.x_meta[..x]);
-        self.z = 0;
-        self.x = 0;
-        (z + x) as u64
-    }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        self.z_meta.zeroize();
-        self.x_meta.zeroize();
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.0.count_ones() as usize;
+        (n, Some(n))
     }
 }
 
@@ -1200,7 +1199,9 @@ impl AliceSifter {
             ledger.reserve(n);
             let (end, base) = (self.end, self.base);
             let mut cursor = SymbolCursor::new(&self.segments);
-            let mut st = Staging::new();
+            // Entry bytes (Alice's bit, basis, intensity) of one chunk;
+            // zeroized below.
+            let mut metas = [0u8; 64];
             let chunks = ann.slots.chunks(64).zip(codes.chunks_mut(64));
             for (w, (slots, codes)) in chunks.enumerate() {
                 let bases_x = ann.bases_x.get(w).copied().unwrap_or(0);
@@ -1223,10 +1224,8 @@ impl AliceSifter {
                         let sym = ((word >> (4 * (i % SYMBOLS_PER_WORD))) & 0xF) as usize;
                         let bob_x = ((bases_x >> j) & 1) as usize;
                         let e = ANSWER_TABLE[sym | bob_x << 4];
-                        let code = e as u8;
-                        let is_match = code.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
-                        st.stage(slot, (e >> 8) as u8, is_match, bob_x != 0);
-                        *code_out = code;
+                        metas[j] = (e >> 8) as u8;
+                        *code_out = e as u8;
                     }
                     answered_to = Some(last);
                 } else {
@@ -1242,14 +1241,16 @@ impl AliceSifter {
                         let sym = cursor.symbol_at(slot).unwrap_or(LOST);
                         let bob_x = ((bases_x >> j) & 1) as usize;
                         let e = ANSWER_TABLE[usize::from(sym & 0xF) | bob_x << 4];
-                        let code = e as u8;
-                        let is_match = code.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
-                        st.stage(slot, (e >> 8) as u8, is_match, bob_x != 0);
-                        *code_out = code;
+                        metas[j] = (e >> 8) as u8;
+                        *code_out = e as u8;
                     }
                 }
-                kept_total += st.flush_to(ledger);
+                // Entries not answered keep CODE_NOT_YET / CODE_EXCLUDED,
+                // so a stale entry byte is never kept.
+                let keep = match_word(codes);
+                kept_total += append_kept(ledger, slots, keep, bases_x, |i| metas[i]);
             }
+            metas.zeroize();
         }
         self.stats.basis_mismatch += count_code(codes, CODE_MISMATCH);
         self.stats.excluded += count_code(codes, CODE_EXCLUDED);
@@ -1326,6 +1327,53 @@ fn basis_word(entries: &[u8]) -> u64 {
 /// Bob's entry byte for a detection: `META_BIT` from the detector, `META_X`.
 fn bob_meta(bit: bool, basis: Basis) -> u8 {
     u8::from(bit) | (basis as u8) << 1
+}
+
+/// One of Bob's detections as his ingest loop reads it: the full slot, the
+/// entry byte (`META_BIT`, `META_X`) and the invalid flag.
+#[derive(Clone, Copy)]
+struct DetView {
+    slot: u64,
+    meta: u8,
+    invalid: bool,
+}
+
+/// An input Bob's ingest loop reads detections from: qkd-abi records (the
+/// slot's high bits from the EPOCH clock) or the driver decoder's
+/// [`SlotDetection`]s (full slots).
+trait DetectionIn {
+    /// The detection, or None for a record that is not one (ends a run).
+    /// `high` is the current epoch's slot bits above `SLOT_BITS`.
+    fn view(&self, high: u64) -> Option<DetView>;
+}
+
+impl DetectionIn for Record {
+    #[inline(always)]
+    fn view(&self, high: u64) -> Option<DetView> {
+        let Record::Detection(d) = self else {
+            return None;
+        };
+        Some(DetView {
+            slot: high | (d.slot & SLOT_MASK),
+            meta: bob_meta(d.detector & 1 == 1, d.basis),
+            invalid: d.invalid,
+        })
+    }
+}
+
+impl DetectionIn for SlotDetection {
+    #[inline(always)]
+    fn view(&self, _high: u64) -> Option<DetView> {
+        // Bob's bit is `detector & 1` (bit 0 of the packed byte); the
+        // basis bit moves from 6 to META_X's place.
+        let b = self.packed();
+        const _: () = assert!(SlotDetection::PACKED_BASIS_X >> 5 == META_X && META_BIT == 1);
+        Some(DetView {
+            slot: self.slot,
+            meta: (b & META_BIT) | ((b & SlotDetection::PACKED_BASIS_X) >> 5),
+            invalid: b & SlotDetection::PACKED_INVALID != 0,
+        })
+    }
 }
 
 /// Bob's side: his valid detections, announces them and applies replies.
@@ -1415,15 +1463,26 @@ impl BobSifter {
     pub fn push_detection(&mut self, slot: u64, d: &Detection) {
         self.reserve(1);
         let mut c = DetectionCounts::default();
-        self.push_detection_counted(slot, d, &mut c);
+        let v = DetView {
+            slot,
+            meta: bob_meta(d.detector & 1 == 1, d.basis),
+            invalid: d.invalid,
+        };
+        self.push_detection_counted(v, &mut c);
         c.add_to(&mut self.stats);
     }
 
     /// The general path for one detection; room for it must be reserved.
     #[inline(always)]
-    fn push_detection_counted(&mut self, slot: u64, d: &Detection, c: &mut DetectionCounts) {
+    fn push_detection_counted(&mut self, v: DetView, c: &mut DetectionCounts) {
+        let DetView {
+            slot,
+            meta,
+            invalid,
+        } = v;
+        let d_basis = Basis::from_bit(meta & META_X != 0);
         c.detections += 1;
-        if d.invalid {
+        if invalid {
             c.invalid_discarded += 1;
             return;
         }
@@ -1435,7 +1494,7 @@ impl BobSifter {
             c.late_discarded += 1;
             return;
         }
-        let bit = d.detector & 1 == 1;
+        let bit = meta & META_BIT != 0;
         if self.slots.len() > self.pending_start() {
             if let (Some(&last_slot), Some(last)) = (self.slots.last(), self.meta.last_mut()) {
                 if slot < last_slot {
@@ -1450,13 +1509,13 @@ impl BobSifter {
                     }
                     let last_bit = *last & META_BIT != 0;
                     let last_basis = Basis::from_bit(*last & META_X != 0);
-                    if (last_bit != bit || last_basis != d.basis) && !self.last_bit_conflict {
+                    if (last_bit != bit || last_basis != d_basis) && !self.last_bit_conflict {
                         c.squashed_random += 1;
                         self.last_bit_conflict = true;
                         let mut basis = last_basis;
                         let new_bit: bool = self.rng.random();
-                        if last_basis != d.basis && self.rng.random::<bool>() {
-                            basis = d.basis;
+                        if last_basis != d_basis && self.rng.random::<bool>() {
+                            basis = d_basis;
                         }
                         *last = bob_meta(new_bit, basis);
                     }
@@ -1466,15 +1525,51 @@ impl BobSifter {
         }
         self.last_bit_conflict = false;
         self.slots.push(slot);
-        self.meta.push(bob_meta(bit, d.basis));
+        self.meta.push(meta);
     }
 
     /// The general path out of the batch loop, kept out of line so that
     /// the loop's registers are not spent on it.
     #[cold]
     #[inline(never)]
-    fn push_detection_cold(&mut self, slot: u64, d: &Detection, c: &mut DetectionCounts) {
-        self.push_detection_counted(slot, d, c);
+    fn push_detection_cold(&mut self, v: DetView, c: &mut DetectionCounts) {
+        self.push_detection_counted(v, c);
+    }
+
+    /// Feed a run of detections as the driver's stream decoder hands them
+    /// over (`qkd_driver::stream::Batch::detections`: full 64-bit slots, 16
+    /// bytes each): the columnar hand-off, without building 40-byte
+    /// [`Record`]s. Same rules as [`BobSifter::push_records`]; the caller
+    /// keeps stream order with STATUS records ([`BobSifter::push_status`],
+    /// or [`BobSifter::push_batch`] which does both).
+    pub fn push_detections(&mut self, dets: &[SlotDetection]) {
+        self.compact();
+        self.reserve(dets.len());
+        let mut c = DetectionCounts::default();
+        let used = self.push_detection_run(dets, &mut c);
+        debug_assert_eq!(used, dets.len());
+        c.add_to(&mut self.stats);
+    }
+
+    /// Feed one batch of the driver's stream decoder, in stream order:
+    /// each run of detections, then the record after it (EPOCH sets the
+    /// clock, STATUS closes an interval; others are ignored, as in
+    /// [`BobSifter::push_records`]).
+    pub fn push_batch(&mut self, batch: &Batch) {
+        let mut done = 0;
+        for r in &batch.records {
+            let upto = r.detections_before.clamp(done, batch.detections.len());
+            self.push_detections(&batch.detections[done..upto]);
+            done = upto;
+            match &r.record {
+                Record::Epoch(e) => self.clock.set_epoch(*e),
+                Record::Status(st) => {
+                    self.push_status(r.slot, st.get(CounterId::AlarmsSeen).unwrap_or(0));
+                }
+                _ => {}
+            }
+        }
+        self.push_detections(&batch.detections[done..]);
     }
 
     /// Feed records from Bob's stream (DETECTION, EPOCH, STATUS; others ignored).
@@ -1520,7 +1615,11 @@ impl BobSifter {
     /// any alarm latch, after the last slot held) is one comparison chain
     /// with the thresholds in registers; every other case goes through
     /// `push_detection_counted`.
-    fn push_detection_run(&mut self, records: &[Record], c: &mut DetectionCounts) -> usize {
+    fn push_detection_run<T: DetectionIn>(
+        &mut self,
+        records: &[T],
+        c: &mut DetectionCounts,
+    ) -> usize {
         let high = self.clock.full(0);
         let latch = self.stats.alarm_latched_at_slot.unwrap_or(u64::MAX);
         let mut used = 0;
@@ -1539,15 +1638,19 @@ impl BobSifter {
             if let (Some(chunk), Some(lo)) = (rest.get(..64), lo) {
                 let (mut ok, mut next_lo) = (true, lo);
                 for (k, r) in chunk.iter().enumerate() {
-                    let Record::Detection(d) = r else {
+                    let Some(DetView {
+                        slot,
+                        meta,
+                        invalid,
+                    }) = r.view(high)
+                    else {
                         ok = false;
                         break;
                     };
-                    let slot = high | (d.slot & SLOT_MASK);
-                    ok &= !d.invalid & (slot < latch) & (slot >= next_lo) & (slot != u64::MAX);
+                    ok &= !invalid & (slot < latch) & (slot >= next_lo) & (slot != u64::MAX);
                     next_lo = slot.wrapping_add(1);
                     st_slots[k] = slot;
-                    st_meta[k] = bob_meta(d.detector & 1 == 1, d.basis);
+                    st_meta[k] = meta;
                 }
                 if ok {
                     self.slots.extend_from_slice(&st_slots);
@@ -1563,24 +1666,23 @@ impl BobSifter {
             let mut after = self.append_after();
             let mut stopped = rest.len() <= 64;
             for r in rest.iter().take(64) {
-                let Record::Detection(d) = r else {
+                let Some(v) = r.view(high) else {
                     stopped = true;
                     break;
                 };
                 used += 1;
-                let slot = high | (d.slot & SLOT_MASK);
                 let in_order = match after {
-                    Some(a) => slot > a,
+                    Some(a) => v.slot > a,
                     None => true,
                 };
-                if !d.invalid && slot < latch && in_order {
+                if !v.invalid && v.slot < latch && in_order {
                     c.detections += 1;
                     self.last_bit_conflict = false;
-                    self.slots.push(slot);
-                    self.meta.push(bob_meta(d.detector & 1 == 1, d.basis));
-                    after = Some(slot);
+                    self.slots.push(v.slot);
+                    self.meta.push(v.meta);
+                    after = Some(v.slot);
                 } else {
-                    self.push_detection_cold(slot, d, c);
+                    self.push_detection_cold(v, c);
                     after = self.append_after();
                 }
             }
@@ -1700,23 +1802,20 @@ impl BobSifter {
         let requeued = reply.codes.iter().filter(|c| **c >= CODE_NOT_YET).count();
         ledger.reserve(n);
         let mut kept_total = 0u64;
-        // One branch-free pass, 64 entries at a time: matches are staged and
-        // appended to the ledger. (The events' own bits are cleared below,
-        // once the requeued ones have been moved out of the way.)
-        let mut st = Staging::new();
+        // 64 entries at a time: the matches and the X bases as bit masks,
+        // then only the matches appended to the ledger. (The events' own
+        // bits are cleared below, once the requeued ones have been moved
+        // out of the way.)
         let events = self.slots[head..end]
             .chunks(64)
             .zip(self.meta[head..end].chunks(64))
             .zip(reply.codes.chunks(64));
         for ((slots, metas), codes) in events {
-            for ((&slot, &m), &c) in slots.iter().zip(metas).zip(codes) {
-                let is_match = c.wrapping_sub(CODE_MATCH_SIGNAL) < 3;
-                let meta = (m & (META_BIT & u8::from(is_match)))
-                    | (m & META_X)
-                    | (c.wrapping_sub(CODE_MATCH_SIGNAL) & 3) << META_K_SHIFT;
-                st.stage(slot, meta, is_match, m & META_X != 0);
-            }
-            kept_total += st.flush_to(ledger);
+            let (keep, x) = (match_word(codes), basis_word(metas));
+            kept_total += append_kept(ledger, slots, keep, x, |i| {
+                (metas[i] & (META_BIT | META_X))
+                    | (codes[i].wrapping_sub(CODE_MATCH_SIGNAL) & 3) << META_K_SHIFT
+            });
         }
         self.stats.basis_mismatch += count_code(&reply.codes, CODE_MISMATCH);
         self.stats.excluded += count_code(&reply.codes, CODE_EXCLUDED);
@@ -1759,6 +1858,7 @@ impl Default for BobSifter {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use qkd_abi::records::Status;
     use qkd_abi::symbol::Symbol;
     use rand::Rng;
 
@@ -2461,6 +2561,92 @@ mod tests {
                 let reply = SiftReply { codes: (0..ann.len()).map(|i| ((seed >> (i % 61)) % 6) as u8).collect() };
                 prop_assert_eq!(a.apply_reply(&reply).unwrap(), b.apply_reply(&reply).unwrap());
                 prop_assert_eq!(a.pending(), b.pending());
+            }
+        }
+
+        /// The driver's columnar hand-off (`push_batch`: `SlotDetection`s
+        /// with full slots, other records beside them) leaves Bob in the
+        /// state the same stream as qkd-abi records (`push_records`)
+        /// leaves him in: counters, queue, announcements and sifted
+        /// entries; over invalid, repeated and out-of-order detections,
+        /// EPOCH changes and STATUS records with and without alarms, split
+        /// into batches anywhere.
+        #[test]
+        fn push_batch_equals_push_records(
+            events in proptest::collection::vec((0u8..20, 0u64..40, any::<u8>()), 0..500),
+            cuts in proptest::collection::vec(0usize..500, 0..6),
+            seed in any::<u64>(),
+        ) {
+            let mut epoch = 0u32;
+            let mut low = 1000u64;
+            let mut recs = vec![Record::Epoch(0)];
+            // (stream index, record) of every record; the batch form is
+            // built from the same list.
+            for &(kind, step, bits) in &events {
+                match kind {
+                    0 => {
+                        epoch += 1;
+                        low = u64::from(bits);
+                        recs.push(Record::Epoch(epoch));
+                    }
+                    1 | 2 => recs.push(Record::Status(Status {
+                        slot: low + step,
+                        counters: vec![(CounterId::AlarmsSeen, u64::from(kind == 2 && bits < 8))],
+                    })),
+                    _ => {
+                        // Mostly increasing; sometimes the same slot or one behind.
+                        low = match bits >> 6 {
+                            0 => low.saturating_sub(step % 3),
+                            _ => low + step,
+                        };
+                        recs.push(det(low, bits & 3, Basis::from_bit(bits & 4 != 0), bits & 0x38 == 0x38));
+                    }
+                }
+            }
+            // The same stream as the driver decodes it, in batches.
+            let mut batches = vec![Batch::default()];
+            let mut cut_at: Vec<usize> = cuts.clone();
+            cut_at.sort_unstable();
+            let mut hi = 0u64;
+            for (i, r) in recs.iter().enumerate() {
+                if cut_at.binary_search(&i).is_ok() {
+                    batches.push(Batch::default());
+                }
+                let b = batches.last_mut().unwrap();
+                match r {
+                    Record::Detection(d) => b.detections.push(SlotDetection::new(
+                        hi | d.slot, d.detector, d.fine_bin, d.basis, d.invalid,
+                    )),
+                    other => {
+                        let slot = match other {
+                            Record::Epoch(e) => {
+                                hi = u64::from(*e) << SLOT_BITS;
+                                hi
+                            }
+                            Record::Status(st) => hi | st.slot,
+                            _ => unreachable!(),
+                        };
+                        let detections_before = b.detections.len();
+                        b.records.push(qkd_driver::stream::StreamRecord {
+                            slot,
+                            record: other.clone(),
+                            detections_before,
+                        });
+                    }
+                }
+            }
+            let (mut a, mut b) = (BobSifter::with_seed(seed), BobSifter::with_seed(seed));
+            a.push_records(&recs);
+            for batch in &batches {
+                b.push_batch(batch);
+            }
+            prop_assert_eq!(&a.stats, &b.stats);
+            prop_assert_eq!(a.pending(), b.pending());
+            for round in 0..2 {
+                let ann = a.announce(200);
+                prop_assert_eq!(&ann, &b.announce(200), "round {}", round);
+                let reply = SiftReply { codes: (0..ann.len()).map(|i| ((seed >> (i % 61)) % 6) as u8).collect() };
+                prop_assert_eq!(a.apply_reply(&reply).unwrap(), b.apply_reply(&reply).unwrap());
             }
         }
 
