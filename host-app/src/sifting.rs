@@ -1037,6 +1037,50 @@ const ANSWER_TABLE: [u16; 32] = {
     t
 };
 
+/// Bob's basis bits of an announcement word as bytes: `out[j]` is bit `j`
+/// of `w` (0 or 1).
+#[inline(always)]
+fn spread_bits(w: u64) -> [u8; 64] {
+    let mut out = [0u8; 64];
+    for (g, eight) in out.chunks_exact_mut(8).enumerate() {
+        // Byte j of `m` keeps bit j of the group (at its own place), so it
+        // is non-zero exactly when the bit is set; + 0x7F per byte moves
+        // that to the byte's top bit without a carry between bytes.
+        let m = ((w >> (8 * g)) & 0xFF).wrapping_mul(LOW_BITS) & 0x8040_2010_0804_0201;
+        let ones = ((m + 0x7F7F_7F7F_7F7F_7F7F) & HIGH_BITS) >> 7;
+        eight.copy_from_slice(&ones.to_le_bytes());
+    }
+    out
+}
+
+/// Alice's answer to a chunk of announced slots whose symbols she holds:
+/// for each symbol nibble `syms[j]` and Bob's basis `bob_x[j]` (0: Z,
+/// 1: X) the reply code (`CODE_TABLE`) into `codes[j]` and, for a match,
+/// her ledger entry byte into `metas[j]` (zero otherwise). Branch-free in
+/// byte lanes, so the compiler vectorizes it; a test checks it against
+/// [`ANSWER_TABLE`] on every input. The entry byte of a match *is* the
+/// symbol: the symbol nibble (`intensity << 2 | basis << 1 | bit`,
+/// qkd-abi `Symbol`) has the layout of `META_*` and the bases agree.
+#[inline(always)]
+fn answer_bytes(syms: &[u8], bob_x: &[u8], codes: &mut [u8], metas: &mut [u8]) {
+    const _: () = assert!(META_BIT == 1 && META_X == 2 && META_K_SHIFT == 2);
+    const _: () = assert!(Intensity::NonRandom as u8 == 3);
+    for (((&s, &b), code), meta) in syms.iter().zip(bob_x).zip(codes).zip(metas) {
+        let k = s >> 2;
+        let same_basis = (s >> 1) & 1 == b;
+        let excluded = k == 3;
+        let is_match = same_basis & !excluded;
+        *code = if excluded {
+            CODE_EXCLUDED
+        } else if same_basis {
+            CODE_MATCH_SIGNAL + k
+        } else {
+            CODE_MISMATCH
+        };
+        *meta = if is_match { s } else { 0 };
+    }
+}
+
 /// Freed segment buffers kept for reuse (zeroized), so that a steady stream
 /// does not allocate (and fault in) a fresh buffer per segment.
 const SPARE_SEGMENTS: usize = 4;
@@ -1202,31 +1246,36 @@ impl AliceSifter {
             // Entry bytes (Alice's bit, basis, intensity) of one chunk;
             // zeroized below.
             let mut metas = [0u8; 64];
+            let mut syms = [0u8; 64];
             let chunks = ann.slots.chunks(64).zip(codes.chunks_mut(64));
             for (w, (slots, codes)) in chunks.enumerate() {
                 let bases_x = ann.bases_x.get(w).copied().unwrap_or(0);
                 let (Some(&first), Some(&last)) = (slots.first(), slots.last()) else {
                     continue;
                 };
-                // Fast path: an increasing chunk inside one segment and
-                // inside base..end needs no per-slot range checks.
-                let increasing = slots.windows(2).fold(true, |ok, p| ok & (p[0] < p[1]));
-                let inside = increasing
-                    && first >= base
-                    && last < end
-                    && cursor.symbol_at(first).is_some()
-                    && last - cursor.start < cursor.len;
-                if inside {
+                // Fast path: a chunk whose slots all lie in one segment and
+                // in base..end needs no per-slot seek. The bounds are checked
+                // in the gathering pass itself; a chunk that fails them is
+                // answered again slot by slot below.
+                let mut inside = false;
+                if first >= base && first < end && cursor.symbol_at(first).is_some() {
                     let (start, words) = (cursor.start, cursor.words);
-                    for (j, (&slot, code_out)) in slots.iter().zip(codes.iter_mut()).enumerate() {
-                        let i = (slot - start) as usize;
+                    let lo = start.max(base);
+                    let span = start.saturating_add(cursor.len).min(end) - lo;
+                    let mut ok = true;
+                    // Two passes: gather the symbols (the dependent loads),
+                    // then answer them all in byte lanes.
+                    for (&slot, sym) in slots.iter().zip(syms.iter_mut()) {
+                        ok &= slot.wrapping_sub(lo) < span;
+                        let i = slot.wrapping_sub(start) as usize;
                         let word = words.get(i / SYMBOLS_PER_WORD).copied().unwrap_or(0);
-                        let sym = ((word >> (4 * (i % SYMBOLS_PER_WORD))) & 0xF) as usize;
-                        let bob_x = ((bases_x >> j) & 1) as usize;
-                        let e = ANSWER_TABLE[sym | bob_x << 4];
-                        metas[j] = (e >> 8) as u8;
-                        *code_out = e as u8;
+                        *sym = ((word >> (4 * (i % SYMBOLS_PER_WORD))) & 0xF) as u8;
                     }
+                    inside = ok;
+                }
+                if inside {
+                    let bob_x = spread_bits(bases_x);
+                    answer_bytes(&syms, &bob_x, codes, &mut metas);
                     answered_to = Some(last);
                 } else {
                     for (j, (&slot, code_out)) in slots.iter().zip(codes.iter_mut()).enumerate() {
@@ -1251,6 +1300,7 @@ impl AliceSifter {
                 kept_total += append_kept(ledger, slots, keep, bases_x, |i| metas[i]);
             }
             metas.zeroize();
+            syms.zeroize();
         }
         self.stats.basis_mismatch += count_code(codes, CODE_MISMATCH);
         self.stats.excluded += count_code(codes, CODE_EXCLUDED);
@@ -2463,6 +2513,44 @@ mod tests {
     }
 
     /// `basis_word` against its definition, on every length and pattern.
+    #[test]
+    fn answer_bytes_agrees_with_the_answer_table() {
+        let syms: Vec<u8> = (0..32).map(|i| i & 0xF).collect();
+        let bob_x: Vec<u8> = (0..32).map(|i| i >> 4).collect();
+        let (mut codes, mut metas) = (vec![0xEE; 32], vec![0xEE; 32]);
+        answer_bytes(&syms, &bob_x, &mut codes, &mut metas);
+        for i in 0..32 {
+            assert_eq!(
+                codes[i],
+                ANSWER_TABLE[i] as u8,
+                "symbol {:#x}, bob_x {}",
+                i & 0xF,
+                i >> 4
+            );
+            assert_eq!(
+                metas[i],
+                (ANSWER_TABLE[i] >> 8) as u8,
+                "symbol {:#x}, bob_x {}",
+                i & 0xF,
+                i >> 4
+            );
+        }
+    }
+
+    #[test]
+    fn spread_bits_gives_each_bit_as_a_byte() {
+        let mut rng = ChaCha20Rng::seed_from_u64(0x5B1D);
+        for w in [0, u64::MAX, 1, 1 << 63]
+            .into_iter()
+            .chain((0..100).map(|_| rng.random()))
+        {
+            let got = spread_bits(w);
+            for (j, &b) in got.iter().enumerate() {
+                assert_eq!(u64::from(b), (w >> j) & 1, "word {w:#x}, bit {j}");
+            }
+        }
+    }
+
     #[test]
     fn basis_word_gathers_the_x_flags() {
         let mut rng = ChaCha20Rng::seed_from_u64(0xBA5E);
