@@ -20,6 +20,8 @@
 //! `gate_en` and `basis_out` are also checked every cycle against what the
 //! physics assumed (an error ends the stream).
 
+mod bob_harness;
+
 use qkd_abi::records::{CounterId, Record};
 use qkd_abi::regmap::bob::alarm;
 use qkd_abi::{GenParams, Role};
@@ -509,4 +511,132 @@ fn exact_mode_click_in_sync_cycle_right_after_start() {
         fast,
         exact,
     );
+}
+
+/// The stimulus of `exact_mode_click_in_sync_cycle_right_after_start`
+/// without the link, cycle by cycle into both simulators of `qkd_bob`:
+/// rust-hdl's (`BobCore`, as `bob_top.rs`) and the Verilated generated
+/// Verilog (`CoreBench`, as the exact link drives it). Model cycle 0 is
+/// the first cycle with RUNNING (`qrng_ready`), the cycle after the START
+/// strobe; it carries `sync_in` and a click in slot 0. Both must show the
+/// same `gate_en`/`basis_out`/`qrng_ready` in every cycle and the same
+/// records, among them the DETECTION of slot 0 (spec 5.2: the sync cycle
+/// is processed), and the dead time of spec 5.3 from slot 0.
+#[test]
+fn verilated_bob_equals_rust_hdl_with_click_in_sync_cycle_right_after_start() {
+    use qkd_sim::verilator::{Backpressure, BuildOptions, CoreBench, Model};
+    let (l, os, nd) = (4u8, 8u8, 2u8);
+    let regs: [(&str, u32); 8] = [
+        ("RNG_CTRL", 1),
+        ("RNG_SEED_LO", 0x1234_5678),
+        ("RNG_SEED_HI", 0x9ABC_DEF0),
+        // no STATUS: the stream is drained when the run ends
+        ("STREAM_CTRL", 0),
+        ("BOB_CTRL", 3),
+        ("GATE_WINDOW", 1 | 6 << 8),
+        ("GATE_DEAD_TIME_SLOTS", 20),
+        ("GATE_BASIS_THRESH_Z", 0x8000),
+    ];
+    // (model cycle, apd_d0, apd_d1): bit l*OS + bin. Cycle 0: slot 0
+    // (detector 1, bin 5), which starts the common dead time (slots
+    // 1..=20), and slot 2 (detector 0, bin 3), dead; cycle 3: slot 13,
+    // dead; cycle 7: slot 31, after the dead time.
+    let clicks: [(u64, u128, u128); 3] = [
+        (0, 1 << (2 * 8 + 3), 1 << 5),
+        (3, 1 << (8 + 4), 0),
+        (7, 0, 1 << (3 * 8 + 2)),
+    ];
+    let input = |k: u64| {
+        let mut apd = [0u128; 4];
+        for &(c, a0, a1) in &clicks {
+            if c == k {
+                (apd[0], apd[1]) = (a0, a1);
+            }
+        }
+        bob_harness::BobIn {
+            apd,
+            sync_in: k == 0,
+            ..Default::default()
+        }
+    };
+    const CYCLES: u64 = 64;
+
+    // rust-hdl
+    let mut hdl = bob_harness::BobSim::new(l, os, nd);
+    for (n, v) in regs {
+        hdl.write(n, v);
+    }
+    hdl.write("BOB_CMD", 1);
+    let strobe = hdl.cmds.iter().rposition(|c| c & 1 != 0).unwrap();
+    assert_eq!(
+        hdl.log.len(),
+        strobe + 1,
+        "the write returns in the strobe cycle"
+    );
+    let k0_hdl = hdl.log.len();
+    for k in 0..CYCLES {
+        hdl.cycle(&input(k));
+    }
+    let hdl_recs = hdl.records();
+    let hdl_out: Vec<(u32, u8)> = hdl.gates[k0_hdl..].to_vec();
+
+    // Verilated
+    let v = ExactVerilog::from_dir(verilog_dir()).unwrap();
+    let model = Model::build(&v.bob, &BuildOptions::new("qkd_bob")).unwrap();
+    let mut b = CoreBench::new(&model, GenParams::bob(l, os, nd), Backpressure::None).unwrap();
+    let apd = b.sim.indexed_ports("apd_d").unwrap();
+    let sync_in = b.sim.port("sync_in").unwrap();
+    let ready = b.sim.port("qrng_ready").unwrap();
+    let gate_en = b.sim.port("gate_en").unwrap();
+    let basis_out = b.sim.port("basis_out").unwrap();
+    for (n, val) in regs {
+        b.write(n, val).unwrap();
+    }
+    b.lite.start_write(b.offset("BOB_CMD").unwrap(), 1);
+    let mut waited = 0;
+    loop {
+        b.begin_cycle();
+        if b.sim.get(ready) == 1 {
+            break;
+        }
+        b.end_cycle();
+        waited += 1;
+        assert!(waited < 100, "no RUNNING after START");
+    }
+    let mut vl_out = Vec::new();
+    for k in 0..CYCLES {
+        if k > 0 {
+            b.begin_cycle();
+        }
+        let i = input(k);
+        b.sim.set_u128(apd[0], i.apd[0]);
+        b.sim.set_u128(apd[1], i.apd[1]);
+        b.sim.set(sync_in, u64::from(i.sync_in));
+        b.sim.eval();
+        assert_eq!(b.sim.get(ready), 1, "RUNNING in model cycle {k}");
+        vl_out.push((b.sim.get(gate_en) as u32, b.sim.get(basis_out) as u8));
+        b.end_cycle();
+    }
+    let vl_recs: Vec<Record> = b.sink.take_records().into_iter().map(|r| r.0).collect();
+
+    for (k, (h, x)) in hdl_out.iter().zip(&vl_out).enumerate() {
+        assert_eq!(
+            h, x,
+            "(gate_en, basis_out) in model cycle {k}: rust-hdl vs Verilated"
+        );
+    }
+    assert_eq!(hdl_recs, vl_recs, "records: rust-hdl vs Verilated");
+    let det: Vec<u64> = vl_recs
+        .iter()
+        .filter_map(|r| match r {
+            Record::Detection(d) => Some(d.slot),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(det, [0, 31], "{vl_recs:?}");
+    // gate_en of cycle k shows in cycle k + 1: cycle 5 (slots 20..23)
+    // gates slots 21..23 only (dead through slot 20)
+    assert_eq!(vl_out[6].0, 0xfc);
+    assert_eq!(vl_out[1].0, 0xff);
+    assert!(vl_out[2..6].iter().all(|g| g.0 == 0));
 }
