@@ -805,8 +805,10 @@ fn append_column(
     mask: u64,
     meta: &impl Fn(usize) -> u8,
 ) -> u64 {
-    col.slots.extend(SetBits(mask).map(|i| slots[i]));
-    col.meta.extend(SetBits(mask).map(meta));
+    for i in SetBits(mask) {
+        col.slots.push(slots[i]);
+        col.meta.push(meta(i));
+    }
     u64::from(mask.count_ones())
 }
 
