@@ -8,7 +8,10 @@
 //! `c`) is `events counted in the current window before c > limit`. The
 //! comparison is registered (made for the count's next value, without an
 //! adder in front of the compare), so `limit` is taken one cycle before
-//! the cycle whose `live` it decides.
+//! the cycle whose `live` it decides. The end of a window is found by
+//! comparing the cycle counter with `window_cycles - 1` kept in a register
+//! (no incrementer in front of the compare), so a new `window_cycles`
+//! applies one cycle after it is presented (it is configured before START).
 
 use rust_hdl::prelude::*;
 
@@ -40,18 +43,24 @@ pub struct WindowAlarm {
     add_live: Signal<Local, Bit>,
     sum: Signal<Local, Bits<33>>,
     last_of_window: Signal<Local, Bit>,
+    window_m1: DFF<Bits<32>>,
 }
 
 impl Logic for WindowAlarm {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, count, cycle, live_r);
+        dff_setup!(self, clock, count, cycle, live_r, window_m1);
         // registered compare: live_r holds `count > limit` for the count now
         // in the register, decided from the count's next value
         self.live.next = self.live_r.q.val();
         self.sum.next =
             bit_cast::<33, 32>(self.count.q.val()) + bit_cast::<33, 8>(self.events.val());
-        self.last_of_window.next = (self.cycle.q.val() + 1) >= self.window_cycles.val();
+        // cycle + 1 >= W  <=>  cycle >= W - 1 (W >= 1; W = 0 behaves as 1)
+        self.window_m1.d.next = self.window_cycles.val() - 1;
+        if !self.window_cycles.val().any() {
+            self.window_m1.d.next = 0.into();
+        }
+        self.last_of_window.next = self.cycle.q.val() >= self.window_m1.q.val();
         self.next_count.next = self.count.q.val();
         if self.enable.val() {
             if self.last_of_window.val() {

@@ -19,6 +19,17 @@
 //! serializer, which presents one record word per cycle to the record
 //! stream. Every state of stage Q sees the same cycles, in the same order,
 //! as it would in stage P, so records are unchanged by the extra stage.
+//!
+//! Visible timing of the registers (records, `gate_en`, `basis_out` and
+//! `qrng_ready` are exact): the counter CSRs and the interval counts move
+//! with stage Q (one cycle after stage P); a new GATE_DEAD_TIME_SLOTS,
+//! STATUS_INTERVAL_LOG2, AFTERGATE_WINDOW_SLOTS or
+//! CLICK_FRACTION_WINDOW_GATES value applies one cycle after the CSR write
+//! (values derived from them are registered; all are configured before
+//! START); the record stream runs in registered mode (records leave on
+//! the AXI4-Stream one cycle later, the STREAM_* counters and the
+//! STREAM_OVERFLOW alarm follow one cycle later, and under back-pressure
+//! a record can be dropped one word earlier, see `common::stream`).
 
 use crate::bob::after_gate::WindowAlarm;
 use crate::bob::basis_choice::BasisChoice;
@@ -340,7 +351,19 @@ pub struct BobCore {
     bundle: Signal<Local, Bits<256>>,
     bundle_status: Signal<Local, Bit>,
     sval: Signal<Local, Bits<64>>,
-    lost_base: Signal<Local, Bits<16>>,
+    r_any: DFF<Bit>,
+    r_first: DFF<Bits<64>>,
+    r_last: DFF<Bits<64>>,
+    r_slot_l: DFF<Bits<64>>,
+    qs_hi_inc: Signal<Local, Bits<61>>,
+    qs_lo4: Signal<Local, Bits<4>>,
+    qs_hi4: Signal<Local, Bits<4>>,
+    qs_l4: Signal<Local, Bits<4>>,
+    n_all: Signal<Local, Bits<16>>,
+    lr_all: Signal<Local, Bits<16>>,
+    lr_one: Signal<Local, Bits<16>>,
+    new_gap: Signal<Local, Bit>,
+    r_busy: Signal<Local, Bit>,
     rbins: Signal<Local, Bits<128>>,
     nraw8: Signal<Local, Bits<8>>,
     nraw48: Signal<Local, Bits<48>>,
@@ -371,8 +394,8 @@ pub struct BobCore {
     push_now: Signal<Local, Bit>,
     drop_now: Signal<Local, Bit>,
     lo_found: Signal<Local, Bit>,
-    lo_lane: Signal<Local, Bits<64>>,
-    hi_lane: Signal<Local, Bits<64>>,
+    lo_lane: Signal<Local, Bits<4>>,
+    hi_lane: Signal<Local, Bits<4>>,
     b_first: Signal<Local, Bits<64>>,
     b_last: Signal<Local, Bits<64>>,
     onehot: Signal<Local, Bits<32>>,
@@ -740,7 +763,19 @@ impl BobCore {
             bundle: Default::default(),
             bundle_status: Default::default(),
             sval: Default::default(),
-            lost_base: Default::default(),
+            r_any: Default::default(),
+            r_first: Default::default(),
+            r_last: Default::default(),
+            r_slot_l: Default::default(),
+            qs_hi_inc: Default::default(),
+            qs_lo4: Default::default(),
+            qs_hi4: Default::default(),
+            qs_l4: Default::default(),
+            n_all: Default::default(),
+            lr_all: Default::default(),
+            lr_one: Default::default(),
+            new_gap: Default::default(),
+            r_busy: Default::default(),
             rbins: Default::default(),
             nraw8: Default::default(),
             nraw48: Default::default(),
@@ -1270,6 +1305,10 @@ impl Logic for BobCore {
             r_epoch0,
             r_slot0,
             r_nrec,
+            r_any,
+            r_first,
+            r_last,
+            r_slot_l,
             sbuf_full,
             cur,
             rem,
@@ -1764,7 +1803,56 @@ impl Logic for BobCore {
         self.r_bad.d.next = self.bad.val();
         self.r_epoch0.d.next = self.q_c0.q.val();
         self.r_slot0.d.next = self.q_slot0.q.val();
-        self.r_nrec.d.next = self.classify.n_accepted.val() + self.classify.n_invalid.val();
+        // Slots of the records lost this cycle, in record order (spec 6 and
+        // model/AMBIGUITIES.md 27: EPOCH(0) counts as slot 0, DETECTION at
+        // its lane's slot, STATUS at the cycle's last slot + 1): the
+        // candidates (lane-0 slot + lowest/highest record lane, + L) are
+        // computed here for stage R (low 3 bits by a 4-bit add selecting
+        // the high 61 bits or their increment).
+        self.r_any.d.next = self.classify.record.val().any();
+        self.lo_found.next = false;
+        self.lo_lane.next = 0.into();
+        self.hi_lane.next = 0.into();
+        for l in 0..self.prng.len() {
+            if self.classify.record.val().get_bits::<4>(4 * l).any() {
+                if !self.lo_found.val() {
+                    self.lo_lane.next = self.k_lane64[l].val().get_bits::<4>(0);
+                }
+                self.lo_found.next = true;
+                self.hi_lane.next = self.k_lane64[l].val().get_bits::<4>(0);
+            }
+        }
+        self.qs_hi_inc.next = self.q_slot0.q.val().get_bits::<61>(3) + 1;
+        self.qs_lo4.next =
+            bit_cast::<4, 3>(self.q_slot0.q.val().get_bits::<3>(0)) + self.lo_lane.val();
+        self.qs_hi4.next =
+            bit_cast::<4, 3>(self.q_slot0.q.val().get_bits::<3>(0)) + self.hi_lane.val();
+        self.qs_l4.next = bit_cast::<4, 3>(self.q_slot0.q.val().get_bits::<3>(0))
+            + self.k_lanes64.val().get_bits::<4>(0);
+        if self.qs_lo4.val().get_bit(3) {
+            self.r_first.d.next = (bit_cast::<64, 61>(self.qs_hi_inc.val()) << 3)
+                | bit_cast::<64, 3>(self.qs_lo4.val().get_bits::<3>(0));
+        } else {
+            self.r_first.d.next = (bit_cast::<64, 61>(self.q_slot0.q.val().get_bits::<61>(3)) << 3)
+                | bit_cast::<64, 3>(self.qs_lo4.val().get_bits::<3>(0));
+        }
+        if self.qs_hi4.val().get_bit(3) {
+            self.r_last.d.next = (bit_cast::<64, 61>(self.qs_hi_inc.val()) << 3)
+                | bit_cast::<64, 3>(self.qs_hi4.val().get_bits::<3>(0));
+        } else {
+            self.r_last.d.next = (bit_cast::<64, 61>(self.q_slot0.q.val().get_bits::<61>(3)) << 3)
+                | bit_cast::<64, 3>(self.qs_hi4.val().get_bits::<3>(0));
+        }
+        if self.qs_l4.val().get_bit(3) {
+            self.r_slot_l.d.next = (bit_cast::<64, 61>(self.qs_hi_inc.val()) << 3)
+                | bit_cast::<64, 3>(self.qs_l4.val().get_bits::<3>(0));
+        } else {
+            self.r_slot_l.d.next = (bit_cast::<64, 61>(self.q_slot0.q.val().get_bits::<61>(3))
+                << 3)
+                | bit_cast::<64, 3>(self.qs_l4.val().get_bits::<3>(0));
+        }
+        // (one of the two is zero: OR instead of an adder)
+        self.r_nrec.d.next = self.classify.n_accepted.val() | self.classify.n_invalid.val();
         // A dropped-records GAP waits in `lost_*` until a bundle can carry
         // it (bundle bit 171, the GAP itself then waits in `gapq_*`): while
         // one GAP waits in `gapq_*` and another is pending, bundles are
@@ -1830,7 +1918,6 @@ impl Logic for BobCore {
         }
 
         // ---- Stage R: queue the bundle, or count its records as lost ----
-        self.lost_base.next = self.lost_records.q.val();
         self.bundle.next = bit_cast::<256, 32>(self.r_rec.q.val())
             | (bit_cast::<256, 128>(self.r_bins.q.val()) << 32)
             | (bit_cast::<256, 8>(self.r_basis.q.val()) << 160)
@@ -1839,7 +1926,7 @@ impl Logic for BobCore {
             | (bit_cast::<256, 1>(self.r_epoch0.q.val().into()) << 170)
             | (bit_cast::<256, 64>(self.r_slot0.q.val()) << 176);
         self.push.next = self.r_valid.q.val()
-            & (self.r_rec.q.val().any() | self.bundle_status.val() | self.r_epoch0.q.val());
+            & (self.r_any.q.val() | self.bundle_status.val() | self.r_epoch0.q.val());
         self.push_now.next = self.push.val() & !self.full_or_blocked.val();
         // the pending GAP rides on this bundle (emitted just before it)
         self.attach.next = self.lost_pending.q.val() & !self.gapq_valid.q.val();
@@ -1853,59 +1940,61 @@ impl Logic for BobCore {
             self.gapq_last.d.next = self.lost_last.q.val();
             self.lost_pending.d.next = false;
         }
-        // Slots of the records lost this cycle, in record order (spec 6 and
-        // model/AMBIGUITIES.md 27: EPOCH(0) counts as slot 0, DETECTION at
-        // its lane's slot, STATUS at the cycle's last slot + 1).
-        self.lo_found.next = false;
-        self.lo_lane.next = 0.into();
-        self.hi_lane.next = 0.into();
-        for l in 0..self.prng.len() {
-            if self.r_rec.q.val().get_bits::<4>(4 * l).any() {
-                if !self.lo_found.val() {
-                    self.lo_lane.next = self.k_lane64[l].val();
-                }
-                self.lo_found.next = true;
-                self.hi_lane.next = self.k_lane64[l].val();
-            }
-        }
-        self.b_first.next = self.r_slot0.q.val() + self.k_lanes64.val();
-        if self.r_rec.q.val().any() {
-            self.b_first.next = self.r_slot0.q.val() + self.lo_lane.val();
+        // (slot candidates from stage Q: see `r_first`)
+        self.b_first.next = self.r_slot_l.q.val();
+        if self.r_any.q.val() {
+            self.b_first.next = self.r_first.q.val();
         }
         if self.r_epoch0.q.val() {
             self.b_first.next = 0.into();
         }
         self.b_last.next = 0.into();
-        if self.r_rec.q.val().any() {
-            self.b_last.next = self.r_slot0.q.val() + self.hi_lane.val();
+        if self.r_any.q.val() {
+            self.b_last.next = self.r_last.q.val();
         }
         if self.snap_new.q.val() {
-            self.b_last.next = self.r_slot0.q.val() + self.k_lanes64.val();
+            self.b_last.next = self.r_slot_l.q.val();
         }
         if !self.full_or_blocked.val() {
             // only the STATUS is lost (its payload buffer is still busy)
-            self.b_first.next = self.r_slot0.q.val() + self.k_lanes64.val();
-            self.b_last.next = self.r_slot0.q.val() + self.k_lanes64.val();
+            self.b_first.next = self.r_slot_l.q.val();
+            self.b_last.next = self.r_slot_l.q.val();
         }
+        // stage R pushes or drops exactly when it holds records (`r_busy`
+        // = push_now | drop_now, from registers only)
+        self.r_busy.next = self.r_valid.q.val()
+            & (self.r_any.q.val() | self.snap_new.q.val() | self.r_epoch0.q.val());
         self.drop_now.next = self.r_valid.q.val()
-            & (self.r_rec.q.val().any() | self.snap_new.q.val() | self.r_epoch0.q.val())
+            & (self.r_any.q.val() | self.snap_new.q.val() | self.r_epoch0.q.val())
             & (self.full_or_blocked.val() | (self.snap_new.q.val() & self.sbuf_full.q.val()));
+        // lost-record counts for both outcomes, from the registers (the
+        // full/blocked decision only selects)
+        self.n_all.next = bit_cast::<16, 8>(self.r_nrec.q.val())
+            + bit_cast::<16, 2>(
+                bit_cast::<2, 1>(self.snap_new.q.val().into())
+                    + bit_cast::<2, 1>(self.r_epoch0.q.val().into()),
+            );
+        self.lr_all.next = self.lost_records.q.val() + self.n_all.val();
+        self.lr_one.next = self.lost_records.q.val() + 1;
+        // records of this cycle that cannot be queued join the GAP (a
+        // new one if the pending GAP was just attached to this bundle)
+        self.new_gap.next = !self.lost_pending.q.val() | (self.push_now.val() & self.attach.val());
         if self.drop_now.val() {
-            // records of this cycle that cannot be queued join the GAP (a
-            // new one if the pending GAP was just attached to this bundle)
-            if !self.lost_pending.q.val() | (self.push_now.val() & self.attach.val()) {
+            if self.new_gap.val() {
                 self.lost_slot.d.next = self.b_first.val();
-                self.lost_base.next = 0.into();
             }
             self.lost_pending.d.next = true;
             self.lost_last.d.next = self.b_last.val();
             if self.full_or_blocked.val() {
-                self.lost_records.d.next = self.lost_base.val()
-                    + bit_cast::<16, 8>(self.r_nrec.q.val())
-                    + bit_cast::<16, 1>(self.snap_new.q.val().into())
-                    + bit_cast::<16, 1>(self.r_epoch0.q.val().into());
+                if self.new_gap.val() {
+                    self.lost_records.d.next = self.n_all.val();
+                } else {
+                    self.lost_records.d.next = self.lr_all.val();
+                }
+            } else if self.new_gap.val() {
+                self.lost_records.d.next = 1.into();
             } else {
-                self.lost_records.d.next = self.lost_base.val() + 1;
+                self.lost_records.d.next = self.lr_one.val();
             }
         }
         // ---- Serializer: one record word per cycle into the stream ----
@@ -2027,8 +2116,7 @@ impl Logic for BobCore {
                 } else if self.bundles.empty.val()
                     & self.lost_pending.q.val()
                     & !self.gapq_valid.q.val()
-                    & !self.push_now.val()
-                    & !self.drop_now.val()
+                    & !self.r_busy.val()
                 {
                     // every older record is out and no bundle is arriving:
                     // send the pending GAP now (stage R leaves it alone)
