@@ -50,8 +50,9 @@ use crate::pipeline::{
 };
 use qkd_abi::records::Record;
 use qkd_abi::Role;
-use qkd_driver::stream::{BatchItem, StreamReader};
+use qkd_driver::stream::{BatchItem, StreamReader, StreamRecord};
 use qkd_driver::EventSource;
+use qkd_driver::{Batch, SlotDetection};
 use qkd_keyproc::auth::{AuthChannel, KeyPool, Role as AuthRole};
 use qkd_keyproc::channel::{ChannelError, ClassicalChannel, Frame, TcpChannel};
 use qkd_keyproc::keyfile::read_key_file;
@@ -268,11 +269,41 @@ impl ClassicalChannel for CountingChannel {
 
 // ---- Device windows ----
 
+/// One item of a device stream held back for a later window.
+enum Held {
+    /// A detection, in the decoder's compact form (full slot).
+    Detection(SlotDetection),
+    /// Any other record, with its full slot.
+    Record(u64, Record),
+}
+
+impl Held {
+    fn slot(&self) -> u64 {
+        match self {
+            Held::Detection(d) => d.slot,
+            Held::Record(slot, _) => *slot,
+        }
+    }
+}
+
+/// Append a record to a window's batch, after the detections it holds.
+fn push_record(out: &mut Batch, slot: u64, record: Record) {
+    let detections_before = out.detections.len();
+    out.records.push(StreamRecord {
+        slot,
+        record,
+        detections_before,
+    });
+}
+
+/// A device stream cut into windows of slots. A window is handed to the
+/// pipeline as one driver batch: Bob's detections stay in the decoder's
+/// compact form (`BobSifter::push_batch`), not 40-byte records.
 struct Feed {
     reader: StreamReader<Box<dyn EventSource>>,
     peer_drain: Option<Box<dyn EventSource>>,
-    carry: Vec<(u64, Record)>,
-    epochs: Vec<Record>,
+    carry: Vec<Held>,
+    epochs: Vec<(u64, Record)>,
     ended: bool,
     next_window: u64,
     window_slots: u64,
@@ -282,41 +313,39 @@ struct Feed {
 impl Feed {
     /// Read window `self.next_window` (records with slot in [w W, (w+1) W),
     /// EPOCH records always) and advance.
-    fn read_window(&mut self) -> Result<Vec<Record>, RoleError> {
+    fn read_window(&mut self) -> Result<Batch, RoleError> {
         let w = self.next_window;
         let (start, end) = (
             w.saturating_mul(self.window_slots),
             (w + 1).saturating_mul(self.window_slots),
         );
-        let mut out: Vec<Record> = std::mem::take(&mut self.epochs);
+        let mut out = Batch::default();
+        for (slot, r) in std::mem::take(&mut self.epochs) {
+            push_record(&mut out, slot, r);
+        }
         let mut next_carry = Vec::new();
-        let place = |slot: u64, r: Record, out: &mut Vec<Record>, nc: &mut Vec<(u64, Record)>| {
-            if matches!(r, Record::Epoch(_)) {
-                out.push(r);
-            } else if slot >= end {
-                nc.push((slot, r));
-            } else if slot >= start {
-                out.push(r);
+        let place = |h: Held, out: &mut Batch, nc: &mut Vec<Held>| {
+            let slot = h.slot();
+            match h {
+                Held::Record(slot, r @ Record::Epoch(_)) => push_record(out, slot, r),
+                h if slot >= end => nc.push(h),
+                _ if slot < start => {}
+                Held::Detection(d) => out.detections.push(d),
+                Held::Record(slot, r) => push_record(out, slot, r),
             }
         };
-        for (slot, r) in std::mem::take(&mut self.carry) {
-            place(slot, r, &mut out, &mut next_carry);
+        for h in std::mem::take(&mut self.carry) {
+            place(h, &mut out, &mut next_carry);
         }
         while next_carry.is_empty() && !self.ended {
             let b = self.reader.next_batch(Duration::from_secs(5))?;
             self.lost_records += b.loss.lost_records;
             for item in b.iter() {
-                match item {
-                    BatchItem::Detection(d) => place(
-                        d.slot,
-                        Record::Detection(d.to_record()),
-                        &mut out,
-                        &mut next_carry,
-                    ),
-                    BatchItem::Record(r) => {
-                        place(r.slot, r.record.clone(), &mut out, &mut next_carry)
-                    }
-                }
+                let h = match item {
+                    BatchItem::Detection(d) => Held::Detection(*d),
+                    BatchItem::Record(r) => Held::Record(r.slot, r.record.clone()),
+                };
+                place(h, &mut out, &mut next_carry);
             }
             self.ended = b.end_of_stream;
         }
@@ -329,9 +358,14 @@ impl Feed {
     /// Skip to window `w` (keeping the EPOCH records for the next window).
     fn skip_to(&mut self, w: u64) -> Result<(), RoleError> {
         while self.next_window < w && !(self.ended && self.carry.is_empty()) {
-            let recs = self.read_window()?;
-            self.epochs
-                .extend(recs.into_iter().filter(|r| matches!(r, Record::Epoch(_))));
+            let window = self.read_window()?;
+            self.epochs.extend(
+                window
+                    .records
+                    .into_iter()
+                    .filter(|r| matches!(r.record, Record::Epoch(_)))
+                    .map(|r| (r.slot, r.record)),
+            );
         }
         self.next_window = self.next_window.max(w);
         Ok(())
@@ -436,7 +470,8 @@ impl Sink {
 
 trait End {
     fn run_block(&mut self) -> BlockOutcome;
-    fn push(&mut self, r: &[Record]) -> Result<(), String>;
+    /// Feed one window of the device stream.
+    fn push(&mut self, window: Batch) -> Result<(), String>;
     fn chan(&mut self) -> &mut AuthChannel<CountingChannel>;
     fn keys(&mut self) -> &mut PipeKeys;
     /// First slot of the STATUS interval whose alarm latched Bob's sifter.
@@ -447,8 +482,10 @@ impl End for AlicePipeline<CountingChannel> {
     fn run_block(&mut self) -> BlockOutcome {
         AlicePipeline::run_block(self)
     }
-    fn push(&mut self, r: &[Record]) -> Result<(), String> {
-        self.push_records(r).map_err(|e| e.to_string())
+    fn push(&mut self, window: Batch) -> Result<(), String> {
+        // Alice's stream has no detections: her records, in order.
+        let records: Vec<Record> = window.records.into_iter().map(|r| r.record).collect();
+        self.push_records(&records).map_err(|e| e.to_string())
     }
     fn chan(&mut self) -> &mut AuthChannel<CountingChannel> {
         self.channel()
@@ -465,8 +502,8 @@ impl End for BobPipeline<CountingChannel> {
     fn run_block(&mut self) -> BlockOutcome {
         BobPipeline::run_block(self)
     }
-    fn push(&mut self, r: &[Record]) -> Result<(), String> {
-        self.push_records(r);
+    fn push(&mut self, window: Batch) -> Result<(), String> {
+        self.push_batch(&window);
         Ok(())
     }
     fn chan(&mut self) -> &mut AuthChannel<CountingChannel> {
@@ -959,8 +996,8 @@ impl RoleRun {
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .reserve_window(w)?;
-                        let recs = self.feed.read_window()?;
-                        p.push(&recs)
+                        let window = self.feed.read_window()?;
+                        p.push(window)
                             .map_err(|e| RoleError::Inconsistent(format!("device stream: {e}")))?;
                         self.summary.windows += 1;
                         self.feed.exhausted()

@@ -771,13 +771,29 @@ impl SiftLedger {
     }
 }
 
-/// Bit `i` set where `codes[i]` is a basis match (`CODE_MATCH_*`), for a
-/// chunk of at most 64 codes.
+/// Bit `i` set where `codes[i]` is a basis match (`CODE_MATCH_*`, 1..=3),
+/// for a chunk of at most 64 codes; eight codes per 64-bit word (SWAR),
+/// exact for every byte value.
 #[inline(always)]
 fn match_word(codes: &[u8]) -> u64 {
-    codes.iter().enumerate().fold(0u64, |w, (i, c)| {
-        w | u64::from(c.wrapping_sub(CODE_MATCH_SIGNAL) < 3) << i
-    })
+    const _: () = assert!(CODE_MATCH_SIGNAL == 1 && CODE_MATCH_VACUUM == 3);
+    // High bit of each byte set where the byte is not zero (no carry
+    // leaves a byte: the low seven bits plus 0x7F stay below 0x100).
+    let nonzero = |x: u64| (((x & !HIGH_BITS) + !HIGH_BITS) | x) & HIGH_BITS;
+    let eights = codes.chunks_exact(8);
+    let tail = eights.remainder();
+    let mut w = 0u64;
+    for (g, group) in eights.enumerate() {
+        let c = u64::from_le_bytes(group.try_into().unwrap_or_default());
+        // 1..=3: not zero, and zero once the low two bits are cleared.
+        let m = nonzero(c) & !nonzero(c & !(3 * LOW_BITS));
+        w |= (((m >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56) << (8 * g);
+    }
+    let at = codes.len() - tail.len();
+    for (j, c) in tail.iter().enumerate() {
+        w |= u64::from(c.wrapping_sub(CODE_MATCH_SIGNAL) < 3) << (at + j);
+    }
+    w
 }
 
 /// Append the entries of one chunk (at most 64 `slots`) selected by `keep`
@@ -2549,6 +2565,30 @@ mod tests {
             let got = spread_bits(w);
             for (j, &b) in got.iter().enumerate() {
                 assert_eq!(u64::from(b), (w >> j) & 1, "word {w:#x}, bit {j}");
+            }
+        }
+    }
+
+    #[test]
+    fn match_word_flags_codes_1_to_3() {
+        let mut rng = ChaCha20Rng::seed_from_u64(0x3A7C);
+        for len in 0..=64usize {
+            for _ in 0..20 {
+                // Every byte value, and runs of the real codes 0..=5.
+                let codes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        if rng.random() {
+                            rng.random()
+                        } else {
+                            rng.random_range(0..6)
+                        }
+                    })
+                    .collect();
+                let want = codes
+                    .iter()
+                    .enumerate()
+                    .fold(0u64, |w, (j, &c)| w | u64::from((1..=3).contains(&c)) << j);
+                assert_eq!(match_word(&codes), want, "{codes:?}");
             }
         }
     }
