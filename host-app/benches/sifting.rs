@@ -212,33 +212,43 @@ impl Link {
         self.bob.push_records(&epoch);
         let hi = u64::from(self.epoch) << SLOT_BITS;
         for ((a, b), bb) in parts.records.iter().zip(&mut parts.bob_batches) {
-            PartyTimes::charge(&mut t, Party::Alice, || self.alice.push_records(a).unwrap());
-            match input {
-                BobInput::Batches => {
-                    // The decoder's full slots in this epoch (uncharged).
-                    for d in &mut bb.detections {
-                        d.slot = hi | (d.slot & SLOT_MASK);
-                    }
-                    PartyTimes::charge(&mut t, Party::Bob, || self.bob.push_batch(bb));
-                }
-                BobInput::Records => {
-                    PartyTimes::charge(&mut t, Party::Bob, || self.bob.push_records(b))
+            if input == BobInput::Batches {
+                // The decoder's full slots in this epoch (uncharged).
+                for d in &mut bb.detections {
+                    d.slot = hi | (d.slot & SLOT_MASK);
                 }
             }
-            round(
-                &mut self.alice,
-                &mut self.bob,
-                &mut self.la,
-                &mut self.lb,
-                &mut self.buf,
-                &mut t,
-            );
-            while self.la.z_count() >= BLOCK_Z_BITS {
-                let ka = PartyTimes::charge(&mut t, Party::Alice, || self.la.cut(BLOCK_Z_BITS));
-                let kb = PartyTimes::charge(&mut t, Party::Bob, || self.lb.cut(BLOCK_Z_BITS));
-                assert_eq!(ka.map(|b| b.last_slot), kb.map(|b| b.last_slot));
-                self.blocks += 1;
-            }
+            // Each party's steps of the round run back to back, so each is
+            // charged in one piece (reading a thread CPU clock is a system
+            // call, about a microsecond, itself partly charged).
+            let Buffers {
+                ann_rx,
+                reply,
+                reply_rx,
+                wire,
+            } = &mut self.buf;
+            let (alice, bob, la, lb) = (&mut self.alice, &mut self.bob, &mut self.la, &mut self.lb);
+            PartyTimes::charge(&mut t, Party::Bob, || {
+                match input {
+                    BobInput::Batches => bob.push_batch(bb),
+                    BobInput::Records => bob.push_records(b),
+                }
+                bob.announce_encoded(1 << 20, wire);
+            });
+            let blocks_a = PartyTimes::charge(&mut t, Party::Alice, || {
+                alice.push_records(a).unwrap();
+                SiftAnnounce::decode_into(wire, ann_rx).unwrap();
+                alice.answer_into(ann_rx, reply, la);
+                reply.encode_into(wire);
+                cut_blocks(la)
+            });
+            let blocks_b = PartyTimes::charge(&mut t, Party::Bob, || {
+                SiftReply::decode_into(wire, reply_rx).unwrap();
+                bob.apply_reply_into(reply_rx, lb).unwrap();
+                cut_blocks(lb)
+            });
+            assert_eq!(blocks_a, blocks_b);
+            self.blocks += blocks_a.len() as u64;
         }
         if let (Some(out), Some(t)) = (times, t) {
             out.alice_ns += t.alice_ns;
@@ -253,6 +263,15 @@ impl Link {
 struct Parts {
     records: Vec<(Vec<Record>, Vec<Record>)>,
     bob_batches: Vec<Batch>,
+}
+
+/// Cut every full block out of a ledger; their last slots.
+fn cut_blocks(ledger: &mut SiftLedger) -> Vec<u64> {
+    let mut out = vec![];
+    while let Some(b) = ledger.cut(BLOCK_Z_BITS) {
+        out.push(b.last_slot);
+    }
+    out
 }
 
 /// Split the stream into the batches the `stream` shape pushes.
