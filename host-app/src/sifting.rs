@@ -1691,38 +1691,37 @@ impl BobSifter {
         let high = self.clock.full(0);
         let latch = self.stats.alarm_latched_at_slot.unwrap_or(u64::MAX);
         let mut used = 0;
-        // Staged slots and entry bytes of one chunk (Bob's bits: zeroized below).
-        let mut st_slots = [0u64; 64];
-        let mut st_meta = [0u8; 64];
         loop {
             let rest = &records[used..];
             // Fast path: 64 detections that are all valid, before the latch
             // and increasing after the last slot held are checked and
-            // staged in one branch-free pass, then appended in one copy.
+            // appended.
             let lo = match self.append_after() {
                 Some(a) => a.checked_add(1),
                 None => Some(0),
             };
             if let (Some(chunk), Some(lo)) = (rest.get(..64), lo) {
+                // Check the chunk, then append it in two exact-size copies
+                // (the chunk is in L1 by then).
                 let (mut ok, mut next_lo) = (true, lo);
-                for (k, r) in chunk.iter().enumerate() {
-                    let Some(DetView {
-                        slot,
-                        meta,
-                        invalid,
-                    }) = r.view(high)
-                    else {
+                for r in chunk {
+                    let Some(DetView { slot, invalid, .. }) = r.view(high) else {
                         ok = false;
                         break;
                     };
                     ok &= !invalid & (slot < latch) & (slot >= next_lo) & (slot != u64::MAX);
                     next_lo = slot.wrapping_add(1);
-                    st_slots[k] = slot;
-                    st_meta[k] = meta;
                 }
                 if ok {
-                    self.slots.extend_from_slice(&st_slots);
-                    self.meta.extend_from_slice(&st_meta);
+                    let view = |r: &T| {
+                        r.view(high).unwrap_or(DetView {
+                            slot: 0,
+                            meta: 0,
+                            invalid: true,
+                        })
+                    };
+                    self.slots.extend(chunk.iter().map(|r| view(r).slot));
+                    self.meta.extend(chunk.iter().map(|r| view(r).meta));
                     self.last_bit_conflict = false;
                     c.detections += 64;
                     used += 64;
@@ -1758,7 +1757,6 @@ impl BobSifter {
                 break;
             }
         }
-        st_meta.zeroize();
         used
     }
 
