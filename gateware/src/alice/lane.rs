@@ -43,7 +43,8 @@ pub struct AliceLane {
     pub seed: Signal<In, Bits<64>>,
     /// START: load the PRNG and clear the health tests, active high.
     pub load: Signal<In, Bit>,
-    /// Stage 0: a running slot cycle (PRNG steps), active high.
+    /// PRNG step enable, active high (the top holds it high: the PRNG
+    /// steps every cycle and its words are used only in running cycles).
     pub step: Signal<In, Bit>,
     /// Stage 0: this lane's QRNG word.
     pub qrng_word: Signal<In, Bits<64>>,

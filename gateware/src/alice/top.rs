@@ -5,7 +5,9 @@
 //! the record stream with GAP accounting.
 //!
 //! Pipeline: stage 0 is the slot cycle (run control, QRNG handshake, the
-//! health tests' sample comparisons, PRNG step); lanes register the random
+//! health tests' sample comparisons, PRNG step: the PRNGs step in every
+//! cycle, which changes no used word since running cycles follow START's
+//! load without a gap); lanes register the random
 //! symbol at stage 1 and the final symbol at stage 2; stage 3 drives
 //! `symbols` and feeds the packer. The health-test fails of a stage-0
 //! sample come out of the lanes at stage 1 (registered compare results):
@@ -158,6 +160,10 @@ pub struct AliceTop<const L: usize, const SW: usize, const QW: usize> {
     stop_pending: DFF<Bit>,
     use_qrng: DFF<Bit>,
     slot0: DFF<Bits<64>>,
+    /// `slot0`'s low 6 bits are zero (a record starts at stage 0), kept in
+    /// a register updated with `slot0`, so `valid0` is one LUT from
+    /// flip-flops (no 6-bit compare on the STOP path).
+    bnd0: DFFWithInit<Bit>,
     valid0: Signal<Local, Bit>,
     seed: Signal<Local, Bits<64>>,
     any_rct: Signal<Local, Bit>,
@@ -259,6 +265,8 @@ pub struct AliceTop<const L: usize, const SW: usize, const QW: usize> {
     pack_out_shift: Constant<Bits<8>>,
     word_last: Constant<Bits<4>>,
     prbs_step: Constant<Bits<8>>,
+    /// `64 - L`: `slot0`'s low 6 bits in the last cycle of a record.
+    bnd_last: Constant<Bits<6>>,
     one64: Constant<Bits<64>>,
     not63: Constant<Bits<64>>,
     ones64: Constant<Bits<64>>,
@@ -380,6 +388,7 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceTop<L, SW, QW> {
             stop_pending: Default::default(),
             use_qrng: Default::default(),
             slot0: Default::default(),
+            bnd0: DFFWithInit::new(true),
             valid0: Default::default(),
             seed: Default::default(),
             any_rct: Default::default(),
@@ -468,6 +477,7 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceTop<L, SW, QW> {
             pack_out_shift: Constant::new((4 * L as u64).into()),
             word_last: Constant::new((16 - L as u64).into()),
             prbs_step: Constant::new((2 * L as u64).into()),
+            bnd_last: Constant::new((64 - L as u64).into()),
             one64: k(1),
             not63: k(!63),
             ones64: k(u64::MAX),
@@ -748,6 +758,7 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             stop_pending,
             use_qrng,
             slot0,
+            bnd0,
             rng_alarm_prev,
             qrng_words,
             valid1,
@@ -829,17 +840,19 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
         self.start.next = self.csr_alice_cmd.q.val().get_bit(0);
         self.stop.next = self.csr_alice_cmd.q.val().get_bit(1);
         self.clear_counters.next = self.csr_alice_cmd.q.val().get_bit(2);
+        // bnd0 = (slot0[5:0] == 0), from a register (see the field).
         self.valid0.next = self.running.q.val()
-            & !((self.stop_pending.q.val() | self.stop.val())
-                & (self.slot0.q.val().get_bits::<6>(0) == 0));
+            & !((self.stop_pending.q.val() | self.stop.val()) & self.bnd0.q.val());
         if self.start.val() {
             self.running.d.next = true;
             self.stop_pending.d.next = false;
             self.slot0.d.next = 0.into();
+            self.bnd0.d.next = true;
             self.use_qrng.d.next = !self.csr_rng_ctrl.q.val().get_bit(0);
         } else {
             if self.valid0.val() {
                 self.slot0.d.next = self.slot0.q.val() + self.lanes_c.val();
+                self.bnd0.d.next = self.slot0.q.val().get_bits::<6>(0) == self.bnd_last.val();
             }
             if self.running.q.val() & !self.valid0.val() {
                 self.running.d.next = false;
@@ -882,7 +895,11 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             self.lanes[i].clock.next = self.clock.val();
             self.lanes[i].seed.next = self.seed.val();
             self.lanes[i].load.next = self.start.val();
-            self.lanes[i].step.next = self.valid0.val();
+            // The PRNG steps every cycle (no enable on its 256 state bits):
+            // running cycles follow START's load without a gap and are
+            // exactly the valid0 cycles but the last one (the STOP cycle),
+            // so the words used are the same as with step = valid0.
+            self.lanes[i].step.next = true;
             self.lanes[i].qrng_word.next = self.qrng_data.val().get_bits::<64>(i * 64);
             self.lanes[i].qrng_take.next =
                 self.valid0.val() & self.use_qrng.q.val() & self.qrng_valid.val();
