@@ -53,6 +53,8 @@ pub struct Classifier {
     pub n_raw_all: Signal<Out, Bits<8>>,
     /// Accepted clicks.
     pub n_accepted: Signal<Out, Bits<8>>,
+    /// Clicks that become DETECTION records (accepted + invalid, whatever `bad` is).
+    pub n_records: Signal<Out, Bits<8>>,
     /// After-gate clicks.
     pub n_after_gate: Signal<Out, Bits<8>>,
     /// Dead-time-suppressed clicks.
@@ -121,6 +123,7 @@ impl Classifier {
             n_raw: v(detectors),
             n_raw_all: Default::default(),
             n_accepted: Default::default(),
+            n_records: Default::default(),
             n_after_gate: Default::default(),
             n_dead: Default::default(),
             n_invalid: Default::default(),
@@ -267,6 +270,7 @@ impl Logic for Classifier {
         self.n_processed.next = self.pc_proc.n.val();
         self.pc_gates.x.next = bit_cast::<32, 8>(self.q_gated.q.val());
         self.n_gates.next = self.pc_gates.n.val();
+        self.n_records.next = self.n_record.val();
         self.n_accepted.next = self.n_record.val();
         self.n_invalid.next = 0.into();
         if self.bad.val() {

@@ -26,7 +26,9 @@
 //! STATUS_INTERVAL_LOG2, AFTERGATE_WINDOW_SLOTS or
 //! CLICK_FRACTION_WINDOW_GATES value applies one cycle after the CSR write
 //! (values derived from them are registered; all are configured before
-//! START); the record stream runs in registered mode (records leave on
+//! START); the RNG_RCT/RNG_APT sticky bits of BOB_ALARMS are set one
+//! cycle after the failing sample (pipelined health tests; the live bits
+//! and the invalid flags are unchanged); the record stream runs in registered mode (records leave on
 //! the AXI4-Stream one cycle later, the STREAM_* counters and the
 //! STREAM_OVERFLOW alarm follow one cycle later, and under back-pressure
 //! a record can be dropped one word earlier, see `common::stream`).
@@ -296,7 +298,11 @@ pub struct BobCore {
     q_status_now: DFF<Bit>,
     q_sync_ok: DFF<Bit>,
     q_underrun: DFF<Bit>,
-    q_rng_live: DFF<Bits<2>>,
+    w1c_rng: Signal<Local, Bits<2>>,
+    n_rec48: Signal<Local, Bits<48>>,
+    n_rec32: Signal<Local, Bits<32>>,
+    sum_acc: Signal<Local, Bits<48>>,
+    sum_inv: Signal<Local, Bits<48>>,
     q_rng_sticky: DFF<Bits<2>>,
     q_slot0: DFF<Bits<64>>,
     q_basis: DFF<Bits<8>>,
@@ -651,7 +657,7 @@ impl BobCore {
             k_slot_mask: kc(qkd_abi::records::SLOT_MASK),
             tdc: (0..nd).map(|_| TdcChannel::new(lanes, os)).collect(),
             prng: (0..lanes).map(Xoshiro256Plus::new).collect(),
-            health: v(lanes),
+            health: (0..lanes).map(|_| HealthTests::pipelined()).collect(),
             basis_sel: BasisChoice::new(lanes),
             classify: Classifier::new(lanes, nd),
             after_gate: Default::default(),
@@ -711,7 +717,11 @@ impl BobCore {
             q_status_now: Default::default(),
             q_sync_ok: Default::default(),
             q_underrun: Default::default(),
-            q_rng_live: Default::default(),
+            w1c_rng: Default::default(),
+            n_rec48: Default::default(),
+            n_rec32: Default::default(),
+            sum_acc: Default::default(),
+            sum_inv: Default::default(),
             q_rng_sticky: Default::default(),
             q_slot0: Default::default(),
             q_basis: Default::default(),
@@ -1270,7 +1280,6 @@ impl Logic for BobCore {
             bnd_c0,
             q_sync_ok,
             q_underrun,
-            q_rng_live,
             q_rng_sticky,
             q_slot0,
             q_basis,
@@ -1575,12 +1584,17 @@ impl Logic for BobCore {
         // click-statistics alarms are 0 while not synced (AMBIGUITIES 20)
         self.q_sync_ok.d.next = self.synced.q.val() | self.c0.val();
         self.q_underrun.d.next = self.underrun.val();
-        // RNG alarms: live in the failing cycle itself (spec 5.5)
-        self.q_rng_live.d.next = self.csr_bob_alarms.q.val().get_bits::<2>(4)
+        // RNG alarms (spec 5.5): the health tests are pipelined, so their
+        // fail outputs (`rct_now`/`apt_now`) refer to the previous cycle's
+        // sample and arrive in stage Q of the cycle they invalidate. The
+        // RNG live bits in stage Q are the sticky bits as they would be
+        // after the previous cycle's stage P with undelayed tests: the
+        // sticky CSR bits (whose events arrive one cycle late) ORed with the
+        // fail output of that cycle (`q_rng_sticky`), then ORed with this
+        // stage Q's fail outputs.
+        self.q_rng_sticky.d.next = self.csr_bob_alarms.q.val().get_bits::<2>(4)
             | bit_cast::<2, 1>(self.rct_now.val().into())
             | (bit_cast::<2, 1>(self.apt_now.val().into()) << 1);
-        // sticky RNG bits after stage P of the previous cycle (for live_end)
-        self.q_rng_sticky.d.next = self.csr_bob_alarms.q.val().get_bits::<2>(4);
         self.q_slot0.d.next = self.cur_slot0.val();
         self.q_basis.d.next = self.basis_sel.basis.val();
         self.rbins.next = 0.into();
@@ -1622,11 +1636,11 @@ impl Logic for BobCore {
         self.live.next = self
             .live
             .val()
-            .replace_bit(4, self.q_rng_live.q.val().get_bit(0));
+            .replace_bit(4, self.q_rng_sticky.q.val().get_bit(0) | self.rct_now.val());
         self.live.next = self
             .live
             .val()
-            .replace_bit(5, self.q_rng_live.q.val().get_bit(1));
+            .replace_bit(5, self.q_rng_sticky.q.val().get_bit(1) | self.apt_now.val());
         self.live.next = self.live.val().replace_bit(6, self.dropped_r.q.val());
         self.dropped_r.d.next = self.stream.dropped.val();
         self.bad.next = (self.live.val() & 0x3F).any() | self.q_underrun.q.val();
@@ -1710,19 +1724,28 @@ impl Logic for BobCore {
             self.csr_photocurrent_last[d].hw_value.next = bit_cast::<32, 12>(self.last12.val());
         }
         self.snap_new.d.next = self.q_status_now.q.val();
+        // accepted/invalid sums: the record count is added in parallel with
+        // the invalid decision (`bad` from the live alarms), which only
+        // selects the new or the old value
+        self.n_rec48.next = bit_cast::<48, 8>(self.classify.n_records.val());
+        self.n_rec32.next = bit_cast::<32, 8>(self.classify.n_records.val());
+        self.sum_acc.next = self.iv_acc.q.val();
+        self.sum_inv.next = self.iv_inv.q.val() + self.n_rec48.val();
+        if !self.bad.val() {
+            self.sum_acc.next = self.iv_acc.q.val() + self.n_rec48.val();
+            self.sum_inv.next = self.iv_inv.q.val();
+        }
         if self.q_status_now.q.val() {
             self.snap_slots.d.next =
                 self.iv_slots.q.val() + bit_cast::<48, 8>(self.classify.n_processed.val());
             self.snap_gates.d.next =
                 self.iv_gates.q.val() + bit_cast::<48, 8>(self.classify.n_gates.val());
-            self.snap_acc.d.next =
-                self.iv_acc.q.val() + bit_cast::<48, 8>(self.classify.n_accepted.val());
+            self.snap_acc.d.next = self.sum_acc.val();
             self.snap_ag.d.next =
                 self.iv_ag.q.val() + bit_cast::<48, 8>(self.classify.n_after_gate.val());
             self.snap_dead.d.next =
                 self.iv_dead.q.val() + bit_cast::<48, 8>(self.classify.n_dead.val());
-            self.snap_inv.d.next =
-                self.iv_inv.q.val() + bit_cast::<48, 8>(self.classify.n_invalid.val());
+            self.snap_inv.d.next = self.sum_inv.val();
             self.snap_seen.d.next = self.iv_seen.q.val() | self.live.val();
             self.iv_slots.d.next = 0.into();
             self.iv_gates.d.next = 0.into();
@@ -1736,14 +1759,12 @@ impl Logic for BobCore {
                 self.iv_slots.q.val() + bit_cast::<48, 8>(self.classify.n_processed.val());
             self.iv_gates.d.next =
                 self.iv_gates.q.val() + bit_cast::<48, 8>(self.classify.n_gates.val());
-            self.iv_acc.d.next =
-                self.iv_acc.q.val() + bit_cast::<48, 8>(self.classify.n_accepted.val());
+            self.iv_acc.d.next = self.sum_acc.val();
             self.iv_ag.d.next =
                 self.iv_ag.q.val() + bit_cast::<48, 8>(self.classify.n_after_gate.val());
             self.iv_dead.d.next =
                 self.iv_dead.q.val() + bit_cast::<48, 8>(self.classify.n_dead.val());
-            self.iv_inv.d.next =
-                self.iv_inv.q.val() + bit_cast::<48, 8>(self.classify.n_invalid.val());
+            self.iv_inv.d.next = self.sum_inv.val();
             if self.q_proc_cycle.q.val() {
                 self.iv_seen.d.next = self.iv_seen.q.val() | self.live.val();
             }
@@ -1760,14 +1781,16 @@ impl Logic for BobCore {
         // ---- Counters block and state registers (stage Q) ----
         self.cnt_gates.d.next =
             self.cnt_gates.q.val() + bit_cast::<64, 8>(self.classify.n_gates.val());
-        self.cnt_acc.d.next =
-            self.cnt_acc.q.val() + bit_cast::<32, 8>(self.classify.n_accepted.val());
+        self.cnt_acc.d.next = self.cnt_acc.q.val();
+        self.cnt_inv.d.next = self.cnt_inv.q.val() + self.n_rec32.val();
+        if !self.bad.val() {
+            self.cnt_acc.d.next = self.cnt_acc.q.val() + self.n_rec32.val();
+            self.cnt_inv.d.next = self.cnt_inv.q.val();
+        }
         self.cnt_ag.d.next =
             self.cnt_ag.q.val() + bit_cast::<32, 8>(self.classify.n_after_gate.val());
         self.cnt_dead.d.next =
             self.cnt_dead.q.val() + bit_cast::<32, 8>(self.classify.n_dead.val());
-        self.cnt_inv.d.next =
-            self.cnt_inv.q.val() + bit_cast::<32, 8>(self.classify.n_invalid.val());
         if self.q_clear_counters.q.val() {
             self.cnt_gates.d.next = 0.into();
             self.cnt_acc.d.next = 0.into();
@@ -1786,13 +1809,28 @@ impl Logic for BobCore {
         self.csr_bob_state.hw_value.next = bit_cast::<32, 1>(self.running.q.val().into())
             | (bit_cast::<32, 1>(self.synced.q.val().into()) << 1)
             | (bit_cast::<32, 7>(self.live_end.val()) << 8);
-        // sticky events: the stage Q live bits, but for RNG_RCT/RNG_APT this
-        // cycle's stage P test failures (the live RNG bits include the sticky
-        // bits themselves, which would make them impossible to clear by W1C;
-        // model/AMBIGUITIES.md 22; they stay in stage P so that the sticky
-        // bit covers the next cycle's stage P)
-        self.alarm_events.next = self.live.val().replace_bit(4, self.rct_now.val());
-        self.alarm_events.next = self.alarm_events.val().replace_bit(5, self.apt_now.val());
+        // sticky events: the stage Q live bits, but for RNG_RCT/RNG_APT the
+        // test failures themselves (the live RNG bits include the sticky
+        // bits, which would make them impossible to clear by W1C;
+        // model/AMBIGUITIES.md 22). The failures arrive one cycle late
+        // (pipelined tests): a failure of the cycle before a W1C that
+        // clears its bit is dropped, as the undelayed sticky bit would have
+        // been cleared by that W1C (a W1C also clears the tests, so the
+        // failure of the W1C cycle itself is 0).
+        self.w1c_rng.next = 0.into();
+        if (self.axil.bus.val().get_bits::<12>(32) == self.k_alarms_addr.val())
+            & self.axil.bus.val().get_bit(44)
+        {
+            self.w1c_rng.next = self.axil.bus.val().get_bits::<2>(4);
+        }
+        self.alarm_events.next = self
+            .live
+            .val()
+            .replace_bit(4, self.rct_now.val() & !self.w1c_rng.val().get_bit(0));
+        self.alarm_events.next = self
+            .alarm_events
+            .val()
+            .replace_bit(5, self.apt_now.val() & !self.w1c_rng.val().get_bit(1));
         self.csr_bob_alarms.hw_set.next = bit_cast::<32, 7>(self.alarm_events.val());
         self.csr_rng_qrng_words.hw_value.next = self.qrng_words.q.val();
         // ---- Stage R (Q + 1): bundle of the cycle's records ----
@@ -1851,8 +1889,7 @@ impl Logic for BobCore {
                 << 3)
                 | bit_cast::<64, 3>(self.qs_l4.val().get_bits::<3>(0));
         }
-        // (one of the two is zero: OR instead of an adder)
-        self.r_nrec.d.next = self.classify.n_accepted.val() | self.classify.n_invalid.val();
+        self.r_nrec.d.next = self.classify.n_records.val();
         // A dropped-records GAP waits in `lost_*` until a bundle can carry
         // it (bundle bit 171, the GAP itself then waits in `gapq_*`): while
         // one GAP waits in `gapq_*` and another is pending, bundles are
