@@ -132,7 +132,32 @@ pub const CODE_NOT_YET: u8 = 5;
 
 /// How many of `codes` equal `code` (a pass the compiler vectorises).
 fn count_code(codes: &[u8], code: u8) -> u64 {
-    codes.iter().filter(|c| **c == code).count() as u64
+    // Eight codes per 64-bit word: a byte equal to `code` is a zero byte
+    // of `word ^ code * LOW_BITS`; the equal bytes' flags (0 or 1 per byte)
+    // are summed per byte lane for up to 31 words, then across the lanes.
+    let k = u64::from(code) * LOW_BITS;
+    let words = codes.chunks_exact(8);
+    let tail = words.remainder();
+    let mut n = 0u64;
+    let (mut lanes, mut in_lanes) = (0u64, 0);
+    for group in words {
+        let x = u64::from_le_bytes(group.try_into().unwrap_or_default()) ^ k;
+        lanes += (!nonzero_bytes(x) & HIGH_BITS) >> 7;
+        in_lanes += 1;
+        if in_lanes == 31 {
+            n += lanes.wrapping_mul(LOW_BITS) >> 56;
+            (lanes, in_lanes) = (0, 0);
+        }
+    }
+    n += lanes.wrapping_mul(LOW_BITS) >> 56;
+    n + tail.iter().filter(|c| **c == code).count() as u64
+}
+
+/// The high bit of each byte of `x` set where that byte is not zero (no
+/// carry leaves a byte: the low seven bits plus 0x7F stay below 0x100).
+#[inline(always)]
+fn nonzero_bytes(x: u64) -> u64 {
+    (((x & !HIGH_BITS) + !HIGH_BITS) | x) & HIGH_BITS
 }
 
 /// Non-random symbol code used to fill lost slots.
@@ -777,9 +802,7 @@ impl SiftLedger {
 #[inline(always)]
 fn match_word(codes: &[u8]) -> u64 {
     const _: () = assert!(CODE_MATCH_SIGNAL == 1 && CODE_MATCH_VACUUM == 3);
-    // High bit of each byte set where the byte is not zero (no carry
-    // leaves a byte: the low seven bits plus 0x7F stay below 0x100).
-    let nonzero = |x: u64| (((x & !HIGH_BITS) + !HIGH_BITS) | x) & HIGH_BITS;
+    let nonzero = nonzero_bytes;
     let eights = codes.chunks_exact(8);
     let tail = eights.remainder();
     let mut w = 0u64;
@@ -1865,7 +1888,6 @@ impl BobSifter {
             });
         }
         let (head, end) = (self.head, self.head + n);
-        let requeued = reply.codes.iter().filter(|c| **c >= CODE_NOT_YET).count();
         ledger.reserve(n);
         let mut kept_total = 0u64;
         // 64 entries at a time: the matches and the X bases as bit masks,
@@ -1883,9 +1905,13 @@ impl BobSifter {
                     | (codes[i].wrapping_sub(CODE_MATCH_SIGNAL) & 3) << META_K_SHIFT
             });
         }
-        self.stats.basis_mismatch += count_code(&reply.codes, CODE_MISMATCH);
-        self.stats.excluded += count_code(&reply.codes, CODE_EXCLUDED);
+        let mismatched = count_code(&reply.codes, CODE_MISMATCH);
+        let excluded = count_code(&reply.codes, CODE_EXCLUDED);
+        self.stats.basis_mismatch += mismatched;
+        self.stats.excluded += excluded;
         self.stats.sifted += kept_total;
+        // Every other code (CODE_NOT_YET, or any byte above it) requeues.
+        let requeued = n as u64 - kept_total - mismatched - excluded;
         // Slots Alice did not have yet go back, in order, to the front of
         // the pending queue: move them to the end of the consumed range.
         // Every byte left before them (each event not requeued, and the old
@@ -2564,6 +2590,31 @@ mod tests {
             for (j, &b) in got.iter().enumerate() {
                 assert_eq!(u64::from(b), (w >> j) & 1, "word {w:#x}, bit {j}");
             }
+        }
+    }
+
+    #[test]
+    fn count_code_counts_every_byte_value() {
+        let mut rng = ChaCha20Rng::seed_from_u64(0xC0DE);
+        for len in [0usize, 1, 7, 8, 9, 64, 247, 248, 249, 255, 256, 1000, 5000] {
+            let codes: Vec<u8> = (0..len)
+                .map(|_| {
+                    if rng.random_bool(0.1) {
+                        rng.random()
+                    } else {
+                        rng.random_range(0..6)
+                    }
+                })
+                .collect();
+            for code in [0u8, 1, 4, 5, 0x80, 0xFF] {
+                let want = codes.iter().filter(|c| **c == code).count() as u64;
+                assert_eq!(count_code(&codes, code), want, "len {len}, code {code}");
+            }
+        }
+        // Long runs of one value (a lane sums up to 31 words before flushing).
+        for code in [0u8, 4, 0xFF] {
+            let codes = vec![code; 8 * 100 + 3];
+            assert_eq!(count_code(&codes, code), codes.len() as u64);
         }
     }
 
