@@ -42,6 +42,8 @@ pub struct WindowAlarm {
     sat_sum: Signal<Local, Bits<9>>,
     add_live: Signal<Local, Bit>,
     sum: Signal<Local, Bits<33>>,
+    sum_lo: Signal<Local, Bits<9>>,
+    hi_inc: Signal<Local, Bits<25>>,
     last_of_window: Signal<Local, Bit>,
     window_m1: DFF<Bits<32>>,
 }
@@ -53,8 +55,20 @@ impl Logic for WindowAlarm {
         // registered compare: live_r holds `count > limit` for the count now
         // in the register, decided from the count's next value
         self.live.next = self.live_r.q.val();
-        self.sum.next =
-            bit_cast::<33, 32>(self.count.q.val()) + bit_cast::<33, 8>(self.events.val());
+        // count + events as a carry-select add: the low byte's 9-bit add
+        // selects the high 24 bits or their increment (computed from the
+        // register in parallel), so the events (a popcount) meet no long
+        // carry chain
+        self.sum_lo.next = bit_cast::<9, 8>(self.count.q.val().get_bits::<8>(0))
+            + bit_cast::<9, 8>(self.events.val());
+        self.hi_inc.next = bit_cast::<25, 24>(self.count.q.val().get_bits::<24>(8)) + 1;
+        if self.sum_lo.val().get_bit(8) {
+            self.sum.next = (bit_cast::<33, 25>(self.hi_inc.val()) << 8)
+                | bit_cast::<33, 8>(self.sum_lo.val().get_bits::<8>(0));
+        } else {
+            self.sum.next = (bit_cast::<33, 24>(self.count.q.val().get_bits::<24>(8)) << 8)
+                | bit_cast::<33, 8>(self.sum_lo.val().get_bits::<8>(0));
+        }
         // cycle + 1 >= W  <=>  cycle >= W - 1 (W >= 1; W = 0 behaves as 1)
         self.window_m1.d.next = self.window_cycles.val() - 1;
         if !self.window_cycles.val().any() {

@@ -21,8 +21,12 @@
 //! as it would in stage P, so records are unchanged by the extra stage.
 //!
 //! Visible timing of the registers (records, `gate_en`, `basis_out` and
-//! `qrng_ready` are exact): the counter CSRs and the interval counts move
-//! with stage Q (one cycle after stage P); a new GATE_DEAD_TIME_SLOTS,
+//! `qrng_ready` are exact): the interval counts move with stage Q (one
+//! cycle after stage P) and are accumulated carry-save (counts registered,
+//! added one cycle later; STATUS values unchanged); the counter CSRs
+//! (GATES, ACCEPTED, AFTER_GATE, DEAD_TIME_SUPPRESSED, INVALID, CLICKS_d)
+//! are registered sums and include a cycle's clicks from the third cycle
+//! after its stage P on (one cycle later than with stage Q alone); a new GATE_DEAD_TIME_SLOTS,
 //! STATUS_INTERVAL_LOG2, AFTERGATE_WINDOW_SLOTS or
 //! CLICK_FRACTION_WINDOW_GATES value applies one cycle after the CSR write
 //! (values derived from them are registered; all are configured before
@@ -299,10 +303,35 @@ pub struct BobCore {
     q_sync_ok: DFF<Bit>,
     q_underrun: DFF<Bit>,
     w1c_rng: Signal<Local, Bits<2>>,
-    n_rec48: Signal<Local, Bits<48>>,
-    n_rec32: Signal<Local, Bits<32>>,
-    sum_acc: Signal<Local, Bits<48>>,
-    sum_inv: Signal<Local, Bits<48>>,
+    s_void: DFF<Bit>,
+    c_void: DFF<Bit>,
+    n_proc_r: DFF<Bits<8>>,
+    n_gates_r: DFF<Bits<8>>,
+    n_acc_r: DFF<Bits<8>>,
+    n_inv_r: DFF<Bits<8>>,
+    n_ag_r: DFF<Bits<8>>,
+    n_dead_r: DFF<Bits<8>>,
+    n_raw_r: Vec<DFF<Bits<8>>>,
+    ivn_slots: Signal<Local, Bits<48>>,
+    ivn_gates: Signal<Local, Bits<48>>,
+    ivn_acc: Signal<Local, Bits<48>>,
+    ivn_ag: Signal<Local, Bits<48>>,
+    ivn_dead: Signal<Local, Bits<48>>,
+    ivn_inv: Signal<Local, Bits<48>>,
+    ivn_clicks: Vec<Signal<Local, Bits<48>>>,
+    snapc_tot: Vec<Signal<Local, Bits<48>>>,
+    cn_gates: Signal<Local, Bits<64>>,
+    cn_acc: Signal<Local, Bits<32>>,
+    cn_ag: Signal<Local, Bits<32>>,
+    cn_dead: Signal<Local, Bits<32>>,
+    cn_inv: Signal<Local, Bits<32>>,
+    cn_clicks: Vec<Signal<Local, Bits<32>>>,
+    cv_gates: DFF<Bits<64>>,
+    cv_acc: DFF<Bits<32>>,
+    cv_ag: DFF<Bits<32>>,
+    cv_dead: DFF<Bits<32>>,
+    cv_inv: DFF<Bits<32>>,
+    cv_clicks: Vec<DFF<Bits<32>>>,
     q_rng_sticky: DFF<Bits<2>>,
     q_slot0: DFF<Bits<64>>,
     q_basis: DFF<Bits<8>>,
@@ -718,10 +747,35 @@ impl BobCore {
             q_sync_ok: Default::default(),
             q_underrun: Default::default(),
             w1c_rng: Default::default(),
-            n_rec48: Default::default(),
-            n_rec32: Default::default(),
-            sum_acc: Default::default(),
-            sum_inv: Default::default(),
+            s_void: Default::default(),
+            c_void: Default::default(),
+            n_proc_r: Default::default(),
+            n_gates_r: Default::default(),
+            n_acc_r: Default::default(),
+            n_inv_r: Default::default(),
+            n_ag_r: Default::default(),
+            n_dead_r: Default::default(),
+            n_raw_r: v(nd),
+            ivn_slots: Default::default(),
+            ivn_gates: Default::default(),
+            ivn_acc: Default::default(),
+            ivn_ag: Default::default(),
+            ivn_dead: Default::default(),
+            ivn_inv: Default::default(),
+            ivn_clicks: v(nd),
+            snapc_tot: v(nd),
+            cn_gates: Default::default(),
+            cn_acc: Default::default(),
+            cn_ag: Default::default(),
+            cn_dead: Default::default(),
+            cn_inv: Default::default(),
+            cn_clicks: v(nd),
+            cv_gates: Default::default(),
+            cv_acc: Default::default(),
+            cv_ag: Default::default(),
+            cv_dead: Default::default(),
+            cv_inv: Default::default(),
+            cv_clicks: v(nd),
             q_rng_sticky: Default::default(),
             q_slot0: Default::default(),
             q_basis: Default::default(),
@@ -1301,6 +1355,19 @@ impl Logic for BobCore {
             snap_dead,
             snap_inv,
             snap_seen,
+            s_void,
+            c_void,
+            n_proc_r,
+            n_gates_r,
+            n_acc_r,
+            n_inv_r,
+            n_ag_r,
+            n_dead_r,
+            cv_gates,
+            cv_acc,
+            cv_ag,
+            cv_dead,
+            cv_inv,
             cnt_gates,
             cnt_acc,
             cnt_ag,
@@ -1682,16 +1749,49 @@ impl Logic for BobCore {
         }
         self.blinding.cf_limit.next = self.csr_click_fraction_limit.q.val();
         self.blinding.no_dark_gates.next = self.csr_no_dark_gates.q.val();
-        // ---- Stage Q: STATUS interval (spec 5.6) ----
+        // ---- Stage Q: STATUS interval (spec 5.6) and counters ----
+        // Carry-save accumulation: this cycle's class counts (popcounts of
+        // the class registers) are registered first (`n_*_r`) and added
+        // into the sums in the next cycle, so no popcount sits in front of
+        // a wide adder. The true interval sum is `iv + n_r` (`n_r` void in
+        // the cycle after a STATUS or START: it was counted in the STATUS
+        // snapshot or dropped); a STATUS snapshot keeps `iv + n_r` (without
+        // this cycle's counts), and the stage R capture adds this cycle's
+        // counts, which are then in `n_r`. Counters likewise (`c_void` after
+        // CLEAR_COUNTERS); their CSR values are registered (`cv_*`).
+        self.s_void.d.next = self.q_status_now.q.val() | self.q_start.q.val();
+        self.c_void.d.next = self.q_clear_counters.q.val();
+        self.n_proc_r.d.next = self.classify.n_processed.val();
+        self.n_gates_r.d.next = self.classify.n_gates.val();
+        self.n_ag_r.d.next = self.classify.n_after_gate.val();
+        self.n_dead_r.d.next = self.classify.n_dead.val();
+        self.n_acc_r.d.next = self.classify.n_records.val();
+        self.n_inv_r.d.next = 0.into();
+        if self.bad.val() {
+            self.n_acc_r.d.next = 0.into();
+            self.n_inv_r.d.next = self.classify.n_records.val();
+        }
         for d in 0..self.tdc.len() {
             self.iv_clicks[d].clock.next = self.clock.val();
             self.iv_pmax[d].clock.next = self.clock.val();
             self.snap_clicks[d].clock.next = self.clock.val();
             self.snap_pmax[d].clock.next = self.clock.val();
             self.cnt_clicks[d].clock.next = self.clock.val();
-            self.nraw8.next = self.classify.n_raw[d].val();
+            self.n_raw_r[d].clock.next = self.clock.val();
+            self.cv_clicks[d].clock.next = self.clock.val();
+            self.n_raw_r[d].d.next = self.classify.n_raw[d].val();
+            self.nraw8.next = self.n_raw_r[d].q.val();
             self.nraw48.next = bit_cast::<48, 8>(self.nraw8.val());
             self.nraw32.next = bit_cast::<32, 8>(self.nraw8.val());
+            self.snapc_tot[d].next = self.snap_clicks[d].q.val() + self.nraw48.val();
+            self.ivn_clicks[d].next = self.iv_clicks[d].q.val();
+            if !self.s_void.q.val() {
+                self.ivn_clicks[d].next = self.iv_clicks[d].q.val() + self.nraw48.val();
+            }
+            self.cn_clicks[d].next = self.cnt_clicks[d].q.val();
+            if !self.c_void.q.val() {
+                self.cn_clicks[d].next = self.cnt_clicks[d].q.val() + self.nraw32.val();
+            }
             self.last12.next = self.blinding.last[d].val();
             self.pmax_now[d].next = self.iv_pmax[d].q.val();
             if self.q_proc_cycle.q.val()
@@ -1703,12 +1803,12 @@ impl Logic for BobCore {
             self.snap_clicks[d].d.next = self.snap_clicks[d].q.val();
             self.snap_pmax[d].d.next = self.snap_pmax[d].q.val();
             if self.q_status_now.q.val() {
-                self.snap_clicks[d].d.next = self.iv_clicks[d].q.val() + self.nraw48.val();
+                self.snap_clicks[d].d.next = self.ivn_clicks[d].val();
                 self.snap_pmax[d].d.next = self.pmax_now[d].val();
                 self.iv_clicks[d].d.next = 0.into();
                 self.iv_pmax[d].d.next = 0.into();
             } else {
-                self.iv_clicks[d].d.next = self.iv_clicks[d].q.val() + self.nraw48.val();
+                self.iv_clicks[d].d.next = self.ivn_clicks[d].val();
                 self.iv_pmax[d].d.next = self.pmax_now[d].val();
             }
             if self.q_start.q.val() {
@@ -1716,36 +1816,36 @@ impl Logic for BobCore {
                 self.iv_pmax[d].d.next = 0.into();
             }
             // counters block
-            self.cnt_clicks[d].d.next = self.cnt_clicks[d].q.val() + self.nraw32.val();
+            self.cnt_clicks[d].d.next = self.cn_clicks[d].val();
             if self.q_clear_counters.q.val() {
                 self.cnt_clicks[d].d.next = 0.into();
             }
-            self.csr_clicks[d].hw_value.next = self.cnt_clicks[d].q.val();
+            self.cv_clicks[d].d.next = self.cn_clicks[d].val();
+            self.csr_clicks[d].hw_value.next = self.cv_clicks[d].q.val();
             self.csr_photocurrent_last[d].hw_value.next = bit_cast::<32, 12>(self.last12.val());
         }
         self.snap_new.d.next = self.q_status_now.q.val();
-        // accepted/invalid sums: the record count is added in parallel with
-        // the invalid decision (`bad` from the live alarms), which only
-        // selects the new or the old value
-        self.n_rec48.next = bit_cast::<48, 8>(self.classify.n_records.val());
-        self.n_rec32.next = bit_cast::<32, 8>(self.classify.n_records.val());
-        self.sum_acc.next = self.iv_acc.q.val();
-        self.sum_inv.next = self.iv_inv.q.val() + self.n_rec48.val();
-        if !self.bad.val() {
-            self.sum_acc.next = self.iv_acc.q.val() + self.n_rec48.val();
-            self.sum_inv.next = self.iv_inv.q.val();
+        self.ivn_slots.next = self.iv_slots.q.val();
+        self.ivn_gates.next = self.iv_gates.q.val();
+        self.ivn_acc.next = self.iv_acc.q.val();
+        self.ivn_ag.next = self.iv_ag.q.val();
+        self.ivn_dead.next = self.iv_dead.q.val();
+        self.ivn_inv.next = self.iv_inv.q.val();
+        if !self.s_void.q.val() {
+            self.ivn_slots.next = self.iv_slots.q.val() + bit_cast::<48, 8>(self.n_proc_r.q.val());
+            self.ivn_gates.next = self.iv_gates.q.val() + bit_cast::<48, 8>(self.n_gates_r.q.val());
+            self.ivn_acc.next = self.iv_acc.q.val() + bit_cast::<48, 8>(self.n_acc_r.q.val());
+            self.ivn_ag.next = self.iv_ag.q.val() + bit_cast::<48, 8>(self.n_ag_r.q.val());
+            self.ivn_dead.next = self.iv_dead.q.val() + bit_cast::<48, 8>(self.n_dead_r.q.val());
+            self.ivn_inv.next = self.iv_inv.q.val() + bit_cast::<48, 8>(self.n_inv_r.q.val());
         }
         if self.q_status_now.q.val() {
-            self.snap_slots.d.next =
-                self.iv_slots.q.val() + bit_cast::<48, 8>(self.classify.n_processed.val());
-            self.snap_gates.d.next =
-                self.iv_gates.q.val() + bit_cast::<48, 8>(self.classify.n_gates.val());
-            self.snap_acc.d.next = self.sum_acc.val();
-            self.snap_ag.d.next =
-                self.iv_ag.q.val() + bit_cast::<48, 8>(self.classify.n_after_gate.val());
-            self.snap_dead.d.next =
-                self.iv_dead.q.val() + bit_cast::<48, 8>(self.classify.n_dead.val());
-            self.snap_inv.d.next = self.sum_inv.val();
+            self.snap_slots.d.next = self.ivn_slots.val();
+            self.snap_gates.d.next = self.ivn_gates.val();
+            self.snap_acc.d.next = self.ivn_acc.val();
+            self.snap_ag.d.next = self.ivn_ag.val();
+            self.snap_dead.d.next = self.ivn_dead.val();
+            self.snap_inv.d.next = self.ivn_inv.val();
             self.snap_seen.d.next = self.iv_seen.q.val() | self.live.val();
             self.iv_slots.d.next = 0.into();
             self.iv_gates.d.next = 0.into();
@@ -1755,16 +1855,12 @@ impl Logic for BobCore {
             self.iv_inv.d.next = 0.into();
             self.iv_seen.d.next = 0.into();
         } else {
-            self.iv_slots.d.next =
-                self.iv_slots.q.val() + bit_cast::<48, 8>(self.classify.n_processed.val());
-            self.iv_gates.d.next =
-                self.iv_gates.q.val() + bit_cast::<48, 8>(self.classify.n_gates.val());
-            self.iv_acc.d.next = self.sum_acc.val();
-            self.iv_ag.d.next =
-                self.iv_ag.q.val() + bit_cast::<48, 8>(self.classify.n_after_gate.val());
-            self.iv_dead.d.next =
-                self.iv_dead.q.val() + bit_cast::<48, 8>(self.classify.n_dead.val());
-            self.iv_inv.d.next = self.sum_inv.val();
+            self.iv_slots.d.next = self.ivn_slots.val();
+            self.iv_gates.d.next = self.ivn_gates.val();
+            self.iv_acc.d.next = self.ivn_acc.val();
+            self.iv_ag.d.next = self.ivn_ag.val();
+            self.iv_dead.d.next = self.ivn_dead.val();
+            self.iv_inv.d.next = self.ivn_inv.val();
             if self.q_proc_cycle.q.val() {
                 self.iv_seen.d.next = self.iv_seen.q.val() | self.live.val();
             }
@@ -1779,18 +1875,23 @@ impl Logic for BobCore {
             self.iv_seen.d.next = 0.into();
         }
         // ---- Counters block and state registers (stage Q) ----
-        self.cnt_gates.d.next =
-            self.cnt_gates.q.val() + bit_cast::<64, 8>(self.classify.n_gates.val());
-        self.cnt_acc.d.next = self.cnt_acc.q.val();
-        self.cnt_inv.d.next = self.cnt_inv.q.val() + self.n_rec32.val();
-        if !self.bad.val() {
-            self.cnt_acc.d.next = self.cnt_acc.q.val() + self.n_rec32.val();
-            self.cnt_inv.d.next = self.cnt_inv.q.val();
+        self.cn_gates.next = self.cnt_gates.q.val();
+        self.cn_acc.next = self.cnt_acc.q.val();
+        self.cn_ag.next = self.cnt_ag.q.val();
+        self.cn_dead.next = self.cnt_dead.q.val();
+        self.cn_inv.next = self.cnt_inv.q.val();
+        if !self.c_void.q.val() {
+            self.cn_gates.next = self.cnt_gates.q.val() + bit_cast::<64, 8>(self.n_gates_r.q.val());
+            self.cn_acc.next = self.cnt_acc.q.val() + bit_cast::<32, 8>(self.n_acc_r.q.val());
+            self.cn_ag.next = self.cnt_ag.q.val() + bit_cast::<32, 8>(self.n_ag_r.q.val());
+            self.cn_dead.next = self.cnt_dead.q.val() + bit_cast::<32, 8>(self.n_dead_r.q.val());
+            self.cn_inv.next = self.cnt_inv.q.val() + bit_cast::<32, 8>(self.n_inv_r.q.val());
         }
-        self.cnt_ag.d.next =
-            self.cnt_ag.q.val() + bit_cast::<32, 8>(self.classify.n_after_gate.val());
-        self.cnt_dead.d.next =
-            self.cnt_dead.q.val() + bit_cast::<32, 8>(self.classify.n_dead.val());
+        self.cnt_gates.d.next = self.cn_gates.val();
+        self.cnt_acc.d.next = self.cn_acc.val();
+        self.cnt_ag.d.next = self.cn_ag.val();
+        self.cnt_dead.d.next = self.cn_dead.val();
+        self.cnt_inv.d.next = self.cn_inv.val();
         if self.q_clear_counters.q.val() {
             self.cnt_gates.d.next = 0.into();
             self.cnt_acc.d.next = 0.into();
@@ -1798,14 +1899,19 @@ impl Logic for BobCore {
             self.cnt_dead.d.next = 0.into();
             self.cnt_inv.d.next = 0.into();
         }
-        self.hi_gates.value.next = self.cnt_gates.q.val();
+        self.cv_gates.d.next = self.cn_gates.val();
+        self.cv_acc.d.next = self.cn_acc.val();
+        self.cv_ag.d.next = self.cn_ag.val();
+        self.cv_dead.d.next = self.cn_dead.val();
+        self.cv_inv.d.next = self.cn_inv.val();
+        self.hi_gates.value.next = self.cv_gates.q.val();
         self.hi_gates.lo_read.next = self.csr_gates_lo.read_pulse.val();
         self.csr_gates_lo.hw_value.next = self.hi_gates.lo.val();
         self.csr_gates_hi.hw_value.next = self.hi_gates.hi.val();
-        self.csr_accepted.hw_value.next = self.cnt_acc.q.val();
-        self.csr_after_gate.hw_value.next = self.cnt_ag.q.val();
-        self.csr_dead_time_suppressed.hw_value.next = self.cnt_dead.q.val();
-        self.csr_invalid.hw_value.next = self.cnt_inv.q.val();
+        self.csr_accepted.hw_value.next = self.cv_acc.q.val();
+        self.csr_after_gate.hw_value.next = self.cv_ag.q.val();
+        self.csr_dead_time_suppressed.hw_value.next = self.cv_dead.q.val();
+        self.csr_invalid.hw_value.next = self.cv_inv.q.val();
         self.csr_bob_state.hw_value.next = bit_cast::<32, 1>(self.running.q.val().into())
             | (bit_cast::<32, 1>(self.synced.q.val().into()) << 1)
             | (bit_cast::<32, 7>(self.live_end.val()) << 8);
@@ -1911,22 +2017,34 @@ impl Logic for BobCore {
                 self.sbuf[j].clock.next = self.clock.val();
                 self.sval.next = 0.into();
                 if self.k_sel[j].val() == 0 {
-                    self.sval.next = bit_cast::<64, 48>(self.snap_slots.q.val());
+                    self.sval.next = bit_cast::<64, 48>(
+                        self.snap_slots.q.val() + bit_cast::<48, 8>(self.n_proc_r.q.val()),
+                    );
                 }
                 if self.k_sel[j].val() == 1 {
-                    self.sval.next = bit_cast::<64, 48>(self.snap_gates.q.val());
+                    self.sval.next = bit_cast::<64, 48>(
+                        self.snap_gates.q.val() + bit_cast::<48, 8>(self.n_gates_r.q.val()),
+                    );
                 }
                 if self.k_sel[j].val() == 3 {
-                    self.sval.next = bit_cast::<64, 48>(self.snap_acc.q.val());
+                    self.sval.next = bit_cast::<64, 48>(
+                        self.snap_acc.q.val() + bit_cast::<48, 8>(self.n_acc_r.q.val()),
+                    );
                 }
                 if self.k_sel[j].val() == 4 {
-                    self.sval.next = bit_cast::<64, 48>(self.snap_ag.q.val());
+                    self.sval.next = bit_cast::<64, 48>(
+                        self.snap_ag.q.val() + bit_cast::<48, 8>(self.n_ag_r.q.val()),
+                    );
                 }
                 if self.k_sel[j].val() == 5 {
-                    self.sval.next = bit_cast::<64, 48>(self.snap_dead.q.val());
+                    self.sval.next = bit_cast::<64, 48>(
+                        self.snap_dead.q.val() + bit_cast::<48, 8>(self.n_dead_r.q.val()),
+                    );
                 }
                 if self.k_sel[j].val() == 6 {
-                    self.sval.next = bit_cast::<64, 48>(self.snap_inv.q.val());
+                    self.sval.next = bit_cast::<64, 48>(
+                        self.snap_inv.q.val() + bit_cast::<48, 8>(self.n_inv_r.q.val()),
+                    );
                 }
                 if self.k_sel[j].val() == 8 {
                     self.sval.next = bit_cast::<64, 7>(self.live_end.val());
@@ -1937,7 +2055,7 @@ impl Logic for BobCore {
                 }
                 for d in 0..self.tdc.len() {
                     if (self.k_sel[j].val() == 2) & (self.k_seld[j].val() == self.k_det2[d].val()) {
-                        self.snap48.next = self.snap_clicks[d].q.val();
+                        self.snap48.next = self.snapc_tot[d].val();
                         self.sval.next = bit_cast::<64, 48>(self.snap48.val());
                     }
                     if (self.k_sel[j].val() == 7) & (self.k_seld[j].val() == self.k_det2[d].val()) {
