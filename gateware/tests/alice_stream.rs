@@ -228,9 +228,11 @@ fn stuck_qrng_raises_alarm_and_stops_protocol_symbols() {
     );
 }
 
-/// The same PRNG run on a core generated with `L` lanes.
+/// The same PRNG run on a core generated with `L` lanes (`ALICE_CTRL` =
+/// `ctrl`).
 fn lanes_run<const L: usize, const SW: usize, const QW: usize>(
     seed: u64,
+    ctrl: u32,
     status_log2: u32,
     cycles: u64,
 ) {
@@ -240,7 +242,7 @@ fn lanes_run<const L: usize, const SW: usize, const QW: usize>(
         ("RNG_CTRL", 1),
         ("RNG_SEED_LO", seed as u32),
         ("RNG_SEED_HI", (seed >> 32) as u32),
-        ("ALICE_CTRL", 1 | (5 << 8)),
+        ("ALICE_CTRL", ctrl),
         ("STREAM_CTRL", status_log2),
     ];
     for (name, v) in writes {
@@ -259,9 +261,19 @@ fn lanes_run<const L: usize, const SW: usize, const QW: usize>(
 
 #[test]
 fn one_two_and_eight_lane_cores_match_model() {
-    lanes_run::<1, 4, 64>(0xA11CE, 7, 400);
-    lanes_run::<2, 8, 128>(0xB0B, 7, 300);
+    lanes_run::<1, 4, 64>(0xA11CE, 1 | (5 << 8), 7, 400);
+    lanes_run::<2, 8, 128>(0xB0B, 1 | (5 << 8), 7, 300);
     // 8 lanes: a record every 8 cycles leaves no room for STATUS words
     // (known limit of the single group buffer), so STATUS is off here.
-    lanes_run::<8, 32, 512>(0xC0FFEE, 0, 150);
+    lanes_run::<8, 32, 512>(0xC0FFEE, 1 | (5 << 8), 0, 150);
+}
+
+/// PRBS7 calibration mode (spec 4.2) on 2 and 8 lanes: every lane's
+/// basis/value bits (per-lane lookup tables in the core) over more than one
+/// 127-bit period, and the 8-lane sync frame in RUN mode with a 2^6 frame.
+#[test]
+fn prbs_mode_and_sync_frame_on_two_and_eight_lanes_match_model() {
+    lanes_run::<2, 8, 128>(0x9AB5, 3, 0, 160);
+    lanes_run::<8, 32, 512>(0x9AB5, 3, 0, 80);
+    lanes_run::<8, 32, 512>(0x5EC, 1 | (6 << 8), 0, 80);
 }

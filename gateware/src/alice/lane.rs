@@ -1,18 +1,17 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! One lane of Alice's pulse-pattern generator: the lane's random source
-//! (xoshiro256+ test PRNG or QRNG word with SP 800-90B health tests), the
-//! decoy/basis selector (spec 4.1) and the per-slot mode multiplexer (spec
-//! 4.2: sync frame, entropy blanking, fixed symbol, PRBS7).
+//! (xoshiro256+ test PRNG or the QRNG word registered by the top, whose
+//! SP 800-90B health tests the top runs), the decoy/basis selector (spec
+//! 4.1) and the per-slot mode multiplexer (spec 4.2: sync frame, entropy
+//! blanking, fixed symbol, PRBS7).
 //!
 //! Pipeline (cycle `k` = the slot cycle as seen at stage 0):
-//! stage 0 (`k`): QRNG word and the health tests' sample comparisons;
-//! PRNG step `k`.
-//! stage 1 (`k+1`): random word `r`, decoy/basis selection, registered;
-//! health-test counts and fail outputs of the stage-0 sample
-//! (`HealthTests::pipelined`).
-//! stage 2 (`k+2`): mode multiplexer, registered onto `symbol` (`k+3`).
+//! stage 0 (`k`): PRNG step `k` (the top registers the QRNG word).
+//! stage 1 (`k+1`): random word `r`, decoy/basis selection, registered.
+//! stage 2 (`k+2`): mode multiplexer (blanked by the top's registered
+//! `blank`), registered onto `symbol` (`k+3`). The blanking by a health
+//! fail on the cycle's own sample is applied by the top at stage 3.
 
-use crate::common::health::HealthTests;
 use crate::common::prng::Xoshiro256Plus;
 use rust_hdl::prelude::*;
 
@@ -41,27 +40,13 @@ pub struct AliceLane {
     pub clock: Signal<In, Clock>,
     /// 64-bit PRNG seed, sampled with `load`.
     pub seed: Signal<In, Bits<64>>,
-    /// START: load the PRNG and clear the health tests, active high.
+    /// START: load the PRNG, active high.
     pub load: Signal<In, Bit>,
     /// PRNG step enable, active high (the top holds it high: the PRNG
     /// steps every cycle and its words are used only in running cycles).
     pub step: Signal<In, Bit>,
-    /// Stage 0: this lane's QRNG word.
-    pub qrng_word: Signal<In, Bits<64>>,
-    /// Stage 0: the QRNG word is accepted and health-tested, active high.
-    pub qrng_take: Signal<In, Bit>,
-    /// Clear the health tests' state (START or host alarm clear), active high.
-    pub health_clear: Signal<In, Bit>,
-    /// `RNG_RCT_CUTOFF`, samples.
-    pub rct_cutoff: Signal<In, Bits<16>>,
-    /// `RNG_APT_WINDOW`, samples.
-    pub apt_window: Signal<In, Bits<16>>,
-    /// `RNG_APT_CUTOFF`, samples.
-    pub apt_cutoff: Signal<In, Bits<16>>,
-    /// Stage 1: the RCT fails on the previous cycle's (stage-0) word.
-    pub rct_fail: Signal<Out, Bit>,
-    /// Stage 1: the APT fails on the previous cycle's (stage-0) word.
-    pub apt_fail: Signal<Out, Bit>,
+    /// Stage 1: this lane's QRNG word of the stage-0 cycle, registered.
+    pub qword: Signal<In, Bits<64>>,
     /// The random words come from the QRNG (else the PRNG), active high.
     pub use_qrng: Signal<In, Bit>,
     /// `DECOY_THRESH_SIGNAL`, 2^-16 units.
@@ -80,7 +65,8 @@ pub struct AliceLane {
     pub sync: Signal<In, Bit>,
     /// Stage 2: frame position of lane 0's slot (`i mod 2^s`, 0..15).
     pub sync_pos: Signal<In, Bits<5>>,
-    /// Stage 2: entropy alarm or underrun for this cycle: blank, active high.
+    /// Stage 2: entropy alarm or underrun for this cycle's slots, known
+    /// from registers: blank, active high.
     pub blank: Signal<In, Bit>,
     /// Stage 2: PRBS position of lane 0's basis bit, `(2 i) mod 127`.
     pub prbs_pos: Signal<In, Bits<8>>,
@@ -97,8 +83,6 @@ pub struct AliceLane {
     /// them and registers the count with the symbols).
     pub proto_out: Signal<Out, Bits<8>>,
     prng: Xoshiro256Plus,
-    health: HealthTests,
-    qword: DFF<Bits<64>>,
     rsym: DFF<Bits<4>>,
     sym: DFFWithInit<Bits<4>>,
     /// Stage 2: the next `sym` is a protocol symbol (class 0..2).
@@ -107,13 +91,15 @@ pub struct AliceLane {
     class_bits: Signal<Local, Bits<4>>,
     basis_bits: Signal<Local, Bits<4>>,
     bit_bits: Signal<Local, Bits<4>>,
-    prbs_basis_ix: Signal<Local, Bits<8>>,
-    prbs_bit_ix: Signal<Local, Bits<8>>,
-    sync_ix: Signal<Local, Bits<5>>,
-    sync_pattern: Constant<Bits<16>>,
-    prbs: Constant<Bits<256>>,
-    lane_sync: Constant<Bits<5>>,
-    lane_prbs: Constant<Bits<8>>,
+    /// This lane's sync-frame bits by lane 0's frame position `p`: bit `p`
+    /// = `SYNC_PATTERN` bit `p + lane` (0 past the 16-slot frame), so the
+    /// multiplexer looks up a constant at `sync_pos` without an adder.
+    sync_tab: Constant<Bits<32>>,
+    /// This lane's PRBS7 basis bits by lane 0's position `p` (0..126):
+    /// bit `p` = `b_{(p + 2 lane) mod 127}` (no adder before the lookup).
+    prbs_basis_tab: Constant<Bits<128>>,
+    /// This lane's PRBS7 value bits: bit `p` = `b_{(p + 2 lane + 1) mod 127}`.
+    prbs_bit_tab: Constant<Bits<128>>,
     lane_shift: Constant<Bits<8>>,
     lane_bit: Constant<Bits<8>>,
 }
@@ -121,23 +107,23 @@ pub struct AliceLane {
 impl AliceLane {
     /// Lane `lane` (0-based).
     pub fn new(lane: usize) -> Self {
-        let mut prbs = Bits::<256>::default();
-        for (j, b) in prbs7_bits(127).into_iter().cycle().take(256).enumerate() {
-            prbs = prbs.replace_bit(j, b);
+        let prbs = prbs7_bits(127);
+        let mut prbs_basis_tab = Bits::<128>::default();
+        let mut prbs_bit_tab = Bits::<128>::default();
+        for p in 0..127 {
+            prbs_basis_tab = prbs_basis_tab.replace_bit(p, prbs[(p + 2 * lane) % 127]);
+            prbs_bit_tab = prbs_bit_tab.replace_bit(p, prbs[(p + 2 * lane + 1) % 127]);
+        }
+        let mut sync_tab = Bits::<32>::default();
+        for p in 0..32 {
+            let j = p + lane;
+            sync_tab = sync_tab.replace_bit(p, j < 16 && SYNC_PATTERN >> j & 1 == 1);
         }
         Self {
             clock: Default::default(),
             seed: Default::default(),
             load: Default::default(),
             step: Default::default(),
-            qrng_word: Default::default(),
-            qrng_take: Default::default(),
-            health_clear: Default::default(),
-            rct_cutoff: Default::default(),
-            apt_window: Default::default(),
-            apt_cutoff: Default::default(),
-            rct_fail: Default::default(),
-            apt_fail: Default::default(),
             use_qrng: Default::default(),
             thresh_signal: Default::default(),
             thresh_decoy: Default::default(),
@@ -151,7 +137,6 @@ impl AliceLane {
             prbs_pos: Default::default(),
             symbol: Default::default(),
             prng: Xoshiro256Plus::new(lane),
-            health: HealthTests::pipelined(),
             qword: Default::default(),
             rsym: Default::default(),
             sym: DFFWithInit::new(BLANK.into()),
@@ -160,13 +145,9 @@ impl AliceLane {
             class_bits: Default::default(),
             basis_bits: Default::default(),
             bit_bits: Default::default(),
-            prbs_basis_ix: Default::default(),
-            prbs_bit_ix: Default::default(),
-            sync_ix: Default::default(),
-            sync_pattern: Constant::new(SYNC_PATTERN.into()),
-            prbs: Constant::new(prbs),
-            lane_sync: Constant::new((lane as u64).into()),
-            lane_prbs: Constant::new((2 * lane as u64).into()),
+            sync_tab: Constant::new(sync_tab),
+            prbs_basis_tab: Constant::new(prbs_basis_tab),
+            prbs_bit_tab: Constant::new(prbs_bit_tab),
             lane_shift: Constant::new((4 * lane as u64).into()),
             chain_in: Default::default(),
             chain_out: Default::default(),
@@ -180,24 +161,15 @@ impl AliceLane {
 impl Logic for AliceLane {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clock, prng, health);
-        dff_setup!(self, clock, qword, rsym, sym);
-        // ---- Stage 0: random sources and health tests ----
+        clock!(self, clock, prng);
+        dff_setup!(self, clock, rsym, sym);
+        // ---- Stage 0: PRNG ----
         self.prng.seed.next = self.seed.val();
         self.prng.load.next = self.load.val();
         self.prng.step.next = self.step.val();
-        self.health.sample.next = self.qrng_word.val();
-        self.health.valid.next = self.qrng_take.val();
-        self.health.clear.next = self.health_clear.val();
-        self.health.rct_cutoff.next = self.rct_cutoff.val();
-        self.health.apt_window.next = self.apt_window.val();
-        self.health.apt_cutoff.next = self.apt_cutoff.val();
-        self.rct_fail.next = self.health.rct_fail.val();
-        self.apt_fail.next = self.health.apt_fail.val();
-        self.qword.d.next = self.qrng_word.val();
         // ---- Stage 1: decoy and basis selection (spec 4.1) ----
         if self.use_qrng.val() {
-            self.r.next = self.qword.q.val();
+            self.r.next = self.qword.val();
         } else {
             self.r.next = self.prng.out.val();
         }
@@ -220,15 +192,12 @@ impl Logic for AliceLane {
         }
         self.rsym.d.next = self.class_bits.val() | self.basis_bits.val() | self.bit_bits.val();
         // ---- Stage 2: mode multiplexer (spec 4.2; literals 12 = BLANK, 13 = SYNC_MARK) ----
-        self.sync_ix.next = self.sync_pos.val() + self.lane_sync.val();
-        self.prbs_basis_ix.next = self.prbs_pos.val() + self.lane_prbs.val();
-        self.prbs_bit_ix.next = self.prbs_pos.val() + self.lane_prbs.val() + 1;
         self.sym.d.next = 12.into();
         if self.active.val() {
             match self.mode.val().index() {
                 1 => {
                     if self.sync.val() {
-                        if self.sync_pattern.val().get_bit(self.sync_ix.val().index()) {
+                        if self.sync_tab.val().get_bit(self.sync_pos.val().index()) {
                             self.sym.d.next = 13.into();
                         }
                     } else if !self.blank.val() {
@@ -240,13 +209,17 @@ impl Logic for AliceLane {
                 }
                 3 => {
                     self.sym.d.next = 0.into();
-                    if self.prbs.val().get_bit(self.prbs_basis_ix.val().index()) {
-                        if self.prbs.val().get_bit(self.prbs_bit_ix.val().index()) {
+                    if self
+                        .prbs_basis_tab
+                        .val()
+                        .get_bit(self.prbs_pos.val().index())
+                    {
+                        if self.prbs_bit_tab.val().get_bit(self.prbs_pos.val().index()) {
                             self.sym.d.next = 3.into();
                         } else {
                             self.sym.d.next = 2.into();
                         }
-                    } else if self.prbs.val().get_bit(self.prbs_bit_ix.val().index()) {
+                    } else if self.prbs_bit_tab.val().get_bit(self.prbs_pos.val().index()) {
                         self.sym.d.next = 1.into();
                     }
                 }

@@ -4,15 +4,26 @@
 //! lanes, the symbol packer (ALICE_SYMBOLS, EPOCH and STATUS records) and
 //! the record stream with GAP accounting.
 //!
-//! Pipeline: stage 0 is the slot cycle (run control, QRNG handshake, the
-//! health tests' sample comparisons, PRNG step: the PRNGs step in every
-//! cycle, which changes no used word since running cycles follow START's
-//! load without a gap); lanes register the random
-//! symbol at stage 1 and the final symbol at stage 2; stage 3 drives
-//! `symbols` and feeds the packer. The health-test fails of a stage-0
-//! sample come out of the lanes at stage 1 (registered compare results):
-//! they blank that cycle's slots at stage 2 and set the sticky
-//! `RNG_RCT`/`RNG_APT` bits one cycle after the sample's cycle.
+//! Pipeline: stage 0 is the slot cycle (run control, QRNG handshake, PRNG
+//! step: the PRNGs step in every cycle, which changes no used word since
+//! running cycles follow START's load without a gap); lanes register the
+//! random symbol at stage 1 and the final symbol at stage 2; stage 3
+//! drives `symbols` and feeds the packer. The QRNG words, the take and the
+//! health clear are registered first (stage 1) and the lanes' health tests
+//! (SP 800-90B 4.4.1/4.4.2, `HealthTests::pipelined`, instantiated here
+//! beside the lanes) run on the registered values, so no logic sits
+//! between `valid0` and the tests' 64-bit state enables. The fails of a
+//! stage-0 sample come out at stage 2; their OR over the lanes is
+//! registered (`kill3`, RUN mode outside the sync frame) and turns that
+//! cycle's slots into BLANK at stage 3 (`symbols`, the packer and the
+//! protocol-symbol count), and they set the sticky
+//! `RNG_RCT`/`RNG_APT` bits two cycles after the sample's cycle (one cycle
+//! later than up to commit 4c6ea85; `ENTROPY_OK` falls one cycle later
+//! too; a write to `RNG_RCT_CUTOFF`/`RNG_APT_*` reaches the tests one
+//! sample earlier). Symbols and records are unchanged; the STATUS
+//! `AlarmsLive`/`AlarmsSeen` RNG bits, read at the record's stage 3, now
+//! cover exactly the fails on samples up to the record's last slot cycle
+//! (before: also the next cycle's sample).
 //!
 //! The record sequencer sends one group ([EPOCH] ALICE_SYMBOLS [STATUS],
 //! up to 12 words) one word per cycle. With 8 lanes a record completes
@@ -26,6 +37,7 @@
 
 use crate::alice::lane::AliceLane;
 use crate::common::csr::{self, AxiLiteSlave, CsrError, CsrReg, HiLatch, CSR_ADDR_BITS};
+use crate::common::health::HealthTests;
 use crate::common::stream::{LostSlots, RecordStream};
 use qkd_abi::{GenParams, RegisterMap};
 use rust_hdl::prelude::*;
@@ -151,6 +163,14 @@ pub struct AliceTop<const L: usize, const SW: usize, const QW: usize> {
     hi_lost: HiLatch,
     // ---- Lanes and stream ----
     lanes: Vec<AliceLane>,
+    /// Lane `l`'s QRNG health tests, fed from `qword1`/`take1`/`clear1`.
+    health: Vec<HealthTests>,
+    /// Stage 1: the QRNG words of the stage-0 cycle.
+    qword1: DFF<Bits<QW>>,
+    /// Stage 1: the stage-0 word was taken (health-tested), active high.
+    take1: DFF<Bit>,
+    /// Stage 1: clear the health tests before that word, active high.
+    clear1: DFF<Bit>,
     stream: RecordStream,
     // ---- Stage 0: run control ----
     start: Signal<Local, Bit>,
@@ -168,6 +188,19 @@ pub struct AliceTop<const L: usize, const SW: usize, const QW: usize> {
     seed: Signal<Local, Bits<64>>,
     any_rct: Signal<Local, Bit>,
     any_apt: Signal<Local, Bit>,
+    /// Stage 2: a lane's health test fails on this cycle's slots' sample.
+    fail_any: Signal<Local, Bit>,
+    /// Stage 3: this cycle's slots are blanked by a health fail on their
+    /// own sample (RUN mode, not a sync-frame cycle): all lanes BLANK.
+    kill3: DFF<Bit>,
+    /// Stage 3: the lanes' symbols after `kill3`.
+    sym3: Signal<Local, Bits<32>>,
+    /// Stage 3: the protocol-symbol count after `kill3`.
+    proto3: Signal<Local, Bits<4>>,
+    /// `BLANK` in each of the L lanes' nibbles.
+    blank_word: Constant<Bits<32>>,
+    /// Stage 2: blank this cycle's slots (alarm/underrun known from registers).
+    blank2: Signal<Local, Bit>,
     underrun: Signal<Local, Bit>,
     rng_alarm: Signal<Local, Bit>,
     rng_alarm_prev: DFF<Bit>,
@@ -380,6 +413,10 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceTop<L, SW, QW> {
             hi_records: Default::default(),
             hi_lost: Default::default(),
             lanes: (0..L).map(AliceLane::new).collect(),
+            health: (0..L).map(|_| HealthTests::pipelined()).collect(),
+            qword1: Default::default(),
+            take1: Default::default(),
+            clear1: Default::default(),
             stream: RecordStream::registered(LostSlots::Sum),
             start: Default::default(),
             stop: Default::default(),
@@ -393,6 +430,16 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceTop<L, SW, QW> {
             seed: Default::default(),
             any_rct: Default::default(),
             any_apt: Default::default(),
+            fail_any: Default::default(),
+            kill3: Default::default(),
+            sym3: Default::default(),
+            proto3: Default::default(),
+            blank_word: Constant::new(
+                (0..L)
+                    .fold(0u64, |w, l| w | crate::alice::lane::BLANK << (4 * l))
+                    .into(),
+            ),
+            blank2: Default::default(),
             underrun: Default::default(),
             rng_alarm: Default::default(),
             rng_alarm_prev: Default::default(),
@@ -759,6 +806,10 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             use_qrng,
             slot0,
             bnd0,
+            qword1,
+            take1,
+            clear1,
+            kill3,
             rng_alarm_prev,
             qrng_words,
             valid1,
@@ -870,6 +921,11 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
         self.rng_alarm_prev.d.next = self.rng_alarm.val();
         self.health_clear.next =
             self.start.val() | (self.rng_alarm_prev.q.val() & !self.rng_alarm.val());
+        // Stage 1 of the QRNG words: registered for the lanes and the health
+        // tests (take and clear with them, so their order is kept).
+        self.qword1.d.next = self.qrng_data.val();
+        self.take1.d.next = self.valid0.val() & self.use_qrng.q.val() & self.qrng_valid.val();
+        self.clear1.d.next = self.health_clear.val();
         if self.valid0.val() & self.use_qrng.q.val() & self.qrng_valid.val() {
             self.qrng_words.d.next = self.qrng_words.q.val() + self.lanes_c32.val();
         }
@@ -888,9 +944,40 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             !((self.one64.val() << self.csr_stream_ctrl.q.val().get_bits::<6>(0)) - 1)
                 | self.low6.val();
         self.status_en.d.next = self.csr_stream_ctrl.q.val().get_bits::<6>(0) >= 6;
-        // ---- Lanes ----
+        // ---- Health tests (stage 1 samples, fails at stage 2) ----
         self.any_rct.next = false;
         self.any_apt.next = false;
+        for i in 0..L {
+            self.health[i].clock.next = self.clock.val();
+            self.health[i].sample.next = self.qword1.q.val().get_bits::<64>(i * 64);
+            self.health[i].valid.next = self.take1.q.val();
+            self.health[i].clear.next = self.clear1.q.val();
+            self.health[i].rct_cutoff.next = self.csr_rng_rct_cutoff.q.val().get_bits::<16>(0);
+            self.health[i].apt_window.next = self.csr_rng_apt_window.q.val().get_bits::<16>(0);
+            self.health[i].apt_cutoff.next = self.csr_rng_apt_cutoff.q.val().get_bits::<16>(0);
+            if self.health[i].rct_fail.val() {
+                self.any_rct.next = true;
+            }
+            if self.health[i].apt_fail.val() {
+                self.any_apt.next = true;
+            }
+        }
+        // Blanking (spec 4.2 rule 2) of the slots of stage-0 cycle k, applied
+        // at stage 2 (k+2): underrun or sticky entropy alarm at k (bad1), the
+        // sticky bits at k+1 and k+2 (set by the fails on the samples of k-2
+        // and k-1, which come out of the health tests at k and k+1), and the
+        // fails on the sample of k itself (fail_any, at k+2, registered into
+        // kill3 and applied to the stage-3 symbols; BLANK in RUN mode outside
+        // the sync frame, as the lanes' multiplexer does with `blank`).
+        self.bad1.d.next = self.underrun.val() | self.rng_alarm.val();
+        self.bad2.d.next = self.bad1.q.val() | self.rng_alarm.val();
+        self.blank2.next = self.bad2.q.val() | self.rng_alarm.val();
+        self.fail_any.next = self.any_rct.val() | self.any_apt.val();
+        self.kill3.d.next = self.fail_any.val()
+            & self.valid2.q.val()
+            & (self.csr_alice_ctrl.q.val().get_bits::<2>(0) == 1)
+            & !self.sync2.q.val();
+        // ---- Lanes ----
         for i in 0..L {
             self.lanes[i].clock.next = self.clock.val();
             self.lanes[i].seed.next = self.seed.val();
@@ -900,13 +987,7 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             // exactly the valid0 cycles but the last one (the STOP cycle),
             // so the words used are the same as with step = valid0.
             self.lanes[i].step.next = true;
-            self.lanes[i].qrng_word.next = self.qrng_data.val().get_bits::<64>(i * 64);
-            self.lanes[i].qrng_take.next =
-                self.valid0.val() & self.use_qrng.q.val() & self.qrng_valid.val();
-            self.lanes[i].health_clear.next = self.health_clear.val();
-            self.lanes[i].rct_cutoff.next = self.csr_rng_rct_cutoff.q.val().get_bits::<16>(0);
-            self.lanes[i].apt_window.next = self.csr_rng_apt_window.q.val().get_bits::<16>(0);
-            self.lanes[i].apt_cutoff.next = self.csr_rng_apt_cutoff.q.val().get_bits::<16>(0);
+            self.lanes[i].qword.next = self.qword1.q.val().get_bits::<64>(i * 64);
             self.lanes[i].use_qrng.next = self.use_qrng.q.val();
             self.lanes[i].thresh_signal.next =
                 self.csr_decoy_thresh_signal.q.val().get_bits::<16>(0);
@@ -918,14 +999,8 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             self.lanes[i].fixed_symbol.next = self.csr_alice_ctrl.q.val().get_bits::<4>(4);
             self.lanes[i].sync.next = self.sync2.q.val();
             self.lanes[i].sync_pos.next = self.sync_pos2.q.val();
-            self.lanes[i].blank.next = self.bad2.q.val();
+            self.lanes[i].blank.next = self.blank2.val();
             self.lanes[i].prbs_pos.next = self.prbs2.q.val();
-            if self.lanes[i].rct_fail.val() {
-                self.any_rct.next = true;
-            }
-            if self.lanes[i].apt_fail.val() {
-                self.any_apt.next = true;
-            }
         }
         self.lanes[0].chain_in.next = 0.into();
         self.lanes[0].proto_in.next = 0.into();
@@ -946,7 +1021,7 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
                 + bit_cast::<4, 1>(self.proto_vec.val().get_bit(5).into()))
                 + (bit_cast::<4, 1>(self.proto_vec.val().get_bit(6).into())
                     + bit_cast::<4, 1>(self.proto_vec.val().get_bit(7).into())));
-        // ---- Alarms (ALICE_ALARMS bit order; RNG_RCT/RNG_APT from stage 1) ----
+        // ---- Alarms (ALICE_ALARMS bit order; RNG_RCT/RNG_APT from stage 2) ----
         self.alarm_set.next = bit_cast::<32, 1>(self.any_rct.val().into())
             | (bit_cast::<32, 1>(self.any_apt.val().into()) << 1)
             | (bit_cast::<32, 1>(self.stream.dropped.val().into()) << 2)
@@ -959,14 +1034,6 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
         self.slot1.d.next = self.slot0.q.val();
         self.slot2.d.next = self.slot1.q.val();
         self.slot3.d.next = self.slot2.q.val();
-        // Blanking (spec 4.2 rule 2) of the slots of stage-0 cycle k: underrun
-        // or sticky entropy alarm at k (bad1), the lanes' health-test fails
-        // on the samples of k (stage 1, any_rct/any_apt, set the sticky bits
-        // a cycle later than the sample), and the sticky bits set by the
-        // samples of k-1 (visible at k+1 only, hence rng_alarm again).
-        self.bad1.d.next = self.underrun.val() | self.rng_alarm.val();
-        self.bad2.d.next =
-            self.bad1.q.val() | self.any_rct.val() | self.any_apt.val() | self.rng_alarm.val();
         self.prbs_sum.next = self.prbs2.q.val() + self.prbs_step.val();
         if self.start.val() {
             self.prbs2.d.next = 0.into();
@@ -977,7 +1044,14 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
                 self.prbs2.d.next = self.prbs_sum.val();
             }
         }
-        self.symbols.next = bit_cast::<SW, 32>(self.sym_all.val());
+        if self.kill3.q.val() {
+            self.sym3.next = self.blank_word.val();
+            self.proto3.next = 0.into();
+        } else {
+            self.sym3.next = self.sym_all.val();
+            self.proto3.next = self.proto_count.q.val();
+        }
+        self.symbols.next = bit_cast::<SW, 32>(self.sym3.val());
         self.symbols_valid.next = self.valid3.q.val();
         self.sync_out.next = self.valid3.q.val() & (self.slot3.q.val() == 0);
         if self.start.val() {
@@ -987,7 +1061,7 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
         }
         // ---- Packer (ALICE_SYMBOLS payload, 16 symbols per word) ----
         self.pack_next.next = (self.pack.q.val() >> self.pack_out_shift.val())
-            | (bit_cast::<64, 32>(self.sym_all.val()) << self.pack_in_shift.val());
+            | (bit_cast::<64, 32>(self.sym3.val()) << self.pack_in_shift.val());
         if self.valid3.q.val() {
             self.pack.d.next = self.pack_next.val();
         }
@@ -1018,8 +1092,7 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
         // ---- STATUS interval counters (spec 4.4) ----
         if self.valid3.q.val() {
             self.iv_slots_next.next = self.iv_slots.q.val() + self.lanes_c.val();
-            self.iv_sent_next.next =
-                self.iv_sent.q.val() + bit_cast::<64, 4>(self.proto_count.q.val());
+            self.iv_sent_next.next = self.iv_sent.q.val() + bit_cast::<64, 4>(self.proto3.val());
         } else {
             self.iv_slots_next.next = self.iv_slots.q.val();
             self.iv_sent_next.next = self.iv_sent.q.val();
