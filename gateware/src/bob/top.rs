@@ -387,8 +387,11 @@ pub struct BobCore {
     bundle_status: Signal<Local, Bit>,
     sval: Signal<Local, Bits<64>>,
     r_any: DFF<Bit>,
-    r_first: DFF<Bits<64>>,
-    r_last: DFF<Bits<64>>,
+    r_flo: DFF<Bits<4>>,
+    r_llo: DFF<Bits<4>>,
+    r_hi_inc: DFF<Bits<61>>,
+    b_hi_first: Signal<Local, Bits<61>>,
+    b_hi_last: Signal<Local, Bits<61>>,
     r_slot_l: DFF<Bits<64>>,
     qs_hi_inc: Signal<Local, Bits<61>>,
     qs_lo4: Signal<Local, Bits<4>>,
@@ -828,8 +831,11 @@ impl BobCore {
             bundle_status: Default::default(),
             sval: Default::default(),
             r_any: Default::default(),
-            r_first: Default::default(),
-            r_last: Default::default(),
+            r_flo: Default::default(),
+            r_llo: Default::default(),
+            r_hi_inc: Default::default(),
+            b_hi_first: Default::default(),
+            b_hi_last: Default::default(),
             r_slot_l: Default::default(),
             qs_hi_inc: Default::default(),
             qs_lo4: Default::default(),
@@ -1382,8 +1388,9 @@ impl Logic for BobCore {
             r_slot0,
             r_nrec,
             r_any,
-            r_first,
-            r_last,
+            r_flo,
+            r_llo,
+            r_hi_inc,
             r_slot_l,
             sbuf_full,
             cur,
@@ -1951,8 +1958,9 @@ impl Logic for BobCore {
         // model/AMBIGUITIES.md 27: EPOCH(0) counts as slot 0, DETECTION at
         // its lane's slot, STATUS at the cycle's last slot + 1): the
         // candidates (lane-0 slot + lowest/highest record lane, + L) are
-        // computed here for stage R (low 3 bits by a 4-bit add selecting
-        // the high 61 bits or their increment).
+        // prepared here for stage R: low 3 bits and carry of a 4-bit add
+        // (`r_flo`, `r_llo`), which select the high 61 bits or their
+        // increment (`r_hi_inc`, from the slot register alone) in stage R.
         self.r_any.d.next = self.classify.record.val().any();
         self.lo_found.next = false;
         self.lo_lane.next = 0.into();
@@ -1973,20 +1981,9 @@ impl Logic for BobCore {
             bit_cast::<4, 3>(self.q_slot0.q.val().get_bits::<3>(0)) + self.hi_lane.val();
         self.qs_l4.next = bit_cast::<4, 3>(self.q_slot0.q.val().get_bits::<3>(0))
             + self.k_lanes64.val().get_bits::<4>(0);
-        if self.qs_lo4.val().get_bit(3) {
-            self.r_first.d.next = (bit_cast::<64, 61>(self.qs_hi_inc.val()) << 3)
-                | bit_cast::<64, 3>(self.qs_lo4.val().get_bits::<3>(0));
-        } else {
-            self.r_first.d.next = (bit_cast::<64, 61>(self.q_slot0.q.val().get_bits::<61>(3)) << 3)
-                | bit_cast::<64, 3>(self.qs_lo4.val().get_bits::<3>(0));
-        }
-        if self.qs_hi4.val().get_bit(3) {
-            self.r_last.d.next = (bit_cast::<64, 61>(self.qs_hi_inc.val()) << 3)
-                | bit_cast::<64, 3>(self.qs_hi4.val().get_bits::<3>(0));
-        } else {
-            self.r_last.d.next = (bit_cast::<64, 61>(self.q_slot0.q.val().get_bits::<61>(3)) << 3)
-                | bit_cast::<64, 3>(self.qs_hi4.val().get_bits::<3>(0));
-        }
+        self.r_flo.d.next = self.qs_lo4.val();
+        self.r_llo.d.next = self.qs_hi4.val();
+        self.r_hi_inc.d.next = self.qs_hi_inc.val();
         if self.qs_l4.val().get_bit(3) {
             self.r_slot_l.d.next = (bit_cast::<64, 61>(self.qs_hi_inc.val()) << 3)
                 | bit_cast::<64, 3>(self.qs_l4.val().get_bits::<3>(0));
@@ -2095,17 +2092,27 @@ impl Logic for BobCore {
             self.gapq_last.d.next = self.lost_last.q.val();
             self.lost_pending.d.next = false;
         }
-        // (slot candidates from stage Q: see `r_first`)
+        // (slot candidates from stage Q: see `r_flo`)
+        self.b_hi_first.next = self.r_slot0.q.val().get_bits::<61>(3);
+        if self.r_flo.q.val().get_bit(3) {
+            self.b_hi_first.next = self.r_hi_inc.q.val();
+        }
+        self.b_hi_last.next = self.r_slot0.q.val().get_bits::<61>(3);
+        if self.r_llo.q.val().get_bit(3) {
+            self.b_hi_last.next = self.r_hi_inc.q.val();
+        }
         self.b_first.next = self.r_slot_l.q.val();
         if self.r_any.q.val() {
-            self.b_first.next = self.r_first.q.val();
+            self.b_first.next = (bit_cast::<64, 61>(self.b_hi_first.val()) << 3)
+                | bit_cast::<64, 3>(self.r_flo.q.val().get_bits::<3>(0));
         }
         if self.r_epoch0.q.val() {
             self.b_first.next = 0.into();
         }
         self.b_last.next = 0.into();
         if self.r_any.q.val() {
-            self.b_last.next = self.r_last.q.val();
+            self.b_last.next = (bit_cast::<64, 61>(self.b_hi_last.val()) << 3)
+                | bit_cast::<64, 3>(self.r_llo.q.val().get_bits::<3>(0));
         }
         if self.snap_new.q.val() {
             self.b_last.next = self.r_slot_l.q.val();
