@@ -19,8 +19,8 @@
 //! protocol-symbol count), and they set the sticky
 //! `RNG_RCT`/`RNG_APT` bits two cycles after the sample's cycle (one cycle
 //! later than up to commit 4c6ea85; `ENTROPY_OK` falls one cycle later
-//! too; a write to `RNG_RCT_CUTOFF`/`RNG_APT_*` reaches the tests one
-//! sample earlier). Symbols and records are unchanged; the STATUS
+//! too; the `RNG_RCT_CUTOFF`/`RNG_APT_*` values are registered with the
+//! words, so a write reaches the same sample as before). Symbols and records are unchanged; the STATUS
 //! `AlarmsLive`/`AlarmsSeen` RNG bits, read at the record's stage 3, now
 //! cover exactly the fails on samples up to the record's last slot cycle
 //! (before: also the next cycle's sample).
@@ -171,6 +171,13 @@ pub struct AliceTop<const L: usize, const SW: usize, const QW: usize> {
     take1: DFF<Bit>,
     /// Stage 1: clear the health tests before that word, active high.
     clear1: DFF<Bit>,
+    /// Stage 1: `RNG_RCT_CUTOFF`, `RNG_APT_WINDOW`, `RNG_APT_CUTOFF`
+    /// registered with the words (a write reaches the tests at the same
+    /// sample as with unregistered words and CSRs; the comparators start
+    /// at flip-flops placed with the tests, not at the CSR bank).
+    rct_cut1: DFF<Bits<16>>,
+    apt_win1: DFF<Bits<16>>,
+    apt_cut1: DFF<Bits<16>>,
     stream: RecordStream,
     // ---- Stage 0: run control ----
     start: Signal<Local, Bit>,
@@ -417,6 +424,9 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceTop<L, SW, QW> {
             qword1: Default::default(),
             take1: Default::default(),
             clear1: Default::default(),
+            rct_cut1: Default::default(),
+            apt_win1: Default::default(),
+            apt_cut1: Default::default(),
             stream: RecordStream::registered(LostSlots::Sum),
             start: Default::default(),
             stop: Default::default(),
@@ -809,6 +819,9 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             qword1,
             take1,
             clear1,
+            rct_cut1,
+            apt_win1,
+            apt_cut1,
             kill3,
             rng_alarm_prev,
             qrng_words,
@@ -926,6 +939,9 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
         self.qword1.d.next = self.qrng_data.val();
         self.take1.d.next = self.valid0.val() & self.use_qrng.q.val() & self.qrng_valid.val();
         self.clear1.d.next = self.health_clear.val();
+        self.rct_cut1.d.next = self.csr_rng_rct_cutoff.q.val().get_bits::<16>(0);
+        self.apt_win1.d.next = self.csr_rng_apt_window.q.val().get_bits::<16>(0);
+        self.apt_cut1.d.next = self.csr_rng_apt_cutoff.q.val().get_bits::<16>(0);
         if self.valid0.val() & self.use_qrng.q.val() & self.qrng_valid.val() {
             self.qrng_words.d.next = self.qrng_words.q.val() + self.lanes_c32.val();
         }
@@ -952,9 +968,9 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             self.health[i].sample.next = self.qword1.q.val().get_bits::<64>(i * 64);
             self.health[i].valid.next = self.take1.q.val();
             self.health[i].clear.next = self.clear1.q.val();
-            self.health[i].rct_cutoff.next = self.csr_rng_rct_cutoff.q.val().get_bits::<16>(0);
-            self.health[i].apt_window.next = self.csr_rng_apt_window.q.val().get_bits::<16>(0);
-            self.health[i].apt_cutoff.next = self.csr_rng_apt_cutoff.q.val().get_bits::<16>(0);
+            self.health[i].rct_cutoff.next = self.rct_cut1.q.val();
+            self.health[i].apt_window.next = self.apt_win1.q.val();
+            self.health[i].apt_cutoff.next = self.apt_cut1.q.val();
             if self.health[i].rct_fail.val() {
                 self.any_rct.next = true;
             }
