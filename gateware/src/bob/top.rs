@@ -443,6 +443,8 @@ pub struct BobCore {
     below: Signal<Local, Bit>,
     oh: DFF<Bits<32>>,
     rest_rem: Signal<Local, Bits<32>>,
+    rec_in: Signal<Local, Bits<32>>,
+    k_rec_mask: Constant<Bits<32>>,
     next_low: Signal<Local, Bits<32>>,
     load_low: Signal<Local, Bits<32>>,
     load_below: Signal<Local, Bit>,
@@ -886,6 +888,10 @@ impl BobCore {
             below: Default::default(),
             oh: Default::default(),
             rest_rem: Default::default(),
+            rec_in: Default::default(),
+            k_rec_mask: kc((0..lanes)
+                .flat_map(|l| (0..nd).map(move |d| 1u64 << (4 * l + d)))
+                .sum()),
             next_low: Default::default(),
             load_low: Default::default(),
             load_below: Default::default(),
@@ -2170,7 +2176,12 @@ impl Logic for BobCore {
         // bit of `rem`, updated with it), the next one found by a boolean
         // priority chain from the registers (no adder)
         self.onehot.next = self.oh.q.val();
-        self.rest_rem.next = self.rem.q.val() & !self.oh.q.val();
+        // record flags of the head bundle, masked to the existing
+        // (lane, detector) positions: the FIFO's read data is not known to
+        // be zero elsewhere, so without the mask the priority chains below
+        // would run over all 32 positions
+        self.rec_in.next = self.bundles.data_out.val().get_bits::<32>(0) & self.k_rec_mask.val();
+        self.rest_rem.next = self.rem.q.val() & !self.oh.q.val() & self.k_rec_mask.val();
         self.next_low.next = 0.into();
         self.below.next = false;
         self.load_low.next = 0.into();
@@ -2181,11 +2192,11 @@ impl Logic for BobCore {
                 .val()
                 .replace_bit(b, self.rest_rem.val().get_bit(b) & !self.below.val());
             self.below.next = self.below.val() | self.rest_rem.val().get_bit(b);
-            self.load_low.next = self.load_low.val().replace_bit(
-                b,
-                self.bundles.data_out.val().get_bit(b) & !self.load_below.val(),
-            );
-            self.load_below.next = self.load_below.val() | self.bundles.data_out.val().get_bit(b);
+            self.load_low.next = self
+                .load_low
+                .val()
+                .replace_bit(b, self.rec_in.val().get_bit(b) & !self.load_below.val());
+            self.load_below.next = self.load_below.val() | self.rec_in.val().get_bit(b);
         }
         self.pick.next = 0.into();
         for b in 0..5 {
@@ -2304,11 +2315,11 @@ impl Logic for BobCore {
                         self.ne1.d.next =
                             self.load_hi.val().get_bits::<24>(37) != self.epoch_m1.q.val();
                     }
-                    self.rem.d.next = self.bundles.data_out.val().get_bits::<32>(0);
+                    self.rem.d.next = self.rec_in.val();
                     self.oh.d.next = self.load_low.val();
                     if self.bundles.data_out.val().get_bit(170) {
                         self.phase.d.next = SerPhase::Epoch0;
-                    } else if self.bundles.data_out.val().get_bits::<32>(0).any() {
+                    } else if self.rec_in.val().any() {
                         self.phase.d.next = SerPhase::Det;
                     } else if self.bundles.data_out.val().get_bit(169) {
                         self.phase.d.next = SerPhase::Status;
