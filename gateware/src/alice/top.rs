@@ -15,8 +15,8 @@
 //! between `valid0` and the tests' 64-bit state enables. The fails of a
 //! stage-0 sample come out at stage 2; their OR over the lanes is
 //! registered (`kill3`, RUN mode outside the sync frame) and turns that
-//! cycle's slots into BLANK at stage 3 (`symbols`, the packer and the
-//! protocol-symbol count), and they set the sticky
+//! cycle's slots into BLANK at stage 3 (`symbols`, the packer, and the
+//! STATUS protocol-symbol count, where it selects after the adder), and they set the sticky
 //! `RNG_RCT`/`RNG_APT` bits two cycles after the sample's cycle (one cycle
 //! later than up to commit 4c6ea85; `ENTROPY_OK` falls one cycle later
 //! too; the `RNG_RCT_CUTOFF`/`RNG_APT_*` values are registered with the
@@ -202,8 +202,9 @@ pub struct AliceTop<const L: usize, const SW: usize, const QW: usize> {
     kill3: DFF<Bit>,
     /// Stage 3: the lanes' symbols after `kill3`.
     sym3: Signal<Local, Bits<32>>,
-    /// Stage 3: the protocol-symbol count after `kill3`.
-    proto3: Signal<Local, Bits<4>>,
+    /// Stage 3: `iv_sent` + the protocol-symbol count before `kill3` (the
+    /// kill selects after the adder: no mux before its carry chain).
+    iv_sent_inc: Signal<Local, Bits<64>>,
     /// `BLANK` in each of the L lanes' nibbles.
     blank_word: Constant<Bits<32>>,
     /// Stage 2: blank this cycle's slots (alarm/underrun known from registers).
@@ -443,7 +444,7 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceTop<L, SW, QW> {
             fail_any: Default::default(),
             kill3: Default::default(),
             sym3: Default::default(),
-            proto3: Default::default(),
+            iv_sent_inc: Default::default(),
             blank_word: Constant::new(
                 (0..L)
                     .fold(0u64, |w, l| w | crate::alice::lane::BLANK << (4 * l))
@@ -1062,10 +1063,8 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
         }
         if self.kill3.q.val() {
             self.sym3.next = self.blank_word.val();
-            self.proto3.next = 0.into();
         } else {
             self.sym3.next = self.sym_all.val();
-            self.proto3.next = self.proto_count.q.val();
         }
         self.symbols.next = bit_cast::<SW, 32>(self.sym3.val());
         self.symbols_valid.next = self.valid3.q.val();
@@ -1106,11 +1105,16 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             & ((self.slot2.q.val() | self.status_nmask.q.val()) == self.ones64.val());
         self.epoch_due.d.next = (self.slot2.q.val() & self.not63.val() & self.slot_mask.val()) == 0;
         // ---- STATUS interval counters (spec 4.4) ----
+        // A killed cycle's symbols are all BLANK: no protocol symbol.
+        self.iv_sent_inc.next = self.iv_sent.q.val() + bit_cast::<64, 4>(self.proto_count.q.val());
         if self.valid3.q.val() {
             self.iv_slots_next.next = self.iv_slots.q.val() + self.lanes_c.val();
-            self.iv_sent_next.next = self.iv_sent.q.val() + bit_cast::<64, 4>(self.proto3.val());
         } else {
             self.iv_slots_next.next = self.iv_slots.q.val();
+        }
+        if self.valid3.q.val() & !self.kill3.q.val() {
+            self.iv_sent_next.next = self.iv_sent_inc.val();
+        } else {
             self.iv_sent_next.next = self.iv_sent.q.val();
         }
         self.iv_seen_next.next =
