@@ -308,7 +308,9 @@ pub struct BobCore {
     n_proc_r: DFF<Bits<8>>,
     n_gates_r: DFF<Bits<8>>,
     n_acc_r: DFF<Bits<8>>,
-    n_inv_r: DFF<Bits<8>>,
+    bad_r: DFF<Bit>,
+    n_acc_v: Signal<Local, Bits<8>>,
+    n_inv_v: Signal<Local, Bits<8>>,
     n_ag_r: DFF<Bits<8>>,
     n_dead_r: DFF<Bits<8>>,
     n_raw_r: Vec<DFF<Bits<8>>>,
@@ -757,7 +759,9 @@ impl BobCore {
             n_proc_r: Default::default(),
             n_gates_r: Default::default(),
             n_acc_r: Default::default(),
-            n_inv_r: Default::default(),
+            bad_r: Default::default(),
+            n_acc_v: Default::default(),
+            n_inv_v: Default::default(),
             n_ag_r: Default::default(),
             n_dead_r: Default::default(),
             n_raw_r: v(nd),
@@ -1372,7 +1376,7 @@ impl Logic for BobCore {
             n_proc_r,
             n_gates_r,
             n_acc_r,
-            n_inv_r,
+            bad_r,
             n_ag_r,
             n_dead_r,
             cv_gates,
@@ -1778,11 +1782,16 @@ impl Logic for BobCore {
         self.n_gates_r.d.next = self.classify.n_gates.val();
         self.n_ag_r.d.next = self.classify.n_after_gate.val();
         self.n_dead_r.d.next = self.classify.n_dead.val();
+        // (records and the invalid decision registered apart: `bad` only
+        // reaches one flip-flop, and the split into accepted/invalid is
+        // made from the registers)
         self.n_acc_r.d.next = self.classify.n_records.val();
-        self.n_inv_r.d.next = 0.into();
-        if self.bad.val() {
-            self.n_acc_r.d.next = 0.into();
-            self.n_inv_r.d.next = self.classify.n_records.val();
+        self.bad_r.d.next = self.bad.val();
+        self.n_acc_v.next = self.n_acc_r.q.val();
+        self.n_inv_v.next = 0.into();
+        if self.bad_r.q.val() {
+            self.n_acc_v.next = 0.into();
+            self.n_inv_v.next = self.n_acc_r.q.val();
         }
         for d in 0..self.tdc.len() {
             self.iv_clicks[d].clock.next = self.clock.val();
@@ -1847,10 +1856,10 @@ impl Logic for BobCore {
         if !self.s_void.q.val() {
             self.ivn_slots.next = self.iv_slots.q.val() + bit_cast::<48, 8>(self.n_proc_r.q.val());
             self.ivn_gates.next = self.iv_gates.q.val() + bit_cast::<48, 8>(self.n_gates_r.q.val());
-            self.ivn_acc.next = self.iv_acc.q.val() + bit_cast::<48, 8>(self.n_acc_r.q.val());
+            self.ivn_acc.next = self.iv_acc.q.val() + bit_cast::<48, 8>(self.n_acc_v.val());
             self.ivn_ag.next = self.iv_ag.q.val() + bit_cast::<48, 8>(self.n_ag_r.q.val());
             self.ivn_dead.next = self.iv_dead.q.val() + bit_cast::<48, 8>(self.n_dead_r.q.val());
-            self.ivn_inv.next = self.iv_inv.q.val() + bit_cast::<48, 8>(self.n_inv_r.q.val());
+            self.ivn_inv.next = self.iv_inv.q.val() + bit_cast::<48, 8>(self.n_inv_v.val());
         }
         if self.q_status_now.q.val() {
             self.snap_slots.d.next = self.ivn_slots.val();
@@ -1895,10 +1904,10 @@ impl Logic for BobCore {
         self.cn_inv.next = self.cnt_inv.q.val();
         if !self.c_void.q.val() {
             self.cn_gates.next = self.cnt_gates.q.val() + bit_cast::<64, 8>(self.n_gates_r.q.val());
-            self.cn_acc.next = self.cnt_acc.q.val() + bit_cast::<32, 8>(self.n_acc_r.q.val());
+            self.cn_acc.next = self.cnt_acc.q.val() + bit_cast::<32, 8>(self.n_acc_v.val());
             self.cn_ag.next = self.cnt_ag.q.val() + bit_cast::<32, 8>(self.n_ag_r.q.val());
             self.cn_dead.next = self.cnt_dead.q.val() + bit_cast::<32, 8>(self.n_dead_r.q.val());
-            self.cn_inv.next = self.cnt_inv.q.val() + bit_cast::<32, 8>(self.n_inv_r.q.val());
+            self.cn_inv.next = self.cnt_inv.q.val() + bit_cast::<32, 8>(self.n_inv_v.val());
         }
         self.cnt_gates.d.next = self.cn_gates.val();
         self.cnt_acc.d.next = self.cn_acc.val();
@@ -2031,7 +2040,7 @@ impl Logic for BobCore {
                 }
                 if self.k_sel[j].val() == 3 {
                     self.sval.next = bit_cast::<64, 48>(
-                        self.snap_acc.q.val() + bit_cast::<48, 8>(self.n_acc_r.q.val()),
+                        self.snap_acc.q.val() + bit_cast::<48, 8>(self.n_acc_v.val()),
                     );
                 }
                 if self.k_sel[j].val() == 4 {
@@ -2046,7 +2055,7 @@ impl Logic for BobCore {
                 }
                 if self.k_sel[j].val() == 6 {
                     self.sval.next = bit_cast::<64, 48>(
-                        self.snap_inv.q.val() + bit_cast::<48, 8>(self.n_inv_r.q.val()),
+                        self.snap_inv.q.val() + bit_cast::<48, 8>(self.n_inv_v.val()),
                     );
                 }
                 if self.k_sel[j].val() == 8 {
