@@ -1438,17 +1438,25 @@ trait DetectionIn {
     fn view(&self, high: u64) -> Option<DetView>;
 }
 
+impl DetView {
+    /// A qkd-abi detection at absolute slot `slot`.
+    #[inline(always)]
+    fn of(slot: u64, d: &Detection) -> DetView {
+        DetView {
+            slot,
+            meta: bob_meta(d.detector & 1 == 1, d.basis),
+            invalid: d.invalid,
+        }
+    }
+}
+
 impl DetectionIn for Record {
     #[inline(always)]
     fn view(&self, high: u64) -> Option<DetView> {
         let Record::Detection(d) = self else {
             return None;
         };
-        Some(DetView {
-            slot: high | (d.slot & SLOT_MASK),
-            meta: bob_meta(d.detector & 1 == 1, d.basis),
-            invalid: d.invalid,
-        })
+        Some(DetView::of(high | (d.slot & SLOT_MASK), d))
     }
 }
 
@@ -1554,12 +1562,7 @@ impl BobSifter {
     pub fn push_detection(&mut self, slot: u64, d: &Detection) {
         self.reserve(1);
         let mut c = DetectionCounts::default();
-        let v = DetView {
-            slot,
-            meta: bob_meta(d.detector & 1 == 1, d.basis),
-            invalid: d.invalid,
-        };
-        self.push_detection_counted(v, &mut c);
+        self.push_detection_counted(DetView::of(slot, d), &mut c);
         c.add_to(&mut self.stats);
     }
 
