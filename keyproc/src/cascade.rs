@@ -1358,9 +1358,33 @@ mod tests {
             let mut c = Cascade::new(CascadeConfig::option8(), [5; 32]);
             let r = c.correct(&mut bob, q.max(0.005), &mut peer).unwrap();
             prop_assert_eq!(r.leaked, Bits(peer.responder.leaked));
-            // Cascade may leave an even number of errors in rare cases;
-            // at these sizes the residual must be small.
-            prop_assert!(bob.hamming_distance(&alice).unwrap() <= 4);
+            // What Cascade guarantees for every input: when it returns, every
+            // block of every pass holds an even number of remaining errors
+            // (each odd block was searched and each correction re-opened the
+            // blocks it sits in). Whether errors remain at all is statistical
+            // (an even count can hide in every block; at n ~ 1e3 and 6 %
+            // QBER option (8) leaves some in about 1 % of blocks), so the
+            // residual is bounded by the frame-error tests, not here.
+            let sizes = CascadeConfig::option8().block_sizes(n, q.max(0.005)).unwrap();
+            for (p, &k) in sizes.iter().enumerate() {
+                let k = k as usize;
+                let perm: Vec<u32> = if p == 0 {
+                    (0..n as u32).collect()
+                } else {
+                    Shuffle::new(&[5; 32], p as u16, n).perm().to_vec()
+                };
+                for (b, block) in perm.chunks(k).enumerate() {
+                    let diff = block
+                        .iter()
+                        .filter(|&&i| alice.get(i as usize) != bob.get(i as usize))
+                        .count();
+                    prop_assert!(diff % 2 == 0, "pass {} block {} of {} bits has {} errors", p, b, k, diff);
+                }
+            }
+            // A key that started equal stays equal.
+            if (q * n as f64) < 0.5 {
+                prop_assert_eq!(bob.hamming_distance(&alice).unwrap(), 0);
+            }
         }
     }
 }
