@@ -18,6 +18,7 @@ use std::io::{ErrorKind, Write};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -198,12 +199,21 @@ fn run(start: u64) -> Record {
     Record::AliceSymbols(AliceSymbols::from_symbols(start & SLOT_MASK, &s))
 }
 
-/// Run the overflow model on the FIFO at `path` (in a thread).
-pub fn spawn_overflow_model(path: PathBuf, m: OverflowModel) -> JoinHandle<Truth> {
-    std::thread::spawn(move || {
+/// Run the overflow model on the FIFO at `path` (in a thread). The receiver
+/// gets one message when the first burst has been offered: a reader that
+/// starts only then has certainly let the model's FIFO overflow (the burst
+/// is many times the 4 KiB pipe plus `fifo_bytes`), whatever the threads'
+/// timing.
+pub fn spawn_overflow_model(
+    path: PathBuf,
+    m: OverflowModel,
+) -> (JoinHandle<Truth>, mpsc::Receiver<()>) {
+    let (first_burst_done, first_burst) = mpsc::channel();
+    let h = std::thread::spawn(move || {
         let pipe = open_writer(&path);
         // Small pipe so that a slow reader overflows the model's FIFO.
-        let _ = nix::fcntl::fcntl(pipe.as_raw_fd(), nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096));
+        nix::fcntl::fcntl(pipe.as_raw_fd(), nix::fcntl::FcntlArg::F_SETPIPE_SZ(4096))
+            .expect("shrink the FIFO's pipe buffer to 4 KiB");
         let fl = nix::fcntl::fcntl(pipe.as_raw_fd(), nix::fcntl::FcntlArg::F_GETFL).unwrap();
         let fl = nix::fcntl::OFlag::from_bits_truncate(fl) | nix::fcntl::OFlag::O_NONBLOCK;
         nix::fcntl::fcntl(pipe.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFL(fl)).unwrap();
@@ -254,6 +264,9 @@ pub fn spawn_overflow_model(path: PathBuf, m: OverflowModel) -> JoinHandle<Truth
                     std::thread::sleep(m.calm_pause);
                 }
             }
+            if phase == 0 {
+                first_burst_done.send(()).ok();
+            }
         }
         card.flush_gap(slot);
         card.truth.end_slot = slot;
@@ -263,5 +276,6 @@ pub fn spawn_overflow_model(path: PathBuf, m: OverflowModel) -> JoinHandle<Truth
             std::thread::sleep(Duration::from_micros(200));
         }
         card.truth
-    })
+    });
+    (h, first_burst)
 }
