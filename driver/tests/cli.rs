@@ -167,7 +167,9 @@ fn events_tail_text_stops_at_count_and_reports_loss() {
         device: s.uri(),
         count: 5,
         json: false,
-        idle_timeout_ms: 3000,
+        // Ends at the count; the idle timeout only guards against a hang
+        // (3 s of a writer thread not yet scheduled could cut it short).
+        idle_timeout_ms: 60_000,
     };
     run_events_tail(&args, &NoProvider, &mut out).unwrap();
     w.join().unwrap();
@@ -220,8 +222,11 @@ fn events_tail_json_to_end_of_stream() {
         "--count",
         "0",
         "--json",
+        // Ends at the end of the stream; the idle timeout only guards
+        // against a hang (3 s of a writer thread not yet scheduled could
+        // cut the stream short and fail by chance).
         "--idle-timeout-ms",
-        "3000",
+        "60000",
     ])
     .unwrap();
     let mut out = Vec::new();
