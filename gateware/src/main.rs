@@ -67,6 +67,11 @@ enum Command {
         /// Target clock in MHz (default: the ABI fabric clock for LANES).
         #[arg(long)]
         target_mhz: Option<f64>,
+        /// Clock constraint for nextpnr's timing-driven place and route, MHz
+        /// (default: target * 1.5, the margin goal; the timing-driven placer
+        /// only works on paths that miss the constraint).
+        #[arg(long)]
+        pnr_mhz: Option<f64>,
         /// nextpnr placer seed.
         #[arg(long, default_value_t = 1)]
         seed: u32,
@@ -113,10 +118,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             detectors,
             part,
             target_mhz,
+            pnr_mhz,
             seed,
             out,
         } => report(
-            role, lanes, oversample, detectors, &part, target_mhz, seed, out,
+            role, lanes, oversample, detectors, &part, target_mhz, pnr_mhz, seed, out,
         ),
     }
 }
@@ -129,6 +135,7 @@ fn report(
     detectors: u8,
     part: &str,
     target_mhz: Option<f64>,
+    pnr_mhz: Option<f64>,
     seed: u32,
     out: PathBuf,
 ) -> anyhow::Result<()> {
@@ -142,6 +149,14 @@ fn report(
     opts.part = report::Ecp5Part::parse(part)?;
     if let Some(t) = target_mhz {
         opts.target_mhz = t;
+        opts = opts.with_margin_goal();
+    }
+    if let Some(p) = pnr_mhz {
+        anyhow::ensure!(
+            p.is_finite() && p > 0.0,
+            "--pnr-mhz {p}: must be a positive clock in MHz"
+        );
+        opts.pnr_mhz = p;
     }
     opts.seed = seed;
     let r = report::run(&opts).with_context(|| format!("report for role {}", params.role))?;

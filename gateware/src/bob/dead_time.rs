@@ -8,8 +8,11 @@
 //! this cycle's lane-0 slot `i0`), kept with its lane mask `rmask[l] = r > l`.
 //! Lane `l` is dead if `rmask[l]` or an unsuppressed click in an earlier lane
 //! `j` of this cycle covers it (`l - j <= D`); the in-cycle chain is one
-//! AND-OR per lane, and the next `r` (with its mask) is a multiplexer over
-//! values precomputed from the D register, so no adder sits in the loop.
+//! AND-OR per lane, and the next `r` is a multiplexer over values
+//! precomputed from the D register, so no adder sits in the loop. The next
+//! mask needs no priority select: the precomputed masks grow with the lane
+//! of the last click, so it is the OR of the unblocked lanes' masks (or the
+//! decayed mask when no click found its lane open).
 //! The values that depend on D alone (reach per lane, the next `r` after a
 //! last click in lane `l` and its mask) are registered: a new D takes
 //! effect one cycle after it reaches `dead_slots` (it is configured before
@@ -47,8 +50,10 @@ pub struct DeadTime {
     dm_mask_r: Vec<DFF<Bits<8>>>,
     decay: Signal<Local, Bits<17>>,
     decay_mask: Signal<Local, Bits<8>>,
-    acc: Vec<Signal<Local, Bits<16>>>,
+    open_click: Signal<Local, Bits<8>>,
+    covered: Vec<Signal<Local, Bit>>,
     unblocked: Signal<Local, Bits<8>>,
+    hit_mask: Signal<Local, Bits<8>>,
     r: DFF<Bits<17>>,
     rmask: DFF<Bits<8>>,
 }
@@ -82,8 +87,10 @@ impl DeadTime {
             dm_mask_r: (0..lanes).map(|_| Default::default()).collect(),
             decay: Default::default(),
             decay_mask: Default::default(),
-            acc: (0..=lanes).map(|_| Default::default()).collect(),
+            open_click: Default::default(),
+            covered: (0..lanes).map(|_| Default::default()).collect(),
             unblocked: Default::default(),
+            hit_mask: Default::default(),
             r: Default::default(),
             rmask: Default::default(),
         }
@@ -142,32 +149,48 @@ impl Logic for DeadTime {
                 .replace_bit(q, self.r.q.val() > self.k_lane_plus_l[q].val());
         }
         // ---- In-cycle chain over lanes ----
-        self.acc[0].next = bit_cast::<16, 8>(self.rmask.q.val());
+        // A click in a lane the state leaves open is unblocked unless an
+        // unblocked click of an earlier lane j of this cycle covers it
+        // (l - j <= D). The first open click is always unblocked.
+        self.open_click.next = self.any_click.val() & !self.rmask.q.val();
         self.unblocked.next = 0.into();
         self.blocked.next = 0.into();
-        for l in 0..self.reach.len() {
+        for l in 0..self.covered.len() {
+            self.covered[l].next = false;
+            // (reach[j] has bit l only for j < l <= j + D)
+            for j in 0..self.reach.len() {
+                self.covered[l].next = self.covered[l].val()
+                    | (self.unblocked.val().get_bit(j) & self.reach[j].val().get_bit(l));
+            }
             self.blocked.next = self
                 .blocked
                 .val()
-                .replace_bit(l, self.acc[l].val().get_bit(l));
-            self.unblocked.next = self.unblocked.val().replace_bit(
-                l,
-                self.any_click.val().get_bit(l) & !self.acc[l].val().get_bit(l),
-            );
-            self.acc[l + 1].next = self.acc[l].val();
-            if self.any_click.val().get_bit(l) & !self.acc[l].val().get_bit(l) {
-                self.acc[l + 1].next = self.acc[l].val() | self.reach[l].val();
-            }
+                .replace_bit(l, self.rmask.q.val().get_bit(l) | self.covered[l].val());
+            self.unblocked.next = self
+                .unblocked
+                .val()
+                .replace_bit(l, self.open_click.val().get_bit(l) & !self.covered[l].val());
         }
         self.open.next = !self.rmask.q.val();
-        // ---- Next state: the last unsuppressed click wins ----
+        // ---- Next state: the last unblocked click wins ----
+        // The mask after a last click in lane l, `dm_mask_r[l]`, grows with l
+        // (`dm[l]` does), so the last one's mask is the OR over all
+        // unblocked lanes: no priority chain after the lane chain.
+        self.hit_mask.next = 0.into();
+        for l in 0..self.covered.len() {
+            if self.unblocked.val().get_bit(l) {
+                self.hit_mask.next = self.hit_mask.val() | self.dm_mask_r[l].q.val();
+            }
+        }
         self.r.d.next = self.decay.val();
         self.rmask.d.next = self.decay_mask.val();
-        for l in 0..self.reach.len() {
+        for l in 0..self.covered.len() {
             if self.unblocked.val().get_bit(l) {
                 self.r.d.next = self.dm_r[l].q.val();
-                self.rmask.d.next = self.dm_mask_r[l].q.val();
             }
+        }
+        if self.open_click.val().any() {
+            self.rmask.d.next = self.hit_mask.val();
         }
         if self.restart.val() {
             self.r.d.next = 0.into();

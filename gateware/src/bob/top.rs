@@ -273,10 +273,13 @@ pub struct BobCore {
     fd_le_n: Signal<Local, Bits<8>>,
     wait_le_n: Signal<Local, Bits<8>>,
     cur_end: Signal<Local, Bits<64>>,
-    cur_le: Signal<Local, Bits<8>>,
     c0: Signal<Local, Bit>,
     c0_r: DFF<Bit>,
     proc_r: DFF<Bit>,
+    /// `processed`, computed a cycle ahead from the next values of `proc_r`,
+    /// `c0_r`, `fd_le` and `wait_le`.
+    processed_r: DFF<Bits<8>>,
+    processed_n: Signal<Local, Bits<8>>,
     running_next: Signal<Local, Bit>,
     synced_next: Signal<Local, Bit>,
     proc_cycle: Signal<Local, Bit>,
@@ -725,10 +728,11 @@ impl BobCore {
             fd_le_n: Default::default(),
             wait_le_n: Default::default(),
             cur_end: Default::default(),
-            cur_le: Default::default(),
             c0: Default::default(),
             c0_r: Default::default(),
             proc_r: Default::default(),
+            processed_r: Default::default(),
+            processed_n: Default::default(),
             running_next: Default::default(),
             synced_next: Default::default(),
             proc_cycle: Default::default(),
@@ -1336,6 +1340,7 @@ impl Logic for BobCore {
             slot0_end,
             c0_r,
             proc_r,
+            processed_r,
             neg_fd,
             neg_fd_end,
             fd_le,
@@ -1532,20 +1537,13 @@ impl Logic for BobCore {
             self.cur_slot0.next = self.neg_fd.q.val();
             self.cur_end.next = self.neg_fd_end.q.val();
             self.cur_wait.next = self.fd_wide.val();
-            self.cur_le.next = self.fd_le.q.val();
         } else {
             self.cur_slot0.next = self.slot0.q.val();
             self.cur_end.next = self.slot0_end.q.val();
             self.cur_wait.next = self.lead_slots.q.val();
-            self.cur_le.next = self.wait_le.q.val();
         }
-        self.processed.next = 0.into();
-        for l in 0..self.prng.len() {
-            self.processed.next = self
-                .processed
-                .val()
-                .replace_bit(l, self.proc_cycle.val() & self.cur_le.val().get_bit(l));
-        }
+        // processed[l] = proc_cycle & (c0 ? fd_le : wait_le)[l], from a register (below)
+        self.processed.next = self.processed_r.q.val();
         if self.c0.val() {
             self.synced.d.next = true;
         }
@@ -1564,6 +1562,22 @@ impl Logic for BobCore {
                 .replace_bit(l, self.cur_wait.val() <= self.k_lane_pl33[l].val());
         }
         self.wait_le.d.next = self.wait_le_n.val();
+        // next cycle's processed = proc_r.d & (c0_r.d ? fd_le.d : wait_le.d)
+        self.processed_n.next = 0.into();
+        for l in 0..self.prng.len() {
+            if self.c0_r.d.val() {
+                self.processed_n.next = self
+                    .processed_n
+                    .val()
+                    .replace_bit(l, self.proc_r.d.val() & self.fd_le_n.val().get_bit(l));
+            } else {
+                self.processed_n.next = self
+                    .processed_n
+                    .val()
+                    .replace_bit(l, self.proc_r.d.val() & self.wait_le_n.val().get_bit(l));
+            }
+        }
+        self.processed_r.d.next = self.processed_n.val();
         if self.cur_wait.val() >= self.k_lanes33.val() {
             self.lead_slots.d.next = self.cur_wait.val() - self.k_lanes33.val();
         } else {
@@ -1634,7 +1648,7 @@ impl Logic for BobCore {
         // the boundary test of the sync cycle (static values from the
         // fiber delay) is registered too, so only the running cycles'
         // compare of two slot registers is left in stage P.
-        // (`cur_le` bit 0: cur_wait == 0)
+        // (`fd_le`/`wait_le` bit 0: the wait is 0)
         self.t_mask_r.d.next = self.t_mask.val();
         self.st_on.d.next = self.csr_stream_ctrl.q.val().get_bits::<6>(0) >= 6;
         if !self.fd_le.q.val().get_bit(0) {
