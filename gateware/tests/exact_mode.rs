@@ -566,13 +566,7 @@ fn verilated_bob_equals_rust_hdl_with_click_in_sync_cycle_right_after_start() {
     for (n, v) in regs {
         hdl.write(n, v);
     }
-    hdl.write("BOB_CMD", 1);
-    let strobe = hdl.cmds.iter().rposition(|c| c & 1 != 0).unwrap();
-    assert_eq!(
-        hdl.log.len(),
-        strobe + 1,
-        "the write returns in the strobe cycle"
-    );
+    hdl.command_returning_at_strobe(1);
     let k0_hdl = hdl.log.len();
     for k in 0..CYCLES {
         hdl.cycle(&input(k));

@@ -86,11 +86,14 @@ pub struct CsrReg {
     pub hw_set: Signal<In, Bits<32>>,
     /// The register's value towards the core (see the access types above).
     pub q: Signal<Out, Bits<32>>,
-    /// The bus address selects this register.
+    /// The bus address selected this register in the previous cycle
+    /// (registered, like `rdata`, so that the slave's OR over all cells
+    /// starts at flip-flops).
     pub hit: Signal<Out, Bit>,
     /// A read of this register happens this cycle (one-cycle pulse).
     pub read_pulse: Signal<Out, Bit>,
-    /// Read data: the register's read value when `hit`, else 0.
+    /// Read data, registered: the register's read value in the previous
+    /// cycle if the bus address selected it then, else 0.
     pub rdata: Signal<Out, Bits<32>>,
     offset: Constant<Bits<CSR_ADDR_BITS>>,
     mask: Constant<Bits<32>>,
@@ -101,6 +104,9 @@ pub struct CsrReg {
     is_const: Constant<Bit>,
     store: DFFWithInit<Bits<32>>,
     pulse: DFF<Bits<32>>,
+    hit_r: DFF<Bit>,
+    rdata_r: DFF<Bits<32>>,
+    sel: Signal<Local, Bit>,
     wr: Signal<Local, Bit>,
     wdata: Signal<Local, Bits<32>>,
     read_value: Signal<Local, Bits<32>>,
@@ -140,6 +146,9 @@ impl CsrReg {
             is_const: Constant::new(constant && reg.access == Access::RO),
             store: DFFWithInit::new(u64::from(reset).into()),
             pulse: Default::default(),
+            hit_r: Default::default(),
+            rdata_r: Default::default(),
+            sel: Default::default(),
             wr: Default::default(),
             wdata: Default::default(),
             read_value: Default::default(),
@@ -161,11 +170,11 @@ impl CsrReg {
 impl Logic for CsrReg {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, store, pulse);
+        dff_setup!(self, clock, store, pulse, hit_r, rdata_r);
         // ---- Decode ----
-        self.hit.next = self.bus.val().get_bits::<CSR_ADDR_BITS>(32) == self.offset.val();
-        self.wr.next = self.hit.val() & self.bus.val().get_bit(44);
-        self.read_pulse.next = self.hit.val() & self.bus.val().get_bit(45);
+        self.sel.next = self.bus.val().get_bits::<CSR_ADDR_BITS>(32) == self.offset.val();
+        self.wr.next = self.sel.val() & self.bus.val().get_bit(44);
+        self.read_pulse.next = self.sel.val() & self.bus.val().get_bit(45);
         self.wdata.next = self.bus.val().get_bits::<32>(0) & self.mask.val();
         // ---- Storage ----
         self.pulse.d.next = 0.into();
@@ -197,11 +206,15 @@ impl Logic for CsrReg {
             self.q.next = self.hw_value.val() & self.mask.val();
             self.read_value.next = self.hw_value.val() & self.mask.val();
         }
-        if self.hit.val() {
-            self.rdata.next = self.read_value.val();
+        // ---- Registered answer (read by the slave one cycle later) ----
+        self.hit_r.d.next = self.sel.val();
+        if self.sel.val() {
+            self.rdata_r.d.next = self.read_value.val();
         } else {
-            self.rdata.next = 0.into();
+            self.rdata_r.d.next = 0.into();
         }
+        self.hit.next = self.hit_r.q.val();
+        self.rdata.next = self.rdata_r.q.val();
     }
 }
 
@@ -295,10 +308,14 @@ pub enum AxiLiteState {
     Idle,
     /// Write pulse on the CSR bus.
     Write,
+    /// The cells' registered `hit` of the write: response decided.
+    WriteCapture,
     /// Write response (B) pending.
     WriteResp,
     /// Read pulse on the CSR bus.
     Read,
+    /// The cells' registered answer to the read: data and response captured.
+    ReadCapture,
     /// Read data (R) pending.
     ReadResp,
 }
@@ -306,7 +323,8 @@ pub enum AxiLiteState {
 /// AXI4-Lite slave, 32-bit data, [`CSR_ADDR_BITS`]-bit byte addresses, one
 /// access at a time (writes first when both are pending). Each access makes
 /// a one-cycle write or read pulse on `bus`; the addressed cell answers on
-/// `rdata`/`hit` in the same cycle. Unmapped or misaligned addresses (no
+/// its registered `rdata`/`hit` one cycle later, where the slave captures
+/// the OR over all cells (so that OR starts at flip-flops). Unmapped or misaligned addresses (no
 /// cell hits) answer SLVERR; reads of them return 0 and writes are ignored.
 /// Byte strobes are ignored (treated as all ones).
 #[derive(LogicBlock)]
@@ -426,6 +444,9 @@ impl Logic for AxiLiteSlave {
                 self.bus.next = (bit_cast::<CSR_BUS_BITS, CSR_ADDR_BITS>(self.addr.q.val()) << 32)
                     | bit_cast::<CSR_BUS_BITS, 32>(self.data.q.val())
                     | self.flag_write.val();
+                self.state.d.next = AxiLiteState::WriteCapture;
+            }
+            AxiLiteState::WriteCapture => {
                 if self.cell_hit.val() {
                     self.resp.d.next = 0.into();
                 } else {
@@ -442,6 +463,9 @@ impl Logic for AxiLiteSlave {
             AxiLiteState::Read => {
                 self.bus.next = (bit_cast::<CSR_BUS_BITS, CSR_ADDR_BITS>(self.addr.q.val()) << 32)
                     | self.flag_read.val();
+                self.state.d.next = AxiLiteState::ReadCapture;
+            }
+            AxiLiteState::ReadCapture => {
                 self.data.d.next = self.cell_rdata.val();
                 if self.cell_hit.val() {
                     self.resp.d.next = 0.into();

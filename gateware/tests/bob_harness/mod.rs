@@ -193,6 +193,32 @@ impl BobSim {
         panic!("no write response for {name}");
     }
 
+    /// AXI4-Lite write of `value` to `BOB_CMD` that returns right after the
+    /// cycle in which its strobe is active (`cmds`), so that the caller's
+    /// next cycle is the first after the command; the write response
+    /// completes during the caller's cycles (BREADY is held high).
+    pub fn command_returning_at_strobe(&mut self, value: u32) {
+        let addr = self.map.register("BOB_CMD").expect("BOB_CMD").offset;
+        self.top.s_axil_awaddr.next = u64::from(addr).into();
+        self.top.s_axil_wdata.next = u64::from(value).into();
+        self.top.s_axil_awvalid.next = true;
+        self.top.s_axil_wvalid.next = true;
+        let i = self.idle.clone();
+        for _ in 0..20 {
+            settle(&mut *self.top);
+            let accepted = self.top.s_axil_awready.val() && self.top.s_axil_wready.val();
+            self.cycle(&i);
+            if accepted {
+                self.top.s_axil_awvalid.next = false;
+                self.top.s_axil_wvalid.next = false;
+            }
+            if self.cmds.last().is_some_and(|&c| c & value != 0) {
+                return;
+            }
+        }
+        panic!("no BOB_CMD strobe for {value:#x}");
+    }
+
     /// AXI4-Lite read of register `name` (asserts OKAY).
     pub fn read(&mut self, name: &str) -> u32 {
         let addr = self
