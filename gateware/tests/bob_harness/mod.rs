@@ -155,8 +155,9 @@ impl BobSim {
         }
     }
 
-    /// AXI4-Lite write of `value` to register `name` (asserts OKAY).
-    pub fn write(&mut self, name: &str, value: u32) {
+    /// Drives AW and W for a write of `value` to register `name` until the
+    /// slave takes them (the accepting cycle included).
+    fn write_address_and_data(&mut self, name: &str, value: u32) {
         let addr = self
             .map
             .register(name)
@@ -172,11 +173,18 @@ impl BobSim {
             let ready = self.top.s_axil_awready.val() && self.top.s_axil_wready.val();
             self.cycle(&i);
             if ready {
-                break;
+                self.top.s_axil_awvalid.next = false;
+                self.top.s_axil_wvalid.next = false;
+                return;
             }
         }
-        self.top.s_axil_awvalid.next = false;
-        self.top.s_axil_wvalid.next = false;
+        panic!("write to {name} not accepted");
+    }
+
+    /// AXI4-Lite write of `value` to register `name` (asserts OKAY).
+    pub fn write(&mut self, name: &str, value: u32) {
+        self.write_address_and_data(name, value);
+        let i = self.idle.clone();
         for _ in 0..20 {
             settle(&mut *self.top);
             if self.top.s_axil_bvalid.val() {
@@ -198,23 +206,13 @@ impl BobSim {
     /// next cycle is the first after the command; the write response
     /// completes during the caller's cycles (BREADY is held high).
     pub fn command_returning_at_strobe(&mut self, value: u32) {
-        let addr = self.map.register("BOB_CMD").expect("BOB_CMD").offset;
-        self.top.s_axil_awaddr.next = u64::from(addr).into();
-        self.top.s_axil_wdata.next = u64::from(value).into();
-        self.top.s_axil_awvalid.next = true;
-        self.top.s_axil_wvalid.next = true;
+        self.write_address_and_data("BOB_CMD", value);
         let i = self.idle.clone();
         for _ in 0..20 {
-            settle(&mut *self.top);
-            let accepted = self.top.s_axil_awready.val() && self.top.s_axil_wready.val();
-            self.cycle(&i);
-            if accepted {
-                self.top.s_axil_awvalid.next = false;
-                self.top.s_axil_wvalid.next = false;
-            }
             if self.cmds.last().is_some_and(|&c| c & value != 0) {
                 return;
             }
+            self.cycle(&i);
         }
         panic!("no BOB_CMD strobe for {value:#x}");
     }
