@@ -13,6 +13,7 @@
 //! (no incrementer in front of the compare), so a new `window_cycles`
 //! applies one cycle after it is presented (it is configured before START).
 
+use crate::common::sat_add::SatAdd32x8;
 use rust_hdl::prelude::*;
 
 /// Count events over tumbling windows of cycles; live when over the limit.
@@ -41,9 +42,7 @@ pub struct WindowAlarm {
     low_sum: Signal<Local, Bits<9>>,
     sat_sum: Signal<Local, Bits<9>>,
     add_live: Signal<Local, Bit>,
-    sum: Signal<Local, Bits<33>>,
-    sum_lo: Signal<Local, Bits<9>>,
-    hi_inc: Signal<Local, Bits<25>>,
+    add: SatAdd32x8,
     last_of_window: Signal<Local, Bit>,
     window_m1: DFF<Bits<32>>,
 }
@@ -55,21 +54,9 @@ impl Logic for WindowAlarm {
         // registered compare: live_r holds `count > limit` for the count now
         // in the register, decided from the count's next value
         self.live.next = self.live_r.q.val();
-        // count + events as a carry-select add: the low byte's 9-bit add
-        // selects the high 24 bits or their increment (computed from the
-        // register in parallel), so the events (a popcount) meet no long
-        // carry chain
-        self.sum_lo.next = bit_cast::<9, 8>(self.count.q.val().get_bits::<8>(0))
-            + bit_cast::<9, 8>(self.events.val());
-        self.hi_inc.next = bit_cast::<25, 24>(self.count.q.val().get_bits::<24>(8)) + 1;
-        if self.sum_lo.val().get_bit(8) {
-            self.sum.next = (bit_cast::<33, 25>(self.hi_inc.val()) << 8)
-                | bit_cast::<33, 8>(self.sum_lo.val().get_bits::<8>(0));
-        } else {
-            self.sum.next = (bit_cast::<33, 24>(self.count.q.val().get_bits::<24>(8)) << 8)
-                | bit_cast::<33, 8>(self.sum_lo.val().get_bits::<8>(0));
-        }
-        // cycle + 1 >= W  <=>  cycle >= W - 1 (W >= 1; W = 0 behaves as 1)
+        // count + events, saturated (carry-select: no 32-bit ripple)
+        self.add.a.next = self.count.q.val();
+        self.add.b.next = self.events.val();
         self.window_m1.d.next = self.window_cycles.val() - 1;
         if !self.window_cycles.val().any() {
             self.window_m1.d.next = 0.into();
@@ -83,11 +70,7 @@ impl Logic for WindowAlarm {
             } else {
                 self.cycle.d.next = self.cycle.q.val() + 1;
                 // saturate at 2^32 - 1
-                if self.sum.val().get_bit(32) {
-                    self.next_count.next = 0xFFFF_FFFF_u64.into();
-                } else {
-                    self.next_count.next = bit_cast::<32, 33>(self.sum.val());
-                }
+                self.next_count.next = self.add.sum.val();
             }
         }
         if self.clear.val() {

@@ -10,6 +10,7 @@
 
 use crate::bob::after_gate::WindowAlarm;
 use crate::bob::vec_of as v;
+use crate::common::sat_add::SatAdd32x8;
 use rust_hdl::prelude::*;
 
 /// Photocurrent, click-fraction and no-dark-count watchdogs.
@@ -49,9 +50,7 @@ pub struct BlindingMonitor {
     last_r: Vec<DFF<Bits<12>>>,
     any_over: Vec<Signal<Local, Bit>>,
     run: DFF<Bits<32>>,
-    run_sum: Signal<Local, Bits<33>>,
-    run_lo: Signal<Local, Bits<9>>,
-    run_hi_inc: Signal<Local, Bits<25>>,
+    run_add: SatAdd32x8,
     next_run: Signal<Local, Bits<32>>,
     nd_diff: Signal<Local, Bits<34>>,
     nd_low: Signal<Local, Bits<9>>,
@@ -88,9 +87,7 @@ impl BlindingMonitor {
             last_r: v(detectors),
             any_over: v(detectors + 1),
             run: Default::default(),
-            run_sum: Default::default(),
-            run_lo: Default::default(),
-            run_hi_inc: Default::default(),
+            run_add: Default::default(),
             next_run: Default::default(),
             nd_diff: Default::default(),
             nd_low: Default::default(),
@@ -135,26 +132,15 @@ impl Logic for BlindingMonitor {
         // ---- No dark count: processed slots since the last raw click ----
         // (registered compare on the run's next value)
         self.no_dark_live.next = self.nd_live_r.q.val();
-        // run + processed as a carry-select add (low byte selects the
-        // high 24 bits or their increment, computed from the register)
-        self.run_lo.next = bit_cast::<9, 8>(self.run.q.val().get_bits::<8>(0))
-            + bit_cast::<9, 8>(self.processed.val());
-        self.run_hi_inc.next = bit_cast::<25, 24>(self.run.q.val().get_bits::<24>(8)) + 1;
-        if self.run_lo.val().get_bit(8) {
-            self.run_sum.next = (bit_cast::<33, 25>(self.run_hi_inc.val()) << 8)
-                | bit_cast::<33, 8>(self.run_lo.val().get_bits::<8>(0));
-        } else {
-            self.run_sum.next = (bit_cast::<33, 24>(self.run.q.val().get_bits::<24>(8)) << 8)
-                | bit_cast::<33, 8>(self.run_lo.val().get_bits::<8>(0));
-        }
+        // run + processed, saturated (carry-select: no 32-bit ripple)
+        self.run_add.a.next = self.run.q.val();
+        self.run_add.b.next = self.processed.val();
         self.next_run.next = self.run.q.val();
         if self.enable.val() {
             if self.raw_clicks.val().any() {
                 self.next_run.next = 0.into();
-            } else if self.run_sum.val().get_bit(32) {
-                self.next_run.next = 0xFFFF_FFFF_u64.into();
             } else {
-                self.next_run.next = bit_cast::<32, 33>(self.run_sum.val());
+                self.next_run.next = self.run_add.sum.val();
             }
         }
         if self.clear.val() {

@@ -290,6 +290,11 @@ pub struct BobCore {
     rct_now: Signal<Local, Bit>,
     apt_now: Signal<Local, Bit>,
     rng_w1c: Signal<Local, Bit>,
+    /// RNG_RCT/RNG_APT bits of a write to BOB_ALARMS in its write cycle,
+    /// registered from the AXI4-Lite ports when the slave accepts it (the
+    /// write cycle is the next one), so no address decode sits before the
+    /// health tests' clear.
+    w1c_rng_r: DFF<Bits<2>>,
     alarm_events: Signal<Local, Bits<7>>,
     k_alarms_addr: Constant<Bits<12>>,
     live: Signal<Local, Bits<7>>,
@@ -743,6 +748,7 @@ impl BobCore {
             rct_now: Default::default(),
             apt_now: Default::default(),
             rng_w1c: Default::default(),
+            w1c_rng_r: Default::default(),
             alarm_events: Default::default(),
             k_alarms_addr: kc(u64::from(qkd_abi::regmap::bob::BOB_ALARMS.offset)),
             live: Default::default(),
@@ -1327,6 +1333,7 @@ impl Logic for BobCore {
             self,
             clock,
             running_in,
+            w1c_rng_r,
             start_p,
             stop_p,
             sync_p,
@@ -1585,9 +1592,11 @@ impl Logic for BobCore {
         }
         // ---- Stage P: random words, basis, health tests (spec 1-3, 5.4) ----
         // a W1C write with RNG_RCT or RNG_APT set resets the tests (AMBIGUITIES 1)
-        self.rng_w1c.next = (self.axil.bus.val().get_bits::<12>(32) == self.k_alarms_addr.val())
-            & self.axil.bus.val().get_bit(44)
-            & self.axil.bus.val().get_bits::<2>(4).any();
+        self.w1c_rng_r.d.next = 0.into();
+        if self.axil.awready.val() & (self.s_axil_awaddr.val() == self.k_alarms_addr.val()) {
+            self.w1c_rng_r.d.next = self.s_axil_wdata.val().get_bits::<2>(4);
+        }
+        self.rng_w1c.next = self.w1c_rng_r.q.val().any();
         for l in 0..self.prng.len() {
             self.prng[l].clock.next = self.clock.val();
             self.prng[l].seed.next = bit_cast::<64, 32>(self.csr_rng_seed_lo.q.val())
@@ -1959,12 +1968,7 @@ impl Logic for BobCore {
         // clears its bit is dropped, as the undelayed sticky bit would have
         // been cleared by that W1C (a W1C also clears the tests, so the
         // failure of the W1C cycle itself is 0).
-        self.w1c_rng.next = 0.into();
-        if (self.axil.bus.val().get_bits::<12>(32) == self.k_alarms_addr.val())
-            & self.axil.bus.val().get_bit(44)
-        {
-            self.w1c_rng.next = self.axil.bus.val().get_bits::<2>(4);
-        }
+        self.w1c_rng.next = self.w1c_rng_r.q.val();
         self.alarm_events.next = self
             .live
             .val()

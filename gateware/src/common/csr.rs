@@ -324,7 +324,10 @@ pub enum AxiLiteState {
 /// access at a time (writes first when both are pending). Each access makes
 /// a one-cycle write or read pulse on `bus`; the addressed cell answers on
 /// its registered `rdata`/`hit` one cycle later, where the slave captures
-/// the OR over all cells (so that OR starts at flip-flops). Unmapped or misaligned addresses (no
+/// the OR over all cells (so that OR starts at flip-flops). The write
+/// pulse always comes in the cycle after the one with AWREADY and WREADY
+/// high, so a top may decode a write it must act on from the AXI ports
+/// then and register the decision. Unmapped or misaligned addresses (no
 /// cell hits) answer SLVERR; reads of them return 0 and writes are ignored.
 /// Byte strobes are ignored (treated as all ones).
 #[derive(LogicBlock)]

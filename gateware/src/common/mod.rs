@@ -5,4 +5,5 @@
 pub mod csr;
 pub mod health;
 pub mod prng;
+pub mod sat_add;
 pub mod stream;
