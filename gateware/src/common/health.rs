@@ -266,8 +266,11 @@ impl Logic for HealthTests {
             }
             if self.apt_first_s.val() {
                 self.apt_fail.next = self.apt_one_ge.val();
-            } else if self.apt_eq.val() {
-                self.apt_fail.next = self.apt_ge_inc.val();
+            } else if self.apt_same_s.val() {
+                // count + 1 >= cutoff, or the count is saturated at 2^16 - 1
+                // (then count >= cutoff holds): no saturation compare of the
+                // count sits in front of the failure
+                self.apt_fail.next = self.apt_ge_inc.val() | self.apt_ge_same.val();
             } else {
                 self.apt_fail.next = self.apt_ge_same.val();
             }
