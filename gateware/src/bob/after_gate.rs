@@ -37,10 +37,8 @@ pub struct WindowAlarm {
     cycle: DFF<Bits<32>>,
     live_r: DFF<Bit>,
     next_count: Signal<Local, Bits<32>>,
-    diff: Signal<Local, Bits<34>>,
-    diff_hi: Signal<Local, Bits<26>>,
-    low_sum: Signal<Local, Bits<9>>,
-    sat_sum: Signal<Local, Bits<9>>,
+    gap: Signal<Local, Bits<34>>,
+    near: Signal<Local, Bit>,
     add_live: Signal<Local, Bit>,
     add: SatAdd32x8,
     last_of_window: Signal<Local, Bit>,
@@ -78,25 +76,16 @@ impl Logic for WindowAlarm {
             self.cycle.d.next = 0.into();
         }
         self.count.d.next = self.next_count.val();
-        // `min(count + events, 2^32 - 1) > limit` without an adder before
-        // the compare: with diff = count - limit (from registers only),
-        // count + events > limit <=> diff + events > 0, decided by the
-        // high bits of diff and an 8-bit add of its low bits; saturation
-        // (count[31:8] all ones and a carry out of the low byte) gives
-        // 2^32 - 1 > limit.
-        self.diff.next =
-            bit_cast::<34, 32>(self.count.q.val()) - bit_cast::<34, 32>(self.limit.val());
-        self.low_sum.next = bit_cast::<9, 8>(self.diff.val().get_bits::<8>(0))
-            + bit_cast::<9, 8>(self.events.val());
-        self.sat_sum.next = bit_cast::<9, 8>(self.count.q.val().get_bits::<8>(0))
-            + bit_cast::<9, 8>(self.events.val());
-        self.diff_hi.next = self.diff.val().get_bits::<26>(8);
-        self.add_live.next = (!self.diff_hi.val().get_bit(25) & self.diff_hi.val().any())
-            | (!self.diff_hi.val().any() & self.low_sum.val().any())
-            | (self.diff_hi.val().all() & (self.low_sum.val() > 256));
-        if self.count.q.val().get_bits::<24>(8).all() & self.sat_sum.val().get_bit(8) {
-            self.add_live.next = !self.limit.val().all();
-        }
+        // `min(count + events, 2^32 - 1) > limit` without an adder behind
+        // the events: with gap = limit - count (from registers only, in
+        // parallel with the events' popcount), it is gap < 0, or
+        // 0 <= gap < 256 and events > gap (an 8-bit compare). Saturation
+        // only matters for limit = 2^32 - 1, which nothing exceeds.
+        self.gap.next =
+            bit_cast::<34, 32>(self.limit.val()) - bit_cast::<34, 32>(self.count.q.val());
+        self.near.next = !self.gap.val().get_bits::<26>(8).any() & !self.limit.val().all();
+        self.add_live.next = self.gap.val().get_bit(33)
+            | (self.near.val() & (self.events.val() > self.gap.val().get_bits::<8>(0)));
         self.live_r.d.next = self.count.q.val() > self.limit.val();
         if self.enable.val() {
             if self.last_of_window.val() {
