@@ -40,6 +40,8 @@ pub struct DeadTime {
     k_lane_plus_l: Vec<Constant<Bits<17>>>,
     k_back: Vec<Constant<Bits<17>>>,
     k_lanes: Constant<Bits<17>>,
+    /// `q + L - l` at `[8*l + q]`: `dm[l] > q` <=> `D >= q + L - l`.
+    k_mask: Vec<Constant<Bits<17>>>,
     d_wide: Signal<Local, Bits<17>>,
     d_ge: Signal<Local, Bits<8>>,
     d_ge_r: DFF<Bits<8>>,
@@ -77,6 +79,10 @@ impl DeadTime {
             k_lane_plus_l: (0..8).map(|l| k(l + lanes)).collect(),
             k_back: (0..lanes).map(|j| k(lanes - 1 - j)).collect(),
             k_lanes: k(lanes),
+            k_mask: (0..lanes)
+                .flat_map(|l| (0..8).map(move |q| (l, q)))
+                .map(|(l, q)| k(q + lanes - l))
+                .collect(),
             d_wide: Default::default(),
             d_ge: Default::default(),
             d_ge_r: Default::default(),
@@ -127,11 +133,13 @@ impl Logic for DeadTime {
             if self.dm[l].val().get_bit(16) {
                 self.dm[l].next = 0.into();
             }
+            // dm[l] > q <=> D + 1 + l - L > q <=> D >= q + L - l: a compare
+            // of D with a constant, not of the difference above
             self.dm_mask[l].next = 0.into();
             for q in 0..8 {
                 self.dm_mask[l].next = self.dm_mask[l]
                     .val()
-                    .replace_bit(q, self.dm[l].val() > self.k_lane[q].val());
+                    .replace_bit(q, self.d_wide.val() >= self.k_mask[8 * l + q].val());
             }
             self.dm_r[l].d.next = self.dm[l].val();
             self.dm_mask_r[l].d.next = self.dm_mask[l].val();
