@@ -9,7 +9,8 @@
 //!
 //! Two stages: in stage P (combinational from the inputs and the dead-time
 //! state) the raw clicks, the dead-time chain, the gate window and the gate
-//! enables; the per-click class bits are then registered, and in stage Q
+//! enables; the per-click class bits are then registered (the after-gate
+//! bits ready-made, as their count feeds an alarm), and in stage Q
 //! (one cycle later) the invalid decision (`bad`, a stage Q input) and the
 //! counts are combinational from those registers. `gate_en` is stage P;
 //! every other output is stage Q.
@@ -82,6 +83,10 @@ pub struct Classifier {
     q_window: DFF<Bits<32>>,
     q_processed: DFF<Bits<8>>,
     q_gated: DFF<Bits<8>>,
+    /// After-gate class bits, registered themselves (their count feeds the
+    /// after-gate alarm, so it starts at flip-flops).
+    q_ag: DFF<Bits<32>>,
+    ag: Signal<Local, Bits<32>>,
     // ---- Stage Q ----
     n_record: Signal<Local, Bits<8>>,
     raw8: Signal<Local, Bits<8>>,
@@ -144,6 +149,8 @@ impl Classifier {
             q_window: Default::default(),
             q_processed: Default::default(),
             q_gated: Default::default(),
+            q_ag: Default::default(),
+            ag: Default::default(),
             n_record: Default::default(),
             raw8: Default::default(),
             c_raw: Default::default(),
@@ -166,7 +173,7 @@ impl Logic for Classifier {
     fn update(&mut self) {
         clock!(self, clock, dead);
         // (the popcounts are combinational: no clock)
-        dff_setup!(self, clock, q_blocked, q_window, q_processed, q_gated);
+        dff_setup!(self, clock, q_blocked, q_window, q_processed, q_gated, q_ag);
         // ---- Stage P: raw clicks (enabled detectors, processed slots) ----
         for d in 0..self.click.len() {
             self.q_raw[d].clock.next = self.clock.val();
@@ -232,6 +239,19 @@ impl Logic for Classifier {
             );
         }
         self.q_window.d.next = self.window.val();
+        // after-gate: a raw click the dead time lets through, outside the window
+        self.ag.next = 0.into();
+        for l in 0..self.lane_raw.len() {
+            for d in 0..self.click.len() {
+                self.ag.next = self.ag.val().replace_bit(
+                    4 * l + d,
+                    self.raw[d].val().get_bit(l)
+                        & !self.dead.blocked.val().get_bit(l)
+                        & !self.window.val().get_bit(4 * l + d),
+                );
+            }
+        }
+        self.q_ag.d.next = self.ag.val();
         self.q_blocked.d.next = self.dead.blocked.val();
         self.q_processed.d.next = self.processed.val();
         self.q_gated.d.next = self.gated.val();
@@ -251,7 +271,7 @@ impl Logic for Classifier {
             }
         }
         self.c_dead.next = self.c_raw.val() & self.blocked4.val();
-        self.c_ag.next = self.c_raw.val() & !self.blocked4.val() & !self.q_window.q.val();
+        self.c_ag.next = self.q_ag.q.val();
         self.record.next = self.c_raw.val() & !self.blocked4.val() & self.q_window.q.val();
         for d in 0..self.click.len() {
             self.raw8.next = self.q_raw[d].q.val();
