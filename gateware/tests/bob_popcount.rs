@@ -8,7 +8,7 @@
 
 mod bob_harness;
 
-use bob_harness::{seed_of, settle};
+use bob_harness::{seed_of, settle, SplitMix64};
 use qkd_gateware::bob::popcount::Popcount32;
 use rust_hdl::prelude::*;
 
@@ -26,14 +26,9 @@ fn popcount_matches_count_ones() {
     let mut words: Vec<u32> = vec![0, u32::MAX, 0x5555_5555, 0xAAAA_AAAA, 0x8000_0001];
     words.extend((0..32).map(|b| 1u32 << b));
     words.extend((0..32).map(|b| u32::MAX >> b));
-    let mut s = seed_of("popcount_matches_count_ones");
+    let mut rng = SplitMix64(seed_of("popcount_matches_count_ones"));
     for _ in 0..2000 {
-        // splitmix64
-        s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = s;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
+        let z = rng.next_u64();
         // sparse and dense words as well as uniform ones
         let w = z as u32;
         words.push(w);

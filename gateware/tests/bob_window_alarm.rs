@@ -91,14 +91,10 @@ fn reference(window: u32, limit: u32, events: &[(bool, u8)]) -> Vec<bool> {
 
 #[test]
 fn random_events_and_limits_match_reference() {
-    let mut s = bob_harness::seed_of("random_events_and_limits_match_reference");
-    let mut next = move || {
-        s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = s;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut rng = bob_harness::SplitMix64(bob_harness::seed_of(
+        "random_events_and_limits_match_reference",
+    ));
+    let mut next = move || rng.next_u64();
     // limits around the counts reached (including large bursts of up to
     // 255 events per cycle, so the count crosses the limit from far below)
     for (window, limit) in [(1, 0), (3, 5), (7, 40), (16, 300), (50, 1000), (200, 255)] {

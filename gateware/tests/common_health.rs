@@ -14,7 +14,7 @@
 
 mod bob_harness;
 
-use bob_harness::{seed_of, settle};
+use bob_harness::{seed_of, settle, SplitMix64};
 use qkd_gateware::common::health::HealthTests;
 use qkd_model::health::{HealthParams, HealthResult, HealthTests as Golden};
 use rust_hdl::prelude::*;
@@ -113,15 +113,8 @@ fn check(name: &str, p: &HealthParams, steps: &[Step]) {
 
 #[test]
 fn random_streams_match_the_sp800_90b_model() {
-    let mut s = seed_of("random_streams_match_the_sp800_90b_model");
-    let mut next = move || {
-        // splitmix64
-        s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = s;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut rng = SplitMix64(seed_of("random_streams_match_the_sp800_90b_model"));
+    let mut next = move || rng.next_u64();
     let alphabet = [0u64, 0xDEAD_BEEF_0123_4567, u64::MAX];
     let mut failures = HealthResult::default();
     for run in 0..24 {

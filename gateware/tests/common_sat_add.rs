@@ -9,7 +9,7 @@
 
 mod bob_harness;
 
-use bob_harness::{seed_of, settle};
+use bob_harness::{seed_of, settle, SplitMix64};
 use qkd_gateware::common::sat_add::SatAdd32x8;
 use rust_hdl::prelude::*;
 
@@ -35,14 +35,9 @@ fn sat_add_matches_saturating_add() {
             }
         }
     }
-    let mut s = seed_of("sat_add_matches_saturating_add");
+    let mut rng = SplitMix64(seed_of("sat_add_matches_saturating_add"));
     for _ in 0..4000 {
-        // splitmix64
-        s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = s;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
+        let z = rng.next_u64();
         cases.push((z as u32, (z >> 32) as u8));
     }
     for (a, b) in cases {

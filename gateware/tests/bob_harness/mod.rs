@@ -20,6 +20,21 @@ pub fn settle<B: Block>(uut: &mut B) {
     assert!(simulate(uut, 200), "design did not settle");
 }
 
+/// SplitMix64 (Steele, Lea, Flood, OOPSLA 2014): the tests' seeded word
+/// source.
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    /// The next 64-bit word.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
 /// A 128-bit value as `Bits<128>`.
 pub fn b128(x: u128) -> Bits<128> {
     bit_cast::<128, 64>((x as u64).into()) | (bit_cast::<128, 64>(((x >> 64) as u64).into()) << 64)
