@@ -55,6 +55,7 @@ impl Logic for WindowAlarm {
         // count + events, saturated (carry-select: no 32-bit ripple)
         self.add.a.next = self.count.q.val();
         self.add.b.next = self.events.val();
+        // cycle + 1 >= W  <=>  cycle >= W - 1 (W >= 1; W = 0 behaves as 1)
         self.window_m1.d.next = self.window_cycles.val() - 1;
         if !self.window_cycles.val().any() {
             self.window_m1.d.next = 0.into();
@@ -67,7 +68,6 @@ impl Logic for WindowAlarm {
                 self.cycle.d.next = 0.into();
             } else {
                 self.cycle.d.next = self.cycle.q.val() + 1;
-                // saturate at 2^32 - 1
                 self.next_count.next = self.add.sum.val();
             }
         }

@@ -93,7 +93,6 @@ pub struct Classifier {
     /// Class bits, bit `4*l + d`.
     c_raw: Signal<Local, Bits<32>>,
     c_dead: Signal<Local, Bits<32>>,
-    c_ag: Signal<Local, Bits<32>>,
     /// Lanes blocked, spread to bits `4*l + d`.
     blocked4: Signal<Local, Bits<32>>,
     pc_raw: Vec<Popcount32>,
@@ -155,7 +154,6 @@ impl Classifier {
             raw8: Default::default(),
             c_raw: Default::default(),
             c_dead: Default::default(),
-            c_ag: Default::default(),
             blocked4: Default::default(),
             pc_raw: v(detectors),
             pc_all: Default::default(),
@@ -271,7 +269,6 @@ impl Logic for Classifier {
             }
         }
         self.c_dead.next = self.c_raw.val() & self.blocked4.val();
-        self.c_ag.next = self.q_ag.q.val();
         self.record.next = self.c_raw.val() & !self.blocked4.val() & self.q_window.q.val();
         for d in 0..self.click.len() {
             self.raw8.next = self.q_raw[d].q.val();
@@ -282,7 +279,7 @@ impl Logic for Classifier {
         self.n_raw_all.next = self.pc_all.n.val();
         self.pc_dead.x.next = self.c_dead.val();
         self.n_dead.next = self.pc_dead.n.val();
-        self.pc_ag.x.next = self.c_ag.val();
+        self.pc_ag.x.next = self.q_ag.q.val();
         self.n_after_gate.next = self.pc_ag.n.val();
         self.pc_rec.x.next = self.record.val();
         self.n_record.next = self.pc_rec.n.val();

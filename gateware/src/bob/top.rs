@@ -1572,17 +1572,12 @@ impl Logic for BobCore {
         // next cycle's processed = proc_r.d & (c0_r.d ? fd_le.d : wait_le.d)
         self.processed_n.next = 0.into();
         for l in 0..self.prng.len() {
-            if self.c0_r.d.val() {
-                self.processed_n.next = self
-                    .processed_n
-                    .val()
-                    .replace_bit(l, self.proc_r.d.val() & self.fd_le_n.val().get_bit(l));
-            } else {
-                self.processed_n.next = self
-                    .processed_n
-                    .val()
-                    .replace_bit(l, self.proc_r.d.val() & self.wait_le_n.val().get_bit(l));
-            }
+            self.processed_n.next = self.processed_n.val().replace_bit(
+                l,
+                self.proc_r.d.val()
+                    & ((self.c0_r.d.val() & self.fd_le_n.val().get_bit(l))
+                        | (!self.c0_r.d.val() & self.wait_le_n.val().get_bit(l))),
+            );
         }
         self.processed_r.d.next = self.processed_n.val();
         if self.cur_wait.val() >= self.k_lanes33.val() {
