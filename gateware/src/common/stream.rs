@@ -43,6 +43,9 @@ pub const STREAM_FIFO_LOG2: usize = 9;
 pub const STREAM_FIFO_WORDS: u64 = 1 << STREAM_FIFO_LOG2;
 /// Pending GAP records the GAP queue holds (`2^2`).
 pub const GAP_QUEUE_LOG2: usize = 2;
+/// Width of the fill/free word counts: they reach `STREAM_FIFO_WORDS`, and
+/// a header's admission test adds two record lengths (< 2^9) to one.
+const FILL_BITS: usize = STREAM_FIFO_LOG2 + 2;
 
 /// How a GAP's `lost_slots` is computed from the dropped records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,10 +128,10 @@ pub struct RecordStream {
     /// or is (`fits_take`), for the output read of the same cycle.
     fits_keep: DFF<Bit>,
     fits_take: DFF<Bit>,
-    need_k0: Signal<Local, Bits<16>>,
-    need_k1: Signal<Local, Bits<16>>,
-    need_t0: Signal<Local, Bits<16>>,
-    need_t1: Signal<Local, Bits<16>>,
+    need_k0: Signal<Local, Bits<FILL_BITS>>,
+    need_k1: Signal<Local, Bits<FILL_BITS>>,
+    need_t0: Signal<Local, Bits<FILL_BITS>>,
+    need_t1: Signal<Local, Bits<FILL_BITS>>,
     fits_k0: Signal<Local, Bit>,
     fits_k1: Signal<Local, Bit>,
     fits_t0: Signal<Local, Bit>,
@@ -148,8 +151,8 @@ pub struct RecordStream {
     fifo: SynchronousFIFO<Bits<66>, STREAM_FIFO_LOG2, { STREAM_FIFO_LOG2 + 1 }, 1>,
     gapq: SynchronousFIFO<Bits<128>, GAP_QUEUE_LOG2, { GAP_QUEUE_LOG2 + 1 }, 1>,
     span_mode: Constant<Bit>,
-    fill: DFF<Bits<16>>,
-    free: DFFWithInit<Bits<16>>,
+    fill: DFF<Bits<FILL_BITS>>,
+    free: DFFWithInit<Bits<FILL_BITS>>,
     hold: DFF<Bits<66>>,
     hold_valid: DFF<Bit>,
     pop: Signal<Local, Bit>,
@@ -169,8 +172,21 @@ pub struct RecordStream {
     gap_records_sum: Signal<Local, Bits<21>>,
     head_marker: Signal<Local, Bit>,
     main_read: Signal<Local, Bit>,
-    fill_add: Signal<Local, Bits<16>>,
-    fill_sub: Signal<Local, Bits<16>>,
+    /// The record length, and the length minus one, at the fill width
+    /// (registered input: registered with the word).
+    v_len_w: Signal<Local, Bits<FILL_BITS>>,
+    v_len_m1: Signal<Local, Bits<FILL_BITS>>,
+    r_len_m1: DFF<Bits<FILL_BITS>>,
+    /// Occupancy of the GAP queue (its write address minus its read
+    /// address), and `gapq_full` registered from the next occupancy: the
+    /// queue's own `full` compares its addresses, which put its address
+    /// registers in front of `accept`.
+    gapq_used: DFF<Bits<{ GAP_QUEUE_LOG2 + 1 }>>,
+    gapq_full: DFF<Bit>,
+    /// Depth of the GAP queue minus one.
+    gapq_last: Constant<Bits<{ GAP_QUEUE_LOG2 + 1 }>>,
+    gapq_wrote: Signal<Local, Bit>,
+    gapq_took: Signal<Local, Bit>,
     /// The output read whose word `fill`/`free` release (registered input:
     /// the previous cycle's `main_read`, so no output-handshake logic sits
     /// before the fill/free adders and the lookahead comparisons).
@@ -186,10 +202,14 @@ pub struct RecordStream {
     gap_ready: Signal<Local, Bit>,
     /// The GAP's last word is sent this cycle.
     gap_done: Signal<Local, Bit>,
-    fill_keep: Signal<Local, Bits<16>>,
-    fill_take: Signal<Local, Bits<16>>,
-    free_keep: Signal<Local, Bits<16>>,
-    free_take: Signal<Local, Bits<16>>,
+    /// `fill`/`free` after this cycle for each (credit, accept) outcome;
+    /// every one is one adder from registers (`d`: credit, `t`: accept).
+    fill_dec: Signal<Local, Bits<FILL_BITS>>,
+    fill_t: Signal<Local, Bits<FILL_BITS>>,
+    fill_dt: Signal<Local, Bits<FILL_BITS>>,
+    free_inc: Signal<Local, Bits<FILL_BITS>>,
+    free_t: Signal<Local, Bits<FILL_BITS>>,
+    free_dt: Signal<Local, Bits<FILL_BITS>>,
     gap_header: Signal<Local, Bits<64>>,
     gap_tag: Constant<Bits<64>>,
     low60: Constant<Bits<64>>,
@@ -288,8 +308,14 @@ impl RecordStream {
             gap_records_sum: Default::default(),
             head_marker: Default::default(),
             main_read: Default::default(),
-            fill_add: Default::default(),
-            fill_sub: Default::default(),
+            v_len_w: Default::default(),
+            v_len_m1: Default::default(),
+            r_len_m1: Default::default(),
+            gapq_used: Default::default(),
+            gapq_full: Default::default(),
+            gapq_last: Constant::new(((1u64 << GAP_QUEUE_LOG2) - 1).into()),
+            gapq_wrote: Default::default(),
+            gapq_took: Default::default(),
             credit: Default::default(),
             read_r: Default::default(),
             gap_hold: Default::default(),
@@ -297,10 +323,12 @@ impl RecordStream {
             gap_src: Default::default(),
             gap_ready: Default::default(),
             gap_done: Default::default(),
-            fill_keep: Default::default(),
-            fill_take: Default::default(),
-            free_keep: Default::default(),
-            free_take: Default::default(),
+            fill_dec: Default::default(),
+            fill_t: Default::default(),
+            fill_dt: Default::default(),
+            free_inc: Default::default(),
+            free_t: Default::default(),
+            free_dt: Default::default(),
             gap_header: Default::default(),
             gap_tag: Constant::new((4u64 << 60).into()),
             low60: Constant::new(((1u64 << 60) - 1).into()),
@@ -344,7 +372,10 @@ impl Logic for RecordStream {
             fits_take,
             read_r,
             gap_hold,
-            gap_hold_valid
+            gap_hold_valid,
+            r_len_m1,
+            gapq_used,
+            gapq_full
         );
         // ---- Input (register stage or straight through) ----
         self.r_clear.d.next = self.clear.val();
@@ -357,6 +388,7 @@ impl Logic for RecordStream {
         self.r_slots.d.next = self.in_slots.val();
         self.r_lost.d.next = self.in_lost.val();
         self.r_lost_records.d.next = self.in_lost_records.val();
+        self.r_len_m1.d.next = bit_cast::<FILL_BITS, 8>(self.in_len.val()) - 1;
         if self.reg_in.val() {
             self.v_clear.next = self.r_clear.q.val();
             self.v_data.next = self.r_data.q.val();
@@ -368,6 +400,7 @@ impl Logic for RecordStream {
             self.v_slots.next = self.r_slots.q.val();
             self.v_lost.next = self.r_lost.q.val();
             self.v_lost_records.next = self.r_lost_records.q.val();
+            self.v_len_m1.next = self.r_len_m1.q.val();
         } else {
             self.v_clear.next = self.clear.val();
             self.v_data.next = self.in_data.val();
@@ -379,18 +412,18 @@ impl Logic for RecordStream {
             self.v_slots.next = self.in_slots.val();
             self.v_lost.next = self.in_lost.val();
             self.v_lost_records.next = self.in_lost_records.val();
+            self.v_len_m1.next = bit_cast::<FILL_BITS, 8>(self.in_len.val()) - 1;
         }
+        self.v_len_w.next = bit_cast::<FILL_BITS, 8>(self.v_len.val());
         // ---- Admission lookahead (registered input) ----
         // Next cycle, free' = free + credit - (accept ? v_len : 0), with
         // credit = the previous cycle's output read (0 or 1), so the raw
         // header fits next cycle iff in_len + (accept ? v_len : 0) - credit
         // <= free.
-        self.need_k0.next = bit_cast::<16, 8>(self.in_len.val());
-        self.need_k1.next = bit_cast::<16, 8>(self.in_len.val()) - 1;
-        self.need_t0.next =
-            bit_cast::<16, 8>(self.in_len.val()) + bit_cast::<16, 8>(self.v_len.val());
-        self.need_t1.next =
-            bit_cast::<16, 8>(self.in_len.val()) + bit_cast::<16, 8>(self.v_len.val()) - 1;
+        self.need_k0.next = bit_cast::<FILL_BITS, 8>(self.in_len.val());
+        self.need_k1.next = bit_cast::<FILL_BITS, 8>(self.in_len.val()) - 1;
+        self.need_t0.next = bit_cast::<FILL_BITS, 8>(self.in_len.val()) + self.v_len_w.val();
+        self.need_t1.next = bit_cast::<FILL_BITS, 8>(self.in_len.val()) + self.v_len_m1.val();
         self.fits_k0.next = self.need_k0.val() <= self.free.q.val();
         self.fits_k1.next = self.need_k1.val() <= self.free.q.val();
         self.fits_t0.next = self.need_t0.val() <= self.free.q.val();
@@ -403,12 +436,12 @@ impl Logic for RecordStream {
                 self.fits.next = self.fits_keep.q.val();
             }
         } else {
-            self.fits.next = bit_cast::<16, 8>(self.v_len.val()) <= self.free.q.val();
+            self.fits.next = self.v_len_w.val() <= self.free.q.val();
         }
         self.accept.next = self.v_valid.val()
             & self.v_first.val()
             & self.fits.val()
-            & (!self.gap_pending.q.val() | !self.gapq.full.val());
+            & (!self.gap_pending.q.val() | !self.gapq_full.q.val());
         self.acc_prev.d.next = self.accept.val();
         self.drop.next =
             (self.v_valid.val() & self.v_first.val() & !self.accept.val()) | self.v_lost.val();
@@ -517,6 +550,19 @@ impl Logic for RecordStream {
         } else if self.gap_done.val() {
             self.gap_hold_valid.d.next = false;
         }
+        // GAP queue occupancy: a write is only issued when the queue has
+        // room (`accept` needs it) and a read only when it is not empty, so
+        // both always take effect; full iff write address - read address
+        // equals the depth (the queue's own `full`, exactly)
+        self.gapq_wrote.next = self.gapq.write.val() & !self.gapq_full.q.val();
+        self.gapq_took.next = self.gapq.read.val() & !self.gapq.empty.val();
+        if self.gapq_wrote.val() & !self.gapq_took.val() {
+            self.gapq_used.d.next = self.gapq_used.q.val() + 1;
+            self.gapq_full.d.next = self.gapq_used.q.val() == self.gapq_last.val();
+        } else if self.gapq_took.val() & !self.gapq_wrote.val() {
+            self.gapq_used.d.next = self.gapq_used.q.val() - 1;
+            self.gapq_full.d.next = false;
+        }
         // refill the holding register when it is empty or its word leaves
         self.pop.next = !self.fifo.empty.val() & (!self.hold_valid.q.val() | self.main_read.val());
         self.fifo.read.next = self.pop.val();
@@ -532,38 +578,38 @@ impl Logic for RecordStream {
         // ---- Fill level (words admitted, including reserved ones) ----
         // Both outcomes of admission are computed in parallel with `accept`,
         // which only selects one (it comes late in the cycle).
-        self.fill_add.next = bit_cast::<16, 8>(self.v_len.val());
         self.read_r.d.next = self.main_read.val();
         if self.reg_in.val() {
             self.credit.next = self.read_r.q.val();
         } else {
             self.credit.next = self.main_read.val();
         }
-        if self.credit.val() {
-            self.fill_sub.next = 1.into();
-        } else {
-            self.fill_sub.next = 0.into();
-        }
-        self.fill_keep.next = self.fill.q.val() - self.fill_sub.val();
-        self.free_keep.next = self.free.q.val() + self.fill_sub.val();
-        self.fill_take.next = self.fill_keep.val() + self.fill_add.val();
-        self.free_take.next = self.free_keep.val() - self.fill_add.val();
+        self.fill_dec.next = self.fill.q.val() - 1;
+        self.fill_t.next = self.fill.q.val() + self.v_len_w.val();
+        self.fill_dt.next = self.fill.q.val() + self.v_len_m1.val();
+        self.free_inc.next = self.free.q.val() + 1;
+        self.free_t.next = self.free.q.val() - self.v_len_w.val();
+        self.free_dt.next = self.free.q.val() - self.v_len_m1.val();
         if self.credit.val() {
             self.fits_keep.d.next = self.fits_k1.val();
             self.fits_take.d.next = self.fits_t1.val();
+            if self.accept.val() {
+                self.fill.d.next = self.fill_dt.val();
+                self.free.d.next = self.free_dt.val();
+            } else {
+                self.fill.d.next = self.fill_dec.val();
+                self.free.d.next = self.free_inc.val();
+            }
         } else {
             self.fits_keep.d.next = self.fits_k0.val();
             self.fits_take.d.next = self.fits_t0.val();
+            if self.accept.val() {
+                self.fill.d.next = self.fill_t.val();
+                self.free.d.next = self.free_t.val();
+            }
         }
-        if self.accept.val() {
-            self.fill.d.next = self.fill_take.val();
-            self.free.d.next = self.free_take.val();
-        } else {
-            self.fill.d.next = self.fill_keep.val();
-            self.free.d.next = self.free_keep.val();
-        }
-        if bit_cast::<32, 16>(self.fill.q.val()) > self.high_count.q.val() {
-            self.high_count.d.next = bit_cast::<32, 16>(self.fill.q.val());
+        if bit_cast::<32, FILL_BITS>(self.fill.q.val()) > self.high_count.q.val() {
+            self.high_count.d.next = bit_cast::<32, FILL_BITS>(self.fill.q.val());
         }
         if self.clear_counters.val() {
             self.records_count.d.next = 0.into();
