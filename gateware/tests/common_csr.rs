@@ -1,13 +1,19 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! CSR helpers: `_LO`/`_HI` coherence latch (spec 7: reading `_LO` latches
-//! `_HI`) and map-driven cell construction errors.
+//! `_HI`), map-driven cell construction errors, and a cell's `q_next`
+//! (the `q` of the next cycle) under random writes and hardware sets.
 //!
 //! ```text
 //!  value (64) ──► HiLatch ──► lo (live), hi (latched at lo_read)
 //! ```
 
+mod bob_harness;
+
+use bob_harness::{seed_of, tick, SplitMix64};
 use qkd_abi::{GenParams, RegisterMap};
-use qkd_gateware::common::csr::{cell_from_map, check_coverage, expect_field, CsrError, HiLatch};
+use qkd_gateware::common::csr::{
+    cell_from_map, check_coverage, expect_field, CsrBus, CsrError, HiLatch, CSR_BUS_BITS,
+};
 use rust_hdl::prelude::*;
 
 fn edge(uut: &mut HiLatch) {
@@ -60,4 +66,50 @@ fn map_driven_cells_report_what_is_wrong() {
         expect_field(&map, "ALICE_CTRL", "MODE", 1, 2),
         Err(CsrError::FieldMoved { .. })
     ));
+}
+
+/// `q_next` is, in every cycle, the `q` of the next cycle: RW (BOB_CTRL),
+/// W1C (BOB_ALARMS, with hardware sets) and Strobe (BOB_CMD) cells under
+/// seeded random writes to their own and to another address.
+#[test]
+fn q_next_is_the_next_q() {
+    let map = RegisterMap::new(GenParams::bob(4, 8, 2));
+    let mut rng = SplitMix64(seed_of("q_next_is_the_next_q"));
+    for name in ["BOB_CTRL", "BOB_ALARMS", "BOB_CMD"] {
+        let offset = u64::from(map.register(name).unwrap().offset);
+        let mut uut = cell_from_map(&map, name).unwrap();
+        uut.clock.connect();
+        uut.bus.connect();
+        uut.hw_value.connect();
+        uut.hw_set.connect();
+        uut.connect_all();
+        let mut writes = 0;
+        let mut expected: Option<u64> = None;
+        for cycle in 0..3000 {
+            let z = rng.next_u64();
+            let write = z % 3 == 0;
+            let addr = if z % 5 == 0 { offset + 4 } else { offset };
+            writes += usize::from(write && addr == offset);
+            let bus = (z >> 32) | (addr << CsrBus::ADDR) | (u64::from(write) << CsrBus::WRITE);
+            uut.bus.next = bit_cast::<CSR_BUS_BITS, 64>(bus.into());
+            let set = if (z >> 8) % 4 == 0 {
+                rng.next_u64() & 0xFFFF_FFFF
+            } else {
+                0
+            };
+            uut.hw_set.next = set.into();
+            uut.hw_value.next = 0.into();
+            bob_harness::settle(&mut uut);
+            if let Some(e) = expected {
+                assert_eq!(
+                    uut.q.val().to_u64(),
+                    e,
+                    "{name}, cycle {cycle}: q != last q_next"
+                );
+            }
+            expected = Some(uut.q_next.val().to_u64());
+            tick(&mut uut, |u| &mut u.clock);
+        }
+        assert!(writes > 500, "{name}: own-address writes exercised");
+    }
 }

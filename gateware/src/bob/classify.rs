@@ -31,6 +31,10 @@ pub struct Classifier {
     pub click: Vec<Signal<In, Bits<8>>>,
     /// TDC fine fine_bins per detector, lane `l` at `4*l..4*l+4`.
     pub fine_bins: Vec<Signal<In, Bits<32>>>,
+    /// `click` of the next cycle (the TDC's `click_next`).
+    pub click_next: Vec<Signal<In, Bits<8>>>,
+    /// `enable` of the next cycle (the CSR's `q_next`).
+    pub enable_next: Signal<In, Bits<4>>,
     /// Processed slot per lane (running, synced, `i >= 0`), active high (stage P).
     pub processed: Signal<In, Bits<8>>,
     /// `BOB_CTRL.DETECTOR_ENABLE`, bit `d`.
@@ -76,6 +80,11 @@ pub struct Classifier {
     bin: Signal<Local, Bits<8>>,
     bin4: Signal<Local, Bits<4>>,
     any_acc: Signal<Local, Bits<8>>,
+    /// Lane `l` has a click on an enabled detector, registered a cycle
+    /// ahead from `click_next` and `enable_next` (the dead-time chain then
+    /// starts at flip-flops: `any_acc` is it AND `processed`).
+    any_en: DFF<Bits<8>>,
+    any_en_next: Signal<Local, Bits<8>>,
     gated: Signal<Local, Bits<8>>,
     // ---- Stage P -> Q registers ----
     q_raw: Vec<DFF<Bits<8>>>,
@@ -115,6 +124,8 @@ impl Classifier {
             clock: Default::default(),
             restart: Default::default(),
             click: v(detectors),
+            click_next: v(detectors),
+            enable_next: Default::default(),
             fine_bins: v(detectors),
             processed: Default::default(),
             enable: Default::default(),
@@ -142,6 +153,8 @@ impl Classifier {
             bin: Default::default(),
             bin4: Default::default(),
             any_acc: Default::default(),
+            any_en: Default::default(),
+            any_en_next: Default::default(),
             gated: Default::default(),
             q_raw: v(detectors),
             q_blocked: Default::default(),
@@ -171,7 +184,16 @@ impl Logic for Classifier {
     fn update(&mut self) {
         clock!(self, clock, dead);
         // (the popcounts are combinational: no clock)
-        dff_setup!(self, clock, q_blocked, q_window, q_processed, q_gated, q_ag);
+        dff_setup!(
+            self,
+            clock,
+            q_blocked,
+            q_window,
+            q_processed,
+            q_gated,
+            q_ag,
+            any_en
+        );
         // ---- Stage P: raw clicks (enabled detectors, processed slots) ----
         for d in 0..self.click.len() {
             self.q_raw[d].clock.next = self.clock.val();
@@ -210,13 +232,15 @@ impl Logic for Classifier {
         // ---- Stage P: common dead time and gates ----
         self.dead.restart.next = self.restart.val();
         self.dead.dead_slots.next = self.dead_slots.val();
-        self.any_acc.next = 0.into();
-        for l in 0..self.lane_raw.len() {
-            self.any_acc.next = self
-                .any_acc
-                .val()
-                .replace_bit(l, self.lane_raw[l].val().any());
+        // any_acc[l] = lane_raw[l].any(), from the register a cycle ahead
+        self.any_en_next.next = 0.into();
+        for d in 0..self.click.len() {
+            if self.enable_next.val().get_bit(d) {
+                self.any_en_next.next = self.any_en_next.val() | self.click_next[d].val();
+            }
         }
+        self.any_en.d.next = self.any_en_next.val();
+        self.any_acc.next = self.any_en.q.val() & self.processed.val();
         self.dead.any_click.next = self.any_acc.val();
         self.gate_en.next = 0.into();
         self.gated.next = 0.into();

@@ -28,6 +28,9 @@ pub struct TdcChannel {
     pub clear: Signal<In, Bit>,
     /// Raw click per lane (bit `l`), registered, active high.
     pub click: Signal<Out, Bits<8>>,
+    /// `click` of the next cycle (the input of its register), for logic
+    /// that registers a function of the clicks a cycle ahead.
+    pub click_next: Signal<Out, Bits<8>>,
     /// Fine bin of lane `l` at bits `4*l..4*l+4`, registered (0 without a click).
     pub fine_bins: Signal<Out, Bits<32>>,
     last_mask: Constant<Bits<16>>,
@@ -66,6 +69,7 @@ impl TdcChannel {
             samples: Default::default(),
             clear: Default::default(),
             click: Default::default(),
+            click_next: Default::default(),
             fine_bins: Default::default(),
             last_mask: Constant::new((1u64 << (oversample - 1)).into()),
             bin_mask: (0..4)
@@ -128,6 +132,7 @@ impl Logic for TdcChannel {
             }
         }
         self.click_r.d.next = self.click_acc.val();
+        self.click_next.next = self.click_acc.val();
         self.bins_r.d.next = self.bins_acc.val();
     }
 }

@@ -1631,10 +1631,12 @@ impl Logic for BobCore {
         self.classify.restart.next = self.start_p.q.val();
         for d in 0..self.tdc.len() {
             self.classify.click[d].next = self.tdc[d].click.val();
+            self.classify.click_next[d].next = self.tdc[d].click_next.val();
             self.classify.fine_bins[d].next = self.tdc[d].fine_bins.val();
         }
         self.classify.processed.next = self.processed.val();
         self.classify.enable.next = self.csr_bob_ctrl.q.val().get_bits::<4>(0);
+        self.classify.enable_next.next = self.csr_bob_ctrl.q_next.val().get_bits::<4>(0);
         self.classify.start_bin.next = self.csr_gate_window.q.val().get_bits::<8>(0);
         self.classify.end_bin.next = self.csr_gate_window.q.val().get_bits::<8>(8);
         self.classify.dead_slots.next = self.csr_gate_dead_time_slots.q.val().get_bits::<16>(0);

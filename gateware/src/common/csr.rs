@@ -86,6 +86,9 @@ pub struct CsrReg {
     pub hw_set: Signal<In, Bits<32>>,
     /// The register's value towards the core (see the access types above).
     pub q: Signal<Out, Bits<32>>,
+    /// RW, W1C and Strobe: the value `q` has in the next cycle (for logic
+    /// that registers a function of `q` a cycle ahead); RO: `q`.
+    pub q_next: Signal<Out, Bits<32>>,
     /// The bus address selected this register in the previous cycle
     /// (registered, like `rdata`, so that the slave's OR over all cells
     /// starts at flip-flops).
@@ -134,6 +137,7 @@ impl CsrReg {
             hw_value: Default::default(),
             hw_set: Default::default(),
             q: Default::default(),
+            q_next: Default::default(),
             hit: Default::default(),
             read_pulse: Default::default(),
             rdata: Default::default(),
@@ -205,6 +209,13 @@ impl Logic for CsrReg {
         } else {
             self.q.next = self.hw_value.val() & self.mask.val();
             self.read_value.next = self.hw_value.val() & self.mask.val();
+        }
+        if self.is_strobe.val() {
+            self.q_next.next = self.pulse.d.val();
+        } else if self.is_rw.val() | self.is_w1c.val() {
+            self.q_next.next = self.store.d.val();
+        } else {
+            self.q_next.next = self.q.val();
         }
         // ---- Registered answer (read by the slave one cycle later) ----
         self.hit_r.d.next = self.sel.val();
