@@ -75,6 +75,10 @@ enum Command {
         /// nextpnr placer seed.
         #[arg(long, default_value_t = 1)]
         seed: u32,
+        /// A further nextpnr-ecp5 argument, e.g. `--pnr-arg=--placer-heap-timingweight
+        /// --pnr-arg=30` (repeat for each word; recorded in report.json).
+        #[arg(long = "pnr-arg", allow_hyphen_values = true)]
+        pnr_args: Vec<String>,
         /// Output directory.
         #[arg(long)]
         out: PathBuf,
@@ -120,9 +124,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             target_mhz,
             pnr_mhz,
             seed,
+            pnr_args,
             out,
         } => report(
-            role, lanes, oversample, detectors, &part, target_mhz, pnr_mhz, seed, out,
+            role, lanes, oversample, detectors, &part, target_mhz, pnr_mhz, seed, pnr_args, out,
         ),
     }
 }
@@ -137,6 +142,7 @@ fn report(
     target_mhz: Option<f64>,
     pnr_mhz: Option<f64>,
     seed: u32,
+    pnr_args: Vec<String>,
     out: PathBuf,
 ) -> anyhow::Result<()> {
     use qkd_gateware::report;
@@ -159,6 +165,7 @@ fn report(
         opts.pnr_mhz = p;
     }
     opts.seed = seed;
+    opts.pnr_args = pnr_args;
     let r = report::run(&opts).with_context(|| format!("report for role {}", params.role))?;
     print!("{}", r.table());
     println!("{}", opts.out.join("report.json").display());

@@ -225,6 +225,10 @@ pub struct ReportOptions {
     /// default, `target * (1 + margin_goal)`, makes them work for the margin
     /// the design is meant to have. The board LPF keeps the target.
     pub pnr_mhz: f64,
+    /// Further nextpnr-ecp5 arguments (placer and router options such as
+    /// `--placer-heap-timingweight 30`), appended to the command line and
+    /// recorded in report.json.
+    pub pnr_args: Vec<String>,
 }
 
 /// The Fmax margin over the target the cores are designed for (issue 4: 50 %).
@@ -240,6 +244,7 @@ impl ReportOptions {
             out,
             seed: 1,
             pnr_mhz: 0.0,
+            pnr_args: Vec::new(),
         }
         .with_margin_goal()
     }
@@ -289,6 +294,8 @@ pub struct Report {
     pub cells: std::collections::BTreeMap<String, u64>,
     /// nextpnr seed.
     pub seed: u32,
+    /// Further nextpnr arguments given (`--pnr-arg`).
+    pub pnr_args: Vec<String>,
     /// Tools used.
     pub yosys: ToolInfo,
     /// Tools used.
@@ -562,7 +569,7 @@ pub fn run(opts: &ReportOptions) -> Result<Report, ReportError> {
     );
     std::fs::write(out.join("wrap.lpf"), lpf).map_err(io(out))?;
     let t1 = Instant::now();
-    let args: Vec<String> = vec![
+    let mut args: Vec<String> = vec![
         opts.part.device_flag.clone(),
         "--package".into(),
         opts.part.package.clone(),
@@ -582,6 +589,7 @@ pub fn run(opts: &ReportOptions) -> Result<Report, ReportError> {
         "--textcfg".into(),
         "wrap.config".into(),
     ];
+    args.extend(opts.pnr_args.iter().cloned());
     run_logged(&nextpnr, &args, out, "nextpnr.log")?;
     let pnr_seconds = t1.elapsed().as_secs_f64();
     let _ = std::fs::remove_file(out.join("wrap.config"));
@@ -607,6 +615,7 @@ pub fn run(opts: &ReportOptions) -> Result<Report, ReportError> {
         max_symbol_rate_msps: fmax_mhz * f64::from(opts.params.lanes),
         cells,
         seed: opts.seed,
+        pnr_args: opts.pnr_args.clone(),
         yosys,
         nextpnr,
         synth_seconds,

@@ -10,7 +10,8 @@
 //! Two stages: in stage P (combinational from the inputs and the dead-time
 //! state) the raw clicks, the dead-time chain, the gate window and the gate
 //! enables; the per-click class bits are then registered (the after-gate
-//! bits ready-made, as their count feeds an alarm), and in stage Q
+//! bits ready-made, and the raw-click total already counted, as those
+//! counts feed alarms), and in stage Q
 //! (one cycle later) the invalid decision (`bad`, a stage Q input) and the
 //! counts are combinational from those registers. `gate_en` is stage P;
 //! every other output is stage Q.
@@ -105,7 +106,12 @@ pub struct Classifier {
     /// Lanes blocked, spread to bits `4*l + d`.
     blocked4: Signal<Local, Bits<32>>,
     pc_raw: Vec<Popcount32>,
+    /// Raw clicks over all detectors, counted in stage P from the raw bits
+    /// (`p_raw`, bit `4*l + d`) and registered: `n_raw_all` (behind it the
+    /// click-fraction watchdog's compare) starts at flip-flops.
     pc_all: Popcount32,
+    p_raw: Signal<Local, Bits<32>>,
+    q_n_raw_all: DFF<Bits<8>>,
     pc_dead: Popcount32,
     pc_ag: Popcount32,
     pc_rec: Popcount32,
@@ -170,6 +176,8 @@ impl Classifier {
             blocked4: Default::default(),
             pc_raw: v(detectors),
             pc_all: Default::default(),
+            p_raw: Default::default(),
+            q_n_raw_all: Default::default(),
             pc_dead: Default::default(),
             pc_ag: Default::default(),
             pc_rec: Default::default(),
@@ -192,7 +200,8 @@ impl Logic for Classifier {
             q_processed,
             q_gated,
             q_ag,
-            any_en
+            any_en,
+            q_n_raw_all
         );
         // ---- Stage P: raw clicks (enabled detectors, processed slots) ----
         for d in 0..self.click.len() {
@@ -209,6 +218,17 @@ impl Logic for Classifier {
             self.q_raw[d].d.next = self.raw[d].val();
         }
         self.window.next = 0.into();
+        self.p_raw.next = 0.into();
+        for l in 0..self.lane_raw.len() {
+            for d in 0..self.click.len() {
+                self.p_raw.next = self
+                    .p_raw
+                    .val()
+                    .replace_bit(4 * l + d, self.raw[d].val().get_bit(l));
+            }
+        }
+        self.pc_all.x.next = self.p_raw.val();
+        self.q_n_raw_all.d.next = self.pc_all.n.val();
         for l in 0..self.lane_raw.len() {
             self.lane_raw[l].next = 0.into();
             self.in_window[l].next = 0.into();
@@ -299,8 +319,7 @@ impl Logic for Classifier {
             self.pc_raw[d].x.next = bit_cast::<32, 8>(self.raw8.val());
             self.n_raw[d].next = self.pc_raw[d].n.val();
         }
-        self.pc_all.x.next = self.c_raw.val();
-        self.n_raw_all.next = self.pc_all.n.val();
+        self.n_raw_all.next = self.q_n_raw_all.q.val();
         self.pc_dead.x.next = self.c_dead.val();
         self.n_dead.next = self.pc_dead.n.val();
         self.pc_ag.x.next = self.q_ag.q.val();

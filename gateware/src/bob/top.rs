@@ -468,6 +468,14 @@ pub struct BobCore {
     ep_ne1: Signal<Local, Bit>,
     hi_inc: DFF<Bits<61>>,
     hi_cross: DFF<Bit>,
+    /// Bit `4*l + d`: the loaded bundle's lane-0 slot (low 3 bits) + `l`
+    /// carries into bit 3, i.e. that record's slot takes `hi_inc` (set when
+    /// the bundle is loaded, so the carry of the picked record is an AND-OR
+    /// with the one-hot pick instead of an encoder and an adder).
+    lo_carry: DFF<Bits<32>>,
+    lo_carry_n: Signal<Local, Bits<32>>,
+    load_lo: Signal<Local, Bits<6>>,
+    det_carry: Signal<Local, Bit>,
     ne0: DFF<Bit>,
     ne1: DFF<Bit>,
     epoch_m1: DFF<Bits<24>>,
@@ -919,6 +927,10 @@ impl BobCore {
             ep_ne1: Default::default(),
             hi_inc: Default::default(),
             hi_cross: Default::default(),
+            lo_carry: Default::default(),
+            lo_carry_n: Default::default(),
+            load_lo: Default::default(),
+            det_carry: Default::default(),
             ne0: Default::default(),
             ne1: Default::default(),
             epoch_m1: Default::default(),
@@ -1423,6 +1435,7 @@ impl Logic for BobCore {
             epoch,
             hi_inc,
             hi_cross,
+            lo_carry,
             ne0,
             ne1,
             epoch_m1,
@@ -2237,7 +2250,10 @@ impl Logic for BobCore {
         self.slot_hi_inc.next = self.hi_inc.q.val();
         self.slot_lo.next = bit_cast::<4, 3>(self.cur.q.val().get_bits::<3>(176))
             + bit_cast::<4, 3>(self.pick_lane.val());
-        if self.slot_lo.val().get_bit(3) {
+        // (slot_lo's carry, from the one-hot pick and the carries of the
+        // bundle's positions)
+        self.det_carry.next = (self.onehot.val() & self.lo_carry.q.val()).any();
+        if self.det_carry.val() {
             self.det_slot.next = (bit_cast::<64, 61>(self.slot_hi_inc.val()) << 3)
                 | bit_cast::<64, 3>(self.slot_lo.val().get_bits::<3>(0));
         } else {
@@ -2271,8 +2287,18 @@ impl Logic for BobCore {
         self.epoch_m1.d.next = self.epoch.q.val() - 1;
         self.load_hi.next = self.bundles.data_out.val().get_bits::<61>(179);
         self.load_cross.next = self.bundles.data_out.val().get_bits::<37>(179).all();
+        self.load_lo.next = bit_cast::<6, 3>(self.bundles.data_out.val().get_bits::<3>(176));
+        self.lo_carry_n.next = 0.into();
+        for l in 1..8 {
+            for d in 0..4 {
+                self.lo_carry_n.next = self
+                    .lo_carry_n
+                    .val()
+                    .replace_bit(4 * l + d, self.load_lo.val() >= self.k_q6[8 - l].val());
+            }
+        }
         self.det_new_epoch.next = self.ep_ne0.val();
-        if self.slot_lo.val().get_bit(3) {
+        if self.det_carry.val() {
             self.det_new_epoch.next = self.ep_ne1.val();
         }
         // status_slot = lane-0 slot + L (L <= 8), split the same way
@@ -2333,6 +2359,7 @@ impl Logic for BobCore {
                     self.cur.d.next = self.bundles.data_out.val();
                     self.hi_inc.d.next = self.load_hi.val() + 1;
                     self.hi_cross.d.next = self.load_cross.val();
+                    self.lo_carry.d.next = self.lo_carry_n.val();
                     self.ne0.d.next = self.load_hi.val().get_bits::<24>(37) != self.epoch.q.val();
                     self.ne1.d.next = self.load_hi.val().get_bits::<24>(37) != self.epoch.q.val();
                     if self.load_cross.val() {
@@ -2378,7 +2405,7 @@ impl Logic for BobCore {
                     self.o_data.d.next = self.k_epoch_tag.val()
                         | bit_cast::<64, 24>(self.det_slot.val().get_bits::<24>(40));
                     self.epoch.d.next = self.det_slot.val().get_bits::<24>(40);
-                    if self.slot_lo.val().get_bit(3) {
+                    if self.det_carry.val() {
                         self.ne0.d.next = self.hi_cross.q.val();
                         self.ne1.d.next = false;
                     } else {

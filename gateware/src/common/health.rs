@@ -83,6 +83,11 @@ pub struct HealthTests {
     apt_ge_same_r: DFF<Bit>,
     one_ge_r: DFF<Bit>,
     apt_one_ge_r: DFF<Bit>,
+    /// The APT failure for the next cycle (`pipelined`), registered for
+    /// both outcomes of the sample comparison (`apt_same_r`), which then
+    /// only selects one: the fail output is one LUT from flip-flops.
+    apt_fail_same_r: DFF<Bit>,
+    apt_fail_diff_r: DFF<Bit>,
     /// Cutoffs minus one, registered: `x + 1 >= C` iff `x >= C - 1` (C >= 1),
     /// so the comparisons for an incremented count need no adder.
     rct_cut_m1: DFF<Bits<16>>,
@@ -134,6 +139,8 @@ impl HealthTests {
             apt_ge_same_r: Default::default(),
             one_ge_r: Default::default(),
             apt_one_ge_r: Default::default(),
+            apt_fail_same_r: Default::default(),
+            apt_fail_diff_r: Default::default(),
             rct_cut_m1: Default::default(),
             apt_cut_m1: Default::default(),
             rct_cut_zero: Default::default(),
@@ -182,6 +189,8 @@ impl Logic for HealthTests {
             apt_ge_same_r,
             one_ge_r,
             apt_one_ge_r,
+            apt_fail_same_r,
+            apt_fail_diff_r,
             rct_cut_m1,
             apt_cut_m1,
             rct_cut_zero,
@@ -264,7 +273,14 @@ impl Logic for HealthTests {
             } else {
                 self.rct_fail.next = self.one_ge.val();
             }
-            if self.apt_first_s.val() {
+            if self.pipelined.val() {
+                // (the same cases, made a cycle ahead: see the end)
+                if self.apt_same_s.val() {
+                    self.apt_fail.next = self.apt_fail_same_r.q.val();
+                } else {
+                    self.apt_fail.next = self.apt_fail_diff_r.q.val();
+                }
+            } else if self.apt_first_s.val() {
                 self.apt_fail.next = self.apt_one_ge.val();
             } else if self.apt_same_s.val() {
                 // count + 1 >= cutoff, or the count is saturated at 2^16 - 1
@@ -334,6 +350,16 @@ impl Logic for HealthTests {
             self.rct_ge_inc_r.d.next = self.rct_inc.q.val() >= self.rct_cutoff.val();
             self.apt_ge_inc_r.d.next = self.apt_inc.q.val() >= self.apt_cutoff.val();
             self.apt_ge_same_r.d.next = self.apt_count.q.val() >= self.apt_cutoff.val();
+        }
+        // The APT failure of the next cycle by the cases of the count stage,
+        // from the inputs of the registers it is made of there (`take_s`
+        // still gates it: fail = take & (same ? fail_same : fail_diff))
+        if self.apt_first_r.d.val() {
+            self.apt_fail_same_r.d.next = self.apt_one_ge_r.d.val();
+            self.apt_fail_diff_r.d.next = self.apt_one_ge_r.d.val();
+        } else {
+            self.apt_fail_same_r.d.next = self.apt_ge_inc_r.d.val() | self.apt_ge_same_r.d.val();
+            self.apt_fail_diff_r.d.next = self.apt_ge_same_r.d.val();
         }
     }
 }
