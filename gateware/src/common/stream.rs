@@ -128,10 +128,7 @@ pub struct RecordStream {
     /// or is (`fits_take`), for the output read of the same cycle.
     fits_keep: DFF<Bit>,
     fits_take: DFF<Bit>,
-    need_k0: Signal<Local, Bits<FILL_BITS>>,
-    need_k1: Signal<Local, Bits<FILL_BITS>>,
-    need_t0: Signal<Local, Bits<FILL_BITS>>,
-    need_t1: Signal<Local, Bits<FILL_BITS>>,
+    in_len_w: Signal<Local, Bits<FILL_BITS>>,
     fits_k0: Signal<Local, Bit>,
     fits_k1: Signal<Local, Bit>,
     fits_t0: Signal<Local, Bit>,
@@ -158,6 +155,17 @@ pub struct RecordStream {
     pop: Signal<Local, Bit>,
     taking: DFF<Bit>,
     gap_pending: DFF<Bit>,
+    /// Stage W (one cycle after admission): the FIFO write and word, the
+    /// GAP queue write, and the drop with what the GAP accounting needs
+    /// (`w_pending`: `gap_pending` before the drop).
+    w_write: DFF<Bit>,
+    w_data: DFF<Bits<66>>,
+    w_gapq_write: DFF<Bit>,
+    w_drop: DFF<Bit>,
+    w_pending: DFF<Bit>,
+    w_slot: DFF<Bits<64>>,
+    w_slots: DFF<Bits<32>>,
+    w_drop_records: DFF<Bits<20>>,
     gap_first: DFF<Bits<64>>,
     gap_records: DFF<Bits<20>>,
     gap_slots: DFF<Bits<64>>,
@@ -265,10 +273,7 @@ impl RecordStream {
             acc_prev: Default::default(),
             fits_keep: Default::default(),
             fits_take: Default::default(),
-            need_k0: Default::default(),
-            need_k1: Default::default(),
-            need_t0: Default::default(),
-            need_t1: Default::default(),
+            in_len_w: Default::default(),
             fits_k0: Default::default(),
             fits_k1: Default::default(),
             fits_t0: Default::default(),
@@ -294,6 +299,14 @@ impl RecordStream {
             pop: Default::default(),
             taking: Default::default(),
             gap_pending: Default::default(),
+            w_write: Default::default(),
+            w_data: Default::default(),
+            w_gapq_write: Default::default(),
+            w_drop: Default::default(),
+            w_pending: Default::default(),
+            w_slot: Default::default(),
+            w_slots: Default::default(),
+            w_drop_records: Default::default(),
             gap_first: Default::default(),
             gap_records: Default::default(),
             gap_slots: Default::default(),
@@ -375,7 +388,15 @@ impl Logic for RecordStream {
             gap_hold_valid,
             r_len_m1,
             gapq_used,
-            gapq_full
+            gapq_full,
+            w_write,
+            w_data,
+            w_gapq_write,
+            w_drop,
+            w_pending,
+            w_slot,
+            w_slots,
+            w_drop_records
         );
         // ---- Input (register stage or straight through) ----
         self.r_clear.d.next = self.clear.val();
@@ -417,17 +438,23 @@ impl Logic for RecordStream {
         self.v_len_w.next = bit_cast::<FILL_BITS, 8>(self.v_len.val());
         // ---- Admission lookahead (registered input) ----
         // Next cycle, free' = free + credit - (accept ? v_len : 0), with
-        // credit = the previous cycle's output read (0 or 1), so the raw
-        // header fits next cycle iff in_len + (accept ? v_len : 0) - credit
-        // <= free.
-        self.need_k0.next = bit_cast::<FILL_BITS, 8>(self.in_len.val());
-        self.need_k1.next = bit_cast::<FILL_BITS, 8>(self.in_len.val()) - 1;
-        self.need_t0.next = bit_cast::<FILL_BITS, 8>(self.in_len.val()) + self.v_len_w.val();
-        self.need_t1.next = bit_cast::<FILL_BITS, 8>(self.in_len.val()) + self.v_len_m1.val();
-        self.fits_k0.next = self.need_k0.val() <= self.free.q.val();
-        self.fits_k1.next = self.need_k1.val() <= self.free.q.val();
-        self.fits_t0.next = self.need_t0.val() <= self.free.q.val();
-        self.fits_t1.next = self.need_t1.val() <= self.free.q.val();
+        // credit = the previous cycle's output read (0 or 1): the raw header
+        // fits next cycle iff in_len <= free' for the outcome that happens.
+        // The four candidates of free' (one adder each from registers) are
+        // the ones `free` is updated from (below), so in_len meets a single
+        // comparator. A candidate with accept is used only when the word
+        // was admitted, so it does not wrap; a header's in_len is >= 1.
+        self.fill_dec.next = self.fill.q.val() - 1;
+        self.fill_t.next = self.fill.q.val() + self.v_len_w.val();
+        self.fill_dt.next = self.fill.q.val() + self.v_len_m1.val();
+        self.free_inc.next = self.free.q.val() + 1;
+        self.free_t.next = self.free.q.val() - self.v_len_w.val();
+        self.free_dt.next = self.free.q.val() - self.v_len_m1.val();
+        self.in_len_w.next = bit_cast::<FILL_BITS, 8>(self.in_len.val());
+        self.fits_k0.next = self.in_len_w.val() <= self.free.q.val();
+        self.fits_k1.next = self.in_len_w.val() <= self.free_inc.val();
+        self.fits_t0.next = self.in_len_w.val() <= self.free_t.val();
+        self.fits_t1.next = self.in_len_w.val() <= self.free_dt.val();
         // ---- Admission ----
         if self.reg_in.val() {
             if self.acc_prev.q.val() {
@@ -451,12 +478,11 @@ impl Logic for RecordStream {
         } else {
             self.drop_records.next = 1.into();
         }
-        self.gap_records_sum.next = bit_cast::<21, 20>(self.gap_records.q.val())
-            + bit_cast::<21, 20>(self.drop_records.val());
-        self.fifo.write.next = self.v_valid.val()
+        // the word's FIFO write and its data, for stage W
+        self.w_write.d.next = self.v_valid.val()
             & ((self.v_first.val() & self.accept.val())
                 | (!self.v_first.val() & self.taking.q.val()));
-        self.fifo.data_in.next = bit_cast::<66, 64>(self.v_data.val())
+        self.w_data.d.next = bit_cast::<66, 64>(self.v_data.val())
             | (bit_cast::<66, 1>(self.v_last.val().into()) << 64)
             | (bit_cast::<66, 1>((self.v_first.val() & self.gap_pending.q.val()).into()) << 65);
         if self.v_valid.val() & self.v_first.val() {
@@ -464,40 +490,58 @@ impl Logic for RecordStream {
         } else if self.v_valid.val() & self.v_last.val() {
             self.taking.d.next = false;
         }
-        // ---- GAP accounting ----
-        self.gapq.write.next = self.accept.val() & self.gap_pending.q.val();
-        self.gapq.data_in.next = (bit_cast::<128, 64>(self.gap_slots.q.val()) << 64)
-            | (bit_cast::<128, 20>(self.gap_records.q.val()) << 40)
-            | bit_cast::<128, 40>(self.gap_first.q.val().get_bits::<40>(0));
+        // ---- GAP pending flag (admission) ----
+        // A GAP is pending from a drop until the next admitted record takes
+        // it (reserving its GAP queue entry: `gapq_used`).
         if self.accept.val() & self.gap_pending.q.val() {
             self.gap_pending.d.next = false;
         }
         if self.drop.val() {
+            self.gap_pending.d.next = true;
+        }
+        if self.v_clear.val() {
+            self.gap_pending.d.next = false;
+        }
+        self.w_gapq_write.d.next = self.accept.val() & self.gap_pending.q.val();
+        self.w_drop.d.next = self.drop.val();
+        self.w_pending.d.next = self.gap_pending.q.val();
+        self.w_slot.d.next = self.v_slot.val();
+        self.w_slots.d.next = self.v_slots.val();
+        self.w_drop_records.d.next = self.drop_records.val();
+        // ---- Stage W: FIFO and GAP queue writes, GAP accounting ----
+        // One cycle after admission, from registers: the wide FIFO data,
+        // the GAP counters and the lost-slot count are not loads of the
+        // admission decision (only the W registers are).
+        self.fifo.write.next = self.w_write.q.val();
+        self.fifo.data_in.next = self.w_data.q.val();
+        self.gapq.write.next = self.w_gapq_write.q.val();
+        self.gapq.data_in.next = (bit_cast::<128, 64>(self.gap_slots.q.val()) << 64)
+            | (bit_cast::<128, 20>(self.gap_records.q.val()) << 40)
+            | bit_cast::<128, 40>(self.gap_first.q.val().get_bits::<40>(0));
+        self.gap_records_sum.next = bit_cast::<21, 20>(self.gap_records.q.val())
+            + bit_cast::<21, 20>(self.w_drop_records.q.val());
+        if self.w_drop.q.val() {
             self.lost_count.d.next =
-                self.lost_count.q.val() + bit_cast::<64, 32>(self.v_slots.val());
-            if self.gap_pending.q.val() {
+                self.lost_count.q.val() + bit_cast::<64, 32>(self.w_slots.q.val());
+            if self.w_pending.q.val() {
                 if self.gap_records_sum.val() > 0xFFFFF {
                     self.gap_records.d.next = 0xFFFFF.into();
                 } else {
                     self.gap_records.d.next = bit_cast::<20, 21>(self.gap_records_sum.val());
                 }
                 if self.span_mode.val() {
-                    self.gap_slots.d.next = self.v_slot.val()
-                        + bit_cast::<64, 32>(self.v_slots.val())
+                    self.gap_slots.d.next = self.w_slot.q.val()
+                        + bit_cast::<64, 32>(self.w_slots.q.val())
                         - self.gap_first.q.val();
                 } else {
                     self.gap_slots.d.next =
-                        self.gap_slots.q.val() + bit_cast::<64, 32>(self.v_slots.val());
+                        self.gap_slots.q.val() + bit_cast::<64, 32>(self.w_slots.q.val());
                 }
             } else {
-                self.gap_pending.d.next = true;
-                self.gap_first.d.next = self.v_slot.val();
-                self.gap_records.d.next = self.drop_records.val();
-                self.gap_slots.d.next = bit_cast::<64, 32>(self.v_slots.val());
+                self.gap_first.d.next = self.w_slot.q.val();
+                self.gap_records.d.next = self.w_drop_records.q.val();
+                self.gap_slots.d.next = bit_cast::<64, 32>(self.w_slots.q.val());
             }
-        }
-        if self.v_clear.val() {
-            self.gap_pending.d.next = false;
         }
         // ---- Output stage (from the holding register) ----
         self.head_marker.next = self.hold_valid.q.val() & self.hold.q.val().get_bit(65);
@@ -550,11 +594,13 @@ impl Logic for RecordStream {
         } else if self.gap_done.val() {
             self.gap_hold_valid.d.next = false;
         }
-        // GAP queue occupancy: a write is only issued when the queue has
-        // room (`accept` needs it) and a read only when it is not empty, so
-        // both always take effect; full iff write address - read address
-        // equals the depth (the queue's own `full`, exactly)
-        self.gapq_wrote.next = self.gapq.write.val() & !self.gapq_full.q.val();
+        // GAP queue occupancy, counting an entry from the admission that
+        // reserves it (its write follows in stage W): an entry is only
+        // reserved when one is free (`accept` needs it) and a read only
+        // happens when the queue is not empty, so the queue never
+        // overflows; `gapq_full` is the occupancy of the next cycle at the
+        // depth
+        self.gapq_wrote.next = self.accept.val() & self.gap_pending.q.val();
         self.gapq_took.next = self.gapq.read.val() & !self.gapq.empty.val();
         if self.gapq_wrote.val() & !self.gapq_took.val() {
             self.gapq_used.d.next = self.gapq_used.q.val() + 1;
@@ -584,12 +630,6 @@ impl Logic for RecordStream {
         } else {
             self.credit.next = self.main_read.val();
         }
-        self.fill_dec.next = self.fill.q.val() - 1;
-        self.fill_t.next = self.fill.q.val() + self.v_len_w.val();
-        self.fill_dt.next = self.fill.q.val() + self.v_len_m1.val();
-        self.free_inc.next = self.free.q.val() + 1;
-        self.free_t.next = self.free.q.val() - self.v_len_w.val();
-        self.free_dt.next = self.free.q.val() - self.v_len_m1.val();
         if self.credit.val() {
             self.fits_keep.d.next = self.fits_k1.val();
             self.fits_take.d.next = self.fits_t1.val();
