@@ -44,6 +44,7 @@ use crate::bob::classify::Classifier;
 use crate::bob::tdc::TdcChannel;
 use crate::bob::vec_of as v;
 use crate::common::csr::{self, AxiLiteSlave, CsrError, CsrReg, HiLatch, CSR_ADDR_BITS};
+use crate::common::fifo_full::FifoFull;
 use crate::common::health::HealthTests;
 use crate::common::prng::Xoshiro256Plus;
 use crate::common::stream::{LostSlots, RecordStream};
@@ -246,6 +247,10 @@ pub struct BobCore {
     blinding: BlindingMonitor,
     stream: RecordStream,
     bundles: SynchronousFIFO<Bits<256>, BUNDLE_FIFO_LOG2, { BUNDLE_FIFO_LOG2 + 1 }, 1>,
+    /// The bundle FIFO's full flag, registered (`common::fifo_full`): the
+    /// FIFO's address compare is not in front of stage R.
+    bundles_full: FifoFull<{ BUNDLE_FIFO_LOG2 + 1 }>,
+    bundles_took: Signal<Local, Bit>,
     // ---- Input stage ----
     start_raw: Signal<Local, Bit>,
     stop_raw: Signal<Local, Bit>,
@@ -716,6 +721,8 @@ impl BobCore {
             blinding: BlindingMonitor::new(nd),
             stream: RecordStream::registered(LostSlots::Span),
             bundles: Default::default(),
+            bundles_full: Default::default(),
+            bundles_took: Default::default(),
             start_raw: Default::default(),
             stop_raw: Default::default(),
             clear_counters: Default::default(),
@@ -2042,7 +2049,7 @@ impl Logic for BobCore {
         // dropped and join the pending GAP (spec 6: "otherwise that record
         // is dropped too and joins the GAP").
         self.blocked.next = self.lost_pending.q.val() & self.gapq_valid.q.val();
-        self.full_or_blocked.next = self.bundles.full.val() | self.blocked.val();
+        self.full_or_blocked.next = self.bundles_full.full.val() | self.blocked.val();
         // STATUS payload capture (AlarmsLive: live at the end of the status cycle)
         // Defaults outside the branch: no latches for the per-word temporaries
         // (synth_ecp5 rejects inferred latches).
@@ -2471,6 +2478,11 @@ impl Logic for BobCore {
                 self.phase.d.next = SerPhase::Idle;
             }
         }
+        // bundle FIFO occupancy (see `bundles_full`)
+        self.bundles_took.next = self.bundles.read.val() & !self.bundles.empty.val();
+        self.bundles_full.clock.next = self.clock.val();
+        self.bundles_full.wrote.next = self.push_now.val();
+        self.bundles_full.took.next = self.bundles_took.val();
         // ---- Record stream ----
         self.stream.clear.next = self.start_p.q.val();
         self.stream.clear_counters.next = self.clear_counters.val();

@@ -3,6 +3,7 @@
 //! top instantiates them).
 
 pub mod csr;
+pub mod fifo_full;
 pub mod health;
 pub mod prng;
 pub mod sat_add;

@@ -35,6 +35,7 @@
 //! like the record words, so `tready` reaches neither FIFO's read side
 //! through the GAP logic.
 
+use crate::common::fifo_full::FifoFull;
 use rust_hdl::prelude::*;
 
 /// Record FIFO depth in 64-bit words (`2^STREAM_FIFO_LOG2`).
@@ -185,14 +186,9 @@ pub struct RecordStream {
     v_len_w: Signal<Local, Bits<FILL_BITS>>,
     v_len_m1: Signal<Local, Bits<FILL_BITS>>,
     r_len_m1: DFF<Bits<FILL_BITS>>,
-    /// Occupancy of the GAP queue (its write address minus its read
-    /// address), and `gapq_full` registered from the next occupancy: the
-    /// queue's own `full` compares its addresses, which put its address
-    /// registers in front of `accept`.
-    gapq_used: DFF<Bits<{ GAP_QUEUE_LOG2 + 1 }>>,
-    gapq_full: DFF<Bit>,
-    /// Depth of the GAP queue minus one.
-    gapq_last: Constant<Bits<{ GAP_QUEUE_LOG2 + 1 }>>,
+    /// The GAP queue's full flag, registered (an entry counts from the
+    /// admission that reserves it: its write follows in stage W).
+    gapq_full: FifoFull<{ GAP_QUEUE_LOG2 + 1 }>,
     gapq_wrote: Signal<Local, Bit>,
     gapq_took: Signal<Local, Bit>,
     /// The output read whose word `fill`/`free` release (registered input:
@@ -324,9 +320,7 @@ impl RecordStream {
             v_len_w: Default::default(),
             v_len_m1: Default::default(),
             r_len_m1: Default::default(),
-            gapq_used: Default::default(),
             gapq_full: Default::default(),
-            gapq_last: Constant::new(((1u64 << GAP_QUEUE_LOG2) - 1).into()),
             gapq_wrote: Default::default(),
             gapq_took: Default::default(),
             credit: Default::default(),
@@ -352,7 +346,7 @@ impl RecordStream {
 impl Logic for RecordStream {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clock, fifo, gapq);
+        clock!(self, clock, fifo, gapq, gapq_full);
         dff_setup!(
             self,
             clock,
@@ -387,8 +381,6 @@ impl Logic for RecordStream {
             gap_hold,
             gap_hold_valid,
             r_len_m1,
-            gapq_used,
-            gapq_full,
             w_write,
             w_data,
             w_gapq_write,
@@ -468,7 +460,7 @@ impl Logic for RecordStream {
         self.accept.next = self.v_valid.val()
             & self.v_first.val()
             & self.fits.val()
-            & (!self.gap_pending.q.val() | !self.gapq_full.q.val());
+            & (!self.gap_pending.q.val() | !self.gapq_full.full.val());
         self.acc_prev.d.next = self.accept.val();
         self.drop.next =
             (self.v_valid.val() & self.v_first.val() & !self.accept.val()) | self.v_lost.val();
@@ -492,7 +484,7 @@ impl Logic for RecordStream {
         }
         // ---- GAP pending flag (admission) ----
         // A GAP is pending from a drop until the next admitted record takes
-        // it (reserving its GAP queue entry: `gapq_used`).
+        // it (reserving its GAP queue entry: `gapq_full`).
         if self.accept.val() & self.gap_pending.q.val() {
             self.gap_pending.d.next = false;
         }
@@ -594,21 +586,13 @@ impl Logic for RecordStream {
         } else if self.gap_done.val() {
             self.gap_hold_valid.d.next = false;
         }
-        // GAP queue occupancy, counting an entry from the admission that
-        // reserves it (its write follows in stage W): an entry is only
-        // reserved when one is free (`accept` needs it) and a read only
-        // happens when the queue is not empty, so the queue never
-        // overflows; `gapq_full` is the occupancy of the next cycle at the
-        // depth
+        // GAP queue occupancy (`gapq_full`): an entry is reserved only when
+        // one is free (`accept` needs it), read only when the queue is not
+        // empty
         self.gapq_wrote.next = self.accept.val() & self.gap_pending.q.val();
         self.gapq_took.next = self.gapq.read.val() & !self.gapq.empty.val();
-        if self.gapq_wrote.val() & !self.gapq_took.val() {
-            self.gapq_used.d.next = self.gapq_used.q.val() + 1;
-            self.gapq_full.d.next = self.gapq_used.q.val() == self.gapq_last.val();
-        } else if self.gapq_took.val() & !self.gapq_wrote.val() {
-            self.gapq_used.d.next = self.gapq_used.q.val() - 1;
-            self.gapq_full.d.next = false;
-        }
+        self.gapq_full.wrote.next = self.gapq_wrote.val();
+        self.gapq_full.took.next = self.gapq_took.val();
         // refill the holding register when it is empty or its word leaves
         self.pop.next = !self.fifo.empty.val() & (!self.hold_valid.q.val() | self.main_read.val());
         self.fifo.read.next = self.pop.val();
