@@ -96,7 +96,8 @@ fn schedule(
 ) -> Vec<Cycle> {
     let mut cycles = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        cycles.extend(std::iter::repeat_n(Cycle::default(), idle(i)));
+        let idle_end = cycles.len() + idle(i);
+        cycles.resize(idle_end, Cycle::default());
         match *item {
             Item::Record { id, len, slot } => {
                 for w in 0..len {
@@ -338,10 +339,7 @@ fn gap_queue_full_drops_records_that_fit() {
         let mut cycles = schedule(&items[..stalled_items], |_| 0, |_, _| false);
         let stall_until = cycles.len() + 10;
         let drain_at = stall_until + 2000;
-        cycles.extend(std::iter::repeat_n(
-            Cycle::default(),
-            drain_at - cycles.len(),
-        ));
+        cycles.resize(drain_at, Cycle::default());
         cycles.extend(schedule(&items[stalled_items..], |_| 0, |_, _| false));
         let run = run_stream(registered, &cycles, 200, |n| {
             n < warm_cycles + 5 || n >= stall_until
