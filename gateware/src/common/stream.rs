@@ -17,13 +17,20 @@
 //! free words (`free`) instead of adding `fill + in_len`. Words therefore
 //! leave one cycle later than they would from the RAM directly; `fill` (and
 //! with it admission) still counts a word until its AXI4-Stream handshake.
+//! The FIFO and GAP-queue writes and the GAP accounting (first slot,
+//! records, slots, lost-slot count) happen in stage W, one cycle after the
+//! admission decision, from registers: `accept` and `drop` load only a few
+//! flip-flops, not the 66-bit word and the 128-bit GAP. The GAP queue's
+//! full flag ([`FifoFull`]) counts an entry from the admission that
+//! reserves it.
 //!
 //! Registered input ([`RecordStream::registered`]): the input words (and
 //! `clear`) first go through one register stage, and the admission test
 //! `in_len <= free` of a header is computed one cycle ahead from the
 //! unregistered input, for both outcomes of the admission of the word
-//! ahead of it (comparisons of the raw `in_len`, with or without the length
-//! of the word in the register stage, against the current `free`). The
+//! ahead of it (comparisons of the raw `in_len` with the candidates of the
+//! next `free`, with or without the length of the word in the register
+//! stage). The
 //! registered `accept` then only selects one of two precomputed bits, so
 //! the header decode of the producer and the comparator's carry chain are
 //! off the path to the GAP registers. A word sent on the AXI4-Stream
