@@ -75,7 +75,6 @@ pub struct Classifier {
     det_mask: Constant<Bits<4>>,
     // ---- Stage P ----
     raw: Vec<Signal<Local, Bits<8>>>,
-    lane_raw: Vec<Signal<Local, Bits<4>>>,
     in_window: Vec<Signal<Local, Bits<4>>>,
     window: Signal<Local, Bits<32>>,
     bin: Signal<Local, Bits<8>>,
@@ -112,6 +111,8 @@ pub struct Classifier {
     pc_all: Popcount32,
     p_raw: Signal<Local, Bits<32>>,
     q_n_raw_all: DFF<Bits<8>>,
+    /// `p_raw` registered: the stage Q raw class bits (`c_raw`).
+    q_p_raw: DFF<Bits<32>>,
     pc_dead: Popcount32,
     pc_ag: Popcount32,
     pc_rec: Popcount32,
@@ -153,7 +154,6 @@ impl Classifier {
             dead: DeadTime::new(lanes),
             det_mask: Constant::new(((1u64 << detectors) - 1).into()),
             raw: v(detectors),
-            lane_raw: v(lanes),
             in_window: v(lanes),
             window: Default::default(),
             bin: Default::default(),
@@ -178,6 +178,7 @@ impl Classifier {
             pc_all: Default::default(),
             p_raw: Default::default(),
             q_n_raw_all: Default::default(),
+            q_p_raw: Default::default(),
             pc_dead: Default::default(),
             pc_ag: Default::default(),
             pc_rec: Default::default(),
@@ -201,13 +202,14 @@ impl Logic for Classifier {
             q_gated,
             q_ag,
             any_en,
-            q_n_raw_all
+            q_n_raw_all,
+            q_p_raw
         );
         // ---- Stage P: raw clicks (enabled detectors, processed slots) ----
         for d in 0..self.click.len() {
             self.q_raw[d].clock.next = self.clock.val();
             self.raw[d].next = 0.into();
-            for l in 0..self.lane_raw.len() {
+            for l in 0..self.in_window.len() {
                 self.raw[d].next = self.raw[d].val().replace_bit(
                     l,
                     self.click[d].val().get_bit(l)
@@ -219,7 +221,7 @@ impl Logic for Classifier {
         }
         self.window.next = 0.into();
         self.p_raw.next = 0.into();
-        for l in 0..self.lane_raw.len() {
+        for l in 0..self.in_window.len() {
             for d in 0..self.click.len() {
                 self.p_raw.next = self
                     .p_raw
@@ -229,13 +231,10 @@ impl Logic for Classifier {
         }
         self.pc_all.x.next = self.p_raw.val();
         self.q_n_raw_all.d.next = self.pc_all.n.val();
-        for l in 0..self.lane_raw.len() {
-            self.lane_raw[l].next = 0.into();
+        self.q_p_raw.d.next = self.p_raw.val();
+        for l in 0..self.in_window.len() {
             self.in_window[l].next = 0.into();
             for d in 0..self.click.len() {
-                self.lane_raw[l].next = self.lane_raw[l]
-                    .val()
-                    .replace_bit(d, self.raw[d].val().get_bit(l));
                 self.bin4.next = self.fine_bins[d].val().get_bits::<4>(4 * l);
                 self.bin.next = bit_cast::<8, 4>(self.bin4.val());
                 self.in_window[l].next = self.in_window[l].val().replace_bit(
@@ -252,7 +251,7 @@ impl Logic for Classifier {
         // ---- Stage P: common dead time and gates ----
         self.dead.restart.next = self.restart.val();
         self.dead.dead_slots.next = self.dead_slots.val();
-        // any_acc[l] = lane_raw[l].any(), from the register a cycle ahead
+        // any_acc[l] = OR_d raw[d][l], from the register a cycle ahead
         self.any_en_next.next = 0.into();
         for d in 0..self.click.len() {
             if self.enable_next.val().get_bit(d) {
@@ -264,7 +263,7 @@ impl Logic for Classifier {
         self.dead.any_click.next = self.any_acc.val();
         self.gate_en.next = 0.into();
         self.gated.next = 0.into();
-        for l in 0..self.lane_raw.len() {
+        for l in 0..self.in_window.len() {
             for d in 0..self.click.len() {
                 self.gate_en.next = self.gate_en.val().replace_bit(
                     4 * l + d,
@@ -283,7 +282,7 @@ impl Logic for Classifier {
         self.q_window.d.next = self.window.val();
         // after-gate: a raw click the dead time lets through, outside the window
         self.ag.next = 0.into();
-        for l in 0..self.lane_raw.len() {
+        for l in 0..self.in_window.len() {
             for d in 0..self.click.len() {
                 self.ag.next = self.ag.val().replace_bit(
                     4 * l + d,
@@ -298,14 +297,10 @@ impl Logic for Classifier {
         self.q_processed.d.next = self.processed.val();
         self.q_gated.d.next = self.gated.val();
         // ---- Stage Q: classes and counts from the registered class bits ----
-        self.c_raw.next = 0.into();
+        self.c_raw.next = self.q_p_raw.q.val();
         self.blocked4.next = 0.into();
-        for l in 0..self.lane_raw.len() {
+        for l in 0..self.in_window.len() {
             for d in 0..self.click.len() {
-                self.c_raw.next = self
-                    .c_raw
-                    .val()
-                    .replace_bit(4 * l + d, self.q_raw[d].q.val().get_bit(l));
                 self.blocked4.next = self
                     .blocked4
                     .val()

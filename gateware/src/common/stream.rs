@@ -156,7 +156,6 @@ pub struct RecordStream {
     fifo: SynchronousFIFO<Bits<66>, STREAM_FIFO_LOG2, { STREAM_FIFO_LOG2 + 1 }, 1>,
     gapq: SynchronousFIFO<Bits<128>, GAP_QUEUE_LOG2, { GAP_QUEUE_LOG2 + 1 }, 1>,
     span_mode: Constant<Bit>,
-    fill: DFF<Bits<FILL_BITS>>,
     free: DFFWithInit<Bits<FILL_BITS>>,
     hold: DFF<Bits<66>>,
     hold_valid: DFF<Bit>,
@@ -182,6 +181,10 @@ pub struct RecordStream {
     lost_count: DFF<Bits<64>>,
     gaps_count: DFF<Bits<32>>,
     high_count: DFF<Bits<32>>,
+    /// FIFO fill (admitted words not yet released): `STREAM_FIFO_WORDS -
+    /// free`, derived rather than kept in a second counter.
+    fill: Signal<Local, Bits<FILL_BITS>>,
+    k_words: Constant<Bits<FILL_BITS>>,
     accept: Signal<Local, Bit>,
     drop: Signal<Local, Bit>,
     drop_records: Signal<Local, Bits<20>>,
@@ -213,11 +216,8 @@ pub struct RecordStream {
     gap_ready: Signal<Local, Bit>,
     /// The GAP's last word is sent this cycle.
     gap_done: Signal<Local, Bit>,
-    /// `fill`/`free` after this cycle for each (credit, accept) outcome;
-    /// every one is one adder from registers (`d`: credit, `t`: accept).
-    fill_dec: Signal<Local, Bits<FILL_BITS>>,
-    fill_t: Signal<Local, Bits<FILL_BITS>>,
-    fill_dt: Signal<Local, Bits<FILL_BITS>>,
+    /// `free` after this cycle for each (credit, accept) outcome; every
+    /// one is one adder from registers (`d`: credit, `t`: accept).
     free_inc: Signal<Local, Bits<FILL_BITS>>,
     free_t: Signal<Local, Bits<FILL_BITS>>,
     free_dt: Signal<Local, Bits<FILL_BITS>>,
@@ -295,7 +295,6 @@ impl RecordStream {
             fifo: Default::default(),
             gapq: Default::default(),
             span_mode: Constant::new(mode == LostSlots::Span),
-            fill: Default::default(),
             free: DFFWithInit::new(STREAM_FIFO_WORDS.into()),
             hold: Default::default(),
             hold_valid: Default::default(),
@@ -318,6 +317,8 @@ impl RecordStream {
             lost_count: Default::default(),
             gaps_count: Default::default(),
             high_count: Default::default(),
+            fill: Default::default(),
+            k_words: Constant::new(STREAM_FIFO_WORDS.into()),
             accept: Default::default(),
             drop: Default::default(),
             drop_records: Default::default(),
@@ -337,9 +338,6 @@ impl RecordStream {
             gap_src: Default::default(),
             gap_ready: Default::default(),
             gap_done: Default::default(),
-            fill_dec: Default::default(),
-            fill_t: Default::default(),
-            fill_dt: Default::default(),
             free_inc: Default::default(),
             free_t: Default::default(),
             free_dt: Default::default(),
@@ -357,7 +355,6 @@ impl Logic for RecordStream {
         dff_setup!(
             self,
             clock,
-            fill,
             free,
             hold,
             hold_valid,
@@ -443,9 +440,6 @@ impl Logic for RecordStream {
         // the ones `free` is updated from (below), so in_len meets a single
         // comparator. A candidate with accept is used only when the word
         // was admitted, so it does not wrap; a header's in_len is >= 1.
-        self.fill_dec.next = self.fill.q.val() - 1;
-        self.fill_t.next = self.fill.q.val() + self.v_len_w.val();
-        self.fill_dt.next = self.fill.q.val() + self.v_len_m1.val();
         self.free_inc.next = self.free.q.val() + 1;
         self.free_t.next = self.free.q.val() - self.v_len_w.val();
         self.free_dt.next = self.free.q.val() - self.v_len_m1.val();
@@ -612,7 +606,7 @@ impl Logic for RecordStream {
         if self.tready.val() & self.tvalid.val() & self.tlast.val() {
             self.records_count.d.next = self.records_count.q.val() + 1;
         }
-        // ---- Fill level (words admitted, including reserved ones) ----
+        // ---- Free words (FIFO depth minus the words admitted, reserved ones included) ----
         // Both outcomes of admission are computed in parallel with `accept`,
         // which only selects one (it comes late in the cycle).
         self.read_r.d.next = self.main_read.val();
@@ -625,22 +619,21 @@ impl Logic for RecordStream {
             self.fits_keep.d.next = self.fits_k1.val();
             self.fits_take.d.next = self.fits_t1.val();
             if self.accept.val() {
-                self.fill.d.next = self.fill_dt.val();
                 self.free.d.next = self.free_dt.val();
             } else {
-                self.fill.d.next = self.fill_dec.val();
                 self.free.d.next = self.free_inc.val();
             }
         } else {
             self.fits_keep.d.next = self.fits_k0.val();
             self.fits_take.d.next = self.fits_t0.val();
             if self.accept.val() {
-                self.fill.d.next = self.fill_t.val();
                 self.free.d.next = self.free_t.val();
             }
         }
-        if bit_cast::<32, FILL_BITS>(self.fill.q.val()) > self.high_count.q.val() {
-            self.high_count.d.next = bit_cast::<32, FILL_BITS>(self.fill.q.val());
+        // words admitted and not yet released: the depth minus `free`
+        self.fill.next = self.k_words.val() - self.free.q.val();
+        if bit_cast::<32, FILL_BITS>(self.fill.val()) > self.high_count.q.val() {
+            self.high_count.d.next = bit_cast::<32, FILL_BITS>(self.fill.val());
         }
         if self.clear_counters.val() {
             self.records_count.d.next = 0.into();
