@@ -5,6 +5,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use qkd_abi::{GenParams, Role};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -24,6 +25,14 @@ enum RoleArg {
     Alice,
     Bob,
     Both,
+}
+
+/// `--seed`'s list (a newtype: clap reads a `Vec` field as a repeated flag).
+#[derive(Clone)]
+struct SeedList(Vec<u32>);
+
+fn seed_list(text: &str) -> Result<SeedList, String> {
+    qkd_gateware::report::parse_seed_list(text).map(SeedList)
 }
 
 #[derive(Subcommand)]
@@ -72,9 +81,16 @@ enum Command {
         /// only works on paths that miss the constraint).
         #[arg(long)]
         pnr_mhz: Option<f64>,
-        /// nextpnr placer seed.
-        #[arg(long, default_value_t = 1)]
-        seed: u32,
+        /// nextpnr placer seed, or a sweep of them: `1-4`, `1,3,7`. With
+        /// several seeds the design is synthesised once and placed and
+        /// routed once per seed (in OUT/seed-S/); report.json gives each
+        /// seed's Fmax and critical path, the median and the best.
+        #[arg(long, default_value = "1", value_parser = seed_list)]
+        seed: SeedList,
+        /// Place-and-route runs at a time (default: the number of seeds,
+        /// at most the available cores).
+        #[arg(long)]
+        jobs: Option<usize>,
         /// A further nextpnr-ecp5 argument, e.g. `--pnr-arg=--placer-heap-timingweight
         /// --pnr-arg=30` (repeat for each word; recorded in report.json).
         #[arg(long = "pnr-arg", allow_hyphen_values = true)]
@@ -124,10 +140,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             target_mhz,
             pnr_mhz,
             seed,
+            jobs,
             pnr_args,
             out,
         } => report(
-            role, lanes, oversample, detectors, &part, target_mhz, pnr_mhz, seed, pnr_args, out,
+            role, lanes, oversample, detectors, &part, target_mhz, pnr_mhz, seed.0, jobs, pnr_args,
+            out,
         ),
     }
 }
@@ -141,7 +159,8 @@ fn report(
     part: &str,
     target_mhz: Option<f64>,
     pnr_mhz: Option<f64>,
-    seed: u32,
+    seeds: Vec<u32>,
+    jobs: Option<usize>,
     pnr_args: Vec<String>,
     out: PathBuf,
 ) -> anyhow::Result<()> {
@@ -164,7 +183,13 @@ fn report(
         );
         opts.pnr_mhz = p;
     }
-    opts.seed = seed;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    opts.jobs = match jobs {
+        Some(0) => anyhow::bail!("--jobs 0: must be at least 1"),
+        Some(j) => j,
+        None => seeds.len().min(cores),
+    };
+    opts.seeds = seeds;
     opts.pnr_args = pnr_args;
     let r = report::run(&opts).with_context(|| format!("report for role {}", params.role))?;
     print!("{}", r.table());
@@ -173,6 +198,14 @@ fn report(
 }
 
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

