@@ -70,7 +70,9 @@ fn map_driven_cells_report_what_is_wrong() {
 
 /// `q_next` is, in every cycle, the `q` of the next cycle: RW (BOB_CTRL),
 /// W1C (BOB_ALARMS, with hardware sets) and Strobe (BOB_CMD) cells under
-/// seeded random writes to their own and to another address.
+/// seeded random writes to their own and to another address. The bus
+/// keeps a write's data in the cycle after its pulse (`CsrBus`); the RW
+/// cell then holds the written defined bits.
 #[test]
 fn q_next_is_the_next_q() {
     let map = RegisterMap::new(GenParams::bob(4, 8, 2));
@@ -83,14 +85,22 @@ fn q_next_is_the_next_q() {
         uut.hw_value.connect();
         uut.hw_set.connect();
         uut.connect_all();
+        let defined = u64::from(map.register(name).unwrap().defined_bits());
         let mut writes = 0;
         let mut expected: Option<u64> = None;
+        // (data of a write in the previous cycle, to own address?)
+        let mut held: Option<(u64, bool)> = None;
+        let mut stored: Option<u64> = None;
         for cycle in 0..3000 {
             let z = rng.next_u64();
             let write = z % 3 == 0;
             let addr = if z % 5 == 0 { offset + 4 } else { offset };
             writes += usize::from(write && addr == offset);
-            let bus = (z >> 32) | (addr << CsrBus::ADDR) | (u64::from(write) << CsrBus::WRITE);
+            let data = match held {
+                Some((d, _)) => d,
+                None => z >> 32,
+            };
+            let bus = data | (addr << CsrBus::ADDR) | (u64::from(write) << CsrBus::WRITE);
             uut.bus.next = bit_cast::<CSR_BUS_BITS, 64>(bus.into());
             let set = if (z >> 8) % 4 == 0 {
                 rng.next_u64() & 0xFFFF_FFFF
@@ -107,6 +117,17 @@ fn q_next_is_the_next_q() {
                     "{name}, cycle {cycle}: q != last q_next"
                 );
             }
+            if let (Some(w), "BOB_CTRL") = (stored, name) {
+                assert_eq!(
+                    uut.q.val().to_u64(),
+                    w & defined,
+                    "{name}, cycle {cycle}: q is not the written value"
+                );
+            }
+            if let Some((d, true)) = held {
+                stored = Some(d);
+            }
+            held = write.then_some((data, addr == offset));
             expected = Some(uut.q_next.val().to_u64());
             tick(&mut uut, |u| &mut u.clock);
         }

@@ -295,13 +295,11 @@ pub struct BobCore {
     rct_now: Signal<Local, Bit>,
     apt_now: Signal<Local, Bit>,
     rng_w1c: Signal<Local, Bit>,
-    /// RNG_RCT/RNG_APT bits of a write to BOB_ALARMS in its write cycle,
-    /// registered from the AXI4-Lite ports when the slave accepts it (the
-    /// write cycle is the next one), so no address decode sits before the
-    /// health tests' clear.
-    w1c_rng_r: DFF<Bits<2>>,
+    /// RNG_RCT/RNG_APT bits of a write to BOB_ALARMS in the cycle the
+    /// cell stores it (its registered decode, `written`), so no address
+    /// decode sits before the health tests' clear.
+    w1c_rng_w: Signal<Local, Bits<2>>,
     alarm_events: Signal<Local, Bits<7>>,
-    k_alarms_addr: Constant<Bits<12>>,
     live: Signal<Local, Bits<7>>,
     live_end: Signal<Local, Bits<7>>,
     bad: Signal<Local, Bit>,
@@ -475,12 +473,19 @@ pub struct BobCore {
     hi_cross: DFF<Bit>,
     /// Bit `4*l + d`: the loaded bundle's lane-0 slot (low 3 bits) + `l`
     /// carries into bit 3, i.e. that record's slot takes `hi_inc` (set when
-    /// the bundle is loaded, so the carry of the picked record is an AND-OR
-    /// with the one-hot pick instead of an encoder and an adder).
+    /// the bundle is loaded; the carry of the picked record is `oh_carry`,
+    /// kept from these, instead of an encoder and an adder).
     lo_carry: DFF<Bits<32>>,
     lo_carry_n: Signal<Local, Bits<32>>,
     load_lo: Signal<Local, Bits<6>>,
     det_carry: Signal<Local, Bit>,
+    /// The lowest remaining record (`oh`) is at a carry position. The
+    /// carry positions are the record bits from some lane up (`lo_carry`
+    /// is a suffix mask), so this holds iff no remaining record sits below
+    /// them: registered when the bundle is loaded and after each record
+    /// from the records that remain, so the EPOCH decision starts at a
+    /// flip-flop instead of an AND-OR over the one-hot pick.
+    oh_carry: DFF<Bit>,
     ne0: DFF<Bit>,
     ne1: DFF<Bit>,
     epoch_m1: DFF<Bits<24>>,
@@ -763,9 +768,8 @@ impl BobCore {
             rct_now: Default::default(),
             apt_now: Default::default(),
             rng_w1c: Default::default(),
-            w1c_rng_r: Default::default(),
+            w1c_rng_w: Default::default(),
             alarm_events: Default::default(),
-            k_alarms_addr: kc(u64::from(qkd_abi::regmap::bob::BOB_ALARMS.offset)),
             live: Default::default(),
             live_end: Default::default(),
             bad: Default::default(),
@@ -936,6 +940,7 @@ impl BobCore {
             hi_cross: Default::default(),
             lo_carry: Default::default(),
             lo_carry_n: Default::default(),
+            oh_carry: Default::default(),
             load_lo: Default::default(),
             det_carry: Default::default(),
             ne0: Default::default(),
@@ -1352,7 +1357,6 @@ impl Logic for BobCore {
             self,
             clock,
             running_in,
-            w1c_rng_r,
             start_p,
             stop_p,
             sync_p,
@@ -1443,6 +1447,7 @@ impl Logic for BobCore {
             hi_inc,
             hi_cross,
             lo_carry,
+            oh_carry,
             ne0,
             ne1,
             epoch_m1,
@@ -1607,11 +1612,11 @@ impl Logic for BobCore {
         }
         // ---- Stage P: random words, basis, health tests (spec 1-3, 5.4) ----
         // a W1C write with RNG_RCT or RNG_APT set resets the tests (AMBIGUITIES 1)
-        self.w1c_rng_r.d.next = 0.into();
-        if self.axil.awready.val() & (self.s_axil_awaddr.val() == self.k_alarms_addr.val()) {
-            self.w1c_rng_r.d.next = self.s_axil_wdata.val().get_bits::<2>(4);
+        self.w1c_rng_w.next = 0.into();
+        if self.csr_bob_alarms.written.val() {
+            self.w1c_rng_w.next = self.csr_bob_alarms.wdata.val().get_bits::<2>(4);
         }
-        self.rng_w1c.next = self.w1c_rng_r.q.val().any();
+        self.rng_w1c.next = self.w1c_rng_w.val().any();
         for l in 0..self.prng.len() {
             self.prng[l].clock.next = self.clock.val();
             self.prng[l].seed.next = bit_cast::<64, 32>(self.csr_rng_seed_lo.q.val())
@@ -1985,7 +1990,7 @@ impl Logic for BobCore {
         // clears its bit is dropped, as the undelayed sticky bit would have
         // been cleared by that W1C (a W1C also clears the tests, so the
         // failure of the W1C cycle itself is 0).
-        self.w1c_rng.next = self.w1c_rng_r.q.val();
+        self.w1c_rng.next = self.w1c_rng_w.val();
         self.alarm_events.next = self
             .live
             .val()
@@ -2259,7 +2264,7 @@ impl Logic for BobCore {
             + bit_cast::<4, 3>(self.pick_lane.val());
         // (slot_lo's carry, from the one-hot pick and the carries of the
         // bundle's positions)
-        self.det_carry.next = (self.onehot.val() & self.lo_carry.q.val()).any();
+        self.det_carry.next = self.oh_carry.q.val();
         if self.det_carry.val() {
             self.det_slot.next = (bit_cast::<64, 61>(self.slot_hi_inc.val()) << 3)
                 | bit_cast::<64, 3>(self.slot_lo.val().get_bits::<3>(0));
@@ -2367,6 +2372,7 @@ impl Logic for BobCore {
                     self.hi_inc.d.next = self.load_hi.val() + 1;
                     self.hi_cross.d.next = self.load_cross.val();
                     self.lo_carry.d.next = self.lo_carry_n.val();
+                    self.oh_carry.d.next = !(self.rec_in.val() & !self.lo_carry_n.val()).any();
                     self.ne0.d.next = self.load_hi.val().get_bits::<24>(37) != self.epoch.q.val();
                     self.ne1.d.next = self.load_hi.val().get_bits::<24>(37) != self.epoch.q.val();
                     if self.load_cross.val() {
@@ -2428,6 +2434,8 @@ impl Logic for BobCore {
                         | (bit_cast::<64, 1>(self.cur.q.val().get_bit(168).into()) << 47);
                     self.rem.d.next = self.rest_rem.val();
                     self.oh.d.next = self.next_low.val();
+                    self.oh_carry.d.next = self.oh_carry.q.val()
+                        | !(self.rest_rem.val() & !self.lo_carry.q.val()).any();
                     if !self.rest_rem.val().any() {
                         if self.cur.q.val().get_bit(169) {
                             self.phase.d.next = SerPhase::Status;

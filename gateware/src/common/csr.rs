@@ -19,6 +19,10 @@ pub const CSR_BUS_BITS: usize = 32 + CSR_ADDR_BITS + 2;
 /// Layout of the packed CSR bus word (`Bits<CSR_BUS_BITS>`):
 /// `[31:0]` write data, `[43:32]` byte address, `[44]` write pulse,
 /// `[45]` read pulse. Write and read pulses last one cycle per access.
+/// The write data stays on the bus in the cycle after the write pulse:
+/// a cell registers its address decode with the pulse and takes the data
+/// in the next cycle, so no address compare sits before its storage (or
+/// before logic that registers a function of `q_next`).
 pub struct CsrBus;
 
 impl CsrBus {
@@ -89,6 +93,11 @@ pub struct CsrReg {
     /// RW, W1C and Strobe: the value `q` has in the next cycle (for logic
     /// that registers a function of `q` a cycle ahead); RO: `q`.
     pub q_next: Signal<Out, Bits<32>>,
+    /// A bus write to this register takes effect at the end of this cycle
+    /// (the cycle after its write pulse); `wdata` holds the written value.
+    pub written: Signal<Out, Bit>,
+    /// The bus's write data, masked to the register's defined bits.
+    pub wdata: Signal<Out, Bits<32>>,
     /// The bus address selected this register in the previous cycle
     /// (registered, like `rdata`, so that the slave's OR over all cells
     /// starts at flip-flops).
@@ -109,9 +118,9 @@ pub struct CsrReg {
     pulse: DFF<Bits<32>>,
     hit_r: DFF<Bit>,
     rdata_r: DFF<Bits<32>>,
+    wr_r: DFF<Bit>,
     sel: Signal<Local, Bit>,
     wr: Signal<Local, Bit>,
-    wdata: Signal<Local, Bits<32>>,
     read_value: Signal<Local, Bits<32>>,
 }
 
@@ -138,6 +147,8 @@ impl CsrReg {
             hw_set: Default::default(),
             q: Default::default(),
             q_next: Default::default(),
+            written: Default::default(),
+            wdata: Default::default(),
             hit: Default::default(),
             read_pulse: Default::default(),
             rdata: Default::default(),
@@ -152,9 +163,9 @@ impl CsrReg {
             pulse: Default::default(),
             hit_r: Default::default(),
             rdata_r: Default::default(),
+            wr_r: Default::default(),
             sel: Default::default(),
             wr: Default::default(),
-            wdata: Default::default(),
             read_value: Default::default(),
         })
     }
@@ -174,10 +185,12 @@ impl CsrReg {
 impl Logic for CsrReg {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, store, pulse, hit_r, rdata_r);
-        // ---- Decode ----
+        dff_setup!(self, clock, store, pulse, hit_r, rdata_r, wr_r);
+        // ---- Decode (a write is registered and stored one cycle later) ----
         self.sel.next = self.bus.val().get_bits::<CSR_ADDR_BITS>(32) == self.offset.val();
-        self.wr.next = self.sel.val() & self.bus.val().get_bit(44);
+        self.wr_r.d.next = self.sel.val() & self.bus.val().get_bit(44);
+        self.wr.next = self.wr_r.q.val();
+        self.written.next = self.wr_r.q.val();
         self.read_pulse.next = self.sel.val() & self.bus.val().get_bit(45);
         self.wdata.next = self.bus.val().get_bits::<32>(0) & self.mask.val();
         // ---- Storage ----
@@ -337,8 +350,8 @@ pub enum AxiLiteState {
 /// its registered `rdata`/`hit` one cycle later, where the slave captures
 /// the OR over all cells (so that OR starts at flip-flops). The write
 /// pulse always comes in the cycle after the one with AWREADY and WREADY
-/// high, so a top may decode a write it must act on from the AXI ports
-/// then and register the decision. Unmapped or misaligned addresses (no
+/// high; the cells store the data at the end of the next cycle (their
+/// `written` output), before BVALID rises. Unmapped or misaligned addresses (no
 /// cell hits) answer SLVERR; reads of them return 0 and writes are ignored.
 /// Byte strobes are ignored (treated as all ones).
 #[derive(LogicBlock)]
@@ -439,7 +452,10 @@ impl Logic for AxiLiteSlave {
         self.bresp.next = self.resp.q.val();
         self.rresp.next = self.resp.q.val();
         self.rdata.next = self.data.q.val();
-        self.bus.next = bit_cast::<CSR_BUS_BITS, CSR_ADDR_BITS>(self.addr.q.val()) << 32;
+        // address and data from their registers in every state (the data
+        // must stay on the bus in the cycle after the write pulse)
+        self.bus.next = (bit_cast::<CSR_BUS_BITS, CSR_ADDR_BITS>(self.addr.q.val()) << 32)
+            | bit_cast::<CSR_BUS_BITS, 32>(self.data.q.val());
         match self.state.q.val() {
             AxiLiteState::Idle => {
                 if self.awvalid.val() & self.wvalid.val() {
@@ -458,6 +474,7 @@ impl Logic for AxiLiteSlave {
                 self.bus.next = (bit_cast::<CSR_BUS_BITS, CSR_ADDR_BITS>(self.addr.q.val()) << 32)
                     | bit_cast::<CSR_BUS_BITS, 32>(self.data.q.val())
                     | self.flag_write.val();
+                // (the cells store in WriteCapture, before the response)
                 self.state.d.next = AxiLiteState::WriteCapture;
             }
             AxiLiteState::WriteCapture => {
@@ -476,6 +493,7 @@ impl Logic for AxiLiteSlave {
             }
             AxiLiteState::Read => {
                 self.bus.next = (bit_cast::<CSR_BUS_BITS, CSR_ADDR_BITS>(self.addr.q.val()) << 32)
+                    | bit_cast::<CSR_BUS_BITS, 32>(self.data.q.val())
                     | self.flag_read.val();
                 self.state.d.next = AxiLiteState::ReadCapture;
             }
