@@ -395,7 +395,6 @@ pub struct BobCore {
     r_bad: DFF<Bit>,
     r_epoch0: DFF<Bit>,
     r_slot0: DFF<Bits<64>>,
-    r_nrec: DFF<Bits<8>>,
     bundle: Signal<Local, Bits<256>>,
     bundle_status: Signal<Local, Bit>,
     sval: Signal<Local, Bits<64>>,
@@ -410,6 +409,10 @@ pub struct BobCore {
     qs_lo4: Signal<Local, Bits<4>>,
     qs_hi4: Signal<Local, Bits<4>>,
     qs_l4: Signal<Local, Bits<4>>,
+    /// Records of the bundle in stage R (detections, STATUS, EPOCH(0)),
+    /// added up in stage Q and registered, so the lost-record count is one
+    /// adder from registers.
+    r_nall: DFF<Bits<16>>,
     n_all: Signal<Local, Bits<16>>,
     lr_all: Signal<Local, Bits<16>>,
     lr_one: Signal<Local, Bits<16>>,
@@ -861,7 +864,6 @@ impl BobCore {
             r_bad: Default::default(),
             r_epoch0: Default::default(),
             r_slot0: Default::default(),
-            r_nrec: Default::default(),
             bundle: Default::default(),
             bundle_status: Default::default(),
             sval: Default::default(),
@@ -877,6 +879,7 @@ impl BobCore {
             qs_hi4: Default::default(),
             qs_l4: Default::default(),
             n_all: Default::default(),
+            r_nall: Default::default(),
             lr_all: Default::default(),
             lr_one: Default::default(),
             new_gap: Default::default(),
@@ -1431,7 +1434,7 @@ impl Logic for BobCore {
             r_bad,
             r_epoch0,
             r_slot0,
-            r_nrec,
+            r_nall,
             r_any,
             r_flo,
             r_llo,
@@ -2047,7 +2050,12 @@ impl Logic for BobCore {
                 << 3)
                 | bit_cast::<64, 3>(self.qs_l4.val().get_bits::<3>(0));
         }
-        self.r_nrec.d.next = self.classify.n_records.val();
+        // (the next values of snap_new and r_epoch0 are these registers)
+        self.r_nall.d.next = bit_cast::<16, 8>(self.classify.n_records.val())
+            + bit_cast::<16, 2>(
+                bit_cast::<2, 1>(self.q_status_now.q.val().into())
+                    + bit_cast::<2, 1>(self.q_c0.q.val().into()),
+            );
         // A dropped-records GAP waits in `lost_*` until a bundle can carry
         // it (bundle bit 171, the GAP itself then waits in `gapq_*`): while
         // one GAP waits in `gapq_*` and another is pending, bundles are
@@ -2186,11 +2194,7 @@ impl Logic for BobCore {
             & (self.full_or_blocked.val() | (self.snap_new.q.val() & self.sbuf_full.q.val()));
         // lost-record counts for both outcomes, from the registers (the
         // full/blocked decision only selects)
-        self.n_all.next = bit_cast::<16, 8>(self.r_nrec.q.val())
-            + bit_cast::<16, 2>(
-                bit_cast::<2, 1>(self.snap_new.q.val().into())
-                    + bit_cast::<2, 1>(self.r_epoch0.q.val().into()),
-            );
+        self.n_all.next = self.r_nall.q.val();
         self.lr_all.next = self.lost_records.q.val() + self.n_all.val();
         self.lr_one.next = self.lost_records.q.val() + 1;
         // records of this cycle that cannot be queued join the GAP (a
