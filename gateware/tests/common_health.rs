@@ -50,10 +50,11 @@ fn run_block(pipelined: bool, p: &HealthParams, steps: &[Step]) -> Vec<HealthRes
         uut.clock.next = false.into();
         settle(uut);
     };
-    // the cutoff registers take a cycle; start from a clear
+    // the cutoffs pass the input registers and the registered compares
+    // (two cycles); start from a clear
     uut.clear.next = true;
     uut.valid.next = false;
-    for _ in 0..2 {
+    for _ in 0..3 {
         settle(&mut uut);
         edge(&mut uut);
     }

@@ -87,6 +87,9 @@ pub struct HealthTests {
     /// both outcomes of the sample comparison (`apt_same_r`), which then
     /// only selects one: the fail output is one LUT from flip-flops.
     apt_fail_same_r: DFF<Bit>,
+    rct_cut_in: DFF<Bits<16>>,
+    apt_cut_in: DFF<Bits<16>>,
+    apt_win_in: DFF<Bits<16>>,
     apt_fail_diff_r: DFF<Bit>,
     /// Cutoffs minus one, registered: `x + 1 >= C` iff `x >= C - 1` (C >= 1),
     /// so the comparisons for an incremented count need no adder.
@@ -140,6 +143,9 @@ impl HealthTests {
             one_ge_r: Default::default(),
             apt_one_ge_r: Default::default(),
             apt_fail_same_r: Default::default(),
+            rct_cut_in: Default::default(),
+            apt_cut_in: Default::default(),
+            apt_win_in: Default::default(),
             apt_fail_diff_r: Default::default(),
             rct_cut_m1: Default::default(),
             apt_cut_m1: Default::default(),
@@ -172,6 +178,9 @@ impl Logic for HealthTests {
         dff_setup!(
             self,
             clock,
+            rct_cut_in,
+            apt_cut_in,
+            apt_win_in,
             have_last,
             last,
             apt_ref,
@@ -196,6 +205,12 @@ impl Logic for HealthTests {
             rct_cut_zero,
             apt_cut_zero
         );
+        // the cutoffs and the window, registered here first (their CSR
+        // cells may sit far away and feed every lane; they are configured
+        // before START)
+        self.rct_cut_in.d.next = self.rct_cutoff.val();
+        self.apt_cut_in.d.next = self.apt_cutoff.val();
+        self.apt_win_in.d.next = self.apt_window.val();
         // ---- Sample cycle: comparisons and count-independent state ----
         self.apt_first.next = self.apt_pos.q.val() == 0;
         self.apt_same.next = self.sample.val() == self.apt_ref.q.val();
@@ -214,7 +229,7 @@ impl Logic for HealthTests {
             if self.apt_first.val() {
                 self.apt_ref.d.next = self.sample.val();
             }
-            if self.apt_pos_next.val() >= self.apt_window.val() {
+            if self.apt_pos_next.val() >= self.apt_win_in.q.val() {
                 self.apt_pos.d.next = 0.into();
             } else {
                 self.apt_pos.d.next = self.apt_pos_next.val();
@@ -249,11 +264,11 @@ impl Logic for HealthTests {
             self.apt_ge_same.next = self.apt_ge_same_r.q.val();
             self.apt_one_ge.next = self.apt_one_ge_r.q.val();
         } else {
-            self.rct_ge_inc.next = self.rct_inc.q.val() >= self.rct_cutoff.val();
-            self.one_ge.next = self.rct_cutoff.val() <= 1;
-            self.apt_ge_inc.next = self.apt_inc.q.val() >= self.apt_cutoff.val();
-            self.apt_ge_same.next = self.apt_count.q.val() >= self.apt_cutoff.val();
-            self.apt_one_ge.next = self.apt_cutoff.val() <= 1;
+            self.rct_ge_inc.next = self.rct_inc.q.val() >= self.rct_cut_in.q.val();
+            self.one_ge.next = self.rct_cut_in.q.val() <= 1;
+            self.apt_ge_inc.next = self.apt_inc.q.val() >= self.apt_cut_in.q.val();
+            self.apt_ge_same.next = self.apt_count.q.val() >= self.apt_cut_in.q.val();
+            self.apt_one_ge.next = self.apt_cut_in.q.val() <= 1;
         }
         // ---- Count stage: adaptive proportion test (4.4.2) ----
         self.apt_eq.next = self.apt_same_s.val() & (self.apt_count.q.val() != 0xFFFF);
@@ -314,42 +329,42 @@ impl Logic for HealthTests {
         // The comparisons for the next sample (pipelined): on the new counts,
         // by the same cases as the state update, each made on registers in
         // parallel (x + 1 >= C as x >= C - 1); a cutoff write applies within
-        // two cycles.
-        self.rct_cut_m1.d.next = self.rct_cutoff.val() - 1;
-        self.apt_cut_m1.d.next = self.apt_cutoff.val() - 1;
-        self.rct_cut_zero.d.next = self.rct_cutoff.val() == 0;
-        self.apt_cut_zero.d.next = self.apt_cutoff.val() == 0;
-        self.one_ge_r.d.next = self.rct_cutoff.val() <= 1;
-        self.apt_one_ge_r.d.next = self.apt_cutoff.val() <= 1;
+        // three cycles (the input register, then these).
+        self.rct_cut_m1.d.next = self.rct_cut_in.q.val() - 1;
+        self.apt_cut_m1.d.next = self.apt_cut_in.q.val() - 1;
+        self.rct_cut_zero.d.next = self.rct_cut_in.q.val() == 0;
+        self.apt_cut_zero.d.next = self.apt_cut_in.q.val() == 0;
+        self.one_ge_r.d.next = self.rct_cut_in.q.val() <= 1;
+        self.apt_one_ge_r.d.next = self.apt_cut_in.q.val() <= 1;
         if self.clear_s.val() {
             // counts 0, count + 1 = 1
-            self.rct_ge_inc_r.d.next = self.rct_cutoff.val() <= 1;
-            self.apt_ge_inc_r.d.next = self.apt_cutoff.val() <= 1;
-            self.apt_ge_same_r.d.next = self.apt_cutoff.val() == 0;
+            self.rct_ge_inc_r.d.next = self.rct_cut_in.q.val() <= 1;
+            self.apt_ge_inc_r.d.next = self.apt_cut_in.q.val() <= 1;
+            self.apt_ge_same_r.d.next = self.apt_cut_in.q.val() == 0;
         } else if self.take_s.val() {
             if self.rct_eq_s.val() {
                 // rct_inc + 1, saturating (0xFFFF >= any cutoff either way)
                 self.rct_ge_inc_r.d.next =
                     self.rct_cut_zero.q.val() | (self.rct_inc.q.val() >= self.rct_cut_m1.q.val());
             } else {
-                self.rct_ge_inc_r.d.next = self.rct_cutoff.val() <= 2;
+                self.rct_ge_inc_r.d.next = self.rct_cut_in.q.val() <= 2;
             }
             if self.apt_first_s.val() {
-                self.apt_ge_inc_r.d.next = self.apt_cutoff.val() <= 2;
-                self.apt_ge_same_r.d.next = self.apt_cutoff.val() <= 1;
+                self.apt_ge_inc_r.d.next = self.apt_cut_in.q.val() <= 2;
+                self.apt_ge_same_r.d.next = self.apt_cut_in.q.val() <= 1;
             } else if self.apt_eq.val() {
                 // new count = apt_inc, new apt_inc = apt_inc + 1
                 self.apt_ge_inc_r.d.next =
                     self.apt_cut_zero.q.val() | (self.apt_inc.q.val() >= self.apt_cut_m1.q.val());
-                self.apt_ge_same_r.d.next = self.apt_inc.q.val() >= self.apt_cutoff.val();
+                self.apt_ge_same_r.d.next = self.apt_inc.q.val() >= self.apt_cut_in.q.val();
             } else {
-                self.apt_ge_inc_r.d.next = self.apt_inc.q.val() >= self.apt_cutoff.val();
-                self.apt_ge_same_r.d.next = self.apt_count.q.val() >= self.apt_cutoff.val();
+                self.apt_ge_inc_r.d.next = self.apt_inc.q.val() >= self.apt_cut_in.q.val();
+                self.apt_ge_same_r.d.next = self.apt_count.q.val() >= self.apt_cut_in.q.val();
             }
         } else {
-            self.rct_ge_inc_r.d.next = self.rct_inc.q.val() >= self.rct_cutoff.val();
-            self.apt_ge_inc_r.d.next = self.apt_inc.q.val() >= self.apt_cutoff.val();
-            self.apt_ge_same_r.d.next = self.apt_count.q.val() >= self.apt_cutoff.val();
+            self.rct_ge_inc_r.d.next = self.rct_inc.q.val() >= self.rct_cut_in.q.val();
+            self.apt_ge_inc_r.d.next = self.apt_inc.q.val() >= self.apt_cut_in.q.val();
+            self.apt_ge_same_r.d.next = self.apt_count.q.val() >= self.apt_cut_in.q.val();
         }
         // The APT failure of the next cycle by the cases of the count stage,
         // from the inputs of the registers it is made of there (`take_s`
