@@ -7,10 +7,8 @@
 //! Windows of `window_cycles` cycles start at sync; `live` (used in cycle
 //! `c`) is `events counted in the current window before c > limit`. The
 //! comparison is registered (made for the count's next value, without an
-//! adder in front of the compare), and `limit` is registered here before
-//! it (the CSR cell may sit far away, and `limit - count` is a carry
-//! chain), so `limit` is taken two cycles before the cycle whose `live`
-//! it decides (it is configured before START). The end of a window is found by
+//! adder in front of the compare), so `limit` is taken one cycle before
+//! the cycle whose `live` it decides. The end of a window is found by
 //! comparing the cycle counter with `window_cycles - 1` kept in a register
 //! (no incrementer in front of the compare), so a new `window_cycles`
 //! applies one cycle after it is presented (it is configured before START).
@@ -38,7 +36,6 @@ pub struct WindowAlarm {
     count: DFF<Bits<32>>,
     cycle: DFF<Bits<32>>,
     live_r: DFF<Bit>,
-    limit_r: DFF<Bits<32>>,
     next_count: Signal<Local, Bits<32>>,
     gap: Signal<Local, Bits<34>>,
     near: Signal<Local, Bit>,
@@ -51,8 +48,7 @@ pub struct WindowAlarm {
 impl Logic for WindowAlarm {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, count, cycle, live_r, window_m1, limit_r);
-        self.limit_r.d.next = self.limit.val();
+        dff_setup!(self, clock, count, cycle, live_r, window_m1);
         // registered compare: live_r holds `count > limit` for the count now
         // in the register, decided from the count's next value
         self.live.next = self.live_r.q.val();
@@ -86,11 +82,11 @@ impl Logic for WindowAlarm {
         // 0 <= gap < 256 and events > gap (an 8-bit compare). Saturation
         // only matters for limit = 2^32 - 1, which nothing exceeds.
         self.gap.next =
-            bit_cast::<34, 32>(self.limit_r.q.val()) - bit_cast::<34, 32>(self.count.q.val());
-        self.near.next = !self.gap.val().get_bits::<26>(8).any() & !self.limit_r.q.val().all();
+            bit_cast::<34, 32>(self.limit.val()) - bit_cast::<34, 32>(self.count.q.val());
+        self.near.next = !self.gap.val().get_bits::<26>(8).any() & !self.limit.val().all();
         self.add_live.next = self.gap.val().get_bit(33)
             | (self.near.val() & (self.events.val() > self.gap.val().get_bits::<8>(0)));
-        self.live_r.d.next = self.count.q.val() > self.limit_r.q.val();
+        self.live_r.d.next = self.count.q.val() > self.limit.val();
         if self.enable.val() {
             if self.last_of_window.val() {
                 self.live_r.d.next = false;
