@@ -97,7 +97,18 @@ fn random_events_and_limits_match_reference() {
     let mut next = move || rng.next_u64();
     // limits around the counts reached (including large bursts of up to
     // 255 events per cycle, so the count crosses the limit from far below)
-    for (window, limit) in [(1, 0), (3, 5), (7, 40), (16, 300), (50, 1000), (200, 255)] {
+    // (and the largest limit, which nothing exceeds, and a window longer
+    // than the run with a limit that 400 cycles of bursts cross)
+    for (window, limit) in [
+        (1, 0),
+        (3, 5),
+        (7, 40),
+        (16, 300),
+        (50, 1000),
+        (200, 255),
+        (100, u32::MAX),
+        (1000, 20_000),
+    ] {
         let ev: Vec<(bool, u8)> = (0..400)
             .map(|_| {
                 let r = next();
