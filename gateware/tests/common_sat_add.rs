@@ -48,3 +48,47 @@ fn sat_add_matches_saturating_add() {
         );
     }
 }
+
+/// `Add48x8` (`qkd_gateware::common::add48`) against `u64::wrapping_add`
+/// modulo 2^48: every low byte with increments at the carry boundaries of
+/// the high part (including the wrap of all ones), and seeded random operands.
+#[test]
+fn add48_matches_wrapping_add() {
+    use qkd_gateware::common::add48::Add48x8;
+    let mut uut = Add48x8::default();
+    uut.a.connect();
+    uut.b.connect();
+    uut.connect_all();
+    let mask = (1u64 << 48) - 1;
+    let mut cases: Vec<(u64, u8)> = Vec::new();
+    for hi in [
+        0u64,
+        1,
+        0xFF,
+        0xFFFF_FFFF,
+        0x7F_FFFF_FFFF,
+        0xFF_FFFF_FFFE,
+        0xFF_FFFF_FFFF,
+    ] {
+        for lo in 0..=255u64 {
+            for b in [0u8, 1, 0x80, 0xFF] {
+                cases.push(((hi << 8) | lo, b));
+            }
+        }
+    }
+    let mut rng = SplitMix64(seed_of("add48_matches_wrapping_add"));
+    for _ in 0..4000 {
+        let z = rng.next_u64();
+        cases.push((z & mask, (z >> 56) as u8));
+    }
+    for (a, b) in cases {
+        uut.a.next = a.into();
+        uut.b.next = u64::from(b).into();
+        settle(&mut uut);
+        assert_eq!(
+            uut.sum.val().to_u64(),
+            a.wrapping_add(u64::from(b)) & mask,
+            "a = {a:#014x}, b = {b:#04x}"
+        );
+    }
+}

@@ -43,6 +43,7 @@ use crate::bob::blinding_monitor::BlindingMonitor;
 use crate::bob::classify::Classifier;
 use crate::bob::tdc::TdcChannel;
 use crate::bob::vec_of as v;
+use crate::common::add48::Add48x8;
 use crate::common::csr::{self, AxiLiteSlave, CsrError, CsrReg, HiLatch, CSR_ADDR_BITS};
 use crate::common::fifo_full::FifoFull;
 use crate::common::health::HealthTests;
@@ -325,6 +326,9 @@ pub struct BobCore {
     n_ag_r: DFF<Bits<8>>,
     n_dead_r: DFF<Bits<8>>,
     n_raw_r: Vec<DFF<Bits<8>>>,
+    /// The interval sums' adds (carry-select): slots, gates, accepted,
+    /// after-gate, dead-time suppressed, invalid.
+    iv_add: Vec<Add48x8>,
     ivn_slots: Signal<Local, Bits<48>>,
     ivn_gates: Signal<Local, Bits<48>>,
     ivn_acc: Signal<Local, Bits<48>>,
@@ -797,6 +801,7 @@ impl BobCore {
             n_ag_r: Default::default(),
             n_dead_r: Default::default(),
             n_raw_r: v(nd),
+            iv_add: (0..6).map(|_| Default::default()).collect(),
             ivn_slots: Default::default(),
             ivn_gates: Default::default(),
             ivn_acc: Default::default(),
@@ -1901,13 +1906,25 @@ impl Logic for BobCore {
         self.ivn_ag.next = self.iv_ag.q.val();
         self.ivn_dead.next = self.iv_dead.q.val();
         self.ivn_inv.next = self.iv_inv.q.val();
+        self.iv_add[0].a.next = self.iv_slots.q.val();
+        self.iv_add[0].b.next = self.n_proc_r.q.val();
+        self.iv_add[1].a.next = self.iv_gates.q.val();
+        self.iv_add[1].b.next = self.n_gates_r.q.val();
+        self.iv_add[2].a.next = self.iv_acc.q.val();
+        self.iv_add[2].b.next = self.n_acc_v.val();
+        self.iv_add[3].a.next = self.iv_ag.q.val();
+        self.iv_add[3].b.next = self.n_ag_r.q.val();
+        self.iv_add[4].a.next = self.iv_dead.q.val();
+        self.iv_add[4].b.next = self.n_dead_r.q.val();
+        self.iv_add[5].a.next = self.iv_inv.q.val();
+        self.iv_add[5].b.next = self.n_inv_v.val();
         if !self.s_void.q.val() {
-            self.ivn_slots.next = self.iv_slots.q.val() + bit_cast::<48, 8>(self.n_proc_r.q.val());
-            self.ivn_gates.next = self.iv_gates.q.val() + bit_cast::<48, 8>(self.n_gates_r.q.val());
-            self.ivn_acc.next = self.iv_acc.q.val() + bit_cast::<48, 8>(self.n_acc_v.val());
-            self.ivn_ag.next = self.iv_ag.q.val() + bit_cast::<48, 8>(self.n_ag_r.q.val());
-            self.ivn_dead.next = self.iv_dead.q.val() + bit_cast::<48, 8>(self.n_dead_r.q.val());
-            self.ivn_inv.next = self.iv_inv.q.val() + bit_cast::<48, 8>(self.n_inv_v.val());
+            self.ivn_slots.next = self.iv_add[0].sum.val();
+            self.ivn_gates.next = self.iv_add[1].sum.val();
+            self.ivn_acc.next = self.iv_add[2].sum.val();
+            self.ivn_ag.next = self.iv_add[3].sum.val();
+            self.ivn_dead.next = self.iv_add[4].sum.val();
+            self.ivn_inv.next = self.iv_add[5].sum.val();
         }
         if self.q_status_now.q.val() {
             self.snap_slots.d.next = self.ivn_slots.val();

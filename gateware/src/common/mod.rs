@@ -2,6 +2,7 @@
 //! Blocks shared by both roles (see `README.md` in this folder for how a
 //! top instantiates them).
 
+pub mod add48;
 pub mod csr;
 pub mod fifo_full;
 pub mod health;
