@@ -90,7 +90,7 @@ fn zero_dead_time_blocks_nothing_and_long_dead_time_spans_cycles() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, rng_seed: proptest::test_runner::RngSeed::Fixed(seed_of("dead_time_random")), failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 96, rng_seed: proptest::test_runner::RngSeed::Fixed(seed_of("dead_time_random")), failure_persistence: None, ..ProptestConfig::default() })]
     #[test]
     fn random_clicks_match_the_dead_until_rule(
         lanes in prop::sample::select(vec![1usize, 2, 4, 8]),

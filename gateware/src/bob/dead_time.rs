@@ -56,16 +56,19 @@ pub struct DeadTime {
     covered: Vec<Signal<Local, Bit>>,
     unblocked: Signal<Local, Bits<8>>,
     hit_mask: Signal<Local, Bits<8>>,
+    /// OR of the unblocked lanes' next `r` (see the next-state comment).
+    r_hit: Signal<Local, Bits<17>>,
     r: DFF<Bits<17>>,
     rmask: DFF<Bits<8>>,
 }
 
 impl DeadTime {
-    /// A tracker for `lanes` lanes (1..=8).
+    /// A tracker for `lanes` lanes (1, 2, 4 or 8: the next-state OR below
+    /// relies on a power of two).
     pub fn new(lanes: usize) -> Self {
         assert!(
-            (1..=8).contains(&lanes),
-            "DeadTime: lanes {lanes} out of 1..=8"
+            matches!(lanes, 1 | 2 | 4 | 8),
+            "DeadTime: lanes {lanes} not 1, 2, 4 or 8"
         );
         let k = |v: usize| Constant::new((v as u64).into());
         Self {
@@ -97,6 +100,7 @@ impl DeadTime {
             covered: (0..lanes).map(|_| Default::default()).collect(),
             unblocked: Default::default(),
             hit_mask: Default::default(),
+            r_hit: Default::default(),
             r: Default::default(),
             rmask: Default::default(),
         }
@@ -190,13 +194,24 @@ impl Logic for DeadTime {
                 self.hit_mask.next = self.hit_mask.val() | self.dm_mask_r[l].q.val();
             }
         }
-        self.r.d.next = self.decay.val();
-        self.rmask.d.next = self.decay_mask.val();
+        // r after the last unblocked click is dm[last]; the bitwise OR of
+        // every unblocked lane's dm gives the same next cycles, so no
+        // priority chain picks the last one: with one unblocked click the
+        // OR is exact, and two unblocked clicks in one cycle need D < L - 1,
+        // when every dm[l] <= D < L - 1, so their OR is below L (L is a
+        // power of two) and r only feeds the decay, which is 0 for any
+        // r <= L (rmask comes from hit_mask above).
+        self.r_hit.next = 0.into();
         for l in 0..self.covered.len() {
             if self.unblocked.val().get_bit(l) {
-                self.r.d.next = self.dm_r[l].q.val();
+                self.r_hit.next = self.r_hit.val() | self.dm_r[l].q.val();
             }
         }
+        self.r.d.next = self.r_hit.val();
+        if !self.open_click.val().any() {
+            self.r.d.next = self.decay.val();
+        }
+        self.rmask.d.next = self.decay_mask.val();
         if self.open_click.val().any() {
             self.rmask.d.next = self.hit_mask.val();
         }
