@@ -8,9 +8,10 @@
 //! this cycle's lane-0 slot `i0`), kept with its lane mask `rmask[l] = r > l`.
 //! Lane `l` is dead if `rmask[l]` or an unsuppressed click in an earlier lane
 //! `j` of this cycle covers it (`l - j <= D`); the in-cycle chain is one
-//! AND-OR per lane, and the next `r` is a multiplexer over values
-//! precomputed from the D register, so no adder sits in the loop. The next
-//! mask needs no priority select: the precomputed masks grow with the lane
+//! AND-OR per lane, and the next `r` is the OR of the unblocked lanes'
+//! values precomputed from the D register (see the next-state comment),
+//! so neither an adder nor a priority select sits in the loop. The next
+//! mask needs no priority select either: the precomputed masks grow with the lane
 //! of the last click, so it is the OR of the unblocked lanes' masks (or the
 //! decayed mask when no click found its lane open).
 //! The values that depend on D alone (reach per lane, the next `r` after a

@@ -120,7 +120,6 @@ pub struct CsrReg {
     rdata_r: DFF<Bits<32>>,
     wr_r: DFF<Bit>,
     sel: Signal<Local, Bit>,
-    wr: Signal<Local, Bit>,
     read_value: Signal<Local, Bits<32>>,
 }
 
@@ -165,7 +164,6 @@ impl CsrReg {
             rdata_r: Default::default(),
             wr_r: Default::default(),
             sel: Default::default(),
-            wr: Default::default(),
             read_value: Default::default(),
         })
     }
@@ -189,24 +187,23 @@ impl Logic for CsrReg {
         // ---- Decode (a write is registered and stored one cycle later) ----
         self.sel.next = self.bus.val().get_bits::<CSR_ADDR_BITS>(32) == self.offset.val();
         self.wr_r.d.next = self.sel.val() & self.bus.val().get_bit(44);
-        self.wr.next = self.wr_r.q.val();
         self.written.next = self.wr_r.q.val();
         self.read_pulse.next = self.sel.val() & self.bus.val().get_bit(45);
         self.wdata.next = self.bus.val().get_bits::<32>(0) & self.mask.val();
         // ---- Storage ----
         self.pulse.d.next = 0.into();
-        if self.is_rw.val() & self.wr.val() {
+        if self.is_rw.val() & self.wr_r.q.val() {
             self.store.d.next = self.wdata.val();
         }
         if self.is_w1c.val() {
-            if self.wr.val() {
+            if self.wr_r.q.val() {
                 self.store.d.next = (self.store.q.val() & !self.wdata.val())
                     | (self.hw_set.val() & self.mask.val());
             } else {
                 self.store.d.next = self.store.q.val() | (self.hw_set.val() & self.mask.val());
             }
         }
-        if self.is_strobe.val() & self.wr.val() {
+        if self.is_strobe.val() & self.wr_r.q.val() {
             self.pulse.d.next = self.wdata.val();
         }
         // ---- Outputs ----
