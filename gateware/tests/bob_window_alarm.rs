@@ -101,6 +101,7 @@ fn random_events_and_limits_match_reference() {
     // than the run with a limit that 400 cycles of bursts cross)
     for (window, limit) in [
         (1, 0),
+        (2, 1),
         (3, 5),
         (7, 40),
         (16, 300),
