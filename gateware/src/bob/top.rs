@@ -45,6 +45,7 @@ use crate::bob::tdc::TdcChannel;
 use crate::bob::vec_of as v;
 use crate::common::add48::Add48x8;
 use crate::common::csr::{self, AxiLiteSlave, CsrError, CsrReg, HiLatch, CSR_ADDR_BITS};
+use crate::common::fifo_empty::FifoEmpty;
 use crate::common::fifo_full::FifoFull;
 use crate::common::health::HealthTests;
 use crate::common::prng::Xoshiro256Plus;
@@ -251,6 +252,7 @@ pub struct BobCore {
     /// The bundle FIFO's full flag, registered (`common::fifo_full`): the
     /// FIFO's address compare is not in front of stage R.
     bundles_full: FifoFull<{ BUNDLE_FIFO_LOG2 + 1 }>,
+    bundles_empty: FifoEmpty<{ BUNDLE_FIFO_LOG2 + 1 }>,
     bundles_took: Signal<Local, Bit>,
     // ---- Input stage ----
     start_raw: Signal<Local, Bit>,
@@ -734,6 +736,7 @@ impl BobCore {
             stream: RecordStream::registered(LostSlots::Span),
             bundles: Default::default(),
             bundles_full: Default::default(),
+            bundles_empty: Default::default(),
             bundles_took: Default::default(),
             start_raw: Default::default(),
             stop_raw: Default::default(),
@@ -2351,7 +2354,7 @@ impl Logic for BobCore {
         self.word.next = 0.into();
         match self.phase.q.val() {
             SerPhase::Idle => {
-                if !self.bundles.empty.val()
+                if !self.bundles_empty.empty.val()
                     & self.bundles.data_out.val().get_bit(171)
                     & self.gapq_valid.q.val()
                 {
@@ -2369,7 +2372,7 @@ impl Logic for BobCore {
                         self.o_lost_records.d.next = bit_cast::<8, 16>(self.gapq_records.q.val());
                         self.gapq_valid.d.next = false;
                     }
-                } else if self.bundles.empty.val()
+                } else if self.bundles_empty.empty.val()
                     & self.lost_pending.q.val()
                     & !self.gapq_valid.q.val()
                     & !self.r_busy.val()
@@ -2387,7 +2390,7 @@ impl Logic for BobCore {
                         self.o_lost_records.d.next = bit_cast::<8, 16>(self.lost_records.q.val());
                         self.lost_pending.d.next = false;
                     }
-                } else if !self.bundles.empty.val() {
+                } else if !self.bundles_empty.empty.val() {
                     self.bundles.read.next = true;
                     self.cur.d.next = self.bundles.data_out.val();
                     self.hi_inc.d.next = self.load_hi.val() + 1;
@@ -2508,10 +2511,14 @@ impl Logic for BobCore {
             }
         }
         // bundle FIFO occupancy (see `bundles_full`)
-        self.bundles_took.next = self.bundles.read.val() & !self.bundles.empty.val();
+        self.bundles_took.next = self.bundles.read.val() & !self.bundles_empty.empty.val();
         self.bundles_full.clock.next = self.clock.val();
         self.bundles_full.wrote.next = self.push_now.val();
         self.bundles_full.took.next = self.bundles_took.val();
+        // the serializer decides on a registered copy of the FIFO's `empty`
+        self.bundles_empty.clock.next = self.clock.val();
+        self.bundles_empty.wrote.next = self.push_now.val();
+        self.bundles_empty.took.next = self.bundles_took.val();
         // ---- Record stream ----
         self.stream.clear.next = self.start_p.q.val();
         self.stream.clear_counters.next = self.clear_counters.val();

@@ -4,6 +4,7 @@
 
 pub mod add48;
 pub mod csr;
+pub mod fifo_empty;
 pub mod fifo_full;
 pub mod health;
 pub mod prng;
