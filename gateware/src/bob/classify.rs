@@ -38,6 +38,8 @@ pub struct Classifier {
     pub enable_next: Signal<In, Bits<4>>,
     /// Processed slot per lane (running, synced, `i >= 0`), active high (stage P).
     pub processed: Signal<In, Bits<8>>,
+    /// `processed` of the next cycle.
+    pub processed_next: Signal<In, Bits<8>>,
     /// `BOB_CTRL.DETECTOR_ENABLE`, bit `d`.
     pub enable: Signal<In, Bits<4>>,
     /// `GATE_WINDOW.START_BIN`.
@@ -79,11 +81,11 @@ pub struct Classifier {
     window: Signal<Local, Bits<32>>,
     bin: Signal<Local, Bits<8>>,
     bin4: Signal<Local, Bits<4>>,
-    any_acc: Signal<Local, Bits<8>>,
-    /// Lane `l` has a click on an enabled detector, registered a cycle
-    /// ahead from `click_next` and `enable_next` (the dead-time chain then
-    /// starts at flip-flops: `any_acc` is it AND `processed`).
-    any_en: DFF<Bits<8>>,
+    /// Lane `l` has a click on an enabled detector in a processed slot,
+    /// registered a cycle ahead from `click_next`, `enable_next` and
+    /// `processed_next` (the dead-time chain then starts at flip-flops of
+    /// its own, placed beside it).
+    any_acc: DFF<Bits<8>>,
     any_en_next: Signal<Local, Bits<8>>,
     gated: Signal<Local, Bits<8>>,
     // ---- Stage P -> Q registers ----
@@ -135,6 +137,7 @@ impl Classifier {
             enable_next: Default::default(),
             fine_bins: v(detectors),
             processed: Default::default(),
+            processed_next: Default::default(),
             enable: Default::default(),
             start_bin: Default::default(),
             end_bin: Default::default(),
@@ -159,7 +162,6 @@ impl Classifier {
             bin: Default::default(),
             bin4: Default::default(),
             any_acc: Default::default(),
-            any_en: Default::default(),
             any_en_next: Default::default(),
             gated: Default::default(),
             q_raw: v(detectors),
@@ -201,7 +203,7 @@ impl Logic for Classifier {
             q_processed,
             q_gated,
             q_ag,
-            any_en,
+            any_acc,
             q_n_raw_all,
             q_p_raw
         );
@@ -258,9 +260,8 @@ impl Logic for Classifier {
                 self.any_en_next.next = self.any_en_next.val() | self.click_next[d].val();
             }
         }
-        self.any_en.d.next = self.any_en_next.val();
-        self.any_acc.next = self.any_en.q.val() & self.processed.val();
-        self.dead.any_click.next = self.any_acc.val();
+        self.any_acc.d.next = self.any_en_next.val() & self.processed_next.val();
+        self.dead.any_click.next = self.any_acc.q.val();
         self.gate_en.next = 0.into();
         self.gated.next = 0.into();
         for l in 0..self.in_window.len() {

@@ -1671,6 +1671,7 @@ impl Logic for BobCore {
             self.classify.fine_bins[d].next = self.tdc[d].fine_bins.val();
         }
         self.classify.processed.next = self.processed.val();
+        self.classify.processed_next.next = self.processed_n.val();
         self.classify.enable.next = self.csr_bob_ctrl.q.val().get_bits::<4>(0);
         self.classify.enable_next.next = self.csr_bob_ctrl.q_next.val().get_bits::<4>(0);
         self.classify.start_bin.next = self.csr_gate_window.q.val().get_bits::<8>(0);
