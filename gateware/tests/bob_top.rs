@@ -330,7 +330,7 @@ proptest::proptest! {
         dead in 0u32..12,
         start in 0u32..3,
         width in 0u32..4,
-        delay in 0u32..9,
+        delay in proptest::prop_oneof![0u32..9, 30u32..120],
         p_click in 0.01f64..0.08,
         seed in proptest::prelude::any::<u64>(),
     ) {

@@ -589,7 +589,7 @@ fn bob_prng_attacks_bit_exact_without_backpressure() {
         name,
         RunCfg {
             params,
-            regs: bob_regs(seed, 7, (1, 5), 3, 10),
+            regs: bob_regs(seed, 7, (1, 5), 41, 10),
             click: attack_clicks(params, 0.01),
             qrng: CLEAN_QRNG,
             sync_period: 997,

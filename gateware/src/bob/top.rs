@@ -226,6 +226,8 @@ pub struct BobCore {
     k_lanes_log2: Constant<Bits<8>>,
     k_lane33: Vec<Constant<Bits<33>>>,
     k_lane_pl33: Vec<Constant<Bits<33>>>,
+    /// `l + 2L` for l < 8.
+    k_lane_p2l33: Vec<Constant<Bits<33>>>,
     k_lane64: Vec<Constant<Bits<64>>>,
     k_sel: Vec<Constant<Bits<4>>>,
     k_seld: Vec<Constant<Bits<2>>>,
@@ -277,6 +279,13 @@ pub struct BobCore {
     neg_fd_end: DFF<Bits<64>>,
     fd_le: DFF<Bits<8>>,
     wait_le: DFF<Bits<8>>,
+    /// `fiber delay <= l + L` per lane (static after START), registered.
+    fdw_le: DFF<Bits<8>>,
+    fdw_le_n: Signal<Local, Bits<8>>,
+    /// `lead_slots > l + L` per lane, registered with `lead_slots` (kept
+    /// as "greater" so that the power-up value matches lead_slots = 0).
+    lead_gt: DFF<Bits<8>>,
+    lead_gt_n: Signal<Local, Bits<8>>,
     fd_wide: Signal<Local, Bits<33>>,
     fd_le_n: Signal<Local, Bits<8>>,
     wait_le_n: Signal<Local, Bits<8>>,
@@ -703,6 +712,7 @@ impl BobCore {
             k_lanes_log2: kc(u64::from(lanes.trailing_zeros())),
             k_lane33: (0..8).map(|l| kc(l as u64)).collect(),
             k_lane_pl33: (0..8).map(|l| kc((l + lanes) as u64)).collect(),
+            k_lane_p2l33: (0..8).map(|l| kc((l + 2 * lanes) as u64)).collect(),
             k_lane64: (0..8).map(|l| kc(l as u64)).collect(),
             k_sel: layout.iter().map(|(s, _)| kc(*s)).collect(),
             k_seld: layout.iter().map(|(_, d)| kc(u64::from(*d))).collect(),
@@ -759,6 +769,10 @@ impl BobCore {
             neg_fd_end: Default::default(),
             fd_le: Default::default(),
             wait_le: Default::default(),
+            fdw_le: Default::default(),
+            fdw_le_n: Default::default(),
+            lead_gt: Default::default(),
+            lead_gt_n: Default::default(),
             fd_wide: Default::default(),
             fd_le_n: Default::default(),
             wait_le_n: Default::default(),
@@ -1386,6 +1400,8 @@ impl Logic for BobCore {
             neg_fd_end,
             fd_le,
             wait_le,
+            fdw_le,
+            lead_gt,
             q_proc_cycle,
             q_c0,
             q_start,
@@ -1596,22 +1612,39 @@ impl Logic for BobCore {
         }
         self.slot0.d.next = self.cur_end.val();
         self.slot0_end.d.next = self.cur_end.val() + self.k_lanes64.val();
-        self.wait_le_n.next = 0.into();
+        // next lead_slots <= l  <=>  cur_wait <= l + L, without cur_wait's
+        // multiplexer and a compare in front of `processed_n`: the fiber
+        // delay's compare is registered (static after START), and
+        // `lead_slots <= l + L` is registered with lead_slots itself
+        // (lead_slots' = max(0, cur_wait - L) <= l + L <=> cur_wait <= l + 2L)
+        self.fdw_le_n.next = 0.into();
+        self.lead_gt_n.next = 0.into();
         for l in 0..8 {
-            // next lead_slots <= l  <=>  cur_wait <= l + L
-            self.wait_le_n.next = self
-                .wait_le_n
+            self.fdw_le_n.next = self
+                .fdw_le_n
                 .val()
-                .replace_bit(l, self.cur_wait.val() <= self.k_lane_pl33[l].val());
+                .replace_bit(l, self.fd_wide.val() <= self.k_lane_pl33[l].val());
+            self.lead_gt_n.next = self
+                .lead_gt_n
+                .val()
+                .replace_bit(l, self.cur_wait.val() > self.k_lane_p2l33[l].val());
+        }
+        self.fdw_le.d.next = self.fdw_le_n.val();
+        self.lead_gt.d.next = self.lead_gt_n.val();
+        self.wait_le_n.next = !self.lead_gt.q.val();
+        if self.c0.val() {
+            self.wait_le_n.next = self.fdw_le.q.val();
         }
         self.wait_le.d.next = self.wait_le_n.val();
-        // next cycle's processed = proc_r.d & (c0_r.d ? fd_le.d : wait_le.d)
+        // next cycle's processed = proc_r.d & (c0_r.d ? fd_le : wait_le.d)
+        // (fd_le, of the fiber delay written before START, is static by
+        // then: its register, not its compare, is used)
         self.processed_n.next = 0.into();
         for l in 0..self.prng.len() {
             self.processed_n.next = self.processed_n.val().replace_bit(
                 l,
                 self.proc_r.d.val()
-                    & ((self.c0_r.d.val() & self.fd_le_n.val().get_bit(l))
+                    & ((self.c0_r.d.val() & self.fd_le.q.val().get_bit(l))
                         | (!self.c0_r.d.val() & self.wait_le_n.val().get_bit(l))),
             );
         }
