@@ -93,6 +93,8 @@ enum Command {
         jobs: Option<usize>,
         /// A further nextpnr-ecp5 argument, e.g. `--pnr-arg=--placer-heap-timingweight
         /// --pnr-arg=30` (repeat for each word; recorded in report.json).
+        /// Given ones replace the defaults (`--placer-heap-timingweight 30`);
+        /// `--pnr-arg=--placer-heap-timingweight --pnr-arg=10` runs nextpnr's own.
         #[arg(long = "pnr-arg", allow_hyphen_values = true)]
         pnr_args: Vec<String>,
         /// Output directory.
@@ -190,7 +192,9 @@ fn report(
         None => seeds.len().min(cores),
     };
     opts.seeds = seeds;
-    opts.pnr_args = pnr_args;
+    if !pnr_args.is_empty() {
+        opts.pnr_args = pnr_args;
+    }
     let r = report::run(&opts).with_context(|| format!("report for role {}", params.role))?;
     print!("{}", r.table());
     println!("{}", opts.out.join("report.json").display());
