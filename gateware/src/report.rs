@@ -246,8 +246,9 @@ pub struct ReportOptions {
 /// The nextpnr-ecp5 options the report passes unless others are given:
 /// the heap placer's timing weight raised from nextpnr's default of 10 to
 /// 30, so that placement pulls the critical paths' cells together. On Bob
-/// (4 lanes, seeds 1-4) it moved the median Fmax up by about 2 MHz at the
-/// same netlist (constraints/README.md has the runs).
+/// (4 lanes, seeds 1-4) it moved the median Fmax up by 2.1 MHz (2087a46)
+/// and 4.6 MHz (df9f61a) at the same netlist (constraints/README.md has
+/// the runs).
 pub const DEFAULT_PNR_ARGS: [&str; 2] = ["--placer-heap-timingweight", "30"];
 
 /// The Fmax margin over the target the cores are designed for (issue 4: 50 %).
