@@ -88,8 +88,16 @@ fn run_golden(p: &HealthParams, steps: &[Step]) -> Vec<HealthResult> {
         .iter()
         .map(|s| {
             if s.clear {
+                // the clearing cycle's sample is tested against the old
+                // state, then the state resets (AMBIGUITIES 1: the failure
+                // wins over the clear)
+                let r = if s.valid {
+                    g.sample(s.sample, p)
+                } else {
+                    HealthResult::default()
+                };
                 g = Golden::new();
-                HealthResult::default()
+                r
             } else if s.valid {
                 g.sample(s.sample, p)
             } else {

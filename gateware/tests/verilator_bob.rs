@@ -701,17 +701,14 @@ fn bob_qrng_source_underruns_health_alarm_and_w1c() {
 }
 
 /// W1C of RNG_RCT in a cycle whose QRNG sample fails the RCT (frequent
-/// clears during long stuck episodes). Known disagreement: the spec
-/// (model/AMBIGUITIES.md 1 and 22) and qkd-model say the failure wins (the
-/// sticky bit stays set, then the test state resets); the core's shared
-/// `common::health::HealthTests` masks `rct_fail` with its `clear` input and
-/// discards that sample, so the core clears the alarm and accepts clicks
-/// the model flags invalid (first seen: DETECTION slot 102843, core
-/// `invalid: false`, model `invalid: true`, W1C written at cycle 27000).
-/// The fix belongs in `gateware/src/common/health.rs` (shared with Alice):
-/// test the sample with the old state, then clear.
+/// clears during long stuck episodes). The spec (model/AMBIGUITIES.md 1
+/// and 22) and qkd-model say the failure wins: the sticky bit stays set,
+/// then the test state resets. `common::health::HealthTests` once masked
+/// the failure with its `clear` input and discarded that sample, so the
+/// core cleared the alarm and accepted clicks the model flags invalid
+/// (DETECTION slot 102843, core `invalid: false`, model `invalid: true`,
+/// W1C written at cycle 27000); this run caught it.
 #[test]
-#[ignore = "known W1C-vs-RCT-failure disagreement in common::health (see doc comment)"]
 fn bob_qrng_w1c_in_a_failing_cycle() {
     qrng_run("bob_qrng_w1c_in_a_failing_cycle", 5e-4, 300, 1_000);
 }

@@ -28,7 +28,10 @@ pub struct HealthTests {
     /// Sample valid, active high: the sample is accepted and tested.
     pub valid: Signal<In, Bit>,
     /// Synchronous clear of both tests' state (next sample starts a new run
-    /// and a new window), active high; has priority over `valid`.
+    /// and a new window), active high. A valid sample of the clearing
+    /// cycle is still tested, against the state before the clear (its
+    /// failure wins over the clear: model/AMBIGUITIES.md 1 and 22); it does
+    /// not enter the new state.
     pub clear: Signal<In, Bit>,
     /// RCT cutoff C (`RNG_RCT_CUTOFF`), samples.
     pub rct_cutoff: Signal<In, Bits<16>>,
@@ -235,7 +238,9 @@ impl Logic for HealthTests {
                 self.apt_pos.d.next = self.apt_pos_next.val();
             }
         }
-        self.take_r.d.next = self.valid.val() & !self.clear.val();
+        // (a clearing cycle's sample is tested too; the state update below
+        // gives the clear priority)
+        self.take_r.d.next = self.valid.val();
         self.clear_r.d.next = self.clear.val();
         self.rct_eq_r.d.next = self.rct_eq.val();
         self.apt_same_r.d.next = self.apt_same.val();
@@ -247,7 +252,7 @@ impl Logic for HealthTests {
             self.apt_same_s.next = self.apt_same_r.q.val();
             self.apt_first_s.next = self.apt_first_r.q.val();
         } else {
-            self.take_s.next = self.valid.val() & !self.clear.val();
+            self.take_s.next = self.valid.val();
             self.clear_s.next = self.clear.val();
             self.rct_eq_s.next = self.rct_eq.val();
             self.apt_same_s.next = self.apt_same.val();
