@@ -19,10 +19,11 @@
 //!   and the events exceed that gap (an 8-bit compare).
 //!
 //! So `limit` is taken two cycles before the cycle whose `live` it decides
-//! (it is configured before START). The end of a window is found by
-//! comparing the cycle counter with `window_cycles - 1` kept in a register
-//! (no incrementer in front of the compare), so a new `window_cycles`
-//! applies one cycle after it is presented.
+//! (it is configured before START). The window's last cycle is a
+//! register too, decided for the cycle counter's next value by comparing
+//! it with `window_cycles - 2` kept in a register (no compare in front of
+//! the count), so a new `window_cycles` applies two cycles after it is
+//! presented; at `clear` (START) the value presented is used.
 
 use crate::common::sat_add::SatAdd32x8;
 use rust_hdl::prelude::*;
