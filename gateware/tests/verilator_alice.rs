@@ -381,14 +381,12 @@ fn alice_qrng_source_health_alarms() {
     assert!(r.compared_cycles > CYCLES_CI / 2 - 100);
 }
 
-/// QRNG underruns (`qrng_valid` low in 0.5 % of cycles). Symbols match the
-/// model cycle for cycle, but the STATUS `AlarmsLive` counter differs: the
-/// core reports QRNG_UNDERRUN (bit 3) live at an interval end where the
-/// model reports 0 (first seen: STATUS slot 1536, DUT 8, model 0). Spec 4.4
-/// ("live at the interval end") must settle which one is right; until then
-/// this run is opt-in.
+/// QRNG underruns (`qrng_valid` low in 0.5 % of cycles): symbols and every
+/// STATUS counter match the model cycle for cycle. QRNG_UNDERRUN is live
+/// only in an underrun cycle (AMBIGUITIES 9): the core once reported the
+/// sticky ALICE_ALARMS bit as live (STATUS slot 1536, core 8, model 0),
+/// which this run caught.
 #[test]
-#[ignore = "known AlarmsLive(QRNG_UNDERRUN) disagreement between qkd_alice and qkd-model, see doc comment"]
 fn alice_qrng_source_underruns() {
     let name = "alice_qrng_source_underruns";
     let seed = seed_from_name(name);

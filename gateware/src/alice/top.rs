@@ -23,7 +23,10 @@
 //! words, so a write reaches the same sample as before). Symbols and records are unchanged; the STATUS
 //! `AlarmsLive`/`AlarmsSeen` RNG bits, read at the record's stage 3, now
 //! cover exactly the fails on samples up to the record's last slot cycle
-//! (before: also the next cycle's sample).
+//! (before: also the next cycle's sample). QRNG_UNDERRUN and
+//! STREAM_OVERFLOW are live only in the cycle of their event, not while
+//! their sticky ALICE_ALARMS bit stays set (model/AMBIGUITIES.md 9): the
+//! underrun of a stage-0 cycle is carried to stage 3 with its slots.
 //!
 //! The record sequencer sends one group ([EPOCH] ALICE_SYMBOLS [STATUS],
 //! up to 12 words) one word per cycle. With 8 lanes a record completes
@@ -215,6 +218,18 @@ pub struct AliceTop<const L: usize, const SW: usize, const QW: usize> {
     health_clear: Signal<Local, Bit>,
     qrng_words: DFF<Bits<32>>,
     alarm_set: Signal<Local, Bits<32>>,
+    /// This cycle's alarm events, registered: STREAM_OVERFLOW is live only
+    /// in the cycle of its event, in step with the sticky bit it sets
+    /// (AMBIGUITIES 9).
+    ev_live: DFF<Bits<4>>,
+    /// QRNG_UNDERRUN of the stage-0 cycle, carried to stage 3 with its
+    /// slots (live only in an underrun cycle, AMBIGUITIES 9).
+    under1: DFF<Bit>,
+    under2: DFF<Bit>,
+    under3: DFF<Bit>,
+    /// Live alarm bits for STATUS (ALICE_ALARMS order): RNG_RCT/RNG_APT
+    /// while their sticky bit is set, the other two from `ev_live`.
+    live4: Signal<Local, Bits<4>>,
     // ---- Stages 1-3 ----
     valid1: DFF<Bit>,
     valid2: DFF<Bit>,
@@ -457,6 +472,11 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceTop<L, SW, QW> {
             health_clear: Default::default(),
             qrng_words: Default::default(),
             alarm_set: Default::default(),
+            ev_live: Default::default(),
+            under1: Default::default(),
+            under2: Default::default(),
+            under3: Default::default(),
+            live4: Default::default(),
             valid1: Default::default(),
             valid2: Default::default(),
             valid3: Default::default(),
@@ -813,6 +833,10 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             self,
             clock,
             running,
+            ev_live,
+            under1,
+            under2,
+            under3,
             stop_pending,
             use_qrng,
             slot0,
@@ -1044,6 +1068,16 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             | (bit_cast::<32, 1>(self.stream.dropped.val().into()) << 2)
             | (bit_cast::<32, 1>(self.underrun.val().into()) << 3);
         self.csr_alice_alarms.hw_set.next = self.alarm_set.val();
+        self.ev_live.d.next = self.alarm_set.val().get_bits::<4>(0);
+        self.live4.next = self.csr_alice_alarms.q.val().get_bits::<4>(0);
+        self.live4.next = self
+            .live4
+            .val()
+            .replace_bit(2, self.ev_live.q.val().get_bit(2));
+        self.under1.d.next = self.underrun.val();
+        self.under2.d.next = self.under1.q.val();
+        self.under3.d.next = self.under2.q.val();
+        self.live4.next = self.live4.val().replace_bit(3, self.under3.q.val());
         // ---- Stages 1-3 ----
         self.valid1.d.next = self.valid0.val() & !self.start.val();
         self.valid2.d.next = self.valid1.q.val() & !self.start.val();
@@ -1117,8 +1151,7 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
         } else {
             self.iv_sent_next.next = self.iv_sent.q.val();
         }
-        self.iv_seen_next.next =
-            self.iv_seen.q.val() | self.csr_alice_alarms.q.val().get_bits::<4>(0);
+        self.iv_seen_next.next = self.iv_seen.q.val() | self.live4.val();
         self.iv_slots.d.next = self.iv_slots_next.val();
         self.iv_sent.d.next = self.iv_sent_next.val();
         self.iv_seen.d.next = self.iv_seen_next.val();
@@ -1183,7 +1216,7 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
                 self.g_p3.d.next = self.pack_next.val();
                 self.g_interval.d.next = self.iv_slots_next.val();
                 self.g_sent.d.next = self.iv_sent_next.val();
-                self.g_live.d.next = self.csr_alice_alarms.q.val().get_bits::<4>(0);
+                self.g_live.d.next = self.live4.val();
                 self.g_seen.d.next = self.iv_seen_next.val();
                 if self.epoch_due.q.val() {
                     self.phase.d.next = 1.into();
@@ -1204,7 +1237,7 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
                 self.b_p3.d.next = self.pack_next.val();
                 self.b_interval.d.next = self.iv_slots_next.val();
                 self.b_sent.d.next = self.iv_sent_next.val();
-                self.b_live.d.next = self.csr_alice_alarms.q.val().get_bits::<4>(0);
+                self.b_live.d.next = self.live4.val();
                 self.b_seen.d.next = self.iv_seen_next.val();
             } else if self.lp_pending.q.val() {
                 self.lp_records.d.next = self.lp_records.q.val() + self.group_records.val();
