@@ -218,17 +218,18 @@ pub struct AliceTop<const L: usize, const SW: usize, const QW: usize> {
     health_clear: Signal<Local, Bit>,
     qrng_words: DFF<Bits<32>>,
     alarm_set: Signal<Local, Bits<32>>,
-    /// This cycle's alarm events, registered: STREAM_OVERFLOW is live only
-    /// in the cycle of its event, in step with the sticky bit it sets
+    /// This cycle's STREAM_OVERFLOW event, registered: live only in the
+    /// cycle of its event, in step with the sticky bit it sets
     /// (AMBIGUITIES 9).
-    ev_live: DFF<Bits<4>>,
+    overflow_r: DFF<Bit>,
     /// QRNG_UNDERRUN of the stage-0 cycle, carried to stage 3 with its
     /// slots (live only in an underrun cycle, AMBIGUITIES 9).
     under1: DFF<Bit>,
     under2: DFF<Bit>,
     under3: DFF<Bit>,
     /// Live alarm bits for STATUS (ALICE_ALARMS order): RNG_RCT/RNG_APT
-    /// while their sticky bit is set, the other two from `ev_live`.
+    /// while their sticky bit is set, the other two from `overflow_r` and
+    /// `under3`.
     live4: Signal<Local, Bits<4>>,
     // ---- Stages 1-3 ----
     valid1: DFF<Bit>,
@@ -472,7 +473,7 @@ impl<const L: usize, const SW: usize, const QW: usize> AliceTop<L, SW, QW> {
             health_clear: Default::default(),
             qrng_words: Default::default(),
             alarm_set: Default::default(),
-            ev_live: Default::default(),
+            overflow_r: Default::default(),
             under1: Default::default(),
             under2: Default::default(),
             under3: Default::default(),
@@ -833,7 +834,7 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             self,
             clock,
             running,
-            ev_live,
+            overflow_r,
             under1,
             under2,
             under3,
@@ -1068,12 +1069,9 @@ impl<const L: usize, const SW: usize, const QW: usize> Logic for AliceTop<L, SW,
             | (bit_cast::<32, 1>(self.stream.dropped.val().into()) << 2)
             | (bit_cast::<32, 1>(self.underrun.val().into()) << 3);
         self.csr_alice_alarms.hw_set.next = self.alarm_set.val();
-        self.ev_live.d.next = self.alarm_set.val().get_bits::<4>(0);
+        self.overflow_r.d.next = self.stream.dropped.val();
         self.live4.next = self.csr_alice_alarms.q.val().get_bits::<4>(0);
-        self.live4.next = self
-            .live4
-            .val()
-            .replace_bit(2, self.ev_live.q.val().get_bit(2));
+        self.live4.next = self.live4.val().replace_bit(2, self.overflow_r.q.val());
         self.under1.d.next = self.underrun.val();
         self.under2.d.next = self.under1.q.val();
         self.under3.d.next = self.under2.q.val();

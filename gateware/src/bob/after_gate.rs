@@ -111,11 +111,11 @@ impl Logic for WindowAlarm {
         }
         if self.clear.val() {
             self.restart.next = true;
-            self.added.d.next = 0.into();
         }
         if self.restart.val() {
             self.next_count.next = 0.into();
             self.cycle.d.next = 0.into();
+            self.added.d.next = 0.into();
         }
         // (a window_cycles written while the windows are held applies
         // before they go on: the compare is then made for the counter as it is)
