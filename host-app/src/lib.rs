@@ -4,6 +4,7 @@
 //! the key-rate planner, and the block pipeline that ties them to the
 //! post-processing primitives of `qkd-keyproc`.
 
+pub mod budget;
 pub mod config;
 pub mod device_setup;
 pub mod estimation;
