@@ -7,11 +7,13 @@
 //! * [`records`]: the 64-bit little-endian stream records (DETECTION,
 //!   ALICE_SYMBOLS, STATUS, GAP, EPOCH) with typed encode/decode.
 //! * [`symbol`]: Alice's 4-bit per-slot symbol (intensity class, basis, bit).
+//! * [`pcie`]: the boards' PCIe BAR layout (user BAR, XDMA DMA BAR).
 //! * [`export`]: LiteX-compatible `csr.json`, C header and Markdown exports.
 //!
 //! No rust-hdl, no OS code: every other crate may depend on this one.
 
 pub mod export;
+pub mod pcie;
 pub mod records;
 pub mod regmap;
 pub mod symbol;

@@ -139,6 +139,7 @@ pub fn run_device_info(
             "symbol_rate_hz": h.params().symbol_rate_hz(),
             "slot_period_ps": h.slot_period_ps(),
             "blocks": dev.blocks,
+            "dma_engine": dev.dma_engine(),
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(());
@@ -158,6 +159,9 @@ pub fn run_device_info(
         h.slot_period_ps()
     )?;
     writeln!(out, "build id     {:#010x}", h.build_id)?;
+    if let Some(e) = dev.dma_engine() {
+        writeln!(out, "dma engine   {e}")?;
+    }
     for b in &dev.blocks {
         writeln!(
             out,

@@ -4,7 +4,7 @@
 //! | URI                            | backend                                   |
 //! |--------------------------------|-------------------------------------------|
 //! | `xdma:/dev/xdma0[?c2h=K&bar_bytes=N]` | Xilinx XDMA character devices ([`crate::xdma`]) |
-//! | `vfio:0000:03:00.0[?ring_bytes=N]`    | VFIO, pure userspace ([`crate::vfio`])     |
+//! | `vfio:0000:03:00.0[?descriptors=N&buffer_bytes=B]` | VFIO, pure userspace, XDMA C2H driven by the driver ([`crate::vfio`]) |
 //! | `sim:...`, `sim+verilator:...` | supplied by the caller's [`BackendProvider`] (qkd-sim) |
 //!
 //! There is no global registry (STYLE.md anti-pattern A7): [`open`] knows
@@ -219,6 +219,11 @@ impl Device {
     /// Register access.
     pub fn regs(&mut self) -> &mut dyn RegIo {
         self.regs.as_mut()
+    }
+    /// The card-side DMA engine the event stream drives, if any (and if the
+    /// stream has not been taken).
+    pub fn dma_engine(&self) -> Option<crate::vfio::engine::DmaEngineInfo> {
+        self.events.as_ref().and_then(|e| e.dma_engine())
     }
     /// Take the event stream out (e.g. to read it in another thread).
     pub fn take_events(&mut self) -> Result<Box<dyn EventSource>> {

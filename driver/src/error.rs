@@ -209,17 +209,41 @@ pub enum Error {
     /// VFIO setup found something it cannot use.
     #[error("VFIO: {0}")]
     VfioSetup(String),
-    /// The DMA ring's pointers are inconsistent.
-    #[error("DMA ring: write pointer {wr:#x} is {used} bytes ahead of read pointer {rd:#x}, more than the {size}-byte ring")]
-    RingPointers {
-        /// Write pointer read from the card.
-        wr: u32,
-        /// Host read pointer.
-        rd: u32,
-        /// wr - rd.
-        used: u32,
-        /// Ring size.
-        size: u32,
+    /// The DMA BAR does not hold the XDMA channel the design needs.
+    #[error("XDMA identifier at DMA BAR offset {offset:#06x} = {found:#010x} {reason}")]
+    XdmaIdentify {
+        /// Register offset in the DMA BAR.
+        offset: u32,
+        /// Value read.
+        found: u32,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The XDMA C2H channel stopped or misbehaves.
+    #[error("XDMA C2H channel (status {status:#010x}): {reason}")]
+    XdmaChannel {
+        /// C2H Channel Status register.
+        status: u32,
+        /// What happened.
+        reason: String,
+    },
+    /// A C2H stream writeback that cannot be right.
+    #[error("XDMA C2H stream writeback of descriptor {index} (word {word:#010x}, length {len_bytes}): {reason}")]
+    XdmaWriteback {
+        /// Descriptor index in the ring.
+        index: u32,
+        /// First writeback word (magic and status).
+        word: u32,
+        /// Length field.
+        len_bytes: u32,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// The descriptor ring's bookkeeping and the engine disagree.
+    #[error("XDMA descriptor ring: {reason}")]
+    XdmaRing {
+        /// What is inconsistent.
+        reason: String,
     },
     /// An error from a backend supplied by a [`crate::BackendProvider`].
     #[error("backend for '{scheme}'")]

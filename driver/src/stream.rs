@@ -706,6 +706,11 @@ impl<S: EventSource> StreamReader<S> {
     pub fn into_inner(self) -> S {
         self.src
     }
+    /// The underlying source, borrowed (e.g. to stop and restart a DMA
+    /// channel between batches; bytes already read stay in the decoder).
+    pub fn source_mut(&mut self) -> &mut S {
+        &mut self.src
+    }
 }
 
 #[cfg(test)]

@@ -283,6 +283,8 @@ pub mod vfio_abi {
     pub const VFIO_REGION_INFO_FLAG_MMAP: u32 = 1 << 2;
     /// `VFIO_PCI_BAR0_REGION_INDEX`.
     pub const VFIO_PCI_BAR0_REGION_INDEX: u32 = 0;
+    /// `VFIO_PCI_CONFIG_REGION_INDEX`.
+    pub const VFIO_PCI_CONFIG_REGION_INDEX: u32 = 7;
 
     /// `_IO(VFIO_TYPE, VFIO_BASE + n)`: VFIO ioctls encode no size or direction.
     pub const fn vfio_io(n: u8) -> u64 {

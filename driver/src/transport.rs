@@ -28,6 +28,12 @@ pub trait EventSource: Send {
     /// passed with no data. A stream that has ended (writer closed, device
     /// removed) returns [`Error::StreamEnded`].
     fn read_bytes(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize>;
+    /// The card-side DMA engine this source drives, if it drives one
+    /// itself (the `vfio:` backend); `None` for streams a kernel driver or
+    /// a model delivers.
+    fn dma_engine(&self) -> Option<crate::vfio::engine::DmaEngineInfo> {
+        None
+    }
 }
 
 impl<T: RegIo + ?Sized> RegIo for Box<T> {
@@ -45,6 +51,9 @@ impl<T: RegIo + ?Sized> RegIo for Box<T> {
 impl<T: EventSource + ?Sized> EventSource for Box<T> {
     fn read_bytes(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize> {
         (**self).read_bytes(buf, timeout)
+    }
+    fn dma_engine(&self) -> Option<crate::vfio::engine::DmaEngineInfo> {
+        (**self).dma_engine()
     }
 }
 

@@ -1,31 +1,42 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The `vfio:` backend: pure userspace access through VFIO (Linux
-//! `Documentation/driver-api/vfio.rst`): container, group, device; BAR 0
-//! mmapped through the device fd; a DMA ring in host memory mapped through
-//! the IOMMU (type1v2) and read by polling the card's write pointer.
+//! `Documentation/driver-api/vfio.rst`): container, group, device; the
+//! user BAR (the cores' AXI4-Lite registers) and the DMA BAR (the XDMA
+//! engine, PG195) mmapped through the device fd, bus mastering enabled in
+//! the config region, and the XDMA C2H channel driven from userspace over a
+//! descriptor ring in memory mapped through the IOMMU (type1v2), see
+//! [`c2h`]. Which BAR is which comes from qkd-abi's board description
+//! ([`qkd_abi::pcie`]).
 //!
 //! The ioctls are hand-written over `nix` in [`crate::sys`] (see
 //! driver/README.md for why), their numbers and argument layouts pinned by
 //! the tests below against `include/uapi/linux/vfio.h`.
 
-pub mod ring;
+pub mod c2h;
+pub mod engine;
 pub mod sysfs;
 
 use crate::device::{Backend, DeviceUri};
 use crate::error::{Error, Result};
 use crate::sys::{self, vfio_abi, IommuBuffer, Mapping};
-use crate::transport::{check_offset, EventSource, RegIo};
-use qkd_abi::regmap::{header, BLOCK_BYTES, BLOCK_ID_FIELDS};
+use crate::transport::{check_offset, RegIo};
+use c2h::{C2hStream, RingConfig};
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Default ring size: 4 MiB.
-pub const DEFAULT_RING_BYTES: u64 = 4 << 20;
-/// Default IOVA of the ring (4 GiB, clear of the x86 MSI window).
-pub const DEFAULT_RING_IOVA: u64 = 1 << 32;
+/// Default IOVA of the DMA memory (4 GiB, clear of the x86 MSI window).
+pub const DEFAULT_IOVA: u64 = 1 << 32;
+
+/// `PCI_COMMAND` offset in configuration space.
+const PCI_COMMAND: u64 = 0x04;
+/// `PCI_COMMAND_MEMORY`: respond to memory accesses (the BARs).
+const PCI_COMMAND_MEMORY: u16 = 1 << 1;
+/// `PCI_COMMAND_MASTER`: the function may issue DMA.
+const PCI_COMMAND_MASTER: u16 = 1 << 2;
 
 /// Keeps the container, group and device fds open as long as any part of
 /// the backend is alive.
@@ -33,10 +44,10 @@ pub const DEFAULT_RING_IOVA: u64 = 1 << 32;
 struct VfioHandles {
     _container: File,
     _group: File,
-    _device: OwnedFd,
+    _device: File,
 }
 
-/// BAR 0 mapped through the VFIO device fd.
+/// A BAR mapped through the VFIO device fd.
 #[derive(Debug)]
 pub struct VfioRegs {
     map: Arc<Mapping>,
@@ -67,29 +78,83 @@ fn vfio_err(op: &'static str) -> impl FnOnce(std::io::Error) -> Error {
     move |source| Error::Vfio { op, source }
 }
 
-/// Find a block of `type_id` on the BLOCK_ID chain; returns (index, major).
-pub fn find_block(regs: &mut dyn RegIo, type_id: u16) -> Result<Option<(u8, u8)>> {
-    let ident = regs.read32(header::IDENT.offset)?;
-    let mut idx = header::IDENT_FIELDS[4].get(ident) as u8;
-    let mut hops = 0;
-    while idx != 0 && hops < 256 {
-        let off = u32::from(idx) * BLOCK_BYTES;
-        if off as usize + 4 > regs.window_bytes() {
-            break;
-        }
-        let id = regs.read32(off)?;
-        if BLOCK_ID_FIELDS[0].get(id) as u16 == type_id {
-            return Ok(Some((idx, BLOCK_ID_FIELDS[1].get(id) as u8)));
-        }
-        idx = BLOCK_ID_FIELDS[2].get(id) as u8;
-        hops += 1;
+/// Map BAR `index` of `device` (at least `min_bytes` long).
+fn map_bar(device: &File, bdf: &str, index: u8, min_bytes: u64) -> Result<Mapping> {
+    let info = sys::vfio_device_get_region_info(
+        device.as_fd(),
+        vfio_abi::VFIO_PCI_BAR0_REGION_INDEX + u32::from(index),
+    )
+    .map_err(vfio_err("DEVICE_GET_REGION_INFO"))?;
+    if info.flags & vfio_abi::VFIO_REGION_INFO_FLAG_MMAP == 0 || info.size < min_bytes {
+        return Err(Error::VfioSetup(format!(
+            "BAR{index} of {bdf} cannot be used: mmap flag {}, size {} bytes, the board description needs {min_bytes} (see driver/README.md, 'One bitstream, two backends')",
+            info.flags & vfio_abi::VFIO_REGION_INFO_FLAG_MMAP != 0,
+            info.size
+        )));
     }
-    Ok(None)
+    let len = usize::try_from(info.size)
+        .map_err(|_| Error::VfioSetup(format!("BAR{index} larger than the address space")))?;
+    Mapping::map_shared(device.as_fd(), info.offset, len).map_err(|source| Error::Map {
+        what: format!("BAR{index} of {bdf}"),
+        len_bytes: len,
+        source,
+    })
 }
 
-/// Open `vfio:DDDD:BB:DD.F[?ring_bytes=N&iova=A&sysfs=/sys]`.
+/// Set memory-space and bus-master enable in the PCI command register
+/// through the VFIO config region: vfio-pci leaves bus mastering to the
+/// user, and the XDMA engine cannot write to host memory without it.
+fn enable_bus_master(device: &File) -> Result<()> {
+    let cfg =
+        sys::vfio_device_get_region_info(device.as_fd(), vfio_abi::VFIO_PCI_CONFIG_REGION_INDEX)
+            .map_err(vfio_err("DEVICE_GET_REGION_INFO (config)"))?;
+    let mut b = [0u8; 2];
+    device
+        .read_exact_at(&mut b, cfg.offset + PCI_COMMAND)
+        .map_err(vfio_err("config read of PCI_COMMAND"))?;
+    let cmd = u16::from_le_bytes(b) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+    device
+        .write_all_at(&cmd.to_le_bytes(), cfg.offset + PCI_COMMAND)
+        .map_err(vfio_err("config write of PCI_COMMAND"))
+}
+
+/// Open `vfio:DDDD:BB:DD.F[?board=kc705&descriptors=N&buffer_bytes=B&iova=A&sysfs=/sys]`.
 pub fn open(uri: &DeviceUri) -> Result<Backend> {
-    uri.only_options(&["ring_bytes", "iova", "sysfs"])?;
+    uri.only_options(&["board", "descriptors", "buffer_bytes", "iova", "sysfs"])?;
+    let board_name = uri.option("board").unwrap_or(qkd_abi::pcie::KC705.name);
+    let board = qkd_abi::pcie::board(board_name).ok_or_else(|| Error::BadUri {
+        uri: uri.uri.clone(),
+        reason: format!(
+            "unknown board '{board_name}' (known: {})",
+            qkd_abi::pcie::BOARDS
+                .iter()
+                .map(|b| b.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })?;
+    let narrow = |key: &'static str, v: u64| {
+        u32::try_from(v).map_err(|_| Error::InvalidConfig {
+            what: key,
+            value: v.to_string(),
+            reason: "does not fit 32 bits",
+        })
+    };
+    let cfg = RingConfig {
+        channel: u32::from(board.c2h_channel),
+        descriptors: narrow(
+            "descriptors",
+            uri.option_u64("descriptors", c2h::DEFAULT_DESCRIPTORS.into())?,
+        )?,
+        buffer_bytes: narrow(
+            "buffer_bytes",
+            uri.option_u64("buffer_bytes", c2h::DEFAULT_BUFFER_BYTES.into())?,
+        )?,
+        stream_width_bytes: board.stream_width_bytes,
+        ..RingConfig::default()
+    };
+    cfg.validate()?;
+    let iova = uri.option_u64("iova", DEFAULT_IOVA)?;
     let root = Path::new(uri.option("sysfs").unwrap_or("/sys"));
     let dev = sysfs::discover(root, &uri.target)?;
     if dev.driver.as_deref() != Some("vfio-pci") {
@@ -144,78 +209,31 @@ pub fn open(uri: &DeviceUri) -> Result<Backend> {
         .map_err(vfio_err("SET_IOMMU"))?;
     let name = CString::new(dev.bdf.clone())
         .map_err(|_| Error::VfioSetup("PCI address contains NUL".into()))?;
-    let device = sys::vfio_group_get_device_fd(group.as_fd(), &name)
-        .map_err(vfio_err("GROUP_GET_DEVICE_FD"))?;
-    let bar0 =
-        sys::vfio_device_get_region_info(device.as_fd(), vfio_abi::VFIO_PCI_BAR0_REGION_INDEX)
-            .map_err(vfio_err("DEVICE_GET_REGION_INFO"))?;
-    if bar0.flags & vfio_abi::VFIO_REGION_INFO_FLAG_MMAP == 0 || bar0.size == 0 {
-        return Err(Error::VfioSetup(format!(
-            "BAR0 of {} cannot be mmapped (flags {:#x}, size {})",
-            dev.bdf, bar0.flags, bar0.size
-        )));
-    }
-    let bar_len = usize::try_from(bar0.size)
-        .map_err(|_| Error::VfioSetup("BAR0 larger than the address space".into()))?;
-    let map =
-        Mapping::map_shared(device.as_fd(), bar0.offset, bar_len).map_err(|source| Error::Map {
-            what: format!("BAR0 of {}", dev.bdf),
-            len_bytes: bar_len,
-            source,
-        })?;
-    let ring_bytes = uri.option_u64("ring_bytes", DEFAULT_RING_BYTES)?;
-    let iova = uri.option_u64("iova", DEFAULT_RING_IOVA)?;
+    let device: File = sys::vfio_group_get_device_fd(group.as_fd(), &name)
+        .map_err(vfio_err("GROUP_GET_DEVICE_FD"))?
+        .into();
+    enable_bus_master(&device)?;
+    let user = map_bar(&device, &dev.bdf, board.user_bar, board.user_bar_bytes)?;
+    let dma = map_bar(&device, &dev.bdf, board.dma_bar, board.dma_bar_bytes)?;
+    let lay = cfg.layout();
+    let mem = IommuBuffer::new(container.as_fd(), lay.total_bytes, iova)
+        .map_err(vfio_err("IOMMU_MAP_DMA"))?;
     let handles = Arc::new(VfioHandles {
-        _container: container.try_clone().map_err(vfio_err("dup container"))?,
+        _container: container,
         _group: group,
         _device: device,
     });
-    let map = Arc::new(map);
-    let mut regs = VfioRegs {
-        map: map.clone(),
+    let dma_regs = VfioRegs {
+        map: Arc::new(dma),
         _handles: handles.clone(),
     };
-    let events: Option<Box<dyn EventSource>> = match find_block(&mut regs, ring::RING_BLOCK_TYPE)? {
-        Some((idx, major)) if major == ring::RING_BLOCK_MAJOR => {
-            let len = usize::try_from(ring_bytes).map_err(|_| Error::InvalidConfig {
-                what: "ring_bytes",
-                value: ring_bytes.to_string(),
-                reason: "larger than the address space",
-            })?;
-            let buf = IommuBuffer::new(container.as_fd(), len, iova)
-                .map_err(vfio_err("IOMMU_MAP_DMA"))?;
-            let ring_regs = VfioRegs {
-                map,
-                _handles: handles,
-            };
-            Some(Box::new(ring::RingReader::new(
-                ring_regs,
-                u32::from(idx) * BLOCK_BYTES,
-                buf,
-                iova,
-            )?))
-        }
-        Some((idx, major)) => {
-            return Err(Error::BlockMajor {
-                index: idx,
-                name: "dma_ring",
-                type_id: ring::RING_BLOCK_TYPE,
-                found_major: major,
-                expected_major: ring::RING_BLOCK_MAJOR,
-            })
-        }
-        None => {
-            tracing::warn!(
-                "{}: no DMA ring block (type {:#06x}); registers only",
-                dev.bdf,
-                ring::RING_BLOCK_TYPE
-            );
-            None
-        }
-    };
+    let stream = C2hStream::new(dma_regs, mem, cfg)?;
     Ok(Backend {
-        regs: Box::new(regs),
-        events,
+        regs: Box::new(VfioRegs {
+            map: Arc::new(user),
+            _handles: handles,
+        }),
+        events: Some(Box::new(stream)),
     })
 }
 
@@ -259,5 +277,7 @@ mod ioctl_abi {
         assert_eq!(offset_of!(VfioIommuType1DmaUnmap, iova), 8);
         assert_eq!(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE, 3);
         assert_eq!(VFIO_REGION_INFO_FLAG_MMAP, 4);
+        assert_eq!(VFIO_PCI_BAR0_REGION_INDEX, 0);
+        assert_eq!(VFIO_PCI_CONFIG_REGION_INDEX, 7);
     }
 }
