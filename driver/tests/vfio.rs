@@ -148,6 +148,70 @@ fn vfio_open_explains_a_device_not_bound_to_vfio_pci() {
         open("vfio:0000:05:00.0?bogus=1"),
         Err(Error::BadUri { .. })
     ));
+    let e = open(&format!(
+        "vfio:0000:05:00.0?board=vc707&sysfs={}",
+        t.path().display()
+    ))
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("unknown board 'vc707' (known: kc705)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn vfio_open_checks_the_bars_against_the_board_description() {
+    let t = tempfile::tempdir().unwrap();
+    // fake_device's BARs (64 KiB at BAR0, 1 MiB at BAR2) are not the KC705's.
+    fake_device(
+        t.path(),
+        "0000:03:00.0",
+        "0x10ee",
+        "0x7024",
+        Some(12),
+        Some("vfio-pci"),
+    );
+    let e = open(&format!("vfio:0000:03:00.0?sysfs={}", t.path().display())).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "VFIO: 0000:03:00.0: board kc705 expects its user (AXI4-Lite) BAR at BAR0 with at least 1048576 bytes; sysfs shows BAR0 65536 bytes, BAR2 1048576 bytes (see driver/README.md, 'One bitstream, two backends')"
+    );
+    // The KC705 layout: BAR0 1 MiB, BAR1 64 KiB. Every sysfs check passes
+    // and open goes on to the VFIO container, absent on this machine.
+    let dev = t.path().join("bus/pci/devices/0000:03:00.0");
+    let mut res = String::new();
+    res.push_str("0x00000000f6000000 0x00000000f60fffff 0x0000000000040200\n");
+    res.push_str("0x00000000f7000000 0x00000000f700ffff 0x0000000000040200\n");
+    for _ in 0..11 {
+        res.push_str("0x0000000000000000 0x0000000000000000 0x0000000000000000\n");
+    }
+    std::fs::write(dev.join("resource"), res).unwrap();
+    let d = discover(t.path(), "0000:03:00.0").unwrap();
+    qkd_driver::vfio::check_board(&d, &qkd_abi::pcie::KC705).unwrap();
+    if !Path::new("/dev/vfio/vfio").exists() {
+        let e = open(&format!("vfio:0000:03:00.0?sysfs={}", t.path().display())).unwrap_err();
+        assert!(
+            matches!(&e, Error::Open { path, .. } if path == Path::new("/dev/vfio/vfio")),
+            "{e}"
+        );
+    }
+    for bad in [
+        "descriptors=1",
+        "descriptors=4096",
+        "buffer_bytes=12",
+        "descriptors=0x1_0000_0000",
+    ] {
+        let e = open(&format!(
+            "vfio:0000:03:00.0?{bad}&sysfs={}",
+            t.path().display()
+        ))
+        .unwrap_err();
+        assert!(
+            matches!(e, Error::InvalidConfig { .. } | Error::BadUri { .. }),
+            "{bad}: {e}"
+        );
+    }
 }
 
 type Stream = C2hStream<ModelBar, Arc<HostMemory>>;

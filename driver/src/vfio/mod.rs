@@ -118,6 +118,47 @@ fn enable_bus_master(device: &File) -> Result<()> {
         .map_err(vfio_err("config write of PCI_COMMAND"))
 }
 
+/// Check what sysfs says about the function against the board
+/// description before touching VFIO: both BARs present, memory BARs, large
+/// enough. A different vendor/device id is only warned about (a board may
+/// be built with another id).
+pub fn check_board(dev: &sysfs::PciDevice, board: &qkd_abi::pcie::XdmaBoard) -> Result<()> {
+    if (dev.vendor, dev.device) != (board.vendor_id, board.device_id) {
+        tracing::warn!(
+            "{}: PCI id {:04x}:{:04x}, board {} is built as {:04x}:{:04x}",
+            dev.bdf,
+            dev.vendor,
+            dev.device,
+            board.name,
+            board.vendor_id,
+            board.device_id
+        );
+    }
+    for (index, what, min) in [
+        (board.user_bar, "user (AXI4-Lite) BAR", board.user_bar_bytes),
+        (board.dma_bar, "DMA (XDMA) BAR", board.dma_bar_bytes),
+    ] {
+        let ok = dev
+            .bars
+            .iter()
+            .any(|b| b.index == index && b.is_memory() && b.len_bytes >= min);
+        if !ok {
+            let found: Vec<String> = dev
+                .bars
+                .iter()
+                .map(|b| format!("BAR{} {} bytes", b.index, b.len_bytes))
+                .collect();
+            return Err(Error::VfioSetup(format!(
+                "{}: board {} expects its {what} at BAR{index} with at least {min} bytes; sysfs shows {} (see driver/README.md, 'One bitstream, two backends')",
+                dev.bdf,
+                board.name,
+                if found.is_empty() { "no memory BARs".to_string() } else { found.join(", ") }
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Open `vfio:DDDD:BB:DD.F[?board=kc705&descriptors=N&buffer_bytes=B&iova=A&sysfs=/sys]`.
 pub fn open(uri: &DeviceUri) -> Result<Backend> {
     uri.only_options(&["board", "descriptors", "buffer_bytes", "iova", "sysfs"])?;
@@ -170,6 +211,7 @@ pub fn open(uri: &DeviceUri) -> Result<Backend> {
             dev.bdf
         ))
     })?;
+    check_board(&dev, board)?;
     let open_rw = |p: &Path| {
         OpenOptions::new()
             .read(true)
