@@ -563,6 +563,82 @@ fn engine_errors_are_reported_not_waited_out() {
     assert_channel_error(e, "run bit was cleared");
 }
 
+/// The model itself, against PG195's register semantics, through its BAR
+/// only (no driver): control W1S/W1C, status clear-on-read, credits taken
+/// only in credit mode and cleared by run's falling edge, completed count
+/// reset by run's rising edge, the descriptor chain with Stop.
+#[test]
+fn engine_model_follows_pg195_register_semantics() {
+    let mem = host_memory(1 << 16);
+    let x = Arc::new(Mutex::new(Xdma::new(
+        mem.clone(),
+        Box::new(DetectionSource::new(1000, 0, 0)),
+    )));
+    let mut bar = ModelBar(x.clone());
+    let base = 1u64 << 32;
+    assert_eq!(bar.read32(0x1000).unwrap() >> 16, 0x1FC1);
+    assert_eq!(bar.read32(0x3000).unwrap() >> 16, 0x1FC3);
+    assert_eq!(bar.read32(0x5000).unwrap() >> 16, 0x1FC5);
+    assert_eq!(bar.read32(0x6000).unwrap() >> 16, 0x1FC6);
+    // Two descriptors at base, 64-byte buffers at base + 0x1000, the
+    // second with Stop; writebacks at base + 0x800; count at base + 0x900.
+    for i in 0..2u64 {
+        let ctrl = 0xAD4B_0002u32 | if i == 1 { 1 } else { 0 };
+        let mut d = Vec::new();
+        d.extend_from_slice(&ctrl.to_le_bytes());
+        d.extend_from_slice(&64u32.to_le_bytes());
+        d.extend_from_slice(&(base + 0x800 + 8 * i).to_le_bytes());
+        d.extend_from_slice(&(base + 0x1000 + 64 * i).to_le_bytes());
+        d.extend_from_slice(&(base + 32 * (i + 1)).to_le_bytes());
+        x.lock().unwrap().host_write(base + 32 * i, &d).unwrap();
+    }
+    bar.write32(0x5080, base as u32).unwrap();
+    bar.write32(0x5084, (base >> 32) as u32).unwrap();
+    bar.write32(0x1088, (base + 0x900) as u32).unwrap();
+    bar.write32(0x108C, (base >> 32) as u32).unwrap();
+    bar.write32(0x508C, 5).unwrap();
+    assert_eq!(
+        bar.read32(0x508C).unwrap(),
+        0,
+        "no credits outside credit mode"
+    );
+    bar.write32(0x6024, 1 << 16).unwrap();
+    bar.write32(0x508C, 1).unwrap();
+    bar.write32(0x1004, 0x0400_0006).unwrap(); // pollmode_wb, ie_completed, ie_stopped
+    bar.write32(0x1008, 1).unwrap(); // W1S run
+    assert_eq!(bar.read32(0x1004).unwrap(), 0x0400_0007);
+    assert_eq!(bar.read32(0x1040).unwrap() & 1, 1, "busy");
+    // One credit: one descriptor, then the engine waits.
+    x.lock().unwrap().step(1 << 20);
+    assert_eq!(bar.read32(0x1048).unwrap(), 1);
+    let wb = x.lock().unwrap().host_read(base + 0x800, 16).unwrap();
+    assert_eq!(&wb[0..8], &[0, 0, 0xB4, 0x52, 64, 0, 0, 0]);
+    assert_eq!(&wb[8..16], &[0u8; 8]);
+    let cnt = x.lock().unwrap().host_read(base + 0x900, 8).unwrap();
+    assert_eq!(cnt[0..4], 1u32.to_le_bytes());
+    // Status: completed logged; clear-on-read keeps only busy.
+    assert_eq!(bar.read32(0x1044).unwrap(), 0x5);
+    assert_eq!(bar.read32(0x1040).unwrap(), 0x1);
+    bar.write32(0x508C, 1).unwrap();
+    x.lock().unwrap().step(1 << 20);
+    assert_eq!(bar.read32(0x1048).unwrap(), 2);
+    assert_eq!(
+        bar.read32(0x1040).unwrap(),
+        0x6,
+        "stopped on Stop, not busy"
+    );
+    // Run's falling edge clears credits; the rising edge resets the count.
+    bar.write32(0x508C, 7).unwrap();
+    bar.write32(0x100C, 1).unwrap();
+    assert_eq!(bar.read32(0x508C).unwrap(), 0);
+    bar.write32(0x1004, 1).unwrap();
+    assert_eq!(bar.read32(0x1048).unwrap(), 0);
+    // W1C on status at 0x40.
+    x.lock().unwrap().step(0);
+    bar.write32(0x1040, 0xFFFF_FFFF).unwrap();
+    assert_eq!(bar.read32(0x1040).unwrap(), 1);
+}
+
 #[test]
 fn bad_geometry_and_missing_engine_are_refused() {
     let mem = host_memory(1 << 20);
