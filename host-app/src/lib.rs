@@ -8,6 +8,7 @@ pub mod budget;
 pub mod config;
 pub mod device_setup;
 pub mod estimation;
+pub mod exit;
 pub mod linkstate;
 pub mod pipeline;
 pub mod planner;

@@ -6,15 +6,44 @@
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use qkd_host::config::LinkConfig;
+use qkd_host::exit;
 use qkd_host::planner::{self, OperatingPoint, Plan};
 use std::path::PathBuf;
 
 /// QKD host tools.
 #[derive(Debug, Parser)]
-#[command(name = "qkd-host", version, about)]
+#[command(name = "qkd-host", version, about, after_help = exit::TABLE)]
 struct Cli {
+    /// Log format on stderr: text (no colour unless stderr is a terminal)
+    /// or json (one object per line). RUST_LOG sets the level (default info).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Logs to stderr at `RUST_LOG`'s level, INFO when it is unset.
+fn init_logging(format: LogFormat) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::builder()
+        .with_default_directive(tracing_subscriber::filter::LevelFilter::INFO.into())
+        .from_env_lossy();
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => b.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => b.json().with_ansi(false).init(),
+    }
 }
 
 /// Subcommands.
@@ -221,12 +250,21 @@ struct KeyrateArgs {
     plot: Option<PathBuf>,
 }
 
-fn main() -> Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+/// Runs the command; on failure prints the error with its causes once (no
+/// backtrace, whatever RUST_BACKTRACE says) and exits with its code.
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match dispatch(cli) {
+        Ok(()) => exit::ExitCode::Ok.into(),
+        Err(e) => {
+            eprintln!("{}", exit::report(&e));
+            exit::classify(&e).into()
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Keyrate(a) => keyrate(a),
         Command::Alice(a) => role(qkd_abi::Role::Alice, a.listen, a.common),
@@ -253,11 +291,10 @@ fn main() -> Result<()> {
         Command::Run(a) => run(a),
         Command::Driver(c) => {
             let provider = qkd_sim::physics::device::SimProvider::new();
-            if let Err(e) = qkd_driver::cli::run(&c, &provider, &mut std::io::stdout()) {
-                eprintln!("qkd-host: {e}");
-                std::process::exit(e.exit_code());
-            }
-            Ok(())
+            qkd_driver::cli::run(&c, &provider, &mut std::io::stdout()).map_err(|e| match e {
+                qkd_driver::cli::CliError::Driver(d) => anyhow::Error::new(d),
+                e => anyhow::Error::new(e),
+            })
         }
     }
 }
@@ -482,16 +519,24 @@ fn run(a: RunArgs) -> Result<()> {
     Ok(())
 }
 
+/// Largest `--reconnect-timeout` (one year).
+const MAX_RECONNECT_TIMEOUT_SECONDS: f64 = 365.0 * 86400.0;
+/// Largest `--recv-timeout` (one day).
+const MAX_RECV_TIMEOUT_SECONDS: f64 = 86400.0;
+
 fn role(r: qkd_abi::Role, addr: String, a: RoleArgs) -> Result<()> {
     let config = match &a.config {
         Some(p) => LinkConfig::load(p)?,
         None => LinkConfig::default(),
     };
-    let secs = |v: f64, what: &str| {
-        if v.is_finite() && v > 0.0 {
-            Ok(std::time::Duration::from_secs_f64(v))
+    let secs = |v: f64, what: &str, max: f64| {
+        if v.is_finite() && v > 0.0 && v <= max {
+            std::time::Duration::try_from_secs_f64(v)
+                .map_err(|_| exit::usage(format!("{what} must be in (0, {max}] seconds, got {v}")))
         } else {
-            Err(anyhow::anyhow!("{what} must be positive, got {v}"))
+            Err(exit::usage(format!(
+                "{what} must be in (0, {max}] seconds, got {v}"
+            )))
         }
     };
     let (me, peer) = match r {
@@ -528,9 +573,13 @@ fn role(r: qkd_abi::Role, addr: String, a: RoleArgs) -> Result<()> {
         slave_sae: a.slave_sae,
         key_size_bits: a.key_size_bits,
         kme,
-        reconnect_timeout: secs(a.reconnect_timeout, "--reconnect-timeout")?,
+        reconnect_timeout: secs(
+            a.reconnect_timeout,
+            "--reconnect-timeout",
+            MAX_RECONNECT_TIMEOUT_SECONDS,
+        )?,
         serve_after_end: !a.exit_when_done,
-        recv_timeout: secs(a.recv_timeout, "--recv-timeout")?,
+        recv_timeout: secs(a.recv_timeout, "--recv-timeout", MAX_RECV_TIMEOUT_SECONDS)?,
     };
     let s = qkd_host::roles::run_role(o).context("running the link role")?;
     println!("{}", serde_json::to_string(&s)?);
@@ -540,7 +589,13 @@ fn role(r: qkd_abi::Role, addr: String, a: RoleArgs) -> Result<()> {
 fn status(a: StatusArgs) -> Result<()> {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect_timeout(&a.ops, std::time::Duration::from_secs(5))
-        .with_context(|| format!("connecting to {}", a.ops))?;
+        .map_err(|e| {
+            exit::coded(
+                exit::ExitCode::Link,
+                format!("connecting to the role's ops address {}", a.ops),
+                Some(Box::new(e)),
+            )
+        })?;
     s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
     write!(
         s,
@@ -559,13 +614,14 @@ fn status(a: StatusArgs) -> Result<()> {
     let st: qkd_kme::KmeStatus = serde_json::from_str(body).context("parsing the status JSON")?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&st)?);
-        return Ok(());
+        return link_phase_result(&st.link);
     }
     println!("KME {}", st.kme_id);
-    println!(
-        "  link                {}",
-        if st.link.link_up { "up" } else { "down" }
-    );
+    let phase = st.link.phase();
+    match &st.link.state_reason {
+        Some(r) => println!("  link                {} ({r})", phase.as_str()),
+        None => println!("  link                {}", phase.as_str()),
+    }
     println!("  blocks committed    {}", st.link.blocks_done);
     println!(
         "  QBER                {}",
@@ -597,5 +653,24 @@ fn status(a: StatusArgs) -> Result<()> {
         "  API requests        {} ok, {} failed, {} TLS handshakes refused",
         st.requests_ok, st.requests_failed, st.tls_refused
     );
-    Ok(())
+    link_phase_result(&st.link)
+}
+
+/// `status` succeeds only while the link is up: exit code 5 when it is
+/// down, 7 when it is paused for lack of authentication key.
+fn link_phase_result(l: &qkd_kme::LinkState) -> Result<()> {
+    let reason = l
+        .state_reason
+        .as_deref()
+        .map_or(String::new(), |r| format!(" ({r})"));
+    let (code, what) = match l.phase() {
+        qkd_kme::LinkPhase::Up => return Ok(()),
+        qkd_kme::LinkPhase::Down => (exit::ExitCode::Link, "down"),
+        qkd_kme::LinkPhase::Paused => (exit::ExitCode::Paused, "paused"),
+    };
+    Err(exit::coded(
+        code,
+        format!("the link is {what}{reason}"),
+        None,
+    ))
 }

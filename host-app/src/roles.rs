@@ -743,6 +743,7 @@ impl RoleRun {
             qber: self.last_qber,
             key_rate_bps: (secs > 0.0).then(|| self.summary.stored_bits as f64 / secs),
             blocks_done: self.committed.next_block,
+            ..Default::default()
         });
     }
 

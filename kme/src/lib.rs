@@ -10,7 +10,7 @@ pub mod server;
 pub mod store;
 
 pub use api::{ApiConfig, LinkConfig, SaeIdentity, Side};
-pub use ops::{KmeStatus, LinkState};
+pub use ops::{KmeStatus, LinkPhase, LinkState};
 pub use server::{BlockingKmeHandle, Kme, KmeConfig, KmeError, KmeHandle, TlsFiles};
 pub use store::{DeliveredKey, KeyBytes, KeyStore, StoreError};
 pub use uuid::Uuid;

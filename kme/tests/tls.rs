@@ -339,6 +339,7 @@ async fn two_kmes_deliver_identical_keys_over_mutual_tls() {
         qber: Some(0.021),
         key_rate_bps: Some(1234.5),
         blocks_done: 7,
+        ..Default::default()
     });
     // The TLS refusal is counted by the server task right after it sends its
     // alert; poll until it shows. The bound (60 s) only stops a hang: 2 s,
@@ -357,7 +358,10 @@ async fn two_kmes_deliver_identical_keys_over_mutual_tls() {
         m.contains("qkd_kme_delivered_keys_total{kme=\"KME_A\"} 4\n"),
         "{m}"
     );
-    assert!(m.contains("qkd_link_qber{kme=\"KME_A\"} 0.021\n"), "{m}");
+    assert!(
+        m.contains("qkd_link_qber{kme=\"KME_A\",basis=\"z\"} 0.021\n"),
+        "{m}"
+    );
     assert!(
         m.contains("qkd_kme_tls_refused_total{kme=\"KME_A\"} 1\n"),
         "{m}"
