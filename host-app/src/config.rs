@@ -46,8 +46,10 @@ pub struct SourceConfig {
     /// Symbol (pulse) rate, Hz.
     pub pulse_rate_hz: f64,
     /// Mean photon numbers [mu1 signal, mu2 decoy, mu3 vacuum].
+    #[serde(deserialize_with = "exactly_three")]
     pub intensities: [f64; 3],
     /// Probabilities of choosing each intensity (sum to 1).
+    #[serde(deserialize_with = "exactly_three")]
     pub probabilities: [f64; 3],
     /// Probability of the key basis Z (both Alice and Bob); X gets the rest.
     pub basis_z_probability: f64,
@@ -178,6 +180,14 @@ fn need(
             value: value.to_string(),
         })
     }
+}
+
+/// A list of exactly three numbers (serde's array impl ignores extras).
+fn exactly_three<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[f64; 3], D::Error> {
+    let v: Vec<f64> = Deserialize::deserialize(d)?;
+    <[f64; 3]>::try_from(v.as_slice()).map_err(|_| {
+        serde::de::Error::invalid_length(v.len(), &"exactly 3 numbers (one per intensity)")
+    })
 }
 
 fn list(v: &[f64; 3]) -> String {
@@ -476,6 +486,16 @@ block_bits = 1e7                        # n_Z, sifted key-basis bits per block
         // Wrong type and wrong list length are parse errors too.
         assert!(LinkConfig::from_toml_str("[source]\nintensities = [0.4, 0.2]\n").is_err());
         assert!(LinkConfig::from_toml_str("[channel]\nlength_km = \"far\"\n").is_err());
+    }
+
+    #[test]
+    fn three_element_arrays_refuse_extra_elements() {
+        for key in ["intensities", "probabilities"] {
+            let e = LinkConfig::from_toml_str(&format!("[source]\n{key} = [0.4, 0.3, 0.2, 0.1]\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("exactly 3 numbers") && e.contains(key), "{e}");
+        }
     }
 
     #[test]

@@ -193,6 +193,9 @@ pub fn classify(err: &anyhow::Error) -> ExitCode {
         if let Some(e) = cause.downcast_ref::<qkd_kme::KmeError>() {
             return kme_code(e);
         }
+        if cause.is::<qkd_kme::certs::CertError>() {
+            return ExitCode::Config;
+        }
         if cause.is::<qkd_keyproc::keyfile::KeyFileError>() {
             return ExitCode::Config;
         }

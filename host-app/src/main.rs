@@ -76,21 +76,23 @@ struct RunArgs {
     #[arg(long)]
     config: Option<PathBuf>,
     /// Fibre length in km (overrides channel.length_km).
-    #[arg(long)]
+    #[arg(long, value_parser = distance_km)]
     distance_km: Option<f64>,
     /// Device URI; only the simulated link `sim:` is supported by `run`.
     #[arg(long, default_value = "sim:")]
     device: String,
-    /// Pulses of link time to simulate.
-    #[arg(long, default_value_t = 4_000_000_000, conflicts_with = "seconds")]
+    /// Pulses of link time to simulate (1 to 1e12).
+    #[arg(long, default_value_t = 4_000_000_000, conflicts_with = "seconds",
+          value_parser = clap::value_parser!(u64).range(1..=MAX_RUN_PULSES))]
     pulses: u64,
-    /// Seconds of link time to simulate (instead of --pulses).
-    #[arg(long)]
+    /// Seconds of link time to simulate (instead of --pulses); at most 1e12
+    /// pulses at the configured pulse rate.
+    #[arg(long, value_parser = positive_seconds)]
     seconds: Option<f64>,
     /// Sifted Z bits per block (overrides postprocessing.block_bits). Without
     /// it and without --config, `run` uses 1e6 so that the default run of a few
     /// seconds of link time completes blocks; the TOML default is 1e7.
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_BLOCK_BITS))]
     block_bits: Option<u64>,
     /// Seed of the simulation.
     #[arg(long, default_value_t = 1)]
@@ -144,15 +146,17 @@ struct RoleArgs {
     /// Seed of the simulated fiber (both ends must use the same).
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Pulses the simulated link runs before its streams end.
-    #[arg(long, default_value_t = 4_000_000_000)]
+    /// Pulses the simulated link runs before its streams end (1 to 2^62).
+    #[arg(long, default_value_t = 4_000_000_000,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_ROLE_PULSES))]
     pulses: u64,
     /// Eve's attack on the simulated fiber (both ends must use the same):
     /// none, intercept-resend[:FRACTION], pns, cw-blinding[:ADC_CODE], ...
     #[arg(long, default_value = "none")]
     attack: qkd_sim::physics::AttackKind,
-    /// Slots per data window (both ends must use the same).
-    #[arg(long, default_value_t = 1 << 26)]
+    /// Slots per data window (both ends must use the same; 1 to 2^40).
+    #[arg(long, default_value_t = 1 << 26,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_WINDOW_PULSES))]
     window_pulses: u64,
     /// Link name (key IDs derive from it; both ends must use the same).
     #[arg(long, default_value = "qkd-link")]
@@ -163,8 +167,8 @@ struct RoleArgs {
     /// Slave SAE ID (fetches dec_keys at Bob's KME).
     #[arg(long, default_value = "SAE_B")]
     slave_sae: String,
-    /// Size of each delivered key in bits.
-    #[arg(long, default_value_t = 256)]
+    /// Size of each delivered key in bits (a multiple of 8, 8 to 65536).
+    #[arg(long, default_value_t = 256, value_parser = key_size_bits)]
     key_size_bits: u32,
     /// Serve the ETSI GS QKD 014 API (HTTPS, mutual TLS) here.
     #[arg(long, requires_all = ["tls_cert", "tls_key", "client_ca"])]
@@ -187,11 +191,11 @@ struct RoleArgs {
     /// The peer KME's ID.
     #[arg(long)]
     peer_kme_id: Option<String>,
-    /// Seconds to keep trying to (re)establish the session.
-    #[arg(long, default_value_t = 60.0)]
+    /// Seconds to keep trying to (re)establish the session (up to one year).
+    #[arg(long, default_value_t = 60.0, value_parser = reconnect_timeout_seconds)]
     reconnect_timeout: f64,
-    /// Seconds to wait for a classical message.
-    #[arg(long, default_value_t = 30.0)]
+    /// Seconds to wait for a classical message (up to one day).
+    #[arg(long, default_value_t = 30.0, value_parser = recv_timeout_seconds)]
     recv_timeout: f64,
     /// Exit when the link ends instead of serving the key store until killed.
     #[arg(long)]
@@ -213,6 +217,9 @@ struct CertsArgs {
     /// Directory to write ca.pem, KME_A/KME_B and SAE_A/SAE_B/SAE_C .pem/.key.
     #[arg(long)]
     out: PathBuf,
+    /// Replace existing files (without it, an existing file is an error).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -231,10 +238,10 @@ struct KeyrateArgs {
     #[arg(long)]
     config: Option<PathBuf>,
     /// Fibre length in km (overrides channel.length_km).
-    #[arg(long)]
+    #[arg(long, value_parser = distance_km)]
     distance_km: Option<f64>,
     /// Sifted Z bits per block (overrides postprocessing.block_bits).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_BLOCK_BITS))]
     block_bits: Option<u64>,
     /// Optimise intensities, probabilities and q_Z (mu3 fixed).
     #[arg(long)]
@@ -271,7 +278,11 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Bob(a) => role(qkd_abi::Role::Bob, a.connect, a.common),
         Command::Status(a) => status(a),
         Command::Certs(a) => {
-            let pki = qkd_kme::certs::make_test_pki(&a.out).context("writing the test PKI")?;
+            let spec = qkd_kme::certs::PkiSpec {
+                overwrite: a.force,
+                ..Default::default()
+            };
+            let pki = qkd_kme::certs::make_pki(&a.out, &spec).context("writing the test PKI")?;
             println!("test PKI written to {}", pki.dir.display());
             Ok(())
         }
@@ -389,6 +400,73 @@ fn print_plan(p: &Plan) {
     println!("note                   {}", p.note);
 }
 
+/// Largest `run --pulses` (and `--seconds` times the pulse rate).
+const MAX_RUN_PULSES: u64 = 1_000_000_000_000;
+/// Largest role `--pulses` of the simulated link.
+const MAX_ROLE_PULSES: u64 = 1 << 62;
+/// Largest `--window-pulses`.
+const MAX_WINDOW_PULSES: u64 = 1 << 40;
+/// Largest `--block-bits`: the largest integer an f64 holds exactly, as
+/// for `postprocessing.block_bits`.
+const MAX_BLOCK_BITS: u64 = 1 << 53;
+/// Largest `--distance-km`.
+const MAX_DISTANCE_KM: f64 = 1000.0;
+/// Smallest and largest `--key-size-bits` (the KME serves keys of exactly
+/// this size; each must fit many times in a block's key).
+const KEY_SIZE_BITS_RANGE: std::ops::RangeInclusive<u32> = 8..=65_536;
+/// Largest `--reconnect-timeout` (one year).
+const MAX_RECONNECT_TIMEOUT_SECONDS: f64 = 365.0 * 86400.0;
+/// Largest `--recv-timeout` (one day).
+const MAX_RECV_TIMEOUT_SECONDS: f64 = 86400.0;
+/// Largest `run --seconds` (a week; --pulses bounds it further).
+const MAX_RUN_SECONDS: f64 = 7.0 * 86400.0;
+/// Longest link name and SAE ID, bytes.
+const MAX_NAME_BYTES: usize = 255;
+
+/// A float in (0, max].
+fn bounded_positive(s: &str, max: f64, unit: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if v.is_finite() && v > 0.0 && v <= max {
+        Ok(v)
+    } else {
+        Err(format!("must be in (0, {max}] {unit}"))
+    }
+}
+
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    bounded_positive(s, MAX_RUN_SECONDS, "seconds")
+}
+
+fn reconnect_timeout_seconds(s: &str) -> Result<f64, String> {
+    bounded_positive(s, MAX_RECONNECT_TIMEOUT_SECONDS, "seconds")
+}
+
+fn recv_timeout_seconds(s: &str) -> Result<f64, String> {
+    bounded_positive(s, MAX_RECV_TIMEOUT_SECONDS, "seconds")
+}
+
+fn distance_km(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|e| format!("{e}"))?;
+    if v.is_finite() && (0.0..=MAX_DISTANCE_KM).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("must be in [0, {MAX_DISTANCE_KM}] km"))
+    }
+}
+
+fn key_size_bits(s: &str) -> Result<u32, String> {
+    let v: u32 = s.parse().map_err(|e| format!("{e}"))?;
+    if KEY_SIZE_BITS_RANGE.contains(&v) && v % 8 == 0 {
+        Ok(v)
+    } else {
+        Err(format!(
+            "must be a multiple of 8 in [{}, {}] bits",
+            KEY_SIZE_BITS_RANGE.start(),
+            KEY_SIZE_BITS_RANGE.end()
+        ))
+    }
+}
+
 /// Block size of `qkd-host run` without a configuration file.
 const RUN_DEFAULT_BLOCK_BITS: u64 = 1_000_000;
 
@@ -422,8 +500,16 @@ fn run(a: RunArgs) -> Result<()> {
         (None, Some(_)) => {}
     }
     let pulses = match a.seconds {
-        Some(s) if s.is_finite() && s > 0.0 => (s * cfg.source.pulse_rate_hz).round() as u64,
-        Some(s) => bail!("--seconds must be positive, got {s}"),
+        Some(s) => {
+            let p = (s * cfg.source.pulse_rate_hz).round();
+            if !(p >= 1.0 && p <= MAX_RUN_PULSES as f64) {
+                return Err(exit::usage(format!(
+                    "--seconds {s} is {p:e} pulses at {} Hz; run simulates 1 to {MAX_RUN_PULSES:e} pulses",
+                    cfg.source.pulse_rate_hz
+                )));
+            }
+            p as u64
+        }
         None => a.pulses,
     };
     let opts = qkd_host::run::RunOptions {
@@ -519,26 +605,43 @@ fn run(a: RunArgs) -> Result<()> {
     Ok(())
 }
 
-/// Largest `--reconnect-timeout` (one year).
-const MAX_RECONNECT_TIMEOUT_SECONDS: f64 = 365.0 * 86400.0;
-/// Largest `--recv-timeout` (one day).
-const MAX_RECV_TIMEOUT_SECONDS: f64 = 86400.0;
+/// Refuses role options that no run could serve, before anything starts.
+fn check_role_args(a: &RoleArgs) -> Result<()> {
+    for (flag, v) in [
+        ("--link-name", &a.link_name),
+        ("--master-sae", &a.master_sae),
+        ("--slave-sae", &a.slave_sae),
+    ] {
+        if v.is_empty() || v.len() > MAX_NAME_BYTES || v.chars().any(char::is_control) {
+            return Err(exit::usage(format!(
+                "{flag} must be 1 to {MAX_NAME_BYTES} bytes without control characters, got {v:?}"
+            )));
+        }
+    }
+    if a.master_sae == a.slave_sae {
+        return Err(exit::usage(format!(
+            "--master-sae and --slave-sae must differ, both are {:?}",
+            a.master_sae
+        )));
+    }
+    if let (Some(me), Some(peer)) = (&a.kme_id, &a.peer_kme_id) {
+        if me == peer {
+            return Err(exit::usage(format!(
+                "--kme-id and --peer-kme-id must differ, both are {me:?}"
+            )));
+        }
+    }
+    Ok(())
+}
 
 fn role(r: qkd_abi::Role, addr: String, a: RoleArgs) -> Result<()> {
     let config = match &a.config {
         Some(p) => LinkConfig::load(p)?,
         None => LinkConfig::default(),
     };
-    let secs = |v: f64, what: &str, max: f64| {
-        if v.is_finite() && v > 0.0 && v <= max {
-            std::time::Duration::try_from_secs_f64(v)
-                .map_err(|_| exit::usage(format!("{what} must be in (0, {max}] seconds, got {v}")))
-        } else {
-            Err(exit::usage(format!(
-                "{what} must be in (0, {max}] seconds, got {v}"
-            )))
-        }
-    };
+    check_role_args(&a)?;
+    // The parsers bounded both timeouts, so the conversions cannot fail.
+    let secs = |v: f64| std::time::Duration::from_secs_f64(v);
     let (me, peer) = match r {
         qkd_abi::Role::Alice => ("KME_A", "KME_B"),
         qkd_abi::Role::Bob => ("KME_B", "KME_A"),
@@ -573,13 +676,9 @@ fn role(r: qkd_abi::Role, addr: String, a: RoleArgs) -> Result<()> {
         slave_sae: a.slave_sae,
         key_size_bits: a.key_size_bits,
         kme,
-        reconnect_timeout: secs(
-            a.reconnect_timeout,
-            "--reconnect-timeout",
-            MAX_RECONNECT_TIMEOUT_SECONDS,
-        )?,
+        reconnect_timeout: secs(a.reconnect_timeout),
         serve_after_end: !a.exit_when_done,
-        recv_timeout: secs(a.recv_timeout, "--recv-timeout", MAX_RECV_TIMEOUT_SECONDS)?,
+        recv_timeout: secs(a.recv_timeout),
     };
     let s = qkd_host::roles::run_role(o).context("running the link role")?;
     println!("{}", serde_json::to_string(&s)?);
@@ -588,23 +687,25 @@ fn role(r: qkd_abi::Role, addr: String, a: RoleArgs) -> Result<()> {
 
 fn status(a: StatusArgs) -> Result<()> {
     use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect_timeout(&a.ops, std::time::Duration::from_secs(5))
-        .map_err(|e| {
-            exit::coded(
-                exit::ExitCode::Link,
-                format!("connecting to the role's ops address {}", a.ops),
-                Some(Box::new(e)),
-            )
-        })?;
-    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
-    write!(
-        s,
-        "GET /status HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        a.ops
-    )?;
+    let ops = a.ops;
+    let unreachable = |what: &str, e: std::io::Error| {
+        exit::coded(
+            exit::ExitCode::Link,
+            format!("{what} the role's ops address {ops}"),
+            Some(Box::new(e)),
+        )
+    };
+    let timeout = std::time::Duration::from_secs(5);
+    let mut s = std::net::TcpStream::connect_timeout(&ops, timeout)
+        .map_err(|e| unreachable("connecting to", e))?;
     let mut resp = String::new();
-    s.read_to_string(&mut resp)
-        .with_context(|| format!("reading from {}", a.ops))?;
+    s.set_read_timeout(Some(timeout))
+        .and_then(|()| {
+            let req = format!("GET /status HTTP/1.1\r\nHost: {ops}\r\nConnection: close\r\n\r\n");
+            s.write_all(req.as_bytes())
+        })
+        .and_then(|()| s.read_to_string(&mut resp))
+        .map_err(|e| unreachable("asking", e))?;
     let (head, body) = resp
         .split_once("\r\n\r\n")
         .ok_or_else(|| anyhow::anyhow!("malformed HTTP response from {}", a.ops))?;

@@ -76,10 +76,10 @@ fn exit_2_on_usage_errors() {
         "1e300",
     ]);
     assert_code(&o, 2);
+    let e = stderr(&o);
     assert!(
-        stderr(&o).contains("--recv-timeout must be in (0, "),
-        "{}",
-        stderr(&o)
+        e.contains("'--recv-timeout <RECV_TIMEOUT>': must be in (0, 86400] seconds"),
+        "{e}"
     );
 }
 
@@ -91,7 +91,7 @@ fn exit_3_on_a_bad_link_config_with_the_toml_error_once() {
     let o = qkd_host(&["keyrate", "--config", cfg.to_str().unwrap()]);
     assert_code(&o, 3);
     let e = stderr(&o);
-    assert_eq!(e.matches("no_such_key").count(), 1, "{e}");
+    assert_eq!(e.matches("unknown field `no_such_key`").count(), 1, "{e}");
     assert!(e.starts_with("qkd-host: "), "{e}");
 }
 
@@ -114,8 +114,14 @@ fn fake_ops(link: serde_json::Value) -> (std::net::SocketAddr, std::thread::Join
     let addr = l.local_addr().unwrap();
     let h = std::thread::spawn(move || {
         let (mut s, _) = l.accept().unwrap();
+        let mut req = Vec::new();
         let mut buf = [0u8; 1024];
-        let _ = s.read(&mut buf);
+        while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => req.extend_from_slice(&buf[..n]),
+            }
+        }
         let body = serde_json::json!({
             "kme_id": "KME_A", "stored_keys": 0, "stored_bits": 0, "max_key_count": 100,
             "delivered_keys_total": 0, "delivered_keys_run": 0, "requests_ok": 0,
@@ -153,12 +159,8 @@ fn exit_5_from_status_when_the_link_is_down_or_unreachable() {
         "{}",
         stderr(&o)
     );
-    // Nothing listens on a port just released.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let o = qkd_host(&["status", "--ops", &port.to_string()]);
+    // Nothing listens on port 1 (tcpmux) on a test machine.
+    let o = qkd_host(&["status", "--ops", "127.0.0.1:1"]);
     assert_code(&o, 5);
     assert!(stderr(&o).contains("Connection refused"), "{}", stderr(&o));
 }

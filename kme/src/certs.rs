@@ -40,6 +40,9 @@ pub enum CertError {
     /// A name cannot be used as a file name.
     #[error("name {0:?} is not usable as a file name")]
     BadName(String),
+    /// A file of the PKI exists and overwriting was not asked for.
+    #[error("{0} exists; refusing to overwrite it (remove it, or pass --force)")]
+    Exists(PathBuf),
 }
 
 /// What to put in the PKI.
@@ -49,6 +52,9 @@ pub struct PkiSpec {
     pub kme_ids: Vec<String>,
     /// SAE IDs; each gets `<id>.pem` / `<id>.key` (client certificate).
     pub sae_ids: Vec<String>,
+    /// Replace files that exist; without it an existing file is an error
+    /// and nothing is written.
+    pub overwrite: bool,
 }
 
 impl Default for PkiSpec {
@@ -58,6 +64,7 @@ impl Default for PkiSpec {
         PkiSpec {
             kme_ids: vec!["KME_A".into(), "KME_B".into()],
             sae_ids: vec!["SAE_A".into(), "SAE_B".into(), "SAE_C".into()],
+            overwrite: false,
         }
     }
 }
@@ -94,6 +101,7 @@ fn write_file(path: PathBuf, data: &str, mode: u32) -> Result<(), CertError> {
             source,
         })?;
     f.write_all(data.as_bytes())
+        .and_then(|()| f.sync_all())
         .map_err(|source| CertError::Write { path, source })
 }
 
@@ -112,7 +120,9 @@ pub fn make_test_pki(dir: impl AsRef<Path>) -> Result<TestPki, CertError> {
 }
 
 /// Writes a CA, KME server and SAE client certificates to `dir` (created if
-/// missing). Keys are written mode 0600, certificates 0644.
+/// missing). Keys are written mode 0600, certificates 0644; every file and
+/// then the directory are fsynced. Refuses, before writing anything, when
+/// a file exists and `spec.overwrite` is false.
 pub fn make_pki(dir: impl AsRef<Path>, spec: &PkiSpec) -> Result<TestPki, CertError> {
     let dir = dir.as_ref().to_path_buf();
     std::fs::create_dir_all(&dir).map_err(|source| CertError::Write {
@@ -122,6 +132,18 @@ pub fn make_pki(dir: impl AsRef<Path>, spec: &PkiSpec) -> Result<TestPki, CertEr
     for n in spec.kme_ids.iter().chain(&spec.sae_ids) {
         if n.is_empty() || n == "ca" || n.contains(['/', '\0']) || n.starts_with('.') {
             return Err(CertError::BadName(n.clone()));
+        }
+    }
+    if !spec.overwrite {
+        let names = std::iter::once("ca")
+            .chain(spec.kme_ids.iter().chain(&spec.sae_ids).map(String::as_str));
+        for n in names {
+            for ext in ["pem", "key"] {
+                let f = dir.join(format!("{n}.{ext}"));
+                if f.symlink_metadata().is_ok() {
+                    return Err(CertError::Exists(f));
+                }
+            }
         }
     }
     fn gen(name: &str) -> impl FnOnce(rcgen::Error) -> CertError + '_ {
@@ -162,8 +184,38 @@ pub fn make_pki(dir: impl AsRef<Path>, spec: &PkiSpec) -> Result<TestPki, CertEr
             write_file(dir.join(format!("{name}.key")), &key.serialize_pem(), 0o600)?;
         }
     }
+    std::fs::File::open(&dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|source| CertError::Write {
+            path: dir.clone(),
+            source,
+        })?;
     Ok(TestPki {
         ca_cert: dir.join("ca.pem"),
         dir,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certs_refuse_to_overwrite_without_force() {
+        let dir = tempfile::tempdir().unwrap();
+        make_test_pki(dir.path()).unwrap();
+        let ca = std::fs::read(dir.path().join("ca.pem")).unwrap();
+        let e = make_test_pki(dir.path()).unwrap_err();
+        assert!(
+            matches!(&e, CertError::Exists(p) if p.ends_with("ca.pem")),
+            "{e}"
+        );
+        assert_eq!(std::fs::read(dir.path().join("ca.pem")).unwrap(), ca);
+        let spec = PkiSpec {
+            overwrite: true,
+            ..PkiSpec::default()
+        };
+        make_pki(dir.path(), &spec).unwrap();
+        assert_ne!(std::fs::read(dir.path().join("ca.pem")).unwrap(), ca);
+    }
 }

@@ -256,13 +256,9 @@ impl KmeStatus {
             "Number of active link alarms.",
             &[(&[], Some(l.alarms.len() as f64))],
         );
-        let alarms: Vec<(Vec<(&str, &str)>, Option<f64>)> = l
-            .alarms
-            .iter()
-            .map(|a| (vec![("alarm", a.as_str())], Some(1.0)))
-            .collect();
-        let alarm_refs: Vec<(&[(&str, &str)], Option<f64>)> =
-            alarms.iter().map(|(k, v)| (k.as_slice(), *v)).collect();
+        let alarms: Vec<[(&str, &str); 1]> =
+            l.alarms.iter().map(|a| [("alarm", a.as_str())]).collect();
+        let alarm_refs: Vec<Sample> = alarms.iter().map(|k| (&k[..], Some(1.0))).collect();
         if !alarm_refs.is_empty() {
             e.gauge(
                 "qkd_link_alarm_active",
@@ -327,6 +323,11 @@ impl KmeStatus {
     }
 }
 
+/// Extra labels of a sample (beyond `kme`).
+type Labels<'a> = &'a [(&'a str, &'a str)];
+/// A sample: its extra labels and its value (`None`: unknown, left out).
+type Sample<'a> = (Labels<'a>, Option<f64>);
+
 /// Writer of the text exposition format for one KME.
 struct Exposition {
     kme: String,
@@ -345,18 +346,12 @@ impl Exposition {
         self.family(name, "counter", help, &[(&[], Some(v as f64))]);
     }
 
-    fn gauge(&mut self, name: &str, help: &str, samples: &[(&[(&str, &str)], Option<f64>)]) {
+    fn gauge(&mut self, name: &str, help: &str, samples: &[Sample]) {
         self.family(name, "gauge", help, samples);
     }
 
     /// One family; left out entirely when it has no known sample.
-    fn family(
-        &mut self,
-        name: &str,
-        kind: &str,
-        help: &str,
-        samples: &[(&[(&str, &str)], Option<f64>)],
-    ) {
+    fn family(&mut self, name: &str, kind: &str, help: &str, samples: &[Sample]) {
         if samples.iter().all(|(_, v)| v.is_none()) {
             return;
         }
