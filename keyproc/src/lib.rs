@@ -13,6 +13,7 @@ pub mod cascade;
 pub mod channel;
 pub mod key;
 pub mod keyfile;
+pub mod ldpc;
 pub mod privacy;
 pub mod reconcile;
 pub mod verify;

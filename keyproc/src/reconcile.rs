@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Reconciler interface shared by all information-reconciliation protocols
-//! (Cascade now, LDPC later): the correcting party (Bob) runs a
+//! (Cascade, LDPC): the correcting party (Bob) runs a
 //! [`Reconciler`] over a byte-level [`ReconcilePeer`]; the other party (Alice)
 //! answers with a [`ReconcileResponder`]. Every disclosed bit is counted in
 //! [`ReconcileReport::leaked`] (AIT `nDisclosedBits` habit, STYLE.md 21), so
@@ -34,6 +34,16 @@ pub enum ReconcileError {
     /// Parameters out of range (QBER, lengths).
     #[error("invalid reconciliation parameter: {0}")]
     Parameter(String),
+    /// Frames the decoder could not correct; the block must be discarded.
+    #[error("{failed} of {frames} LDPC frames did not decode after {rounds} reveal rounds")]
+    DecodeFailure {
+        /// Frames still failing.
+        failed: u32,
+        /// Frames in the block.
+        frames: u32,
+        /// Reveal rounds used.
+        rounds: u32,
+    },
     /// The two ends disagree on the number of leaked bits.
     #[error("leak accounting mismatch: corrector counted {ours}, responder {theirs}")]
     LeakMismatch {
@@ -130,6 +140,18 @@ pub trait ReconcileResponder {
     fn leaked(&self) -> Bits;
     /// True once the corrector has closed the session.
     fn is_finished(&self) -> bool;
+}
+
+impl<R: ReconcileResponder + ?Sized> ReconcileResponder for Box<R> {
+    fn respond(&mut self, request: &[u8]) -> Result<Vec<u8>, ReconcileError> {
+        (**self).respond(request)
+    }
+    fn leaked(&self) -> Bits {
+        (**self).leaked()
+    }
+    fn is_finished(&self) -> bool {
+        (**self).is_finished()
+    }
 }
 
 /// Corrector (Bob) side of a reconciliation protocol.
