@@ -151,7 +151,7 @@ fn plan_covers_the_key_and_the_qber_range() {
             assert_eq!(p.key_bits(), n as u64);
             // The first message's leak is near f_start n h(q) whenever a
             // code of the family reaches it (n large enough for whole frames).
-            if n >= 100_000 && q >= 0.005 {
+            if n >= 100_000 && q <= 0.08 {
                 let f = p.syndrome_leak().unwrap() as f64 / (n as f64 * binary_entropy(q));
                 assert!((f - cfg.f_start).abs() < 0.02, "n={n} q={q}: first f {f}");
             }
@@ -184,7 +184,7 @@ fn kind_parses_and_serializes() {
 fn latency_model_prefers_ldpc_on_long_links() {
     let n = 1_000_000;
     assert!(round_trips(ReconcilerKind::Cascade, n, 0.02) > 100);
-    assert!(round_trips(ReconcilerKind::Ldpc, n, 0.02) <= 5);
+    assert!(round_trips(ReconcilerKind::Ldpc, n, 0.02) <= 10);
     let rtt = Duration::from_millis(50);
     assert!(
         time_per_block(ReconcilerKind::Ldpc, n, 0.02, rtt)
@@ -192,6 +192,11 @@ fn latency_model_prefers_ldpc_on_long_links() {
     );
     assert_eq!(faster(n, 0.02, rtt), ReconcilerKind::Ldpc);
     assert_eq!(faster(n, 0.02, Duration::ZERO), ReconcilerKind::Cascade);
+    // A metro link (0.5 ms) still favours Cascade at this decoding speed.
+    assert_eq!(
+        faster(n, 0.02, Duration::from_micros(500)),
+        ReconcilerKind::Cascade
+    );
 }
 
 #[test]

@@ -58,8 +58,8 @@ pub struct LdpcConfig {
 impl Default for LdpcConfig {
     fn default() -> Self {
         Self {
-            f_start: 1.15,
-            f_step: 0.06,
+            f_start: 1.3,
+            f_step: 0.08,
             max_reveal_rounds: 10,
             max_iterations: 50,
             puncture_target: 0.6,
