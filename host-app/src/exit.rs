@@ -193,6 +193,14 @@ pub fn classify(err: &anyhow::Error) -> ExitCode {
         if let Some(e) = cause.downcast_ref::<qkd_kme::KmeError>() {
             return kme_code(e);
         }
+        if cause.is::<crate::simtables::SimTableError>()
+            || cause.is::<crate::rolefile::RoleFileError>()
+        {
+            return ExitCode::Config;
+        }
+        if cause.is::<crate::history::HistoryError>() {
+            return ExitCode::KeyStore;
+        }
         if cause.is::<qkd_kme::certs::CertError>() {
             return ExitCode::Config;
         }

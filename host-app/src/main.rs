@@ -4,10 +4,11 @@
 //! `alice`, `bob`, `status`, `certs`, `psk` (issue 8), and the driver tools.
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use qkd_host::config::LinkConfig;
 use qkd_host::exit;
 use qkd_host::planner::{self, OperatingPoint, Plan};
+use qkd_host::simtables;
 use std::path::PathBuf;
 
 /// QKD host tools.
@@ -51,9 +52,11 @@ fn init_logging(format: LogFormat) {
 enum Command {
     /// Alice's end of a two-host link: listen for Bob, drive the device,
     /// commit keys, serve them (ETSI GS QKD 014).
+    #[command(args_override_self = true)]
     Alice(AliceArgs),
     /// Bob's end of a two-host link: connect to Alice, drive the device,
     /// commit keys, serve them (ETSI GS QKD 014).
+    #[command(args_override_self = true)]
     Bob(BobArgs),
     /// Status of a running role (its --ops-listen address).
     Status(StatusArgs),
@@ -65,9 +68,42 @@ enum Command {
     Keyrate(KeyrateArgs),
     /// Run a whole simulated QKD link (the project's main job).
     Run(RunArgs),
+    /// Summary and plot (QBER, secret key per block, pad pool over time) of
+    /// a role's per-block history in its state directory.
+    Report(ReportArgs),
+    /// Link configuration tools.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Shell completion script on stdout (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Manual page (roff) on stdout: `qkd-host man > qkd-host.1`.
+    Man,
     /// Device, register and event-stream tools (qkd-driver).
     #[command(flatten)]
     Driver(qkd_driver::cli::DriverCommand),
+}
+
+/// `qkd-host config ...`.
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the commented default link configuration (TOML).
+    Default,
+}
+
+#[derive(Debug, Args)]
+struct ReportArgs {
+    /// The role's --state-dir (holds history.jsonl).
+    #[arg(long)]
+    state_dir: PathBuf,
+    /// Write an SVG plot of QBER, secret bits per block and pad levels over time.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -94,14 +130,14 @@ struct RunArgs {
     /// seconds of link time completes blocks; the TOML default is 1e7.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_BLOCK_BITS))]
     block_bits: Option<u64>,
-    /// Seed of the simulation.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
+    /// Seed of the simulation (default: [sim] seed of the config, else 1).
+    #[arg(long)]
+    seed: Option<u64>,
     /// Eve's attack on the whole run: none, intercept-resend[:FRACTION], pns,
     /// cw-blinding[:ADC_CODE], pulsed-blinding[:DUTY], after-gate,
-    /// dead-time[:PERIOD_SLOTS].
-    #[arg(long, default_value = "none")]
-    attack: qkd_sim::physics::AttackKind,
+    /// dead-time[:PERIOD_SLOTS] (default: the config's [attack], else none).
+    #[arg(long)]
+    attack: Option<qkd_sim::physics::AttackKind>,
     /// Print the summary as one JSON object.
     #[arg(long)]
     json: bool,
@@ -143,17 +179,27 @@ struct RoleArgs {
     /// Durable state: authentication pool, pending block, key store.
     #[arg(long)]
     state_dir: PathBuf,
-    /// Seed of the simulated fiber (both ends must use the same).
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Pulses the simulated link runs before its streams end (1 to 2^62).
-    #[arg(long, default_value_t = 4_000_000_000,
-          value_parser = clap::value_parser!(u64).range(1..=MAX_ROLE_PULSES))]
-    pulses: u64,
-    /// Eve's attack on the simulated fiber (both ends must use the same):
-    /// none, intercept-resend[:FRACTION], pns, cw-blinding[:ADC_CODE], ...
-    #[arg(long, default_value = "none")]
-    attack: qkd_sim::physics::AttackKind,
+    /// Seed of the simulated fiber (both ends must use the same; sim:
+    /// devices only; default: [sim] seed of the config, else 1).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Pulses the simulated link runs before its streams end (1 to 2^62;
+    /// sim: devices only; default 4e9).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=MAX_ROLE_PULSES))]
+    pulses: Option<u64>,
+    /// Eve's attack on the simulated fiber (both ends must use the same;
+    /// sim: devices only): none, intercept-resend[:FRACTION], pns,
+    /// cw-blinding[:ADC_CODE], ... (default: the config's [attack], else none).
+    #[arg(long)]
+    attack: Option<qkd_sim::physics::AttackKind>,
+    /// Accept a link configuration with [sim]/[attack] tables on a hardware
+    /// device and ignore them (test setups sharing one file).
+    #[arg(long)]
+    ignore_sim_tables: bool,
+    /// Role file: a TOML table whose keys are this command's flags
+    /// (`recv_timeout = 30.0`); flags on the command line override it.
+    #[arg(long, value_name = "FILE")]
+    role_config: Option<PathBuf>,
     /// Slots per data window (both ends must use the same; 1 to 2^40).
     #[arg(long, default_value_t = 1 << 26,
           value_parser = clap::value_parser!(u64).range(1..=MAX_WINDOW_PULSES))]
@@ -260,7 +306,18 @@ struct KeyrateArgs {
 /// Runs the command; on failure prints the error with its causes once (no
 /// backtrace, whatever RUST_BACKTRACE says) and exits with its code.
 fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let args = match qkd_host::rolefile::expand(std::env::args().collect(), &Cli::command()) {
+        Ok(a) => a,
+        Err(e) => {
+            let e = anyhow::Error::new(e);
+            eprintln!("{}", exit::report(&e));
+            return exit::classify(&e).into();
+        }
+    };
+    let cli = Cli::command()
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m))
+        .unwrap_or_else(|e| e.exit());
     init_logging(cli.log_format);
     match dispatch(cli) {
         Ok(()) => exit::ExitCode::Ok.into(),
@@ -300,6 +357,23 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Run(a) => run(a),
+        Command::Report(a) => report(a),
+        Command::Config(ConfigCommand::Default) => {
+            print!("{}", DEFAULT_LINK_TOML);
+            Ok(())
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "qkd-host",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .context("writing the manual page"),
         Command::Driver(c) => {
             let provider = qkd_sim::physics::device::SimProvider::new();
             qkd_driver::cli::run(&c, &provider, &mut std::io::stdout()).map_err(|e| match e {
@@ -402,6 +476,10 @@ fn print_plan(p: &Plan) {
 
 /// Largest `run --pulses` (and `--seconds` times the pulse rate).
 const MAX_RUN_PULSES: u64 = 1_000_000_000_000;
+/// Role `--pulses` of the simulated link when not given.
+const DEFAULT_ROLE_PULSES: u64 = 4_000_000_000;
+/// The commented default link configuration (`qkd-host config default`).
+const DEFAULT_LINK_TOML: &str = include_str!("../../examples/link.toml");
 /// Largest role `--pulses` of the simulated link.
 const MAX_ROLE_PULSES: u64 = 1 << 62;
 /// Largest `--window-pulses`.
@@ -482,6 +560,16 @@ fn run(a: RunArgs) -> Result<()> {
         Some(p) => LinkConfig::load(p)?,
         None => LinkConfig::default(),
     };
+    simtables::check(&cfg, &a.device, false)?;
+    let seed = match (a.seed, simtables::sim_table(&cfg)?) {
+        (Some(s), _) => s,
+        (None, Some(simtables::SimTable { seed: Some(s) })) => s,
+        _ => 1,
+    };
+    let attack = match a.attack {
+        Some(k) => qkd_sim::physics::AttackConfig::always(k),
+        None => simtables::attack_table(&cfg)?.unwrap_or_default(),
+    };
     if let Some(km) = a.distance_km {
         if !(km.is_finite() && km >= 0.0) {
             bail!("--distance-km must be finite and >= 0, got {km}");
@@ -515,9 +603,9 @@ fn run(a: RunArgs) -> Result<()> {
     let opts = qkd_host::run::RunOptions {
         config: cfg,
         pulses,
-        seed: a.seed,
+        seed,
         progress: std::io::stderr().is_terminal() && !a.json,
-        attack: qkd_sim::physics::AttackConfig::always(a.attack),
+        attack,
     };
     let (s, keys) = qkd_host::run::run(&opts).context("running the simulated link")?;
     if let Some(dir) = &a.key_out {
@@ -640,6 +728,37 @@ fn role(r: qkd_abi::Role, addr: String, a: RoleArgs) -> Result<()> {
         None => LinkConfig::default(),
     };
     check_role_args(&a)?;
+    if !simtables::is_simulated(&a.device) {
+        let given: Vec<&str> = [
+            ("--seed", a.seed.is_some()),
+            ("--pulses", a.pulses.is_some()),
+            ("--attack", a.attack.is_some()),
+        ]
+        .iter()
+        .filter(|(_, g)| *g)
+        .map(|(f, _)| *f)
+        .collect();
+        if !given.is_empty() {
+            return Err(exit::usage(format!(
+                "{} appl{} to a simulated device (sim:) only; the device is {}",
+                given.join(", "),
+                if given.len() == 1 { "ies" } else { "y" },
+                a.device
+            )));
+        }
+    }
+    simtables::check(&config, &a.device, a.ignore_sim_tables)?;
+    let simulated = simtables::is_simulated(&a.device);
+    let seed = match (a.seed, simulated.then(|| simtables::sim_table(&config))) {
+        (Some(s), _) => s,
+        (None, Some(Ok(Some(simtables::SimTable { seed: Some(s) })))) => s,
+        _ => 1,
+    };
+    let attack = match a.attack {
+        Some(k) => qkd_sim::physics::AttackConfig::always(k),
+        None if simulated => simtables::attack_table(&config)?.unwrap_or_default(),
+        None => qkd_sim::physics::AttackConfig::default(),
+    };
     // The parsers bounded both timeouts, so the conversions cannot fail.
     let secs = |v: f64| std::time::Duration::from_secs_f64(v);
     let (me, peer) = match r {
@@ -666,9 +785,9 @@ fn role(r: qkd_abi::Role, addr: String, a: RoleArgs) -> Result<()> {
         addr,
         psk: a.psk,
         config,
-        seed: a.seed,
-        pulses: a.pulses,
-        attack: qkd_sim::physics::AttackConfig::always(a.attack),
+        seed,
+        pulses: a.pulses.unwrap_or(DEFAULT_ROLE_PULSES),
+        attack,
         window_pulses: a.window_pulses,
         state_dir: a.state_dir,
         link_name: a.link_name,
@@ -774,4 +893,66 @@ fn link_phase_result(l: &qkd_kme::LinkState) -> Result<()> {
         format!("the link is {what}{reason}"),
         None,
     ))
+}
+
+fn report(a: ReportArgs) -> Result<()> {
+    use qkd_host::history;
+    let path = a.state_dir.join(history::FILE_NAME);
+    let recs = history::read(&path)?;
+    if recs.is_empty() {
+        return Err(exit::coded(
+            exit::ExitCode::KeyStore,
+            format!("{} holds no block yet", path.display()),
+            None,
+        ));
+    }
+    let aborted = recs.iter().filter(|r| r.aborted.is_some()).count();
+    let qbers: Vec<f64> = recs.iter().filter_map(|r| r.qber_z).collect();
+    let mean_qber = (!qbers.is_empty()).then(|| qbers.iter().sum::<f64>() / qbers.len() as f64);
+    let secret: u64 = recs.iter().map(|r| r.secret_bits).sum();
+    let delivered: u64 = recs.iter().map(|r| r.delivered_bits).sum();
+    let (first, last) = (&recs[0], &recs[recs.len() - 1]);
+    let span_s = last.unix_time_s - first.unix_time_s;
+    if let Some(p) = &a.plot {
+        history::plot(&recs, p).map_err(anyhow::Error::msg)?;
+    }
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "blocks": recs.len(),
+                "aborted": aborted,
+                "mean_qber_z": mean_qber,
+                "secret_bits": secret,
+                "delivered_bits": delivered,
+                "span_seconds": span_s,
+                "send_pads": last.send_pads,
+                "recv_pads": last.recv_pads,
+            })
+        );
+        return Ok(());
+    }
+    println!("history             {}", path.display());
+    println!(
+        "blocks              {} ({} aborted), blocks {}..={} over {:.1} s",
+        recs.len(),
+        aborted,
+        first.block,
+        last.block,
+        span_s
+    );
+    println!(
+        "mean QBER (Z)       {}",
+        mean_qber.map_or("-".into(), |q| format!("{q:.4}"))
+    );
+    println!("secret bits         {secret}");
+    println!("delivered bits      {delivered}");
+    println!(
+        "pads left           {} send, {} receive",
+        last.send_pads, last.recv_pads
+    );
+    if let Some(p) = &a.plot {
+        println!("plot                {}", p.display());
+    }
+    Ok(())
 }
