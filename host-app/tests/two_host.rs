@@ -378,12 +378,13 @@ fn two_processes_commit_identical_keys_and_serve_them() {
     )
     .unwrap();
     assert_eq!(code, 401);
-    // `qkd-host status` against a running role.
+    // `qkd-host status` against a running role whose link has ended: it
+    // prints the status and exits 5 (link down).
     let out = Command::new(BIN)
         .args(["status", "--ops", &a_ops.to_string()])
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert_eq!(out.status.code(), Some(5));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
         text.contains("KME_A") && text.contains("link                down"),
