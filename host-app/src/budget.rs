@@ -28,8 +28,7 @@ pub const DEFAULT_RESERVE_PADS: u64 = 16 * MAX_PADS_PER_BLOCK;
 
 /// The smallest pre-shared key `qkd-host psk` writes and the roles accept:
 /// the hash key and [`MIN_PADS_PER_DIRECTION`] pads for each direction.
-pub const MIN_PSK_BYTES: usize =
-    HASH_KEY_BYTES + 2 * PAD_BYTES * MIN_PADS_PER_DIRECTION as usize;
+pub const MIN_PSK_BYTES: usize = HASH_KEY_BYTES + 2 * PAD_BYTES * MIN_PADS_PER_DIRECTION as usize;
 /// The largest pre-shared key `qkd-host psk` writes (1 MiB, 32767 pads per
 /// direction; a link refills its pads from its own key).
 pub const MAX_PSK_BYTES: usize = 1 << 20;

@@ -136,7 +136,8 @@ pub fn role_code(e: &crate::roles::RoleError) -> ExitCode {
         E::State(_) | E::Store(_) => ExitCode::KeyStore,
         E::Driver(_) => ExitCode::Device,
         E::Kme(k) => kme_code(k),
-        E::Auth(_) | E::Net { .. } | E::Inconsistent(_) | E::PeerGone(_) => ExitCode::Link,
+        E::Auth(_) | E::Net { .. } | E::Inconsistent(_) | E::NoProgress { .. } => ExitCode::Link,
+        E::Paused { .. } => ExitCode::Paused,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod config;
 pub mod device_setup;
 pub mod estimation;
 pub mod exit;
+pub mod feed;
 pub mod history;
 pub mod linkstate;
 pub mod pipeline;

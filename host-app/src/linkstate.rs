@@ -14,11 +14,15 @@
 //! * `pool.pending`: `QKDPEND1 | block u64 | unit_bytes u32 | units u32 |
 //!   key units | KeyPool::export`: a key both pipelines produced but that is
 //!   not yet in the key store, with the pool after that block.
-//! * `progress`: `QKDPROG1 | send_reserved u64 | fed_windows u64`: upper
-//!   bounds, written before they are reached, so that after a crash this end
-//!   never reuses a pad it may have sent with (Wegman & Carter, JCSS 22,
-//!   1981: each pad authenticates one message) and never feeds sifted data
-//!   whose bases or parities may have left in an interrupted block.
+//! * `progress`: `QKDPROG2 | send_reserved u64 | fed_windows u64 |
+//!   hello_pos u64 | hello_fed u64 | hello_answering u64 | peer_hello u64`
+//!   (`u64::MAX` = none): upper bounds, written before they are reached, so
+//!   that after a crash this end never reuses a pad it may have sent with
+//!   (Wegman & Carter, JCSS 22, 1981: each pad authenticates one message)
+//!   and never feeds sifted data whose bases or parities may have left in
+//!   an interrupted block; and the session-opening state
+//!   (`roles::handshake`): this end's outstanding HELLO, re-sent unchanged
+//!   until the peer answers it, and the last peer HELLO accepted.
 //!
 //! The files hold secret material (pads, key); they are created 0600 and
 //! zeroized in memory.
@@ -56,7 +60,8 @@ pub enum StateError {
 
 const COMMITTED_MAGIC: &[u8; 8] = b"QKDCOMM1";
 const PENDING_MAGIC: &[u8; 8] = b"QKDPEND1";
-const PROGRESS_MAGIC: &[u8; 8] = b"QKDPROG1";
+const PROGRESS_MAGIC: &[u8; 8] = b"QKDPROG2";
+const NONE: u64 = u64::MAX;
 
 /// The committed pool.
 pub struct Committed {
@@ -87,13 +92,28 @@ impl std::fmt::Debug for Pending {
     }
 }
 
-/// Write-ahead reservations.
+/// This end's session-opening HELLO that the peer has not answered yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnHello {
+    /// Absolute send-pad position that tags it.
+    pub pad_pos: u64,
+    /// Fed windows it announces.
+    pub fed_windows: u64,
+    /// Alice: the pad position of the Bob HELLO it answers.
+    pub answering: Option<u64>,
+}
+
+/// Write-ahead reservations and the session-opening state.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Progress {
-    /// Send pads (absolute position) this end may have used, at most.
+    /// Send pads below this absolute position may have been used.
     pub send_reserved: u64,
     /// Device windows that may have been fed to a pipeline.
     pub fed_windows: u64,
+    /// The outstanding HELLO of this end, if any.
+    pub hello: Option<OwnHello>,
+    /// Pad position of the last peer HELLO accepted.
+    pub peer_hello: Option<u64>,
 }
 
 /// The state directory of one role.
@@ -274,20 +294,37 @@ impl StateDir {
         let Some(b) = self.read("progress")? else {
             return Ok(Progress::default());
         };
-        if b.len() != 24 || &b[..8] != PROGRESS_MAGIC {
+        if b.len() != 56 || &b[..8] != PROGRESS_MAGIC {
             return Err(self.malformed("progress", "bad header or length"));
         }
+        let at = |i: usize| u64_at(&b, 8 + 8 * i).unwrap_or(NONE);
+        let some = |v: u64| (v != NONE).then_some(v);
         Ok(Progress {
-            send_reserved: u64_at(&b, 8).unwrap_or(0),
-            fed_windows: u64_at(&b, 16).unwrap_or(0),
+            send_reserved: at(0),
+            fed_windows: at(1),
+            hello: some(at(2)).map(|pad_pos| OwnHello {
+                pad_pos,
+                fed_windows: at(3),
+                answering: some(at(4)),
+            }),
+            peer_hello: some(at(5)),
         })
     }
 
     /// Replace the reservations.
     pub fn store_progress(&self, p: Progress) -> Result<(), StateError> {
+        let h = p.hello;
         let mut b = PROGRESS_MAGIC.to_vec();
-        b.extend_from_slice(&p.send_reserved.to_le_bytes());
-        b.extend_from_slice(&p.fed_windows.to_le_bytes());
+        for v in [
+            p.send_reserved,
+            p.fed_windows,
+            h.map_or(NONE, |h| h.pad_pos),
+            h.map_or(NONE, |h| h.fed_windows),
+            h.and_then(|h| h.answering).unwrap_or(NONE),
+            p.peer_hello.unwrap_or(NONE),
+        ] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
         self.write_atomic("progress", &b)
     }
 }
@@ -329,12 +366,25 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         s.clear_pending().unwrap();
         assert!(s.load_pending().unwrap().is_none());
-        s.store_progress(Progress {
+        let p = Progress {
             send_reserved: 4096,
             fed_windows: 3,
-        })
-        .unwrap();
-        assert_eq!(s.load_progress().unwrap().fed_windows, 3);
+            hello: Some(OwnHello {
+                pad_pos: 4095,
+                fed_windows: 3,
+                answering: Some(17),
+            }),
+            peer_hello: Some(17),
+        };
+        s.store_progress(p).unwrap();
+        assert_eq!(s.load_progress().unwrap(), p);
+        let p = Progress {
+            hello: None,
+            peer_hello: None,
+            ..p
+        };
+        s.store_progress(p).unwrap();
+        assert_eq!(s.load_progress().unwrap(), p);
         std::fs::write(s.path("progress"), b"junk").unwrap();
         assert!(matches!(
             s.load_progress(),

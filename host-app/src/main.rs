@@ -237,7 +237,10 @@ struct RoleArgs {
     /// The peer KME's ID.
     #[arg(long)]
     peer_kme_id: Option<String>,
-    /// Seconds to keep trying to (re)establish the session (up to one year).
+    /// Seconds without progress (no authenticated session opening, no
+    /// committed block) after which the role gives up; also how long a
+    /// paused link (pad pool used up) keeps serving before it exits 7
+    /// (up to one year).
     #[arg(long, default_value_t = 60.0, value_parser = reconnect_timeout_seconds)]
     reconnect_timeout: f64,
     /// Seconds to wait for a classical message (up to one day).
@@ -273,7 +276,8 @@ struct PskArgs {
     /// File to create (must not exist).
     #[arg(long)]
     out: PathBuf,
-    /// Bytes of key.
+    /// Bytes of key: the 16-byte hash key, then 16-byte pads alternating
+    /// between the two directions (at least 400, at most 1 MiB).
     #[arg(long, default_value_t = 1 << 18)]
     bytes: usize,
 }
@@ -344,8 +348,14 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Psk(a) => {
-            if a.bytes < 16 + 32 {
-                bail!("--bytes must be at least 48 (hash key + pads)");
+            use qkd_host::budget::{MAX_PSK_BYTES, MIN_PADS_PER_DIRECTION, MIN_PSK_BYTES};
+            if !(MIN_PSK_BYTES..=MAX_PSK_BYTES).contains(&a.bytes) {
+                bail!(
+                    "--bytes must be in {MIN_PSK_BYTES}..={MAX_PSK_BYTES}: one session needs the \
+                     16-byte hash key and {MIN_PADS_PER_DIRECTION} pads of 16 bytes per direction \
+                     ({MIN_PSK_BYTES} bytes), and the link refills its pads from its own key; got {}",
+                    a.bytes
+                );
             }
             let mut v = vec![0u8; a.bytes];
             rand::RngCore::fill_bytes(&mut rand::rng(), &mut v);
@@ -606,6 +616,7 @@ fn run(a: RunArgs) -> Result<()> {
         seed,
         progress: std::io::stderr().is_terminal() && !a.json,
         attack,
+        psk_bytes: qkd_host::run::DEFAULT_RUN_PSK_BYTES,
     };
     let (s, keys) = qkd_host::run::run(&opts).context("running the simulated link")?;
     if let Some(dir) = &a.key_out {
@@ -628,6 +639,18 @@ fn run(a: RunArgs) -> Result<()> {
             opts.config.block_bits(),
             s.wall_seconds
         );
+        println!(
+            "  delivered key           {:.4e} bits/s of link time ({} bits; authentication {:.0} bits per block, {} bits in all; pool {} / {} pads left)",
+            s.delivered_bits_per_second,
+            s.delivered_bits,
+            s.auth_bits_per_block,
+            s.auth_bits,
+            s.pool_pads_end[0],
+            s.pool_pads_end[1]
+        );
+        if let Some(p) = &s.paused {
+            println!("  PAUSED                  key production paused: {p}");
+        }
         println!("  detections              {}", s.detections);
         println!("  QBER Z (signal)         {}", opt(s.qber.z));
         println!(
@@ -689,6 +712,14 @@ fn run(a: RunArgs) -> Result<()> {
     }
     if !s.keys_match {
         bail!("the two ends' keys differ");
+    }
+    if let Some(p) = &s.paused {
+        tracing::warn!(reason = %p, "key production paused for lack of authentication pads");
+        return Err(exit::coded(
+            exit::ExitCode::Paused,
+            format!("key production paused: {p}"),
+            None,
+        ));
     }
     Ok(())
 }

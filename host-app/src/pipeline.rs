@@ -7,9 +7,11 @@
 //!
 //! Alice and Bob are two objects, [`AlicePipeline`] and [`BobPipeline`],
 //! that talk only through a Wegman-Carter authenticated
-//! `qkd_keyproc::auth::AuthChannel`. Each call of `run_block` on both sides
+//! `qkd_keyproc::auth::AuthChannel` in transcript mode
+//! (`AuthChannel::new_deferred`). Each call of `run_block` on both sides
 //! (concurrently, e.g. one thread or one host each) ends in identical keys,
-//! a recorded abort with a reason, or "not enough data yet".
+//! a recorded abort with a reason, "not enough data yet", or "paused" when
+//! the pad pool cannot pay for a block.
 //!
 //! Messages of one block (B = Bob, A = Alice):
 //! ```text
@@ -23,19 +25,36 @@
 //!  B->A BLOCK_ACK       Bob's agreement on ell; both store the key
 //!  either   ABORT       reason text, sent instead of the next message
 //! ```
+//!
+//! Authentication of the transcript (`keyproc/README.md`, "Transcript
+//! authentication", gives the security argument and its sources): each end
+//! sends a checkpoint tag over everything it sent since its last one, and
+//! verifies the peer's, at three decision points of a key block:
+//! ```text
+//!  CP1  after ESTIMATE, before the estimate is used for error correction
+//!  CP2  after error correction, before verification
+//!  CP3  after BLOCK_ACK, before the key is stored or refills the pool
+//! ```
+//! An aborted block closes with one checkpoint exchange, so tampering is
+//! found in the block it touched. A block costs at most three 128-bit pads
+//! per direction, whatever Cascade's round trips; a failed checkpoint
+//! poisons the channel (the session is over, nothing of the block is kept).
 //! The secret length is Eq. (1) with lambda_EC = the bits Cascade really
 //! disclosed, and the verification term taken as max(tag bits,
-//! log2(2/eps_cor)). After each key, both ends move 128 bits per
-//! authentication pad used in the block from the new key into their pad
-//! pools (`KeyPool::replenish`) and store the rest.
+//! log2(2/eps_cor)). After each key, both ends top their pad pools up to
+//! the reserve (`PipelineConfig::reserve_pads` per direction) from the new
+//! key (`KeyPool::replenish`) before storing the rest for delivery; a
+//! block does not start unless the pool holds
+//! `budget::MAX_PADS_PER_BLOCK` pads per direction.
 
+use crate::budget::{DEFAULT_RESERVE_PADS, MAX_PADS_PER_BLOCK, PAD_BYTES};
 use crate::config::LinkConfig;
 use crate::estimation::{self, Bounds, DecoyCounts, DecoyParams, EstimationAbort};
 use crate::sifting::{
     AliceSifter, BobSifter, SiftAnnounce, SiftError, SiftLedger, SiftReply, SiftStats, SiftedBlock,
 };
 use qkd_abi::records::Record;
-use qkd_keyproc::auth::AuthChannel;
+use qkd_keyproc::auth::{AuthChannel, KeyPool};
 use qkd_keyproc::bits::BitVec;
 use qkd_keyproc::cascade::{Cascade, CascadeConfig, CascadeResponder};
 use qkd_keyproc::channel::{ChannelError, ClassicalChannel, Frame};
@@ -88,6 +107,9 @@ pub struct PipelineConfig {
     pub recv_timeout: Duration,
     /// Seed for protocol randomness (tests); `None` = OS entropy.
     pub rng_seed: Option<u64>,
+    /// Pads per direction kept in the pool and refilled from each block
+    /// before any key is delivered.
+    pub reserve_pads: u64,
 }
 
 impl PipelineConfig {
@@ -100,6 +122,7 @@ impl PipelineConfig {
             announce_chunk: 1 << 20,
             recv_timeout: Duration::from_secs(60),
             rng_seed: None,
+            reserve_pads: DEFAULT_RESERVE_PADS,
         }
     }
 }
@@ -141,6 +164,10 @@ pub enum AbortReason {
     #[error("session broken by an earlier failure; build new pipelines")]
     SessionBroken,
 }
+
+/// A checkpoint exchange that met the peer's ABORT: the reason, and the
+/// transcript is closed (nothing more to authenticate for this block).
+type PeerAbort = Option<String>;
 
 impl AbortReason {
     fn breaks_session(&self) -> bool {
@@ -205,6 +232,16 @@ pub enum BlockOutcome {
         /// Sifted Z bits waiting.
         z_bits_waiting: u64,
     },
+    /// The pad pool cannot pay for a block: key production is paused and
+    /// nothing was sent (both ends decide alike: their pools are equal).
+    Paused {
+        /// Pads left to send with.
+        send_pads: u64,
+        /// Pads left to receive with.
+        recv_pads: u64,
+        /// Pads per direction a block needs.
+        needed: u64,
+    },
 }
 
 impl BlockOutcome {
@@ -212,7 +249,7 @@ impl BlockOutcome {
     pub fn summary(&self) -> Option<&BlockSummary> {
         match self {
             BlockOutcome::Key(s) | BlockOutcome::Aborted(s) => Some(s),
-            BlockOutcome::NotEnoughData { .. } => None,
+            BlockOutcome::NotEnoughData { .. } | BlockOutcome::Paused { .. } => None,
         }
     }
     /// The abort reason, if aborted.
@@ -337,6 +374,9 @@ struct Link<C: ClassicalChannel> {
     broken: bool,
     /// The peer already knows this block aborted (verdict or result code sent/received).
     peer_informed: bool,
+    /// This block's transcript is closed by a checkpoint exchange made
+    /// after both ends knew it aborted.
+    closed: bool,
 }
 
 impl<C: ClassicalChannel> Link<C> {
@@ -354,6 +394,62 @@ impl<C: ClassicalChannel> Link<C> {
             block_index: 0,
             broken: false,
             peer_informed: false,
+            closed: false,
+        }
+    }
+
+    /// Pads of the pool taken so far (send, receive).
+    fn taken(&self) -> (u64, u64) {
+        self.chan.pool().taken()
+    }
+
+    /// `Paused` if the pool cannot pay for one more block.
+    fn check_budget(&self) -> Option<BlockOutcome> {
+        let p = self.chan.pool();
+        let (send_pads, recv_pads) = (p.send_pads() as u64, p.recv_pads() as u64);
+        (send_pads.min(recv_pads) < MAX_PADS_PER_BLOCK).then_some(BlockOutcome::Paused {
+            send_pads,
+            recv_pads,
+            needed: MAX_PADS_PER_BLOCK,
+        })
+    }
+
+    /// Checkpoint exchange: tag everything sent since the last checkpoint,
+    /// then wait for and verify the peer's tag. An ABORT from the peer on
+    /// the way is returned (after its checkpoint verified).
+    fn checkpoint(&mut self) -> Result<PeerAbort, AbortReason> {
+        self.chan.send_checkpoint().map_err(chan_err)?;
+        let mut peer_abort = None;
+        loop {
+            match self
+                .chan
+                .recv_frame_or_checkpoint(self.cfg.recv_timeout)
+                .map_err(chan_err)?
+            {
+                None => return Ok(peer_abort),
+                Some(f) if f.msg_type == msg::ABORT && peer_abort.is_none() => {
+                    peer_abort = Some(String::from_utf8_lossy(&f.payload).into_owned());
+                }
+                Some(f) => {
+                    return Err(AbortReason::Protocol(format!(
+                        "unexpected message type {:#06x} at a checkpoint",
+                        f.msg_type
+                    )))
+                }
+            }
+        }
+    }
+
+    /// A checkpoint at a decision point of a key block: an ABORT met there
+    /// ends the block (its transcript already closed).
+    fn decision_checkpoint(&mut self) -> Result<(), AbortReason> {
+        match self.checkpoint()? {
+            None => Ok(()),
+            Some(reason) => {
+                self.closed = true;
+                self.peer_informed = true;
+                Err(AbortReason::PeerAborted(reason))
+            }
         }
     }
 
@@ -379,20 +475,33 @@ impl<C: ClassicalChannel> Link<C> {
         Ok(f.payload)
     }
 
+    /// Pads (both directions) taken since `start` (a [`Self::taken`]).
     fn pads_used(&self, start: (u64, u64)) -> u64 {
-        let (s, r) = self.chan.sequence();
+        let (s, r) = self.taken();
         (s - start.0) + (r - start.1)
     }
 
-    /// Finish a block: tell the peer on local aborts, mark the session
+    /// Finish a block: tell the peer on local aborts and close the aborted
+    /// block's transcript with a checkpoint exchange, mark the session
     /// broken on channel/protocol failures, log, wrap.
     fn finish(
         &mut self,
         mut summary: BlockSummary,
-        result: Result<(), AbortReason>,
+        mut result: Result<(), AbortReason>,
         start: (u64, u64),
         tell_peer: bool,
     ) -> BlockOutcome {
+        if let Err(reason) = &result {
+            if !reason.breaks_session() && tell_peer && !self.closed {
+                if !self.peer_informed && !matches!(reason, AbortReason::PeerAborted(_)) {
+                    let _ = self.send(msg::ABORT, reason.to_string().into_bytes());
+                }
+                if let Err(e) = self.checkpoint() {
+                    tracing::warn!(block = summary.block_index, error = %e, "closing an aborted block failed");
+                    result = Err(e);
+                }
+            }
+        }
         summary.auth_consumed_bits = 128 * self.pads_used(start);
         self.block_index += 1;
         match result {
@@ -408,11 +517,6 @@ impl<C: ClassicalChannel> Link<C> {
             Err(reason) => {
                 if reason.breaks_session() {
                     self.broken = true;
-                } else if tell_peer
-                    && !self.peer_informed
-                    && !matches!(reason, AbortReason::PeerAborted(_))
-                {
-                    let _ = self.send(msg::ABORT, reason.to_string().into_bytes());
                 }
                 tracing::warn!(block = summary.block_index, %reason, "block aborted");
                 summary.abort = Some(reason);
@@ -421,9 +525,16 @@ impl<C: ClassicalChannel> Link<C> {
         }
     }
 
-    fn store_key(&mut self, key: BitVec, summary: &mut BlockSummary, start: (u64, u64)) {
-        let need = (128 * self.pads_used(start)) as usize;
-        let to_pool = need.min(key.len()) / 128 * 128;
+    /// Top the pad pool up to the reserve from the new key (both ends hold
+    /// equal pools and keys here, so they take the same bits), then store
+    /// the rest for delivery.
+    fn store_key(&mut self, key: BitVec, summary: &mut BlockSummary) {
+        let p = self.chan.pool();
+        let level = (p.send_pads() as u64).min(p.recv_pads() as u64);
+        let short_pads = self.cfg.reserve_pads.saturating_sub(level);
+        // Pads alternate between the directions: 2 per direction-pad.
+        let need_bits = 2 * short_pads as usize * PAD_BYTES * 8;
+        let to_pool = need_bits.min(key.len()) / 256 * 256;
         if to_pool > 0 {
             if let Some(p) = key.prefix(to_pool) {
                 self.chan.pool_mut().replenish(&SecretKey::new(p));
@@ -553,6 +664,10 @@ impl<C: ClassicalChannel> AlicePipeline<C> {
     pub fn channel(&mut self) -> &mut AuthChannel<C> {
         &mut self.link.chan
     }
+    /// The pad pool, to go on into the next session after this one ends.
+    pub fn into_pool(self) -> KeyPool {
+        self.link.chan.into_parts().1
+    }
 
     /// Run one block with Bob (who must call `BobPipeline::run_block` at the same time).
     pub fn run_block(&mut self) -> BlockOutcome {
@@ -562,8 +677,12 @@ impl<C: ClassicalChannel> AlicePipeline<C> {
                 ..BlockSummary::default()
             });
         }
-        let start = self.link.chan.sequence();
+        if let Some(paused) = self.link.check_budget() {
+            return paused;
+        }
+        let start = self.link.taken();
         self.link.peer_informed = false;
+        self.link.closed = false;
         let block_bits = self.link.cfg.block_bits;
         while self.link.ledger.z_count() < block_bits {
             let r = self.sift_round();
@@ -589,7 +708,7 @@ impl<C: ClassicalChannel> AlicePipeline<C> {
             };
         };
         let mut summary = summary_of(self.link.block_index, &block);
-        let r = self.process(&block, &mut summary, start);
+        let r = self.process(&block, &mut summary);
         self.link.finish(summary, r, start, true)
     }
 
@@ -605,12 +724,7 @@ impl<C: ClassicalChannel> AlicePipeline<C> {
         Ok(self.link.ledger.z_count() >= self.link.cfg.block_bits || !ann.last)
     }
 
-    fn process(
-        &mut self,
-        block: &SiftedBlock,
-        s: &mut BlockSummary,
-        start: (u64, u64),
-    ) -> Result<(), AbortReason> {
+    fn process(&mut self, block: &SiftedBlock, s: &mut BlockSummary) -> Result<(), AbortReason> {
         let l = &mut self.link;
         // Test bits -> m_{X,k}.
         let tb = l.recv(msg::TEST_BITS)?;
@@ -643,6 +757,7 @@ impl<C: ClassicalChannel> AlicePipeline<C> {
         l.peer_informed = est.is_err();
         let bounds = est.map_err(AbortReason::Estimation)?;
         s.bounds = Some(bounds);
+        l.decision_checkpoint()?; // CP1
 
         // Error correction: answer Cascade requests until Bob closes.
         let key = pack_bits(&block.z_bits);
@@ -657,6 +772,7 @@ impl<C: ClassicalChannel> AlicePipeline<C> {
             s.ec_round_trips += 1;
         }
         s.leak_ec_bits = responder.leaked().get();
+        l.decision_checkpoint()?; // CP2
 
         // Verification.
         let v = l.recv(msg::VERIFY)?;
@@ -719,7 +835,8 @@ impl<C: ClassicalChannel> AlicePipeline<C> {
                     return Err(AbortReason::Protocol("BLOCK_ACK malformed".into()));
                 }
                 s.secret_bits = ell as u64;
-                l.store_key(out, s, start);
+                l.decision_checkpoint()?; // CP3
+                l.store_key(out, s);
                 Ok(())
             }
             Err(e) => {
@@ -812,6 +929,10 @@ impl<C: ClassicalChannel> BobPipeline<C> {
     pub fn channel(&mut self) -> &mut AuthChannel<C> {
         &mut self.link.chan
     }
+    /// The pad pool, to go on into the next session after this one ends.
+    pub fn into_pool(self) -> KeyPool {
+        self.link.chan.into_parts().1
+    }
 
     /// Run one block with Alice (who must call `AlicePipeline::run_block` at the same time).
     pub fn run_block(&mut self) -> BlockOutcome {
@@ -821,8 +942,12 @@ impl<C: ClassicalChannel> BobPipeline<C> {
                 ..BlockSummary::default()
             });
         }
-        let start = self.link.chan.sequence();
+        if let Some(paused) = self.link.check_budget() {
+            return paused;
+        }
+        let start = self.link.taken();
         self.link.peer_informed = false;
+        self.link.closed = false;
         let block_bits = self.link.cfg.block_bits;
         while self.link.ledger.z_count() < block_bits {
             match self.sift_round() {
@@ -847,7 +972,7 @@ impl<C: ClassicalChannel> BobPipeline<C> {
             };
         };
         let mut summary = summary_of(self.link.block_index, &block);
-        let r = self.process(&block, &mut summary, start);
+        let r = self.process(&block, &mut summary);
         self.link.finish(summary, r, start, true)
     }
 
@@ -865,12 +990,7 @@ impl<C: ClassicalChannel> BobPipeline<C> {
         Ok(self.link.ledger.z_count() >= self.link.cfg.block_bits || !last)
     }
 
-    fn process(
-        &mut self,
-        block: &SiftedBlock,
-        s: &mut BlockSummary,
-        start: (u64, u64),
-    ) -> Result<(), AbortReason> {
+    fn process(&mut self, block: &SiftedBlock, s: &mut BlockSummary) -> Result<(), AbortReason> {
         let l = &mut self.link;
         l.send(msg::TEST_BITS, pack_bits(&block.x_bits).to_bytes())?;
         let e = l.recv(msg::ESTIMATE)?;
@@ -899,6 +1019,7 @@ impl<C: ClassicalChannel> BobPipeline<C> {
         }
         let bounds = est.map_err(AbortReason::Estimation)?;
         s.bounds = Some(bounds);
+        l.decision_checkpoint()?; // CP1
 
         // Error correction with the X-basis error rate as the QBER estimate.
         let n_x: u64 = s.n_x.iter().sum();
@@ -919,6 +1040,7 @@ impl<C: ClassicalChannel> BobPipeline<C> {
         })?;
         s.ec_round_trips = round_trips;
         s.leak_ec_bits = report.leaked.get();
+        l.decision_checkpoint()?; // CP2
         let mut m_z = [0u64; 3];
         for (i, &k) in block.z_intensity.iter().enumerate() {
             if key.get(i) != raw.get(i) {
@@ -997,7 +1119,8 @@ impl<C: ClassicalChannel> BobPipeline<C> {
             .map_err(|e| AbortReason::PrivacyAmplification(e.to_string()))?;
         l.send(msg::BLOCK_ACK, vec![1])?;
         s.secret_bits = ell as u64;
-        l.store_key(out, s, start);
+        l.decision_checkpoint()?; // CP3
+        l.store_key(out, s);
         Ok(())
     }
 }

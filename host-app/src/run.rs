@@ -49,7 +49,13 @@ pub struct RunOptions {
     pub progress: bool,
     /// Eve's attack (none by default).
     pub attack: qkd_sim::physics::AttackConfig,
+    /// Bytes of the simulated pre-shared key (hash key and pads;
+    /// [`DEFAULT_RUN_PSK_BYTES`] by default, at least `budget::MIN_PSK_BYTES`).
+    pub psk_bytes: usize,
 }
+
+/// The simulated pre-shared key of a run: 128 KiB, 4095 pads per direction.
+pub const DEFAULT_RUN_PSK_BYTES: usize = 1 << 17;
 
 /// Errors of a run.
 #[derive(Debug, thiserror::Error)]
@@ -81,8 +87,18 @@ pub struct RunSummary {
     /// Secret bits produced (sum over blocks, before replenishing the pads).
     pub secret_bits: u64,
     /// Secret bits handed to applications: `secret_bits` minus what refilled
-    /// the authentication pads (per-message Wegman-Carter tags).
+    /// the authentication pad pool to its reserve.
     pub delivered_bits: u64,
+    /// Delivered bits per second of link time: the link's net key rate.
+    pub delivered_bits_per_second: f64,
+    /// Authentication pad bits spent (both directions, 128 per pad), all blocks.
+    pub auth_bits: u64,
+    /// Authentication pad bits spent per block (mean over blocks).
+    pub auth_bits_per_block: f64,
+    /// Pads left in Alice's pool at the end (send, receive).
+    pub pool_pads_end: [u64; 2],
+    /// Why key production paused (the pad pool could not pay for a block), if it did.
+    pub paused: Option<String>,
     /// Secret bits per pulse.
     pub secret_bits_per_pulse: f64,
     /// Secret bits per pulse over the pulses that made the completed blocks
@@ -318,14 +334,21 @@ pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>
     // in one run and not in the next, and tests on the outcome would fail
     // by chance. Deployed roles (`qkd-host alice|bob`) keep the OS RNG.
     pcfg.rng_seed = Some(opts.seed ^ 0x5049_5045_4C49_4E45);
-    let psk = random_psk(opts.seed ^ 0x5053_4B00, 1 << 17);
+    if opts.psk_bytes < crate::budget::MIN_PSK_BYTES {
+        return Err(RunError::Auth(format!(
+            "a pre-shared key of {} bytes is below the minimum of {} bytes",
+            opts.psk_bytes,
+            crate::budget::MIN_PSK_BYTES
+        )));
+    }
+    let psk = random_psk(opts.seed ^ 0x5053_4B00, opts.psk_bytes);
     let pa =
         KeyPool::bootstrap(&psk, AuthRole::Initiator).map_err(|e| RunError::Auth(e.to_string()))?;
     let pb =
         KeyPool::bootstrap(&psk, AuthRole::Responder).map_err(|e| RunError::Auth(e.to_string()))?;
     let (ca, cb) = InProcChannel::pair();
-    let mut alice = AlicePipeline::new(pcfg.clone(), AuthChannel::new(ca, pa));
-    let mut bob = BobPipeline::new(pcfg, AuthChannel::new(cb, pb));
+    let mut alice = AlicePipeline::new(pcfg.clone(), AuthChannel::new_deferred(ca, pa));
+    let mut bob = BobPipeline::new(pcfg, AuthChannel::new_deferred(cb, pb));
     alice
         .push_records(&alice_records)
         .map_err(|e| RunError::Sim(e.to_string()))?;
@@ -363,6 +386,21 @@ pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>
     while let Some(k) = alice.keys().pop() {
         a_keys.push(k);
     }
+    let pool_pads_end = {
+        let p = alice.channel().pool();
+        [p.send_pads() as u64, p.recv_pads() as u64]
+    };
+    let paused = match a_out.last() {
+        Some(BlockOutcome::Paused {
+            send_pads,
+            recv_pads,
+            needed,
+        }) => Some(format!(
+            "the authentication pad pool holds {send_pads} send and {recv_pads} receive pads; \
+             a block needs {needed} per direction"
+        )),
+        _ => None,
+    };
     let (b_out, b_keys, b_stats) = bob_thread.join().map_err(|_| RunError::Thread)?;
 
     let delivered_bits: u64 = a_keys.iter().map(|(_, k)| k.len_bits().0).sum();
@@ -408,6 +446,7 @@ pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>
         .collect();
     let pulses = opts.pulses;
     let link_seconds = pulses as f64 / opts.config.source.pulse_rate_hz;
+    let auth_bits: u64 = summaries.iter().map(|s| s.auth_consumed_bits).sum();
     let summary = RunSummary {
         pulses,
         detections,
@@ -417,6 +456,11 @@ pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>
         },
         secret_bits,
         delivered_bits,
+        delivered_bits_per_second: delivered_bits as f64 / link_seconds,
+        auth_bits,
+        auth_bits_per_block: auth_bits as f64 / summaries.len().max(1) as f64,
+        pool_pads_end,
+        paused,
         secret_bits_per_pulse: secret_bits as f64 / pulses.max(1) as f64,
         secret_bits_per_second: secret_bits as f64 / link_seconds,
         secret_bits_per_block_pulse: {

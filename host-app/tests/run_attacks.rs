@@ -26,6 +26,7 @@ fn link(attack: &str, seed: u64) -> RunSummary {
         seed,
         progress: false,
         attack: AttackConfig::always(kind),
+        psk_bytes: qkd_host::run::DEFAULT_RUN_PSK_BYTES,
     };
     let (s, keys) = run(&opts).expect("run");
     eprintln!(

@@ -137,11 +137,14 @@ impl RoleProc {
                 kme,
                 "--peer-kme-id",
                 peer,
-                "--reconnect-timeout",
-                "40",
                 "--recv-timeout",
                 "20",
             ])
+            .args(if extra.contains(&"--reconnect-timeout") {
+                &[][..]
+            } else {
+                &["--reconnect-timeout", "40"][..]
+            })
             .args(extra)
             .env("RUST_LOG", "info")
             .env("QKD_HOST_CRASH_AT", crash_at.unwrap_or(""))
@@ -676,4 +679,195 @@ fn a_dropped_connection_reconnects_and_resumes_with_identical_keys() {
         st[0]["link"]["blocks_done"],
         t0.elapsed().as_secs_f64()
     );
+}
+
+/// A relay that flips one bit of byte `byte` of the first frame Bob sends
+/// on the first connection (his HELLO), then relays every later byte and
+/// connection unchanged.
+fn flip_relay(to: SocketAddr, byte: usize) -> SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut first = true;
+        for c in l.incoming() {
+            let Ok(mut c) = c else { break };
+            let Ok(mut s) = std::net::TcpStream::connect(to) else {
+                continue;
+            };
+            if std::mem::take(&mut first) {
+                // 7-byte frame header + 62-byte HELLO.
+                let mut hello = [0u8; 69];
+                if c.read_exact(&mut hello).is_err() {
+                    continue;
+                }
+                hello[byte % 69] ^= 0x04;
+                let _ = s.write_all(&hello);
+            }
+            for (mut from, mut to) in [(c.try_clone().unwrap(), s.try_clone().unwrap()), (s, c)] {
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut from, &mut to);
+                    let _ = to.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        }
+    });
+    addr
+}
+
+/// Bob without a KME (quick to start and kill), with extra flags.
+fn bare_bob(s: &Setup, connect: &str, seed: &str) -> Child {
+    Command::new(BIN)
+        .args([
+            "bob",
+            "--device",
+            "sim:bob?link=t",
+            "--connect",
+            connect,
+            "--psk",
+            &s.s("psk.key"),
+            "--config",
+            &s.s("link.toml"),
+            "--state-dir",
+            &s.s("bob"),
+            "--seed",
+            seed,
+            "--pulses",
+            &PULSES.to_string(),
+            "--window-pulses",
+            &WINDOW.to_string(),
+            "--recv-timeout",
+            "20",
+            "--reconnect-timeout",
+            "40",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn bob")
+}
+
+fn wait_link(ops: SocketAddr, up: bool, timeout: Duration) {
+    let t0 = Instant::now();
+    while ops_status(ops)["link"]["link_up"] != up {
+        assert!(t0.elapsed() < timeout, "link_up never became {up}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn forged_and_flipped_hellos_and_twenty_restarts_still_make_key() {
+    let _serial = serial();
+    let t0 = Instant::now();
+    let s = Setup::new();
+    let pki = s.path("pki");
+    let alice = RoleProc::spawn(&s, "alice", "--listen", "127.0.0.1:0", "71");
+    let (a_kme, a_ops) = alice.addrs();
+    let chan: SocketAddr = alice
+        .wait_line("classical channel listening on", Duration::from_secs(60))
+        .parse()
+        .unwrap();
+    // A forged HELLO: right length and link-independent fields, made-up tag,
+    // a far pad position; then plain garbage and an oversized frame.
+    let mut forged = b"QKDH\x02\x01".to_vec();
+    forged.extend_from_slice(&[0u8; 16]);
+    for v in [1u64 << 40, 7, u64::MAX] {
+        forged.extend_from_slice(&v.to_le_bytes());
+    }
+    forged.extend_from_slice(&[0x5A; 16]);
+    for payload in [forged, vec![0xFF; 10]] {
+        let mut c = std::net::TcpStream::connect(chan).unwrap();
+        let mut frame = vec![1u8, 0x01, 0x08];
+        frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+        frame.extend_from_slice(&payload);
+        c.write_all(&frame).unwrap();
+        let mut sink = Vec::new();
+        let _ = c.read_to_end(&mut sink); // Alice drops the connection.
+    }
+    let mut c = std::net::TcpStream::connect(chan).unwrap();
+    c.write_all(&[1, 0x01, 0x08, 0xFF, 0xFF, 0xFF, 0x0F])
+        .unwrap();
+    let mut sink = Vec::new();
+    let _ = c.read_to_end(&mut sink);
+    // A genuine Bob HELLO with one bit flipped on the way, then the same
+    // Bob through the same relay unchanged: he re-sends his HELLO.
+    let relay = flip_relay(chan, 7 + 30);
+    let mut bob = bare_bob(&s, &relay.to_string(), "71");
+    wait_link(a_ops, true, Duration::from_secs(60));
+    let _ = bob.kill();
+    let _ = bob.wait();
+    wait_link(a_ops, false, Duration::from_secs(30));
+    // Twenty restarts of Bob, each killed as soon as the session is up.
+    for _ in 0..20 {
+        let mut bob = bare_bob(&s, &chan.to_string(), "71");
+        wait_link(a_ops, true, Duration::from_secs(60));
+        let _ = bob.kill();
+        let _ = bob.wait();
+        wait_link(a_ops, false, Duration::from_secs(30));
+    }
+    assert_eq!(ops_status(a_ops)["link"]["blocks_done"], 0);
+    // Now a Bob that stays: the link makes key.
+    let bob = RoleProc::spawn(&s, "bob", "--connect", &chan.to_string(), "71");
+    let (b_kme, b_ops) = bob.addrs();
+    let st = wait_done(&[a_ops, b_ops], 2, Duration::from_secs(180));
+    assert_eq!(st[0]["link"]["blocks_done"], st[1]["link"]["blocks_done"]);
+    let n = assert_stores_identical(a_kme, a_ops, b_kme, b_ops, &pki);
+    assert!(n > 0, "no key after the restarts");
+    eprintln!(
+        "forged/flipped HELLOs + 20 restarts: {} blocks, {n} keys, {:.1} s",
+        st[0]["link"]["blocks_done"],
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+#[test]
+fn an_exhausted_pad_pool_pauses_and_exits_with_code_7() {
+    let _serial = serial();
+    let s = Setup::new();
+    // The smallest pre-shared key, and a link whose blocks all abort (25 %
+    // misalignment): each abort spends a pad per direction, none refills.
+    qkd(&[
+        "psk",
+        "--out",
+        &s.s("small.key"),
+        "--bytes",
+        &qkd_host::budget::MIN_PSK_BYTES.to_string(),
+    ]);
+    std::fs::rename(s.path("small.key"), s.path("psk.key")).unwrap();
+    let mut cfg: qkd_host::config::LinkConfig =
+        toml::from_str(&std::fs::read_to_string(s.path("link.toml")).unwrap()).unwrap();
+    cfg.detector.misalignment_error = 0.25;
+    std::fs::write(s.path("link.toml"), toml::to_string(&cfg).unwrap()).unwrap();
+    let extra = ["--reconnect-timeout", "4"];
+    let mut alice = RoleProc::spawn_with(
+        &s,
+        "alice",
+        "--listen",
+        "127.0.0.1:0",
+        "81",
+        PULSES,
+        None,
+        &extra,
+    );
+    let (_, a_ops) = alice.addrs();
+    let chan = alice.wait_line("classical channel listening on", Duration::from_secs(60));
+    let mut bob = RoleProc::spawn_with(&s, "bob", "--connect", &chan, "81", PULSES, None, &extra);
+    let t0 = Instant::now();
+    let mut saw_pause = false;
+    while t0.elapsed() < Duration::from_secs(120) {
+        if let Ok(Some(code)) = alice.child.try_wait() {
+            assert_eq!(code.code(), Some(7), "Alice's exit code");
+            break;
+        }
+        if let Ok(st) = std::panic::catch_unwind(|| ops_status(a_ops)) {
+            let alarms = st["link"]["alarms"].to_string();
+            saw_pause |= alarms.contains("paused");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(saw_pause, "the status never showed the pause");
+    let code = alice.child.wait().unwrap().code();
+    assert_eq!(code, Some(7), "Alice must exit 7 (paused for lack of key)");
+    let code = bob.child.wait().unwrap().code();
+    assert_eq!(code, Some(7), "Bob must exit 7 (paused for lack of key)");
 }

@@ -91,6 +91,14 @@ pub enum AuthError {
     /// An earlier authentication failure disabled this channel.
     #[error("channel disabled after an earlier authentication failure")]
     Poisoned,
+    /// A pad position this end has already passed (a replayed or stale message).
+    #[error("pad position {pos} already passed (next unused: {next})")]
+    PadPassed {
+        /// Position named.
+        pos: u64,
+        /// This end's next unused position.
+        next: u64,
+    },
     /// Bytes given to [`KeyPool::import`] are not an exported pool.
     #[error("stored key pool is malformed: {why}")]
     BadPoolState {
@@ -248,6 +256,59 @@ impl KeyPool {
             self.take_recv()?;
         }
         Ok(())
+    }
+
+    /// Move this end to the absolute positions `send_to` / `recv_to` of
+    /// each direction's pad sequence, dropping the pads in between unused
+    /// (pads are never reused). A position already passed is left as it
+    /// is; nothing is dropped if either queue is too short.
+    pub fn advance_to(&mut self, send_to: u64, recv_to: u64) -> Result<(), AuthError> {
+        let (s, r) = self.taken();
+        self.discard(send_to.saturating_sub(s), recv_to.saturating_sub(r))
+    }
+
+    fn pad_at(&self, send: bool, pos: u64) -> Result<&[u8; 16], AuthError> {
+        let initiator_queue = send == (self.role == Role::Initiator);
+        let (q, taken, direction) = match (initiator_queue, send) {
+            (true, true) => (&self.i2r, self.taken[0], "send"),
+            (false, true) => (&self.r2i, self.taken[0], "send"),
+            (true, false) => (&self.i2r, self.taken[1], "receive"),
+            (false, false) => (&self.r2i, self.taken[1], "receive"),
+        };
+        let Some(i) = pos.checked_sub(taken) else {
+            return Err(AuthError::PadPassed { pos, next: taken });
+        };
+        usize::try_from(i)
+            .ok()
+            .and_then(|i| q.get(i))
+            .ok_or(AuthError::PoolExhausted { direction })
+    }
+
+    /// Tag `body` with the send pad at absolute position `pos` without
+    /// taking it (the caller advances past it with [`Self::advance_to`] and
+    /// must never tag a different message with the same position). Used
+    /// for the session-opening message, whose pad position it names itself.
+    pub fn tag_at(&self, pos: u64, msg_type: u16, body: &[u8]) -> Result<[u8; 16], AuthError> {
+        let pad = self.pad_at(true, pos)?;
+        Ok(wc_tag(&self.hash_key, pad, msg_type, pos, body))
+    }
+
+    /// Check a tag made by the peer's [`Self::tag_at`] with the receive pad
+    /// at absolute position `pos`, without taking it. Constant-time compare.
+    pub fn verify_at(
+        &self,
+        pos: u64,
+        msg_type: u16,
+        body: &[u8],
+        tag: &[u8],
+    ) -> Result<(), AuthError> {
+        let pad = self.pad_at(false, pos)?;
+        let mine = wc_tag(&self.hash_key, pad, msg_type, pos, body);
+        if tag.len() == TAG_LEN && bool::from(mine.ct_eq(tag)) {
+            Ok(())
+        } else {
+            Err(AuthError::BadMac { seq: pos })
+        }
     }
 
     /// Serialise the whole pool (hash key, pads, position) for durable
@@ -411,6 +472,33 @@ impl<C: ClassicalChannel> AuthChannel<C> {
     /// The wrapped channel.
     pub fn inner_mut(&mut self) -> &mut C {
         &mut self.inner
+    }
+
+    /// Take the channel apart (after a broken session: the pool goes on
+    /// into the next one).
+    pub fn into_parts(self) -> (C, KeyPool) {
+        (self.inner, self.pool)
+    }
+
+    /// True in transcript mode ([`Self::new_deferred`]).
+    pub fn is_transcript(&self) -> bool {
+        self.transcript.is_some()
+    }
+
+    /// Transcript mode: receive the next frame, verifying a checkpoint if
+    /// that is what arrives. `Ok(None)`: a checkpoint verified (everything
+    /// the peer sent before it is authenticated); `Ok(Some(frame))`: an
+    /// application message, not yet authenticated.
+    pub fn recv_frame_or_checkpoint(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<Frame>, ChannelError> {
+        let f = self.recv_checked(timeout)?;
+        if self.transcript.is_some() && f.msg_type == MSG_CHECKPOINT {
+            Ok(None)
+        } else {
+            Ok(Some(f))
+        }
     }
 
     /// Transcript mode: messages carry sequence numbers but no tag; each

@@ -64,6 +64,15 @@ pub enum FrameError {
         /// Announced length.
         len: usize,
     },
+    /// Announced payload longer than the receiver's current limit
+    /// ([`TcpChannel::set_max_payload`]).
+    #[error("frame payload length {len} exceeds this channel's limit {limit}")]
+    OverLimit {
+        /// Announced length.
+        len: usize,
+        /// The limit in force.
+        limit: usize,
+    },
     /// Bytes left over after a complete frame where none were expected.
     #[error("{extra} trailing bytes after frame")]
     Trailing {
@@ -276,6 +285,7 @@ impl ClassicalChannel for InProcChannel {
 pub struct TcpChannel {
     stream: TcpStream,
     rx_buf: Vec<u8>,
+    max_payload: usize,
 }
 
 impl TcpChannel {
@@ -285,7 +295,15 @@ impl TcpChannel {
         Ok(Self {
             stream,
             rx_buf: Vec::new(),
+            max_payload: MAX_PAYLOAD,
         })
+    }
+
+    /// Refuse frames announcing more than `limit` payload bytes (at most
+    /// [`MAX_PAYLOAD`]) before buffering them: a peer that has not yet
+    /// authenticated itself gets only a small buffer.
+    pub fn set_max_payload(&mut self, limit: usize) {
+        self.max_payload = limit.min(MAX_PAYLOAD);
     }
 
     /// Connect to `addr` with a connection timeout.
@@ -318,7 +336,19 @@ impl ClassicalChannel for TcpChannel {
                     self.rx_buf.drain(..used);
                     return Ok(f);
                 }
-                Err(FrameError::Truncated { .. }) => {}
+                Err(FrameError::Truncated { .. }) => {
+                    if self.rx_buf.len() >= HEADER_LEN {
+                        let mut l = [0u8; 4];
+                        l.copy_from_slice(&self.rx_buf[3..7]);
+                        let len = u32::from_le_bytes(l) as usize;
+                        if len > self.max_payload {
+                            return Err(ChannelError::Frame(FrameError::OverLimit {
+                                len,
+                                limit: self.max_payload,
+                            }));
+                        }
+                    }
+                }
                 Err(e) => return Err(ChannelError::Frame(e)),
             }
             let now = Instant::now();
@@ -423,5 +453,29 @@ mod tests {
         assert_eq!(c.recv(T).unwrap(), Frame::new(9, vec![5; 100_000]));
         h.join().unwrap();
         assert!(matches!(c.recv(T), Err(ChannelError::Disconnected)));
+    }
+
+    #[test]
+    fn tcp_limit_refuses_a_large_frame_before_buffering_it() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let h = std::thread::spawn(move || {
+            let (s, _) = l.accept().unwrap();
+            let mut c = TcpChannel::new(s).unwrap();
+            // Only the header: the limit must act on the announced length.
+            let bytes = Frame::new(9, vec![5; 70_000]).encode().unwrap();
+            c.stream.write_all(&bytes[..HEADER_LEN]).unwrap();
+            std::thread::sleep(Duration::from_millis(200));
+        });
+        let mut c = TcpChannel::connect(addr, T).unwrap();
+        c.set_max_payload(64 << 10);
+        assert!(matches!(
+            c.recv(T),
+            Err(ChannelError::Frame(FrameError::OverLimit {
+                len: 70_000,
+                limit: 65_536
+            }))
+        ));
+        h.join().unwrap();
     }
 }

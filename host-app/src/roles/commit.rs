@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! The two-phase commit of a key block between the two roles. When both
+//! pipelines return a key for block g (verified and authenticated by the
+//! pipeline's last checkpoint), each end writes it durably as pending
+//! (`linkstate`), then
+//! ```text
+//!  A->B SYNC       committed blocks, pending block
+//!  B->A SYNC_REPLY committed blocks, pending block
+//!       checkpoint exchange (both directions)
+//!       Alice commits g (key store, fsync) if Bob holds it, else discards
+//!  A->B SYNC_DONE  committed blocks after Alice's decision, checkpoint
+//!       Bob commits g if Alice did, else discards
+//! ```
+//! Each decision is taken only on authenticated messages. The same exchange
+//! opens every session, so a drop or crash at any point resolves at the
+//! next connection: Alice commits only keys Bob holds durably, Bob only
+//! keys Alice committed. Key IDs are `derive_key_id(link, g, i)`.
+
+use super::end::End;
+use super::{broken, msg, u64_at, RoleError, RoleRun, SessionEnd, NO_PENDING};
+use crate::linkstate::{Committed, Pending};
+use crate::pipeline::BlockSummary;
+use qkd_abi::Role;
+use qkd_keyproc::auth::AuthChannel;
+use qkd_keyproc::channel::{ClassicalChannel, Frame};
+use qkd_kme::{derive_key_id, Uuid};
+use zeroize::Zeroizing;
+
+/// Fault injection for tests (`tests/two_host.rs`): with
+/// `QKD_HOST_CRASH_AT=POINT:BLOCK` the process exits at once (no cleanup
+/// beyond what is already durable) at that point of the commit of that key
+/// block: `key` (both pipelines made the key, not yet durable), `pending`
+/// (durable as pending, before SYNC), `committed` (this end committed it;
+/// Alice has not yet sent SYNC_DONE).
+fn crash_point(point: &str, block: u64) {
+    if let Ok(v) = std::env::var("QKD_HOST_CRASH_AT") {
+        if v == format!("{point}:{block}") {
+            tracing::error!(point, block, "QKD_HOST_CRASH_AT: exiting now");
+            std::process::exit(86);
+        }
+    }
+}
+
+/// SYNC / SYNC_REPLY payload: committed blocks, pending (block, keys).
+pub fn parse_sync(b: &[u8]) -> Option<(u64, Option<(u64, u32)>)> {
+    if b.len() != 20 {
+        return None;
+    }
+    let c = u64_at(b, 0)?;
+    let p = u64_at(b, 8)?;
+    let mut n = [0u8; 4];
+    n.copy_from_slice(&b[16..20]);
+    Some((c, (p != NO_PENDING).then_some((p, u32::from_le_bytes(n)))))
+}
+
+impl RoleRun {
+    /// Both pipelines produced a key: make it durable as pending.
+    pub(super) fn on_key<E: End>(&mut self, p: &mut E, s: &BlockSummary) -> Result<(), RoleError> {
+        let unit = (self.o.key_size_bits / 8) as usize;
+        let mut key = Zeroizing::new(Vec::new());
+        while let Some((_, k)) = p.keys().pop() {
+            // Whole bytes only (the pipeline's keys are byte-aligned in
+            // practice; a trailing partial byte is dropped on both ends).
+            let bytes = k.to_bytes();
+            key.extend_from_slice(&bytes[..k.len_bits().get() as usize / 8]);
+        }
+        let units: Vec<Zeroizing<Vec<u8>>> = key[..]
+            .chunks_exact(unit)
+            .map(|c| Zeroizing::new(c.to_vec()))
+            .collect();
+        let bits = units.len() * unit * 8;
+        crash_point("key", self.committed.next_block);
+        let pending = Pending {
+            block: self.committed.next_block,
+            units,
+            pool: p.chan().pool().export(),
+        };
+        tracing::info!(
+            block = pending.block,
+            session_block = s.block_index,
+            keys = pending.units.len(),
+            secret_bits = s.secret_bits,
+            pool_refill_bits = s.auth_replenished_bits,
+            "key produced; pending commit"
+        );
+        self.summary.stored_bits += bits as u64;
+        self.summary.secret_bits += s.secret_bits;
+        self.state.store_pending(&pending)?;
+        crash_point("pending", pending.block);
+        self.pending = Some(pending);
+        Ok(())
+    }
+
+    fn commit(&mut self, p: Pending) -> Result<(), RoleError> {
+        let ids: Vec<Uuid> = (0..p.units.len())
+            .map(|i| derive_key_id(self.link, p.block, i as u32))
+            .collect();
+        let keys: Vec<(Uuid, &[u8])> = ids
+            .iter()
+            .zip(&p.units)
+            .map(|(id, u)| (*id, &u[..]))
+            .collect();
+        if !keys.is_empty() {
+            match self
+                .sink
+                .append(&keys, &self.o.master_sae, &self.o.slave_sae)
+            {
+                Ok(()) => {}
+                // Stored before a crash that came before the pool file was written.
+                Err(qkd_kme::StoreError::DuplicateKeyId(id)) if id == ids[0] => {
+                    tracing::info!(block = p.block, "block already in the key store")
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.summary.committed_keys += keys.len() as u64;
+        let c = Committed {
+            next_block: p.block + 1,
+            pool: p.pool.clone(),
+        };
+        self.state.store_committed(&c)?;
+        self.committed = c;
+        self.state.clear_pending()?;
+        tracing::info!(block = p.block, keys = keys.len(), "block committed");
+        crash_point("committed", p.block);
+        Ok(())
+    }
+
+    fn discard(&mut self, p: Pending) -> Result<(), RoleError> {
+        tracing::warn!(
+            block = p.block,
+            "pending block discarded: the peer does not hold it"
+        );
+        self.summary.discarded_blocks += 1;
+        self.summary.stored_bits = self
+            .summary
+            .stored_bits
+            .saturating_sub(p.units.iter().map(|u| u.len() as u64 * 8).sum());
+        self.state.clear_pending().map_err(RoleError::from)
+    }
+
+    fn sync_msg(&self) -> Vec<u8> {
+        let mut m = self.committed.next_block.to_le_bytes().to_vec();
+        let (b, n) = self
+            .pending
+            .as_ref()
+            .map_or((NO_PENDING, 0u32), |p| (p.block, p.units.len() as u32));
+        m.extend_from_slice(&b.to_le_bytes());
+        m.extend_from_slice(&n.to_le_bytes());
+        m
+    }
+
+    /// The two-phase commit exchange. `Ok(Some(_))`: the session broke.
+    pub(super) fn sync<C: ClassicalChannel>(
+        &mut self,
+        chan: &mut AuthChannel<C>,
+    ) -> Result<Option<SessionEnd>, RoleError> {
+        let t = self.o.recv_timeout;
+        let parse = parse_sync;
+        macro_rules! net {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(e) => return Ok(Some(broken(e))),
+                }
+            };
+        }
+        match self.o.role {
+            Role::Alice => {
+                net!(chan.send(&Frame::new(msg::SYNC, self.sync_msg())));
+                let r = net!(chan.recv_type(msg::SYNC_REPLY, t));
+                // SYNC_REPLY authenticated before Alice decides.
+                net!(chan.send_checkpoint());
+                net!(chan.recv_checkpoint(t));
+                let Some((c_b, p_b)) = parse(&r) else {
+                    return Ok(Some(broken("malformed SYNC_REPLY")));
+                };
+                if let Some(p) = self.pending.take() {
+                    let bob_holds = match p_b {
+                        Some((b, n)) if b == p.block => {
+                            if n as usize != p.units.len() {
+                                return Err(RoleError::Inconsistent(format!(
+                                    "block {}: Bob holds {n} keys, Alice {}",
+                                    p.block,
+                                    p.units.len()
+                                )));
+                            }
+                            true
+                        }
+                        _ => c_b > p.block,
+                    };
+                    if bob_holds {
+                        self.commit(p)?;
+                    } else {
+                        self.discard(p)?;
+                    }
+                }
+                let c_a = self.committed.next_block;
+                net!(chan.send(&Frame::new(msg::SYNC_DONE, c_a.to_le_bytes().to_vec())));
+                net!(chan.send_checkpoint());
+                let bob_final = match p_b {
+                    Some((g, _)) if c_a > g => g + 1,
+                    _ => c_b,
+                };
+                if bob_final != c_a {
+                    return Err(RoleError::Inconsistent(format!(
+                        "key stores out of step: Alice committed {c_a} blocks, Bob {bob_final}"
+                    )));
+                }
+            }
+            Role::Bob => {
+                let a = net!(chan.recv_type(msg::SYNC, t));
+                if parse(&a).is_none() {
+                    return Ok(Some(broken("malformed SYNC")));
+                }
+                net!(chan.send(&Frame::new(msg::SYNC_REPLY, self.sync_msg())));
+                net!(chan.send_checkpoint());
+                net!(chan.recv_checkpoint(t));
+                let d = net!(chan.recv_type(msg::SYNC_DONE, t));
+                // SYNC_DONE authenticated before Bob decides.
+                net!(chan.recv_checkpoint(t));
+                let Some(c_a) = (d.len() == 8).then(|| u64_at(&d, 0)).flatten() else {
+                    return Ok(Some(broken("malformed SYNC_DONE")));
+                };
+                if let Some(p) = self.pending.take() {
+                    if c_a > p.block {
+                        self.commit(p)?;
+                    } else {
+                        self.discard(p)?;
+                    }
+                }
+                if self.committed.next_block != c_a {
+                    return Err(RoleError::Inconsistent(format!(
+                        "key stores out of step: Alice committed {c_a} blocks, Bob {}",
+                        self.committed.next_block
+                    )));
+                }
+            }
+        }
+        Ok(None)
+    }
+}

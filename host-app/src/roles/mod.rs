@@ -1,0 +1,680 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! `qkd-host alice` / `qkd-host bob`: the two ends of a link as separate
+//! processes, each driving its own device, talking over the TCP classical
+//! channel (Wegman-Carter authenticated over each block's transcript,
+//! `qkd_keyproc::auth`), committing confirmed keys to the durable key store
+//! of `qkd-kme` and serving them over ETSI GS QKD 014.
+//!
+//! ```text
+//!  device ──▶ Feed ──▶ window w ──▶ AlicePipeline ◀──TCP──▶ BobPipeline ◀── window w ◀── Feed ◀── device
+//!                                        │  two-phase commit (SYNC)  │
+//!                              key store + ETSI 014 API       key store + ETSI 014 API
+//! ```
+//!
+//! A session (one TCP connection):
+//! 1. the authenticated opening ([`handshake`]): one HELLO each way, one
+//!    pad per direction, nothing changed by an unauthenticated message;
+//! 2. the two-phase commit exchange ([`commit`]) resolving a block left
+//!    pending by an earlier session;
+//! 3. blocks: after each "not enough data" both ends read the next window
+//!    of `window_pulses` slots ([`crate::feed`]) and exchange a TICK
+//!    (window number, stream ended); each key block is committed at both
+//!    ends or at neither.
+//!
+//! Modules: [`options`] (what a role runs with, its errors and summary),
+//! [`handshake`], [`commit`], [`durable`] (write-ahead reservations),
+//! [`sink`] (key store or KME), [`end`] (both pipelines behind one trait).
+//!
+//! Simulated devices: each process builds the same `FastLink` from the same
+//! link TOML and `--seed` (the physics is deterministic), and reads only its
+//! own side: a seeded, reproducible shared fiber. The other side's stream
+//! is drained and dropped.
+//!
+//! Reconnection: Bob connects, Alice accepts, with exponential back-off
+//! (capped) after every failed connection or session; the reconnect timeout
+//! bounds the time without progress (an authenticated opening or a
+//! committed block). A session resumes at the first window neither end has
+//! fed (an interrupted block is discarded on both sides: its sifted bits
+//! may have leaked parities and are never used again). When the pad pool
+//! cannot pay for a block, key production pauses: the status says so, and
+//! the role gives up after the reconnect timeout.
+
+pub mod commit;
+mod durable;
+mod end;
+pub mod handshake;
+pub mod options;
+mod sink;
+
+pub use commit::parse_sync;
+pub use options::{KmeOptions, RoleError, RoleOptions, RoleSummary};
+
+use crate::budget::{MIN_PADS_PER_DIRECTION, MIN_PSK_BYTES};
+use crate::feed::Feed;
+use crate::linkstate::{Committed, Pending, StateDir};
+use crate::pipeline::{
+    AbortReason, AlicePipeline, BlockOutcome, BlockSummary, BobPipeline, PipelineConfig,
+};
+use durable::{CountingChannel, Keeper};
+use end::End;
+use handshake::{HelloError, Opening, MAX_UNAUTHENTICATED_BYTES};
+use qkd_abi::Role;
+use qkd_keyproc::auth::{AuthChannel, KeyPool, Role as AuthRole};
+use qkd_keyproc::channel::{ClassicalChannel, Frame, TcpChannel, MAX_PAYLOAD};
+use qkd_keyproc::keyfile::read_key_file;
+use qkd_kme::Uuid;
+use sink::Sink;
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Role-protocol message types (host range 0x08xx; HELLO is
+/// [`handshake::MSG_HELLO`]).
+pub mod msg {
+    /// A->B: committed blocks, pending block.
+    pub const SYNC: u16 = 0x0802;
+    /// B->A: committed blocks, pending block.
+    pub const SYNC_REPLY: u16 = 0x0803;
+    /// A->B: committed blocks after Alice's decision.
+    pub const SYNC_DONE: u16 = 0x0804;
+    /// Either way: window fed, stream ended.
+    pub const TICK: u16 = 0x0805;
+}
+
+const NO_PENDING: u64 = u64::MAX;
+/// First wait after a failed connection or session; doubles up to the cap.
+const BACKOFF_START: Duration = Duration::from_millis(100);
+const BACKOFF_CAP: Duration = Duration::from_secs(5);
+/// A session that lasted this long resets the back-off.
+const BACKOFF_RESET_AFTER: Duration = Duration::from_secs(10);
+
+/// How a session ended without a fatal error.
+enum SessionEnd {
+    /// Both streams ended; the link is done.
+    Done,
+    /// The channel or session broke (or the opening was refused); reconnect.
+    Broken(String),
+    /// The pad pool cannot pay for a block (the error to end with).
+    Paused(RoleError),
+}
+
+struct RoleRun {
+    o: RoleOptions,
+    state: StateDir,
+    keeper: Arc<Mutex<Keeper>>,
+    committed: Committed,
+    pending: Option<Pending>,
+    feed: Feed,
+    sink: Sink,
+    link: Uuid,
+    summary: RoleSummary,
+    last_qber: Option<f64>,
+    /// The last block that made key (for the status and metrics).
+    last_key_block: Option<BlockSummary>,
+    /// Pads left in the session's pool (send, receive), when known.
+    pads: Option<(u64, u64)>,
+    alarms: Vec<String>,
+    /// Why key production is paused, if it is.
+    paused: Option<String>,
+    t0: Instant,
+    /// Last authenticated opening or committed block.
+    last_progress: Instant,
+}
+
+fn broken(e: impl std::fmt::Display) -> SessionEnd {
+    SessionEnd::Broken(e.to_string())
+}
+
+fn u64_at(b: &[u8], at: usize) -> Option<u64> {
+    let s = b.get(at..at + 8)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(s);
+    Some(u64::from_le_bytes(a))
+}
+
+/// The link's UUID (key IDs derive from it).
+pub fn link_uuid(name: &str) -> Uuid {
+    Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("qkd-link:{name}").as_bytes())
+}
+
+fn open_feed(o: &RoleOptions) -> Result<Feed, RoleError> {
+    let provider = qkd_sim::physics::device::SimProvider::new();
+    let mut peer_drain = None;
+    let mut dev = if o.device.starts_with("sim:") {
+        let uri = qkd_driver::device::DeviceUri::parse(&o.device)?;
+        let name = uri.option("link").unwrap_or("default").to_string();
+        let params = crate::run::link_params(&o.config, o.attack, o.seed);
+        provider
+            .insert_link(&name, params, o.pulses, 1 << 22)
+            .map_err(|e| RoleError::Config(format!("building the simulated link: {e}")))?;
+        let peer = match o.role {
+            Role::Alice => Role::Bob,
+            Role::Bob => Role::Alice,
+        };
+        let mut pd = qkd_driver::open_with(
+            &format!("sim:{}?link={name}", peer.name()),
+            &provider,
+            Some(peer),
+        )?;
+        peer_drain = Some(pd.take_events()?);
+        qkd_driver::open_with(&o.device, &provider, Some(o.role))?
+    } else {
+        let dev = qkd_driver::open_with(&o.device, &provider, Some(o.role))?;
+        if crate::device_setup::needs_programming(&o.device) {
+            crate::device_setup::program(dev, o.role, &o.config)?
+        } else {
+            dev
+        }
+    };
+    Ok(Feed::new(dev.take_events()?, peer_drain, o.window_pulses))
+}
+
+/// Run one role until the link ends (or forever with `serve_after_end`).
+pub fn run_role(o: RoleOptions) -> Result<RoleSummary, RoleError> {
+    if o.key_size_bits == 0 || o.key_size_bits % 8 != 0 {
+        return Err(RoleError::Config(format!(
+            "--key-size-bits must be a positive multiple of 8, got {}",
+            o.key_size_bits
+        )));
+    }
+    let state = StateDir::open(&o.state_dir)?;
+    let auth_role = match o.role {
+        Role::Alice => AuthRole::Initiator,
+        Role::Bob => AuthRole::Responder,
+    };
+    let committed = match state.load_committed()? {
+        Some(c) => {
+            tracing::info!(
+                blocks = c.next_block,
+                "resuming from the state directory (the pre-shared key file is not read again)"
+            );
+            c
+        }
+        None => {
+            if state.path("progress").exists() || state.path("keys.qkdstore").exists() {
+                return Err(RoleError::Config(format!(
+                    "state directory {} has progress or keys but no pool.committed: the \
+                     authentication pool is lost; refusing to re-read the pre-shared key \
+                     (its pads may have been used). Restore pool.committed from a backup, or \
+                     start over with a new pre-shared key and an empty state directory",
+                    o.state_dir.display()
+                )));
+            }
+            let psk = read_key_file(&o.psk)?;
+            let bytes = psk.len_bits().get() / 8;
+            if (bytes as usize) < MIN_PSK_BYTES {
+                return Err(RoleError::Config(format!(
+                    "pre-shared key {} has {bytes} bytes; a link needs at least {MIN_PSK_BYTES} \
+                     (the hash key and {MIN_PADS_PER_DIRECTION} pads per direction)",
+                    o.psk.display()
+                )));
+            }
+            let pool = KeyPool::bootstrap(&psk, auth_role)?;
+            let c = Committed {
+                next_block: 0,
+                pool: pool.export(),
+            };
+            state.store_committed(&c)?;
+            c
+        }
+    };
+    KeyPool::import(&committed.pool)?;
+    let mut pending = state.load_pending()?;
+    if pending
+        .as_ref()
+        .is_some_and(|p| p.block < committed.next_block)
+    {
+        // Committed before a crash that came before the pending file was removed.
+        state.clear_pending()?;
+        pending = None;
+    }
+    let progress = state.load_progress()?;
+    let keeper = Arc::new(Mutex::new(Keeper {
+        dir: state.clone(),
+        p: progress,
+    }));
+    let store_path = state.path("keys.qkdstore");
+    let sink = match &o.kme {
+        None => Sink::Store(qkd_kme::KeyStore::open(&store_path)?),
+        Some(k) => {
+            let (local_side, name) = match o.role {
+                Role::Alice => (qkd_kme::Side::Master, "alice"),
+                Role::Bob => (qkd_kme::Side::Slave, "bob"),
+            };
+            let h = qkd_kme::Kme::spawn(qkd_kme::KmeConfig {
+                api: qkd_kme::ApiConfig {
+                    kme_id: k.kme_id.clone(),
+                    peer_kme_id: k.peer_kme_id.clone(),
+                    links: vec![qkd_kme::LinkConfig {
+                        master_sae_id: o.master_sae.clone(),
+                        slave_sae_id: o.slave_sae.clone(),
+                        local_side,
+                    }],
+                    key_size_bits: o.key_size_bits,
+                    max_key_count: 1_000_000,
+                    max_key_per_request: 128,
+                },
+                listen: k.listen,
+                ops_listen: k.ops_listen,
+                tls: k.tls.clone(),
+                store_path: store_path.clone(),
+            })?;
+            println!("{name}: kme listening on {}", h.handle().api_addr);
+            if let Some(a) = h.handle().ops_addr {
+                println!("{name}: ops listening on {a}");
+            }
+            Sink::Kme(h)
+        }
+    };
+    let feed = open_feed(&o)?;
+    let link = link_uuid(&o.link_name);
+    let mut r = RoleRun {
+        o,
+        state,
+        keeper,
+        committed,
+        pending,
+        feed,
+        sink,
+        link,
+        summary: RoleSummary::default(),
+        last_qber: None,
+        last_key_block: None,
+        pads: None,
+        alarms: Vec::new(),
+        paused: None,
+        t0: Instant::now(),
+        last_progress: Instant::now(),
+    };
+    let result = r.run();
+    r.summary.committed_blocks = r.committed.next_block;
+    r.summary.wall_seconds = r.t0.elapsed().as_secs_f64();
+    if let Ok(c) = KeyPool::import(&r.committed.pool) {
+        r.summary.pool_pads = (c.send_pads() as u64, c.recv_pads() as u64);
+    }
+    result?;
+    if r.o.serve_after_end && matches!(r.sink, Sink::Kme(_)) {
+        tracing::info!("link ended; serving the key store until killed");
+        println!("{}", serde_json::to_string(&r.summary).unwrap_or_default());
+        loop {
+            std::thread::sleep(Duration::from_secs(3600));
+        }
+    }
+    Ok(r.summary)
+}
+
+impl RoleRun {
+    fn publish(&self, up: bool) {
+        let secs = self.t0.elapsed().as_secs_f64();
+        let mut alarms = self.alarms.clone();
+        if let Some(p) = &self.paused {
+            alarms.push(format!("paused: {p}"));
+        }
+        let last = self.last_key_block.as_ref();
+        let bounds = last.and_then(|s| s.bounds.as_ref());
+        let (state, state_reason) = match (&self.paused, up) {
+            (Some(p), _) => (qkd_kme::LinkPhase::Paused, Some(p.clone())),
+            (None, true) => (qkd_kme::LinkPhase::Up, None),
+            (None, false) => (qkd_kme::LinkPhase::Down, None),
+        };
+        self.sink.set_link(qkd_kme::LinkState {
+            link_up: up,
+            state: Some(state),
+            state_reason,
+            alarms,
+            qber: self.last_qber,
+            qber_x: last.map(|s| {
+                let m: u64 = s.m_x.iter().sum();
+                let n: u64 = s.n_x.iter().sum();
+                m as f64 / n.max(1) as f64
+            }),
+            phase_error_bound: bounds.map(|b| b.phase_error_bound),
+            single_photon_z_detections: bounds.map(|b| b.s_z1),
+            vacuum_z_detections: bounds.map(|b| b.s_z0),
+            key_rate_bps: (secs > 0.0).then(|| self.summary.stored_bits as f64 / secs),
+            blocks_done: self.committed.next_block,
+            blocks_aborted: self.summary.aborted_blocks,
+            secret_bits_total: self.summary.secret_bits,
+            delivered_bits_total: self.summary.stored_bits,
+            send_pads: self.pads.map(|p| p.0),
+            recv_pads: self.pads.map(|p| p.1),
+            ..Default::default()
+        });
+    }
+
+    fn run(&mut self) -> Result<(), RoleError> {
+        let listener = match self.o.role {
+            Role::Alice => {
+                let l = TcpListener::bind(&self.o.addr).map_err(|source| RoleError::Net {
+                    what: format!("listening on {}", self.o.addr),
+                    source,
+                })?;
+                let a = l.local_addr().map_err(|source| RoleError::Net {
+                    what: "local address".into(),
+                    source,
+                })?;
+                l.set_nonblocking(true).map_err(|source| RoleError::Net {
+                    what: "listener".into(),
+                    source,
+                })?;
+                println!("alice: classical channel listening on {a}");
+                Some(l)
+            }
+            Role::Bob => None,
+        };
+        let mut backoff = BACKOFF_START;
+        let mut why = String::from("no connection yet");
+        loop {
+            if self.last_progress.elapsed() > self.o.reconnect_timeout {
+                return Err(RoleError::NoProgress {
+                    after: self.o.reconnect_timeout,
+                    why,
+                });
+            }
+            let stream = match self.connect(listener.as_ref()) {
+                Ok(Some(s)) => s,
+                Ok(None) => continue,
+                Err(e) => {
+                    why = e;
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(BACKOFF_CAP);
+                    continue;
+                }
+            };
+            let t_session = Instant::now();
+            self.summary.sessions += 1;
+            match self.session(stream)? {
+                SessionEnd::Done => {
+                    tracing::info!(blocks = self.committed.next_block, "link done");
+                    self.publish(false);
+                    return Ok(());
+                }
+                SessionEnd::Broken(reason) => {
+                    tracing::warn!(%reason, retry_in = ?backoff, "session ended; reconnecting");
+                    self.publish(false);
+                    if t_session.elapsed() >= BACKOFF_RESET_AFTER {
+                        backoff = BACKOFF_START;
+                    }
+                    why = reason;
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(BACKOFF_CAP);
+                }
+                SessionEnd::Paused(e) => return self.pause(e),
+            }
+        }
+    }
+
+    /// Key production cannot go on: say so, keep serving what is stored
+    /// until the reconnect timeout, then give up with the reason.
+    fn pause(&mut self, e: RoleError) -> Result<(), RoleError> {
+        tracing::warn!(reason = %e, wait = ?self.o.reconnect_timeout, "key production paused");
+        self.paused = Some(e.to_string());
+        self.publish(false);
+        let until = Instant::now() + self.o.reconnect_timeout;
+        while Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(100).min(until - Instant::now()));
+        }
+        Err(e)
+    }
+
+    /// One connection attempt: Alice polls her listener (`Ok(None)`: no
+    /// peer yet), Bob connects once. `Err`: why it failed.
+    fn connect(&self, listener: Option<&TcpListener>) -> Result<Option<TcpStream>, String> {
+        let s = match listener {
+            Some(l) => match l.accept() {
+                Ok((s, peer)) => {
+                    tracing::info!(%peer, "connection accepted");
+                    s
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    std::thread::sleep(Duration::from_millis(50));
+                    return Ok(None);
+                }
+                Err(e) => return Err(format!("accepting: {e}")),
+            },
+            None => TcpStream::connect(&self.o.addr).map_err(|e| {
+                tracing::debug!(error = %e, addr = %self.o.addr, "connect failed");
+                format!("connecting to {}: {e}", self.o.addr)
+            })?,
+        };
+        s.set_nonblocking(false)
+            .map_err(|e| format!("socket: {e}"))?;
+        Ok(Some(s))
+    }
+
+    /// One connection: the authenticated opening, SYNC, then blocks until
+    /// done, broken or paused.
+    fn session(&mut self, stream: TcpStream) -> Result<SessionEnd, RoleError> {
+        let mut tcp = match TcpChannel::new(stream) {
+            Ok(t) => t,
+            Err(e) => return Ok(broken(e)),
+        };
+        // The newest pool this end holds (the pending block's, if any).
+        let mut pool = KeyPool::import(match &self.pending {
+            Some(p) => &p.pool,
+            None => &self.committed.pool,
+        })?;
+        let mut progress = durable::lock(&self.keeper).p;
+        tcp.set_max_payload(MAX_UNAUTHENTICATED_BYTES);
+        let keeper = self.keeper.clone();
+        let opened = Opening {
+            alice: self.o.role == Role::Alice,
+            link: *self.link.as_bytes(),
+            pool: &mut pool,
+            progress: &mut progress,
+            timeout: self.o.recv_timeout,
+        }
+        .run(&mut tcp, &mut |p| {
+            durable::lock(&keeper).store(p).map_err(|e| e.to_string())
+        });
+        let opened = match opened {
+            Ok(o) => o,
+            Err(HelloError::PoolExhausted(_)) => {
+                return Ok(SessionEnd::Paused(RoleError::Paused {
+                    send_pads: pool.send_pads() as u64,
+                    recv_pads: pool.recv_pads() as u64,
+                    needed: 1,
+                }))
+            }
+            Err(e) if e.is_transient() => {
+                tracing::warn!(error = %e, "session opening refused; nothing changed");
+                return Ok(broken(format!("session opening: {e}")));
+            }
+            Err(e) => return Err(RoleError::Inconsistent(e.to_string())),
+        };
+        tcp.set_max_payload(MAX_PAYLOAD);
+        self.last_progress = Instant::now();
+        let fed = durable::lock(&self.keeper).p.fed_windows;
+        let start_window = fed.max(opened.peer_fed_windows);
+        let (send, recv) = pool.taken();
+        tracing::info!(
+            send_pad = send,
+            recv_pad = recv,
+            new_pads = ?opened.new_pads,
+            window = start_window,
+            committed = self.committed.next_block,
+            pending = ?self.pending.as_ref().map(|p| p.block),
+            "session up"
+        );
+        self.publish(true);
+        let chan = CountingChannel {
+            inner: tcp,
+            keeper: self.keeper.clone(),
+            next_send: send,
+        };
+        let mut auth = AuthChannel::new_deferred(chan, pool);
+        if let Some(end) = self.sync(&mut auth)? {
+            return Ok(end);
+        }
+        // From here on both ends use the committed pool at the same position.
+        let mut rebuilt = KeyPool::import(&self.committed.pool)?;
+        let (ns, nr) = auth.pool().taken();
+        let (cs, cr) = rebuilt.taken();
+        if ns < cs || nr < cr {
+            return Err(RoleError::Inconsistent(
+                "committed pool is ahead of the session".into(),
+            ));
+        }
+        rebuilt.advance_to(ns, nr)?;
+        *auth.pool_mut() = rebuilt;
+        self.feed.skip_to(start_window)?;
+
+        let mut pcfg = PipelineConfig::from_link(&self.o.config);
+        pcfg.cascade = qkd_keyproc::cascade::CascadeConfig::option8();
+        pcfg.recv_timeout = self.o.recv_timeout;
+        let end = match self.o.role {
+            Role::Alice => self.blocks(&mut AlicePipeline::new(pcfg, auth)),
+            Role::Bob => self.blocks(&mut BobPipeline::new(pcfg, auth)),
+        };
+        end
+    }
+
+    fn blocks<E: End>(&mut self, p: &mut E) -> Result<SessionEnd, RoleError> {
+        let mut any_ended = false;
+        loop {
+            let outcome = p.run_block();
+            let pool = p.chan().pool();
+            self.pads = Some((pool.send_pads() as u64, pool.recv_pads() as u64));
+            if let Some(slot) = p.alarm_latched_at() {
+                let a = format!("detector_alarm_latched_at_slot_{slot}");
+                if !self.alarms.contains(&a) {
+                    tracing::error!(slot, "detector alarm: key production stopped");
+                    self.alarms.push(a);
+                    self.publish(true);
+                }
+            }
+            if self.feed.lost_records > 0 && !self.alarms.iter().any(|a| a == "stream_records_lost")
+            {
+                tracing::warn!(lost = self.feed.lost_records, "device stream lost records");
+                self.alarms.push("stream_records_lost".into());
+            }
+            match outcome {
+                BlockOutcome::Paused {
+                    send_pads,
+                    recv_pads,
+                    needed,
+                } => {
+                    return Ok(SessionEnd::Paused(RoleError::Paused {
+                        send_pads,
+                        recv_pads,
+                        needed,
+                    }))
+                }
+                BlockOutcome::Key(s) => {
+                    self.summary.blocks += 1;
+                    self.summary.auth_bits += s.auth_consumed_bits;
+                    let n: u64 = s.n_z.iter().sum();
+                    self.last_qber = s
+                        .m_z
+                        .map(|m| m.iter().sum::<u64>() as f64 / n.max(1) as f64);
+                    self.summary.qber = self.last_qber;
+                    self.last_key_block = Some(s.clone());
+                    self.on_key(p, &s)?;
+                    let discarded = self.summary.discarded_blocks;
+                    if let Some(end) = self.sync(p.chan())? {
+                        return Ok(end);
+                    }
+                    self.last_progress = Instant::now();
+                    if self.summary.discarded_blocks != discarded {
+                        // The session pool holds the discarded block's pads.
+                        return Ok(broken(
+                            "a produced key was discarded; restarting from the committed pool",
+                        ));
+                    }
+                    self.publish(true);
+                }
+                BlockOutcome::Aborted(s) => {
+                    let reason = s.abort.clone().unwrap_or(AbortReason::SessionBroken);
+                    if matches!(
+                        reason,
+                        AbortReason::Channel(_)
+                            | AbortReason::Protocol(_)
+                            | AbortReason::SessionBroken
+                    ) {
+                        return Ok(broken(reason));
+                    }
+                    self.summary.blocks += 1;
+                    self.summary.aborted_blocks += 1;
+                    self.summary.auth_bits += s.auth_consumed_bits;
+                }
+                BlockOutcome::NotEnoughData { .. } => {
+                    if any_ended {
+                        // The end-of-stream TICKs are authenticated before
+                        // the link is declared done.
+                        let t = self.o.recv_timeout;
+                        let c = p.chan();
+                        if let Err(e) = c.send_checkpoint().and_then(|()| c.recv_checkpoint(t)) {
+                            return Ok(broken(e));
+                        }
+                        return Ok(SessionEnd::Done);
+                    }
+                    let w = self.feed.next_window;
+                    let mine_ended = if self.feed.exhausted() {
+                        true
+                    } else {
+                        durable::lock(&self.keeper).reserve_window(w)?;
+                        let window = self.feed.read_window()?;
+                        p.push(window)
+                            .map_err(|e| RoleError::Inconsistent(format!("device stream: {e}")))?;
+                        self.summary.windows += 1;
+                        self.feed.exhausted()
+                    };
+                    match self.tick(p.chan(), w, mine_ended) {
+                        Ok(peer_ended) => any_ended = mine_ended || peer_ended,
+                        Err(end) => return Ok(end),
+                    }
+                }
+            }
+        }
+    }
+
+    fn tick<C: ClassicalChannel>(
+        &mut self,
+        chan: &mut AuthChannel<C>,
+        w: u64,
+        ended: bool,
+    ) -> Result<bool, SessionEnd> {
+        let mut m = w.to_le_bytes().to_vec();
+        m.push(u8::from(ended));
+        let t = self.o.recv_timeout;
+        let peer = match self.o.role {
+            Role::Alice => {
+                chan.send(&Frame::new(msg::TICK, m)).map_err(broken)?;
+                chan.recv_type(msg::TICK, t).map_err(broken)?
+            }
+            Role::Bob => {
+                let p = chan.recv_type(msg::TICK, t).map_err(broken)?;
+                chan.send(&Frame::new(msg::TICK, m)).map_err(broken)?;
+                p
+            }
+        };
+        if peer.len() != 9 || u64_at(&peer, 0) != Some(w) {
+            return Err(broken(format!("TICK out of step at window {w}")));
+        }
+        Ok(peer[8] != 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn sync_decoder_never_panics(b in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let _ = parse_sync(&b);
+        }
+    }
+
+    #[test]
+    fn malformed_sync_is_refused() {
+        assert_eq!(parse_sync(&[0; 19]), None);
+        let mut m = 5u64.to_le_bytes().to_vec();
+        m.extend_from_slice(&NO_PENDING.to_le_bytes());
+        m.extend_from_slice(&0u32.to_le_bytes());
+        assert_eq!(parse_sync(&m), Some((5, None)));
+        assert_eq!(link_uuid("a"), link_uuid("a"));
+        assert_ne!(link_uuid("a"), link_uuid("b"));
+    }
+}
