@@ -29,7 +29,7 @@ use synthetic::{config, link, seed_of};
 
 const BLOCK_BITS: u64 = 100_000;
 /// Slots that give one block of BLOCK_BITS Z bits with room to spare.
-const SLOTS_PER_BLOCK: u64 = 2_600_000;
+const SLOTS_PER_BLOCK: u64 = 4_200_000;
 
 /// The in-process channel with an optional man in the middle on the send
 /// side: it flips one bit of one byte of the `target`-th encoded frame
