@@ -522,11 +522,10 @@ impl RoleRun {
         let mut pcfg = PipelineConfig::from_link(&self.o.config);
         pcfg.cascade = qkd_keyproc::cascade::CascadeConfig::option8();
         pcfg.recv_timeout = self.o.recv_timeout;
-        let end = match self.o.role {
+        match self.o.role {
             Role::Alice => self.blocks(&mut AlicePipeline::new(pcfg, auth)),
             Role::Bob => self.blocks(&mut BobPipeline::new(pcfg, auth)),
-        };
-        end
+        }
     }
 
     fn blocks<E: End>(&mut self, p: &mut E) -> Result<SessionEnd, RoleError> {
