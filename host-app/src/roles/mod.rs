@@ -113,6 +113,8 @@ struct RoleRun {
     last_key_block: Option<BlockSummary>,
     /// Pads left in the session's pool (send, receive), when known.
     pads: Option<(u64, u64)>,
+    /// The per-block history file of the state directory.
+    history: Option<crate::history::History>,
     alarms: Vec<String>,
     /// Why key production is paused, if it is.
     paused: Option<String>,
@@ -268,6 +270,7 @@ pub fn run_role(o: RoleOptions) -> Result<RoleSummary, RoleError> {
     };
     let feed = open_feed(&o)?;
     let link = link_uuid(&o.link_name);
+    let o_state_dir = o.state_dir.clone();
     let mut r = RoleRun {
         o,
         state,
@@ -281,6 +284,13 @@ pub fn run_role(o: RoleOptions) -> Result<RoleSummary, RoleError> {
         last_qber: None,
         last_key_block: None,
         pads: None,
+        history: match crate::history::History::open(&o_state_dir) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::warn!(error = %e, "no per-block history will be kept");
+                None
+            }
+        },
         alarms: Vec::new(),
         paused: None,
         t0: Instant::now(),
@@ -533,7 +543,27 @@ impl RoleRun {
         loop {
             let outcome = p.run_block();
             let pool = p.chan().pool();
-            self.pads = Some((pool.send_pads() as u64, pool.recv_pads() as u64));
+            let pads = (pool.send_pads() as u64, pool.recv_pads() as u64);
+            self.pads = Some(pads);
+            if let (Some(s), Some(h)) = (outcome.summary(), self.history.as_mut()) {
+                let ratio = |m: &[u64; 3], n: &[u64; 3]| {
+                    m.iter().sum::<u64>() as f64 / n.iter().sum::<u64>().max(1) as f64
+                };
+                let r = crate::history::BlockRecord {
+                    unix_time_s: crate::history::BlockRecord::now_unix_s(),
+                    block: self.committed.next_block,
+                    qber_z: s.m_z.map(|m| m[0] as f64 / s.n_z[0].max(1) as f64),
+                    qber_x: Some(ratio(&s.m_x, &s.n_x)),
+                    secret_bits: s.secret_bits,
+                    delivered_bits: s.delivered_bits,
+                    send_pads: pads.0,
+                    recv_pads: pads.1,
+                    aborted: s.abort.as_ref().map(|a| a.to_string()),
+                };
+                if let Err(e) = h.append(&r) {
+                    tracing::warn!(error = %e, "writing the per-block history");
+                }
+            }
             if let Some(slot) = p.alarm_latched_at() {
                 let a = format!("detector_alarm_latched_at_slot_{slot}");
                 if !self.alarms.contains(&a) {
