@@ -28,5 +28,11 @@ echo "== cargo fmt" >&2
 cargo fmt --all -- --check
 echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets -- -D warnings
+if cargo deny --version >/dev/null 2>&1; then
+  echo "== cargo deny (deny.toml)" >&2
+  cargo deny --offline check licenses bans sources
+else
+  echo "== cargo deny: not installed, skipped (cargo install cargo-deny)" >&2
+fi
 echo "== cargo test" >&2
 cargo test --workspace
