@@ -96,9 +96,11 @@ pub struct DetectorConfig {
     pub efficiency: f64,
     /// Dark-count probability per gate and detector.
     pub dark_count_per_gate: f64,
-    /// Afterpulse probability.
+    /// Afterpulse probability per avalanche.
     pub afterpulse_probability: f64,
-    /// Dead time, ns (not used by the planner, see `planner`).
+    /// Time constant of the exponential afterpulse delay, ns.
+    pub afterpulse_time_constant_ns: f64,
+    /// Common dead time after every click, ns.
     pub dead_time_ns: f64,
     /// Misalignment (optical) error probability.
     pub misalignment_error: f64,
@@ -110,6 +112,7 @@ impl Default for DetectorConfig {
             efficiency: 0.10,
             dark_count_per_gate: 6e-7,
             afterpulse_probability: 0.04,
+            afterpulse_time_constant_ns: 200.0,
             dead_time_ns: 1000.0,
             misalignment_error: 0.005,
         }
@@ -303,6 +306,12 @@ impl LinkConfig {
             d.afterpulse_probability,
         )?;
         need(
+            d.afterpulse_time_constant_ns.is_finite() && d.afterpulse_time_constant_ns >= 0.0,
+            "detector.afterpulse_time_constant_ns",
+            "finite and >= 0",
+            d.afterpulse_time_constant_ns,
+        )?;
+        need(
             d.dead_time_ns.is_finite() && d.dead_time_ns >= 0.0,
             "detector.dead_time_ns",
             "finite and >= 0",
@@ -361,6 +370,7 @@ mod tests {
         assert_eq!(c.detector.efficiency, 0.10);
         assert_eq!(c.detector.dark_count_per_gate, 6e-7);
         assert_eq!(c.detector.afterpulse_probability, 0.04);
+        assert_eq!(c.detector.afterpulse_time_constant_ns, 200.0);
         assert_eq!(c.detector.dead_time_ns, 1000.0);
         assert_eq!(c.detector.misalignment_error, 0.005);
         assert_eq!(c.postprocessing.ec_efficiency, 1.16);
@@ -443,6 +453,10 @@ block_bits = 1e7                        # n_Z, sifted key-basis bits per block
                 "detector.afterpulse_probability",
             ),
             ("[detector]\ndead_time_ns = -1", "detector.dead_time_ns"),
+            (
+                "[detector]\nafterpulse_time_constant_ns = -1",
+                "detector.afterpulse_time_constant_ns",
+            ),
             (
                 "[detector]\nmisalignment_error = 0.7",
                 "detector.misalignment_error",

@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use qkd_host::config::LinkConfig;
 use qkd_host::exit;
-use qkd_host::planner::{self, OperatingPoint, Plan};
+use qkd_host::planner::{self, DetectorModel, OperatingPoint, Plan};
 use qkd_host::simtables;
 use std::path::PathBuf;
 
@@ -296,6 +296,11 @@ struct KeyrateArgs {
     /// Optimise intensities, probabilities and q_Z (mu3 fixed).
     #[arg(long)]
     optimize: bool,
+    /// Detector model: `detailed` (the simulated receiver: dead time,
+    /// surviving afterpulses, TDC window, double clicks) or `lim2014` (Lim et
+    /// al. 2014, Sec. IV, exactly).
+    #[arg(long, value_enum, default_value = "detailed")]
+    model: DetectorModel,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -394,11 +399,23 @@ fn dispatch(cli: Cli) -> Result<()> {
     }
 }
 
-fn plan_one(cfg: &LinkConfig, a: &KeyrateArgs, km: f64, block_bits: u64) -> Plan {
-    if a.optimize {
-        planner::optimize(cfg, km, block_bits)
+fn plan_one(
+    cfg: &LinkConfig,
+    optimize: bool,
+    model: DetectorModel,
+    km: f64,
+    block_bits: u64,
+) -> Plan {
+    if optimize {
+        planner::optimize(cfg, model, km, block_bits)
     } else {
-        planner::evaluate(cfg, &OperatingPoint::from_config(cfg), km, block_bits)
+        planner::evaluate(
+            cfg,
+            model,
+            &OperatingPoint::from_config(cfg),
+            km,
+            block_bits,
+        )
     }
 }
 
@@ -419,10 +436,23 @@ fn keyrate(a: KeyrateArgs) -> Result<()> {
         let distances = planner::parse_sweep(spec).map_err(anyhow::Error::msg)?;
         let plans: Vec<Plan> = distances
             .iter()
-            .map(|d| plan_one(&cfg, &a, *d, block_bits))
+            .map(|d| plan_one(&cfg, a.optimize, a.model, *d, block_bits))
             .collect();
         if let Some(path) = &a.plot {
-            planner::plot_sweep(&plans, path).map_err(anyhow::Error::msg)?;
+            // Both detector models side by side, the chosen one first.
+            let other = match a.model {
+                DetectorModel::Detailed => DetectorModel::Lim2014,
+                DetectorModel::Lim2014 => DetectorModel::Detailed,
+            };
+            let others: Vec<Plan> = distances
+                .iter()
+                .map(|d| plan_one(&cfg, a.optimize, other, *d, block_bits))
+                .collect();
+            planner::plot_sweep(
+                &[(a.model.name(), plans.clone()), (other.name(), others)],
+                path,
+            )
+            .map_err(anyhow::Error::msg)?;
         }
         if a.json {
             println!(
@@ -430,7 +460,7 @@ fn keyrate(a: KeyrateArgs) -> Result<()> {
                 serde_json::to_string_pretty(&plans).context("serialising plans")?
             );
         } else {
-            println!("# {}", planner::DEAD_TIME_NOTE);
+            println!("# model {}: {}", a.model.name(), a.model.note());
             println!("# distance_km  secret_bits_per_pulse  secret_bits_per_second  qber");
             for p in &plans {
                 println!(
@@ -441,7 +471,7 @@ fn keyrate(a: KeyrateArgs) -> Result<()> {
         }
         return Ok(());
     }
-    let p = plan_one(&cfg, &a, km, block_bits);
+    let p = plan_one(&cfg, a.optimize, a.model, km, block_bits);
     if a.json {
         println!(
             "{}",
@@ -679,17 +709,28 @@ fn run(a: RunArgs) -> Result<()> {
             "  secret bits per pulse   {:.4e} ({:.4e} over the pulses of the completed blocks)",
             s.secret_bits_per_pulse, s.secret_bits_per_block_pulse
         );
-        let plan = planner::evaluate(
-            &opts.config,
-            &OperatingPoint::from_config(&opts.config),
-            opts.config.channel.length_km,
-            opts.config.block_bits(),
+        let (plan, f_used) = planner::beside_run(&opts.config, s.ec_efficiency);
+        let ratio = |a: f64, b: f64| {
+            if b > 0.0 {
+                format!("{:.3}", a / b)
+            } else {
+                "-".into()
+            }
+        };
+        println!(
+            "  planner expects         {:.4e} bits/pulse at this block size, QBER Z (signal) {:.4}",
+            plan.secret_bits_per_pulse, plan.qber_per_intensity[0]
         );
         println!(
-            "  planner expects         {:.4e} bits/pulse at this block size (QBER {:.4})",
-            plan.secret_bits_per_pulse, plan.qber
+            "    simulated / planner   {} in bits per block pulse, {} in QBER Z (signal, all blocks) (model {}, f = {:.3})",
+            ratio(s.secret_bits_per_block_pulse, plan.secret_bits_per_pulse),
+            ratio(
+                s.qber.z_all_blocks.unwrap_or(0.0),
+                plan.qber_per_intensity[0]
+            ),
+            plan.model.name(),
+            f_used,
         );
-        println!("    (planner: Lim et al. Sec. IV channel model, every afterpulse counted as noise and no dead time; the simulated detector's dead time hides most afterpulses)");
         println!(
             "  secret bits per second  {:.4e} (link time)",
             s.secret_bits_per_second

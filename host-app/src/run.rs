@@ -155,8 +155,12 @@ pub struct RunSummary {
 /// QBER figures.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct QberSummary {
-    /// Z basis (key), signal intensity, measured after error correction.
+    /// Z basis (key), signal intensity, measured after error correction
+    /// (last completed block).
     pub z: Option<f64>,
+    /// Z basis, signal intensity, pooled over every completed block: the
+    /// figure to compare with the planner.
+    pub z_all_blocks: Option<f64>,
     /// X basis (test), per intensity (signal, decoy, vacuum).
     pub x_per_intensity: [f64; 3],
 }
@@ -182,6 +186,7 @@ pub fn link_params(
         efficiency: cfg.detector.efficiency,
         dark_count_per_gate: cfg.detector.dark_count_per_gate,
         afterpulse_probability: cfg.detector.afterpulse_probability,
+        afterpulse_time_constant_ns: cfg.detector.afterpulse_time_constant_ns,
         dead_time_ns: cfg.detector.dead_time_ns,
         misalignment_error: cfg.detector.misalignment_error,
         ..DetectorParams::default()
@@ -452,6 +457,12 @@ pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>
         detections,
         qber: QberSummary {
             z: last.and_then(|s| s.qber_z.map(|q| q[0])),
+            z_all_blocks: {
+                let (m, n) = completed.iter().fold((0u64, 0u64), |(m, n), s| {
+                    (m + s.m_z.map_or(0, |v| v[0]), n + s.n_z[0])
+                });
+                (n > 0).then(|| m as f64 / n as f64)
+            },
             x_per_intensity: last.map(|s| s.qber_x).unwrap_or_default(),
         },
         secret_bits,

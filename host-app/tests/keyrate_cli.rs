@@ -23,6 +23,8 @@ fn json_has_the_contract_keys() {
         "100",
         "--block-bits",
         "10000000",
+        "--model",
+        "lim2014",
         "--json",
     ]);
     assert!(
@@ -43,8 +45,11 @@ fn json_has_the_contract_keys() {
     ] {
         assert!(v.get(k).is_some(), "missing {k}");
     }
+    // Lim et al. 2014 Sec. IV exactly: the independent Python value of
+    // planner.rs's tests.
     let r = v["secret_bits_per_pulse"].as_f64().unwrap();
     assert!((r / 4.714014032656025e-05 - 1.0).abs() < 1e-6, "{r}");
+    assert_eq!(v["model"].as_str(), Some("lim2014"));
     assert_eq!(v["intensities"].as_array().unwrap().len(), 3);
 }
 

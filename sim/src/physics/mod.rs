@@ -12,6 +12,7 @@ pub mod device;
 pub mod eve;
 pub mod link;
 pub mod prng;
+pub mod receiver;
 pub mod rng;
 pub mod source;
 

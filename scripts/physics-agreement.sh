@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The planner's default (detailed) detector model against the simulated link:
+# `qkd-host keyrate` beside `qkd-host run` in secret bits per block pulse and
+# in the Z-basis QBER of the signal intensity, for the default link and a
+# sweep of one parameter at a time (distance, dead time, afterpulse
+# probability, block size). The planner uses the EC efficiency the run
+# measured (a property of Cascade, not of the link). Prints a Markdown table
+# (docs/link-physics.md holds its last output).
+# Usage: bash scripts/physics-agreement.sh [quick]   (quick: fewer pulses)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release -q -p qkd-host
+bin=${CARGO_TARGET_DIR:-target}/release/qkd-host
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+scale=1
+[ "${1:-}" = quick ] && scale=0.25
+
+# name km dead_time_ns afterpulse block_bits pulses
+points=(
+  "default        50  1000 0.04 1e6 4e9"
+  "distance       0   1000 0.04 1e6 1e9"
+  "distance       25  1000 0.04 1e6 2e9"
+  "distance       100 1000 0.04 1e6 3e10"
+  "distance       150 1000 0.04 1e6 2e11"
+  "dead-time      25  3.2  0.04 1e6 6e8"
+  "dead-time      25  100  0.04 1e6 1e9"
+  "dead-time      25  10000 0.04 1e6 1e10"
+  "afterpulse     25  3.2  0.0  1e6 6e8"
+  "afterpulse     25  3.2  0.10 1e6 6e8"
+  "afterpulse     25  1000 0.10 1e6 2e9"
+  "block          25  1000 0.04 1e5 4e8"
+  "block          25  1000 0.04 1e7 1.5e10"
+)
+echo "| sweep | km | dead time (ns) | p_ap | n_Z | pulses | run bits/block-pulse | planner | ratio | run QBER Z | planner | ratio | f (run) | wall (s) |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+for p in "${points[@]}"; do
+  read -r name km dead ap block pulses <<<"$p"
+  pulses=$(python3 -c "print(int(float('$pulses') * $scale))")
+  cat > "$tmp/link.toml" <<TOML
+[channel]
+length_km = $km
+[detector]
+afterpulse_probability = $ap
+dead_time_ns = $dead
+[postprocessing]
+block_bits = $block
+TOML
+  "$bin" run --config "$tmp/link.toml" --pulses "$pulses" --json > "$tmp/run.json"
+  read -r sim qsim f wall < <(python3 -c "
+import json; d = json.load(open('$tmp/run.json'))
+print(d['secret_bits_per_block_pulse'], d['qber']['z_all_blocks'] or 0.0, d['ec_efficiency'] or 1.16, d['wall_seconds'])")
+  sed -i "s/^\[postprocessing\]/[postprocessing]\nec_efficiency = $f/" "$tmp/link.toml"
+  read -r plan qplan < <("$bin" keyrate --config "$tmp/link.toml" --json | python3 -c "
+import json, sys; d = json.load(sys.stdin)
+print(d['secret_bits_per_pulse'], d['qber_per_intensity'][0])")
+  python3 -c "
+r = lambda a, b: '%.3f' % (a / b) if b > 0 else '-'
+print('| $name | $km | $dead | $ap | %.0e | %.1e | %.4e | %.4e | %s | %.5f | %.5f | %s | %.3f | %.0f |' % (
+    $block, $pulses, $sim, $plan, r($sim, $plan), $qsim, $qplan, r($qsim, $qplan), $f, $wall))"
+done
