@@ -66,24 +66,144 @@ impl Default for SourceConfig {
     }
 }
 
-/// `[channel]`: the fibre.
+/// Which kind of quantum channel `[channel]` describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChannelKind {
+    /// Optical fibre: `length_km`, `loss_db_per_km`, `extra_loss_db`.
+    #[default]
+    Fiber,
+    /// A horizontal free-space link: `[channel.free_space]`.
+    FreeSpace,
+    /// A satellite downlink pass: `[channel.satellite_pass]`.
+    SatellitePass,
+}
+
+/// `[channel]`: the fibre, or a free-space link (`kind = "free-space"`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ChannelConfig {
+    /// `"fiber"` (default), `"free-space"` or `"satellite-pass"`.
+    pub kind: ChannelKind,
     /// Fibre length, km.
     pub length_km: f64,
     /// Fibre attenuation, dB/km.
     pub loss_db_per_km: f64,
-    /// Extra loss (connectors, splices), dB.
+    /// Extra loss (connectors, splices, receiver optics), dB; applies to
+    /// every kind.
     pub extra_loss_db: f64,
+    /// `[channel.free_space]`, used when `kind = "free-space"`; its sky
+    /// and receiver keys (`wavelength_nm`, `rx_aperture_m`,
+    /// `sky_radiance_w_m2_sr_nm`, `filter_bandwidth_nm`, `fov_urad`) also
+    /// give a satellite pass's background.
+    pub free_space: FreeSpaceConfig,
+    /// `[channel.satellite_pass]`, used when `kind = "satellite-pass"`.
+    pub satellite_pass: SatellitePassConfig,
+}
+
+/// `[channel.satellite_pass]`: orbit, pass and telescopes of a downlink
+/// (terms of `qkd_sim::physics::satellite`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SatellitePassConfig {
+    /// Orbit altitude, km.
+    pub altitude_km: f64,
+    /// Highest elevation of the pass, degrees.
+    pub max_elevation_deg: f64,
+    /// Elevation at which the link starts and ends, degrees.
+    pub min_elevation_deg: f64,
+    /// Satellite's transmitting aperture, m.
+    pub tx_aperture_m: f64,
+    /// Ground telescope diameter, m (the background uses it too).
+    pub rx_aperture_m: f64,
+    /// Full-angle beam divergence, urad.
+    pub divergence_urad: f64,
+    /// Atmospheric transmittance at zenith.
+    pub zenith_transmittance: f64,
+    /// Pointing jitter, per-axis rms, urad.
+    pub pointing_jitter_urad: f64,
+    /// Time step of the pass schedule, s.
+    pub step_s: f64,
+}
+
+impl Default for SatellitePassConfig {
+    /// A Micius-like downlink (see examples/links/satellite-pass.toml).
+    fn default() -> Self {
+        SatellitePassConfig {
+            altitude_km: 500.0,
+            max_elevation_deg: 50.0,
+            min_elevation_deg: 20.0,
+            tx_aperture_m: 0.3,
+            rx_aperture_m: 1.0,
+            divergence_urad: 10.0,
+            zenith_transmittance: 0.5,
+            pointing_jitter_urad: 1.0,
+            step_s: 1.0,
+        }
+    }
 }
 
 impl Default for ChannelConfig {
     fn default() -> Self {
         ChannelConfig {
+            kind: ChannelKind::Fiber,
             length_km: 50.0,
             loss_db_per_km: 0.2,
             extra_loss_db: 0.0,
+            free_space: FreeSpaceConfig::default(),
+            satellite_pass: SatellitePassConfig::default(),
+        }
+    }
+}
+
+/// `[channel.free_space]`: telescopes, atmosphere and sky of a free-space
+/// link (terms of `qkd_sim::physics::free_space`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FreeSpaceConfig {
+    /// Range, m.
+    pub range_m: f64,
+    /// Wavelength, nm.
+    pub wavelength_nm: f64,
+    /// Transmitter beam diameter, m.
+    pub tx_aperture_m: f64,
+    /// Receiver aperture diameter, m.
+    pub rx_aperture_m: f64,
+    /// Full-angle beam divergence, urad.
+    pub divergence_urad: f64,
+    /// Visibility, km.
+    pub visibility_km: f64,
+    /// Scintillation index sigma_I^2.
+    pub scintillation_index: f64,
+    /// Turbulence correlation time, ms.
+    pub correlation_time_ms: f64,
+    /// Pointing jitter, per-axis rms, urad.
+    pub pointing_jitter_urad: f64,
+    /// Sky spectral radiance, W m^-2 sr^-1 nm^-1 (day ~1e-2..1e-1, night ~1e-6).
+    pub sky_radiance_w_m2_sr_nm: f64,
+    /// Filter bandwidth, nm.
+    pub filter_bandwidth_nm: f64,
+    /// Receiver field of view, full angle, urad.
+    pub fov_urad: f64,
+}
+
+impl Default for FreeSpaceConfig {
+    /// A few hundred metres between rooftops at night (see
+    /// examples/links/free-space-daylight.toml for a daylight link).
+    fn default() -> Self {
+        FreeSpaceConfig {
+            range_m: 275.0,
+            wavelength_nm: 785.0,
+            tx_aperture_m: 0.02,
+            rx_aperture_m: 0.05,
+            divergence_urad: 100.0,
+            visibility_km: 20.0,
+            scintillation_index: 0.1,
+            correlation_time_ms: 5.0,
+            pointing_jitter_urad: 10.0,
+            sky_radiance_w_m2_sr_nm: 1e-6,
+            filter_bandwidth_nm: 1.0,
+            fov_urad: 100.0,
         }
     }
 }
@@ -285,6 +405,99 @@ impl LinkConfig {
             "channel.extra_loss_db",
             "finite and >= 0",
             c.extra_loss_db,
+        )?;
+        let f = &c.free_space;
+        for (key, v, positive) in [
+            ("channel.free_space.range_m", f.range_m, false),
+            ("channel.free_space.wavelength_nm", f.wavelength_nm, true),
+            ("channel.free_space.tx_aperture_m", f.tx_aperture_m, false),
+            ("channel.free_space.rx_aperture_m", f.rx_aperture_m, true),
+            ("channel.free_space.divergence_urad", f.divergence_urad, false),
+            ("channel.free_space.visibility_km", f.visibility_km, true),
+            (
+                "channel.free_space.scintillation_index",
+                f.scintillation_index,
+                false,
+            ),
+            (
+                "channel.free_space.correlation_time_ms",
+                f.correlation_time_ms,
+                true,
+            ),
+            (
+                "channel.free_space.pointing_jitter_urad",
+                f.pointing_jitter_urad,
+                false,
+            ),
+            (
+                "channel.free_space.sky_radiance_w_m2_sr_nm",
+                f.sky_radiance_w_m2_sr_nm,
+                false,
+            ),
+            (
+                "channel.free_space.filter_bandwidth_nm",
+                f.filter_bandwidth_nm,
+                false,
+            ),
+            ("channel.free_space.fov_urad", f.fov_urad, false),
+        ] {
+            need(
+                v.is_finite() && v >= 0.0 && (!positive || v > 0.0),
+                key,
+                if positive {
+                    "finite and > 0"
+                } else {
+                    "finite and >= 0"
+                },
+                v,
+            )?;
+        }
+        need(
+            f.tx_aperture_m + f.divergence_urad * 1e-6 * f.range_m > 0.0,
+            "channel.free_space.tx_aperture_m",
+            "> 0 when the divergence is 0",
+            f.tx_aperture_m,
+        )?;
+        let sp = &c.satellite_pass;
+        need(
+            sp.altitude_km > 0.0 && sp.altitude_km < 1e5,
+            "channel.satellite_pass.altitude_km",
+            "in (0, 1e5)",
+            sp.altitude_km,
+        )?;
+        need(
+            sp.max_elevation_deg > 0.0 && sp.max_elevation_deg <= 90.0,
+            "channel.satellite_pass.max_elevation_deg",
+            "in (0, 90]",
+            sp.max_elevation_deg,
+        )?;
+        need(
+            sp.min_elevation_deg > 0.0 && sp.min_elevation_deg < sp.max_elevation_deg,
+            "channel.satellite_pass.min_elevation_deg",
+            "in (0, max_elevation_deg)",
+            sp.min_elevation_deg,
+        )?;
+        for (key, v) in [
+            ("channel.satellite_pass.rx_aperture_m", sp.rx_aperture_m),
+            ("channel.satellite_pass.divergence_urad", sp.divergence_urad),
+            ("channel.satellite_pass.step_s", sp.step_s),
+        ] {
+            need(v.is_finite() && v > 0.0, key, "finite and > 0", v)?;
+        }
+        for (key, v) in [
+            ("channel.satellite_pass.tx_aperture_m", sp.tx_aperture_m),
+            (
+                "channel.satellite_pass.pointing_jitter_urad",
+                sp.pointing_jitter_urad,
+            ),
+        ] {
+            need(v.is_finite() && v >= 0.0, key, "finite and >= 0", v)?;
+        }
+        need(
+            sp.zenith_transmittance > 0.0 && sp.zenith_transmittance <= 1.0,
+            "channel.satellite_pass.zenith_transmittance",
+            "in (0, 1]",
+            sp.zenith_transmittance,
         )?;
         let d = &self.detector;
         need(
@@ -509,6 +722,42 @@ block_bits = 1e7                        # n_Z, sifted key-basis bits per block
                 .unwrap_err()
                 .to_string();
             assert!(e.contains("exactly 3 numbers") && e.contains(key), "{e}");
+        }
+    }
+
+    #[test]
+    fn channel_kinds_parse_and_free_space_ranges_are_checked() {
+        let c = LinkConfig::from_toml_str(
+            "[channel]\nkind = \"free-space\"\n[channel.free_space]\nrange_m = 1000\n",
+        )
+        .unwrap();
+        assert_eq!(c.channel.kind, ChannelKind::FreeSpace);
+        assert_eq!(c.channel.free_space.range_m, 1000.0);
+        assert_eq!(
+            LinkConfig::from_toml_str("").unwrap().channel.kind,
+            ChannelKind::Fiber
+        );
+        let sat = LinkConfig::from_toml_str(
+            "[channel]\nkind = \"satellite-pass\"\n[channel.satellite_pass]\naltitude_km = 600\n",
+        )
+        .unwrap();
+        assert_eq!(sat.channel.kind, ChannelKind::SatellitePass);
+        assert_eq!(sat.channel.satellite_pass.altitude_km, 600.0);
+        match LinkConfig::from_toml_str("[channel.satellite_pass]\nmin_elevation_deg = 60\n") {
+            Err(ConfigError::OutOfRange { key, .. }) => {
+                assert_eq!(key, "channel.satellite_pass.min_elevation_deg")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            LinkConfig::from_toml_str("[channel]\nkind = \"wormhole\"\n"),
+            Err(ConfigError::Parse(_))
+        ));
+        match LinkConfig::from_toml_str("[channel.free_space]\nvisibility_km = 0\n") {
+            Err(ConfigError::OutOfRange { key, .. }) => {
+                assert_eq!(key, "channel.free_space.visibility_km")
+            }
+            other => panic!("{other:?}"),
         }
     }
 

@@ -5,6 +5,7 @@
 //! post-processing primitives of `qkd-keyproc`.
 
 pub mod budget;
+pub mod channel;
 pub mod config;
 pub mod device_setup;
 pub mod estimation;

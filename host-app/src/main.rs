@@ -111,16 +111,17 @@ struct RunArgs {
     /// Link configuration (TOML); built-in defaults when absent.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Fibre length in km (overrides channel.length_km).
+    /// Link length in km (overrides channel.length_km, or the free-space range).
     #[arg(long, value_parser = distance_km)]
     distance_km: Option<f64>,
     /// Device URI; only the simulated link `sim:` is supported by `run`.
     #[arg(long, default_value = "sim:")]
     device: String,
-    /// Pulses of link time to simulate (1 to 1e12).
-    #[arg(long, default_value_t = 4_000_000_000, conflicts_with = "seconds",
+    /// Pulses of link time to simulate, 1 to 1e12 (default 4e9; a
+    /// satellite pass runs for the whole pass).
+    #[arg(long, conflicts_with = "seconds",
           value_parser = clap::value_parser!(u64).range(1..=MAX_RUN_PULSES))]
-    pulses: u64,
+    pulses: Option<u64>,
     /// Seconds of link time to simulate (instead of --pulses); at most 1e12
     /// pulses at the configured pulse rate.
     #[arg(long, value_parser = positive_seconds)]
@@ -287,7 +288,7 @@ struct KeyrateArgs {
     /// Link configuration (TOML); built-in defaults when absent.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Fibre length in km (overrides channel.length_km).
+    /// Link length in km (overrides channel.length_km, or the free-space range).
     #[arg(long, value_parser = distance_km)]
     distance_km: Option<f64>,
     /// Sifted Z bits per block (overrides postprocessing.block_bits).
@@ -307,8 +308,13 @@ struct KeyrateArgs {
     /// Sweep distance start:stop:step in km.
     #[arg(long, value_name = "START:STOP:STEP")]
     sweep: Option<String>,
-    /// Write an SVG plot of the sweep.
-    #[arg(long, requires = "sweep")]
+    /// Plan the satellite pass of the configuration (`kind =
+    /// "satellite-pass"`): key per pass and key rate over time.
+    #[arg(long, conflicts_with_all = ["sweep", "optimize"])]
+    pass: bool,
+    /// Write an SVG plot of the sweep (both detector models) or of the pass
+    /// (QBER, loss and key rate over time).
+    #[arg(long)]
     plot: Option<PathBuf>,
 }
 
@@ -424,13 +430,60 @@ fn keyrate(a: KeyrateArgs) -> Result<()> {
         Some(p) => LinkConfig::load(p)?,
         None => LinkConfig::default(),
     };
-    let km = a.distance_km.unwrap_or(cfg.channel.length_km);
+    let km = a
+        .distance_km
+        .unwrap_or_else(|| qkd_host::channel::distance_km(&cfg));
     if !(km.is_finite() && km >= 0.0) {
         bail!("--distance-km must be finite and >= 0, got {km}");
     }
     let block_bits = a.block_bits.unwrap_or(cfg.block_bits());
     if block_bits == 0 {
         bail!("--block-bits must be >= 1");
+    }
+    if a.pass {
+        if cfg.channel.kind != qkd_host::config::ChannelKind::SatellitePass {
+            bail!("--pass needs [channel] kind = \"satellite-pass\" in the configuration");
+        }
+        let pp = planner::plan_pass(&cfg, a.model, a.block_bits);
+        if let Some(path) = &a.plot {
+            planner::plot_pass(&pp, path).map_err(anyhow::Error::msg)?;
+        }
+        if a.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&pp).context("serialising the pass")?
+            );
+        } else {
+            println!(
+                "# satellite pass: {:.0} s, {:.0} secret bits per pass ({:.4e} bits/s on average), QBER {:.5}, n_Z {}",
+                pp.duration_s,
+                pp.secret_bits_per_pass,
+                pp.secret_bits_per_pass / pp.duration_s,
+                pp.plan.qber,
+                pp.plan.block_bits
+            );
+            if let Some(r) = &pp.plan.no_key_reason {
+                println!("# no key: {r}");
+            }
+            println!("# model {}: {}", a.model.name(), a.model.note());
+            println!("# time_s  elevation_deg  range_km  loss_db  qber  sifted_z_bits_per_s  secret_bits_per_s");
+            for st in &pp.steps {
+                println!(
+                    "{:7.1}  {:13.2}  {:8.1}  {:7.2}  {:.5}  {:19.4e}  {:17.4e}",
+                    st.time_s,
+                    st.elevation_deg,
+                    st.range_km,
+                    st.loss_db,
+                    st.qber,
+                    st.sifted_z_bits_per_second,
+                    st.secret_bits_per_second
+                );
+            }
+        }
+        return Ok(());
+    }
+    if a.plot.is_some() && a.sweep.is_none() {
+        bail!("--plot needs --sweep or --pass");
     }
     if let Some(spec) = &a.sweep {
         let distances = planner::parse_sweep(spec).map_err(anyhow::Error::msg)?;
@@ -614,7 +667,7 @@ fn run(a: RunArgs) -> Result<()> {
         if !(km.is_finite() && km >= 0.0) {
             bail!("--distance-km must be finite and >= 0, got {km}");
         }
-        cfg.channel.length_km = km;
+        qkd_host::channel::set_distance_km(&mut cfg, km);
     }
     match (a.block_bits, &a.config) {
         (Some(0), _) => bail!("--block-bits must be positive"),
@@ -627,8 +680,9 @@ fn run(a: RunArgs) -> Result<()> {
         }
         (None, Some(_)) => {}
     }
-    let pulses = match a.seconds {
-        Some(s) => {
+    let is_pass = cfg.channel.kind == qkd_host::config::ChannelKind::SatellitePass;
+    let pulses = match (a.seconds, a.pulses) {
+        (Some(s), _) => {
             let p = (s * cfg.source.pulse_rate_hz).round();
             if !(p >= 1.0 && p <= MAX_RUN_PULSES as f64) {
                 return Err(exit::usage(format!(
@@ -638,8 +692,16 @@ fn run(a: RunArgs) -> Result<()> {
             }
             p as u64
         }
-        None => a.pulses,
+        (None, Some(n)) => n,
+        (None, None) if is_pass => qkd_host::channel::pass_pulses(&cfg),
+        (None, None) => 4_000_000_000,
     };
+    if is_pass && a.block_bits.is_none() {
+        // One block: 97 % of the pass's expected sifted Z bits, so that the
+        // block completes within the pass.
+        let whole = planner::plan_pass(&cfg, DetectorModel::Detailed, None);
+        cfg.postprocessing.block_bits = (0.97 * whole.plan.block_bits as f64).floor().max(1.0);
+    }
     let opts = qkd_host::run::RunOptions {
         config: cfg,
         pulses,
@@ -664,7 +726,7 @@ fn run(a: RunArgs) -> Result<()> {
         let opt = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.4e}"));
         println!(
             "simulated QKD link ({} km, {} pulses, blocks of {} Z bits, {:.1} s wall)",
-            opts.config.channel.length_km,
+            qkd_host::channel::distance_km(&opts.config),
             s.pulses,
             opts.config.block_bits(),
             s.wall_seconds
@@ -709,7 +771,16 @@ fn run(a: RunArgs) -> Result<()> {
             "  secret bits per pulse   {:.4e} ({:.4e} over the pulses of the completed blocks)",
             s.secret_bits_per_pulse, s.secret_bits_per_block_pulse
         );
-        let (plan, f_used) = planner::beside_run(&opts.config, s.ec_efficiency);
+        let (plan, f_used) = if is_pass {
+            let mut c = opts.config.clone();
+            if let Some(f) = s.ec_efficiency.filter(|f| f.is_finite() && *f >= 1.0) {
+                c.postprocessing.ec_efficiency = f;
+            }
+            let pp = planner::plan_pass(&c, DetectorModel::Detailed, Some(c.block_bits()));
+            (pp.plan, c.postprocessing.ec_efficiency)
+        } else {
+            planner::beside_run(&opts.config, s.ec_efficiency)
+        };
         let ratio = |a: f64, b: f64| {
             if b > 0.0 {
                 format!("{:.3}", a / b)

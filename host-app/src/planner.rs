@@ -29,6 +29,8 @@ use crate::config::LinkConfig;
 use crate::estimation::{
     binary_entropy, estimate, key_length_unchecked, secret_key_bits, DecoyCounts, DecoyParams,
 };
+use crate::config::ChannelKind;
+use qkd_sim::physics::free_space::lognormal_quadrature;
 use qkd_sim::physics::receiver::{expected_rates, ReceiverInputs};
 use serde::{Deserialize, Serialize};
 
@@ -149,6 +151,32 @@ pub struct Plan {
     pub note: String,
 }
 
+/// The simulated link of `cfg` at `distance_km`.
+fn link_at(cfg: &LinkConfig, distance_km: f64) -> qkd_sim::physics::LinkParams {
+    let mut c = cfg.clone();
+    crate::channel::set_distance_km(&mut c, distance_km);
+    crate::run::link_params(&c, qkd_sim::physics::AttackConfig::default(), 0)
+}
+
+/// Lim et al. Sec. IV: R_k = (1 + p_ap) D_k, D_k = 1 - (1 - 2 p_dc) e^(-eta mu_k),
+/// e_k = p_dc + e_mis (1 - e^(-eta mu_k)) + p_ap D_k / 2.
+fn lim2014_rates(
+    cfg: &LinkConfig,
+    op: &OperatingPoint,
+    eta: f64,
+    p_dc: f64,
+    r: &mut [f64; 3],
+    e: &mut [f64; 3],
+) {
+    let p_ap = cfg.detector.afterpulse_probability;
+    for k in 0..3 {
+        let mu = op.intensities[k];
+        let dk = 1.0 - (1.0 - 2.0 * p_dc) * (-eta * mu).exp();
+        r[k] = (1.0 + p_ap) * dk;
+        e[k] = p_dc + cfg.detector.misalignment_error * (1.0 - (-eta * mu).exp()) + p_ap * dk / 2.0;
+    }
+}
+
 /// Expected detections R_k and sifted errors e_k per pulse of intensity k
 /// when Alice's and Bob's bases agree.
 pub fn per_pulse_rates(
@@ -161,29 +189,38 @@ pub fn per_pulse_rates(
     let mut r = [0.0; 3];
     let mut e = [0.0; 3];
     match model {
-        DetectorModel::Lim2014 => {
+        DetectorModel::Lim2014 if cfg.channel.kind == ChannelKind::Fiber => {
             let loss_db = cfg.channel.loss_db_per_km * distance_km + cfg.channel.extra_loss_db;
             let eta = d.efficiency * 10f64.powf(-loss_db / 10.0);
-            let p_dc = d.dark_count_per_gate;
-            let p_ap = d.afterpulse_probability;
-            for k in 0..3 {
-                let mu = op.intensities[k];
-                let dk = 1.0 - (1.0 - 2.0 * p_dc) * (-eta * mu).exp();
-                r[k] = (1.0 + p_ap) * dk;
-                e[k] = p_dc + d.misalignment_error * (1.0 - (-eta * mu).exp()) + p_ap * dk / 2.0;
-            }
+            lim2014_rates(cfg, op, eta, d.dark_count_per_gate, &mut r, &mut e);
+        }
+        DetectorModel::Lim2014 => {
+            // Sec. IV with the free-space mean transmittance and the sky
+            // background added to the dark counts.
+            let link = link_at(cfg, distance_km);
+            let eta = d.efficiency * link.channel.transmittance();
+            let p_n = 1.0
+                - (1.0 - d.dark_count_per_gate) * (1.0 - link.channel.background_counts_per_gate);
+            lim2014_rates(cfg, op, eta, p_n, &mut r, &mut e);
         }
         DetectorModel::Detailed => {
-            let mut c = cfg.clone();
-            c.channel.length_km = distance_km;
-            let link = crate::run::link_params(&c, qkd_sim::physics::AttackConfig::default(), 0);
+            let link = link_at(cfg, distance_km);
             let mut inp = ReceiverInputs::from_link(&link);
             inp.intensities = op.intensities;
             inp.probabilities = op.probabilities;
             inp.basis_z_probability = op.basis_z_probability;
-            let x = expected_rates(&inp);
-            r = x.detection;
-            e = x.error;
+            // Turbulence: average over the log-normal fading (it is slow
+            // against the dead time, so each fade is a steady state).
+            let s2 = link.schedule.as_ref().map_or(0.0, |s| s.log_variance);
+            let t = inp.transmittance;
+            for (fade, w) in lognormal_quadrature(s2) {
+                inp.transmittance = (t * fade).min(1.0);
+                let x = expected_rates(&inp);
+                for k in 0..3 {
+                    r[k] += w * x.detection[k];
+                    e[k] += w * x.error[k];
+                }
+            }
         }
     }
     (r, e)
@@ -223,12 +260,38 @@ pub fn evaluate(
     distance_km: f64,
     block_bits: u64,
 ) -> Plan {
+    let (counts, m_z, n_pulses) = expected_counts(cfg, model, op, distance_km, block_bits as f64);
+    plan_from_counts(
+        cfg,
+        model,
+        op,
+        distance_km,
+        &counts,
+        m_z,
+        n_pulses,
+        block_bits,
+    )
+}
+
+/// The bound of Eqs. (1)-(5) for expected counts of one block of
+/// `n_pulses` pulses.
+#[allow(clippy::too_many_arguments)]
+fn plan_from_counts(
+    cfg: &LinkConfig,
+    model: DetectorModel,
+    op: &OperatingPoint,
+    distance_km: f64,
+    counts: &DecoyCounts,
+    m_z: [f64; 3],
+    n_pulses: f64,
+    block_bits: u64,
+) -> Plan {
     let params = DecoyParams {
         intensities: op.intensities,
         probabilities: op.probabilities,
         ..DecoyParams::from_config(cfg)
     };
-    let (counts, m_z, n_pulses) = expected_counts(cfg, model, op, distance_km, block_bits as f64);
+    let counts = counts.clone();
     let n_z: f64 = counts.n_z.iter().sum();
     let qber = m_z.iter().sum::<f64>() / n_z;
     let qber_per_intensity = [0, 1, 2].map(|k| m_z[k] / counts.n_z[k]);
@@ -265,6 +328,182 @@ pub fn evaluate(
     }
 }
 
+/// One step of a planned satellite pass.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PassStep {
+    /// Time from the start of the pass, s.
+    pub time_s: f64,
+    /// Elevation, degrees.
+    pub elevation_deg: f64,
+    /// Slant range, km.
+    pub range_km: f64,
+    /// Channel loss (pass geometry, atmosphere, pointing, extra), dB.
+    pub loss_db: f64,
+    /// Expected QBER in Z (all intensities) in this step.
+    pub qber: f64,
+    /// Sifted Z bits per second in this step.
+    pub sifted_z_bits_per_second: f64,
+    /// This step's share of the pass's key (its share of the sifted Z
+    /// bits), per second.
+    pub secret_bits_per_second: f64,
+}
+
+/// A planned satellite pass: the finite-key bound over the whole pass as
+/// one block, and the pass step by step.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PassPlan {
+    /// The whole pass as one block (`block_bits` = its expected n_Z).
+    pub plan: Plan,
+    /// Secret bits of the pass.
+    pub secret_bits_per_pass: f64,
+    /// Duration of the pass, s.
+    pub duration_s: f64,
+    /// The steps.
+    pub steps: Vec<PassStep>,
+}
+
+/// Plan a satellite pass (`[channel] kind = "satellite-pass"`): expected
+/// counts of every step summed over the pass, one finite-key block (of
+/// `block_bits` sifted Z bits when given, the counts scaled to it, else
+/// the whole pass).
+pub fn plan_pass(cfg: &LinkConfig, model: DetectorModel, block_bits: Option<u64>) -> PassPlan {
+    let op = OperatingPoint::from_config(cfg);
+    let pts = crate::channel::pass_points(cfg);
+    let step_s = cfg.channel.satellite_pass.step_s;
+    let step_pulses = step_s * cfg.source.pulse_rate_hz;
+    let link = link_at(cfg, 0.0);
+    let d = &cfg.detector;
+    let qz2 = op.basis_z_probability.powi(2);
+    let qx2 = (1.0 - op.basis_z_probability).powi(2);
+    let p = op.probabilities;
+    let mut counts = DecoyCounts {
+        n_z: [0.0; 3],
+        n_x: [0.0; 3],
+        m_x: [0.0; 3],
+    };
+    let mut m_z = [0.0; 3];
+    let mut per_step = Vec::with_capacity(pts.len());
+    for q in &pts {
+        let (mut r, mut e) = ([0.0; 3], [0.0; 3]);
+        match model {
+            DetectorModel::Lim2014 => {
+                let p_n = 1.0
+                    - (1.0 - d.dark_count_per_gate)
+                        * (1.0 - link.channel.background_counts_per_gate);
+                lim2014_rates(cfg, &op, d.efficiency * q.transmittance, p_n, &mut r, &mut e);
+            }
+            DetectorModel::Detailed => {
+                let mut inp = ReceiverInputs::from_link(&link);
+                inp.transmittance = q.transmittance;
+                let x = expected_rates(&inp);
+                r = x.detection;
+                e = x.error;
+            }
+        }
+        let nz: f64 = (0..3).map(|k| step_pulses * p[k] * qz2 * r[k]).sum();
+        let mz: f64 = (0..3).map(|k| step_pulses * p[k] * qz2 * e[k]).sum();
+        for k in 0..3 {
+            counts.n_z[k] += step_pulses * p[k] * qz2 * r[k];
+            counts.n_x[k] += step_pulses * p[k] * qx2 * r[k];
+            counts.m_x[k] += step_pulses * p[k] * qx2 * e[k];
+            m_z[k] += step_pulses * p[k] * qz2 * e[k];
+        }
+        per_step.push((q, nz, mz));
+    }
+    let n_z: f64 = counts.n_z.iter().sum();
+    let mut pulses = step_pulses * pts.len() as f64;
+    let block = block_bits.map_or(n_z.floor(), |b| b as f64);
+    if block_bits.is_some() && n_z > 0.0 {
+        let f = block / n_z;
+        for k in 0..3 {
+            counts.n_z[k] *= f;
+            counts.n_x[k] *= f;
+            counts.m_x[k] *= f;
+            m_z[k] *= f;
+        }
+        pulses *= f;
+    }
+    let plan = plan_from_counts(
+        cfg,
+        model,
+        &op,
+        crate::channel::distance_km(cfg),
+        &counts,
+        m_z,
+        pulses,
+        block as u64,
+    );
+    let ell = plan.secret_bits_per_block;
+    let steps = per_step
+        .into_iter()
+        .map(|(q, nz, mz)| PassStep {
+            time_s: q.time_s,
+            elevation_deg: q.elevation_deg,
+            range_km: q.range_km,
+            loss_db: -10.0 * q.transmittance.log10(),
+            qber: if nz > 0.0 { mz / nz } else { 0.0 },
+            sifted_z_bits_per_second: nz / step_s,
+            secret_bits_per_second: if block > 0.0 {
+                ell * nz / block / step_s
+            } else {
+                0.0
+            },
+        })
+        .collect();
+    PassPlan {
+        secret_bits_per_pass: ell,
+        duration_s: pts.len() as f64 * step_s,
+        plan,
+        steps,
+    }
+}
+
+/// Draw a pass (QBER, loss and key rate over time) as SVG, three panels.
+pub fn plot_pass(pass: &PassPlan, path: &std::path::Path) -> Result<(), String> {
+    use plotters::prelude::*;
+    let root = SVGBackend::new(path, (800, 900)).into_drawing_area();
+    let err = |e: &dyn std::fmt::Display| format!("plotting to {}: {e}", path.display());
+    root.fill(&WHITE).map_err(|e| err(&e))?;
+    let panels = root.split_evenly((3, 1));
+    let t_max = pass.duration_s.max(1.0);
+    type Get = fn(&PassStep) -> f64;
+    let series: [(&str, Get); 3] = [
+        ("QBER (Z)", |s| s.qber),
+        ("channel loss (dB)", |s| s.loss_db),
+        ("secret bits per second", |s| s.secret_bits_per_second),
+    ];
+    for (area, (label, get)) in panels.iter().zip(series) {
+        let pts: Vec<(f64, f64)> = pass.steps.iter().map(|s| (s.time_s, get(s))).collect();
+        let (lo, hi) = pts
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (_, y)| {
+                (a.min(*y), b.max(*y))
+            });
+        let (lo, hi) = if lo.is_finite() && hi > lo {
+            (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
+        } else {
+            (0.0, 1.0)
+        };
+        let mut chart = ChartBuilder::on(area)
+            .caption(label, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..t_max, lo..hi)
+            .map_err(|e| err(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc("time in the pass (s)")
+            .draw()
+            .map_err(|e| err(&e))?;
+        chart
+            .draw_series(LineSeries::new(pts, &BLUE))
+            .map_err(|e| err(&e))?;
+    }
+    root.present().map_err(|e| err(&e))?;
+    Ok(())
+}
+
 /// The planner's figure for a simulated run of `cfg`: the default model at
 /// the configured point and block size, with the error-correction
 /// efficiency the run measured (`measured_f`, the code's property, not the
@@ -278,7 +517,7 @@ pub fn beside_run(cfg: &LinkConfig, measured_f: Option<f64>) -> (Plan, f64) {
         &c,
         DetectorModel::default(),
         &OperatingPoint::from_config(&c),
-        c.channel.length_km,
+        crate::channel::distance_km(&c),
         c.block_bits(),
     );
     (plan, c.postprocessing.ec_efficiency)

@@ -192,6 +192,7 @@ pub fn link_params(
         ..DetectorParams::default()
     };
     let mut p = LinkParams::new(source, channel, detector);
+    crate::channel::apply(cfg, &mut p);
     p.attack = attack;
     p.physics_seed = seed;
     p.alice_seed = seed ^ 0xA11C_E000_0000_0001;

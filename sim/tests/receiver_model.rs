@@ -108,7 +108,7 @@ fn zero_km_one_slot_dead_time_ten_percent_afterpulses() {
     check(
         "zero_km_one_slot_dead_time_ten_percent_afterpulses",
         link(0.0, 3.2, 0.10),
-        1 << 24,
+        1 << 22,
     );
 }
 
@@ -118,12 +118,93 @@ fn dead_time_comparable_to_the_afterpulse_time_constant() {
     check(
         "dead_time_comparable_to_the_afterpulse_time_constant",
         link(5.0, 100.0, 0.10),
-        1 << 25,
+        1 << 23,
     );
 }
 
 // The defaults at 25 km: 1 us dead time hides almost every afterpulse.
 #[test]
 fn default_detector_at_25_km() {
-    check("default_detector_at_25_km", link(25.0, 1000.0, 0.04), 1 << 26);
+    check("default_detector_at_25_km", link(25.0, 1000.0, 0.04), 1 << 24);
+}
+
+/// Distinct slots with a DETECTION in `[lo, hi)`.
+fn detection_slots(bob: &[Record], lo: u64, hi: u64) -> u64 {
+    let mut last = u64::MAX;
+    let mut n = 0;
+    for r in bob {
+        if let Record::Detection(d) = r {
+            if d.slot >= lo && d.slot < hi && d.slot != last {
+                n += 1;
+                last = d.slot;
+            }
+        }
+    }
+    n
+}
+
+// A channel schedule: the transmittance steps from 0.1 to 0.01 halfway;
+// each half clicks at the model's rate for its transmittance.
+#[test]
+fn schedule_changes_the_transmittance_during_the_run() {
+    use qkd_sim::physics::link::ChannelSchedule;
+    let half = 1u64 << 22;
+    let mut p = link(0.0, 1000.0, 0.0);
+    p.physics_seed = seed_from_name("schedule_changes_the_transmittance_during_the_run");
+    p.schedule = Some(ChannelSchedule {
+        step_slots: half,
+        mean: vec![0.1, 0.01].into(),
+        background: Vec::new().into(),
+        log_variance: 0.0,
+        rho: 0.0,
+    });
+    let (out, _, _) = run_link(p.clone(), 2 * half).unwrap();
+    for (i, t) in [0.1, 0.01].into_iter().enumerate() {
+        let mut inp = ReceiverInputs::from_link(&p);
+        inp.transmittance = t;
+        let want = expected_rates(&inp).clicks_per_slot * half as f64;
+        let got = detection_slots(&out.bob, i as u64 * half, (i as u64 + 1) * half) as f64;
+        assert!(
+            (got - want).abs() < 4.0 * want.sqrt() + 0.01 * want,
+            "step {i}: {got} click slots, model {want:.0}"
+        );
+    }
+}
+
+// Log-normal fading with unit mean: the click rate is the model averaged
+// over the fading law (Gauss-Hermite), below the unfaded rate where the
+// dead time saturates (Jensen).
+#[test]
+fn fading_averages_the_click_rate_over_the_lognormal_law() {
+    use qkd_sim::physics::free_space::lognormal_quadrature;
+    use qkd_sim::physics::link::ChannelSchedule;
+    let slots = 1u64 << 24;
+    let mut p = link(0.0, 1000.0, 0.0);
+    p.physics_seed = seed_from_name("fading_averages_the_click_rate");
+    let s2 = 0.5f64.ln_1p();
+    p.schedule = Some(ChannelSchedule {
+        step_slots: 1 << 13,
+        mean: vec![0.05].into(),
+        background: Vec::new().into(),
+        log_variance: s2,
+        rho: 0.5,
+    });
+    let (out, _, _) = run_link(p.clone(), slots).unwrap();
+    let got = detection_slots(&out.bob, 0, slots) as f64;
+    let mut inp = ReceiverInputs::from_link(&p);
+    let mut want = 0.0;
+    for (fade, w) in lognormal_quadrature(s2) {
+        inp.transmittance = (0.05 * fade).min(1.0);
+        want += w * expected_rates(&inp).clicks_per_slot;
+    }
+    want *= slots as f64;
+    inp.transmittance = 0.05;
+    let flat = expected_rates(&inp).clicks_per_slot * slots as f64;
+    // 2048 fading steps: the sample mean of the fade has a spread of about
+    // sqrt(0.5 / 2048 * (1 + rho) / (1 - rho)) ~ 2.7 %.
+    assert!(
+        (got / want - 1.0).abs() < 0.06,
+        "{got} click slots, model {want:.0} (no fading {flat:.0})"
+    );
+    assert!(want < flat);
 }

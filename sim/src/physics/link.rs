@@ -64,6 +64,31 @@ pub struct LinkParams {
     pub alice_stream: AliceStreamMode,
     /// Bob's PRNG steps between his START and `sync_in` (cycle `c0`).
     pub bob_sync_cycle: u64,
+    /// A channel that changes during the run (free-space fading, a
+    /// satellite pass); `None` for a constant channel.
+    pub schedule: Option<ChannelSchedule>,
+}
+
+/// A time-varying channel, piecewise constant over steps of `step_slots`:
+/// in step `i` the transmittance is `mean[i]` (the channel's own when
+/// `mean` is empty) times a log-normal fading factor of unit mean, and the
+/// background is `background[i]` clicks per detector and gate (the
+/// channel's own when empty); past the end the last entry holds. The fading
+/// log-intensity is an AR(1) process with log-variance `log_variance` and
+/// step correlation `rho` (see `free_space`), drawn from its own generator
+/// so that the photon randomness is the same with and without fading.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelSchedule {
+    /// Slots per step (at least 64).
+    pub step_slots: u64,
+    /// Mean transmittance per step.
+    pub mean: std::sync::Arc<[f64]>,
+    /// Background clicks per detector and gate per step.
+    pub background: std::sync::Arc<[f64]>,
+    /// Variance of the log-intensity (0: no fading).
+    pub log_variance: f64,
+    /// Correlation of the log-intensity from one step to the next.
+    pub rho: f64,
 }
 
 impl Default for LinkParams {
@@ -106,6 +131,7 @@ impl LinkParams {
             adc_baseline_code: 0x040,
             alice_stream: AliceStreamMode::Sparse,
             bob_sync_cycle: 0,
+            schedule: None,
         }
     }
 
@@ -115,6 +141,35 @@ impl LinkParams {
         self.channel.validate()?;
         self.detector.validate()?;
         self.attack.validate()?;
+        if let Some(sc) = &self.schedule {
+            let bad = |field: &'static str, value: f64| SimError::OutOfRange { field, value };
+            if sc.step_slots < 64 {
+                return Err(bad("schedule.step_slots", sc.step_slots as f64));
+            }
+            if let Some(t) = sc.mean.iter().copied().find(|t| !(0.0..=1.0).contains(t)) {
+                return Err(bad("schedule.mean (transmittance)", t));
+            }
+            if let Some(b) = sc
+                .background
+                .iter()
+                .copied()
+                .find(|b| !(0.0..1.0).contains(b))
+            {
+                return Err(bad("schedule.background", b));
+            }
+            if !(sc.log_variance >= 0.0 && sc.log_variance.is_finite()) {
+                return Err(bad("schedule.log_variance", sc.log_variance));
+            }
+            if !(0.0..=1.0).contains(&sc.rho) {
+                return Err(bad("schedule.rho", sc.rho));
+            }
+            if !matches!(self.attack.kind, AttackKind::None) {
+                return Err(bad(
+                    "attack on a time-varying channel (not modelled)",
+                    0.0,
+                ));
+            }
+        }
         if !matches!(self.lanes, 1 | 2 | 4 | 8) {
             return Err(SimError::OutOfRange {
                 field: "lanes",
@@ -226,6 +281,9 @@ pub struct FastLink {
     cal: EveCalibration,
     transmittance: f64,
     noise: f64,
+    fade_rng: SimRng,
+    fade_step: u64,
+    fade_x: f64,
     ln_q_honest: f64,
     ln_q_attack: f64,
     p_max_honest: f64,
@@ -293,6 +351,9 @@ impl FastLink {
             cal,
             transmittance,
             noise,
+            fade_rng: SimRng::new(p.physics_seed ^ 0xFADE_0000_0000_0001),
+            fade_step: u64::MAX,
+            fade_x: 0.0,
             ln_q_honest,
             ln_q_attack: ln_q_honest,
             p_max_honest: -ln_q_honest.exp_m1(),
@@ -444,8 +505,62 @@ impl FastLink {
         }
     }
 
+    /// Set the channel of the schedule step that holds `slot` (steps are
+    /// entered in increasing order; the fading process advances one draw
+    /// per step, skipped steps included).
+    fn apply_schedule(&mut self, slot: u64) {
+        let Some(sc) = self.p.schedule.as_ref() else {
+            return;
+        };
+        let step = slot / sc.step_slots;
+        if step == self.fade_step {
+            return;
+        }
+        let (s2, rho) = (sc.log_variance, sc.rho);
+        if s2 > 0.0 {
+            if self.fade_step == u64::MAX {
+                self.fade_x = self.fade_rng.gaussian();
+                self.fade_step = 0;
+            }
+            let innov = (1.0 - rho * rho).sqrt();
+            while self.fade_step < step {
+                self.fade_x = rho * self.fade_x + innov * self.fade_rng.gaussian();
+                self.fade_step += 1;
+            }
+        }
+        self.fade_step = step;
+        let at = |v: &[f64], dflt: f64| {
+            if v.is_empty() {
+                dflt
+            } else {
+                v[(step as usize).min(v.len() - 1)]
+            }
+        };
+        let mean = at(&sc.mean, self.p.channel.transmittance());
+        let bg = at(&sc.background, self.p.channel.background_counts_per_gate);
+        let fade = if s2 > 0.0 {
+            (s2.sqrt() * self.fade_x - s2 / 2.0).exp()
+        } else {
+            1.0
+        };
+        self.transmittance = (mean * fade).min(1.0);
+        self.noise = 1.0 - (1.0 - self.p.detector.dark_count_per_gate) * (1.0 - bg);
+        let mu_max = self.p.source.max_mean_photons();
+        self.ln_q_honest = -mu_max * self.transmittance * self.p.detector.efficiency
+            + 2.0 * (1.0 - self.noise).ln();
+        self.p_max_honest = -self.ln_q_honest.exp_m1();
+    }
+
+    /// The current channel transmittance (time-varying with a schedule).
+    pub fn transmittance(&self) -> f64 {
+        self.transmittance
+    }
+
     fn regime_boundary(&self, s: u64) -> u64 {
         let a = &self.p.attack;
+        if let Some(sc) = &self.p.schedule {
+            return (s / sc.step_slots + 1).saturating_mul(sc.step_slots);
+        }
         if matches!(a.kind, AttackKind::None) {
             u64::MAX
         } else if s < a.start_slot {
@@ -463,6 +578,7 @@ impl FastLink {
         let mut s = self.next_slot;
         while s < end {
             let open = self.bob.next_open_slot(s);
+            self.apply_schedule(open.min(end));
             let attacked = self.p.attack.active(open);
             let boundary = self.regime_boundary(open);
             let ln_q = if attacked {

@@ -10,10 +10,12 @@ pub mod channel;
 pub mod detector;
 pub mod device;
 pub mod eve;
+pub mod free_space;
 pub mod link;
 pub mod prng;
 pub mod receiver;
 pub mod rng;
+pub mod satellite;
 pub mod source;
 
 pub use attack::{AttackConfig, AttackKind, ClickSource, EveInfo};

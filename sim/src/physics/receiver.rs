@@ -207,7 +207,7 @@ fn afterpulse_survival(
     }
     let mut sum = 0.0;
     let mut p_delay = 1.0 - q; // P(delay = 1)
-    for j in 1..=horizon {
+    for _ in 1..=horizon {
         // V(j): gate open and the parent's detector ready at age j.
         let mut v = full;
         for a in k0..k1 {
@@ -434,7 +434,7 @@ mod tests {
         assert!((s - 1.0).abs() < 1e-9, "{s}");
         // Long dead time, short delays (tau << k0): only the parent's own
         // cycle matters, V(j) = (1 - pi)^(j - k0) for j in [k0, 2 k0).
-        let (k0, pi) = (100usize, 0.01);
+        let (k0, pi) = (100usize, 0.01f64);
         let tau = 5.0;
         let q: f64 = (-1.0f64 / tau).exp();
         let want: f64 = (k0..2 * k0)
