@@ -933,7 +933,8 @@ mod tests {
             LIM,
             &OperatingPoint::from_config(&cfg),
             100.0,
-           , 10_000_000);
+            10_000_000,
+        );
         let opt = optimize(&cfg, LIM, 100.0, 10_000_000);
         assert!(opt.secret_bits_per_pulse >= base.secret_bits_per_pulse);
         let [m1, m2, m3] = opt.intensities;
