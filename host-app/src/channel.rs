@@ -141,7 +141,11 @@ pub fn apply(cfg: &LinkConfig, p: &mut LinkParams) {
                 .max(64);
             p.schedule = Some(ChannelSchedule {
                 step_slots,
-                mean: pts.iter().map(|q| q.transmittance).collect::<Vec<_>>().into(),
+                mean: pts
+                    .iter()
+                    .map(|q| q.transmittance)
+                    .collect::<Vec<_>>()
+                    .into(),
                 background: Vec::new().into(),
                 log_variance: 0.0,
                 rho: 0.0,

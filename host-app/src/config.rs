@@ -412,7 +412,11 @@ impl LinkConfig {
             ("channel.free_space.wavelength_nm", f.wavelength_nm, true),
             ("channel.free_space.tx_aperture_m", f.tx_aperture_m, false),
             ("channel.free_space.rx_aperture_m", f.rx_aperture_m, true),
-            ("channel.free_space.divergence_urad", f.divergence_urad, false),
+            (
+                "channel.free_space.divergence_urad",
+                f.divergence_urad,
+                false,
+            ),
             ("channel.free_space.visibility_km", f.visibility_km, true),
             (
                 "channel.free_space.scintillation_index",

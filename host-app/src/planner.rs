@@ -25,11 +25,11 @@
 //! Both: n_{B,k} = N p_k q_B^2 R_k, m_{B,k} = N p_k q_B^2 e_k, with N chosen
 //! so that sum_k n_{Z,k} = n_Z (the block size); lambda_EC = f n_Z h(E_Z).
 
+use crate::config::ChannelKind;
 use crate::config::LinkConfig;
 use crate::estimation::{
     binary_entropy, estimate, key_length_unchecked, secret_key_bits, DecoyCounts, DecoyParams,
 };
-use crate::config::ChannelKind;
 use qkd_sim::physics::free_space::lognormal_quadrature;
 use qkd_sim::physics::receiver::{expected_rates, ReceiverInputs};
 use serde::{Deserialize, Serialize};
@@ -390,7 +390,14 @@ pub fn plan_pass(cfg: &LinkConfig, model: DetectorModel, block_bits: Option<u64>
                 let p_n = 1.0
                     - (1.0 - d.dark_count_per_gate)
                         * (1.0 - link.channel.background_counts_per_gate);
-                lim2014_rates(cfg, &op, d.efficiency * q.transmittance, p_n, &mut r, &mut e);
+                lim2014_rates(
+                    cfg,
+                    &op,
+                    d.efficiency * q.transmittance,
+                    p_n,
+                    &mut r,
+                    &mut e,
+                );
             }
             DetectorModel::Detailed => {
                 let mut inp = ReceiverInputs::from_link(&link);
@@ -647,15 +654,17 @@ fn nelder_mead(
 /// (mu3 fixed) under mu1 > mu2 + mu3, mu2 > mu3: Nelder-Mead from the
 /// configured point and from a fixed set of other starts, each restarted
 /// from its optimum until it stops improving. Deterministic.
-pub fn optimize(
-    cfg: &LinkConfig,
-    model: DetectorModel,
-    distance_km: f64,
-    block_bits: u64,
-) -> Plan {
+pub fn optimize(cfg: &LinkConfig, model: DetectorModel, distance_km: f64, block_bits: u64) -> Plan {
     let mu3 = cfg.source.intensities[2];
-    let f =
-        |x: &[f64; 5]| objective(cfg, model, &to_point(x, mu3), distance_km, block_bits as f64);
+    let f = |x: &[f64; 5]| {
+        objective(
+            cfg,
+            model,
+            &to_point(x, mu3),
+            distance_km,
+            block_bits as f64,
+        )
+    };
     let c = OperatingPoint::from_config(cfg);
     let starts = [
         [
@@ -868,17 +877,22 @@ mod tests {
             let (mu, pk) = ([0.42, 0.23, 0.0002], [0.31, 0.51, 0.18]);
             let d = mu.map(|m: f64| 1.0 - (1.0 - 2.0 * p_dc) * (-eta_sys * m).exp());
             let r = d.map(|dk| dk * (1.0 + p_ap));
-            let e = [0, 1, 2].map(|k| {
-                p_dc + e_mis * (1.0 - (-eta_sys * mu[k]).exp()) + p_ap * d[k] / 2.0
-            });
+            let e = [0, 1, 2]
+                .map(|k| p_dc + e_mis * (1.0 - (-eta_sys * mu[k]).exp()) + p_ap * d[k] / 2.0);
             // n_Z = sum_k N p_k q_Z^2 R_k = 1e6 fixes N.
             let big_n = 1e6 / (0..3).map(|k| pk[k] * qz * qz * r[k]).sum::<f64>();
             assert!((n / big_n - 1.0).abs() < 1e-12, "{km}: N {n} vs {big_n}");
             for k in 0..3 {
                 let close = |a: f64, b: f64| (a / b - 1.0).abs() < 1e-12;
                 assert!(close(counts.n_z[k], big_n * pk[k] * qz * qz * r[k]));
-                assert!(close(counts.n_x[k], big_n * pk[k] * (1.0 - qz).powi(2) * r[k]));
-                assert!(close(counts.m_x[k], big_n * pk[k] * (1.0 - qz).powi(2) * e[k]));
+                assert!(close(
+                    counts.n_x[k],
+                    big_n * pk[k] * (1.0 - qz).powi(2) * r[k]
+                ));
+                assert!(close(
+                    counts.m_x[k],
+                    big_n * pk[k] * (1.0 - qz).powi(2) * e[k]
+                ));
                 assert!(close(m_z[k], big_n * pk[k] * qz * qz * e[k]));
             }
         }

@@ -125,7 +125,11 @@ fn dead_time_comparable_to_the_afterpulse_time_constant() {
 // The defaults at 25 km: 1 us dead time hides almost every afterpulse.
 #[test]
 fn default_detector_at_25_km() {
-    check("default_detector_at_25_km", link(25.0, 1000.0, 0.04), 1 << 24);
+    check(
+        "default_detector_at_25_km",
+        link(25.0, 1000.0, 0.04),
+        1 << 24,
+    );
 }
 
 /// Distinct slots with a DETECTION in `[lo, hi)`.

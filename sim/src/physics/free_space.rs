@@ -74,7 +74,11 @@ impl FreeSpaceParams {
         for (f, v, positive) in [
             ("channel.free_space.range_m", self.range_m, false),
             ("channel.free_space.wavelength_nm", self.wavelength_nm, true),
-            ("channel.free_space.tx_aperture_m", self.tx_aperture_m, false),
+            (
+                "channel.free_space.tx_aperture_m",
+                self.tx_aperture_m,
+                false,
+            ),
             ("channel.free_space.rx_aperture_m", self.rx_aperture_m, true),
             (
                 "channel.free_space.divergence_urad",
@@ -126,7 +130,9 @@ impl FreeSpaceParams {
 
     /// Fraction of the beam the receiver aperture collects.
     pub fn geometric_transmittance(&self) -> f64 {
-        (self.rx_aperture_m / self.beam_diameter_m()).powi(2).min(1.0)
+        (self.rx_aperture_m / self.beam_diameter_m())
+            .powi(2)
+            .min(1.0)
     }
 
     /// Kim model attenuation coefficient, 1/km.

@@ -164,10 +164,7 @@ impl LinkParams {
                 return Err(bad("schedule.rho", sc.rho));
             }
             if !matches!(self.attack.kind, AttackKind::None) {
-                return Err(bad(
-                    "attack on a time-varying channel (not modelled)",
-                    0.0,
-                ));
+                return Err(bad("attack on a time-varying channel (not modelled)", 0.0));
             }
         }
         if !matches!(self.lanes, 1 | 2 | 4 | 8) {

@@ -85,7 +85,10 @@ impl SatellitePassParams {
             ));
         }
         if !(self.rx_aperture_m > 0.0 && self.rx_aperture_m.is_finite()) {
-            return Err(bad("channel.satellite_pass.rx_aperture_m", self.rx_aperture_m));
+            return Err(bad(
+                "channel.satellite_pass.rx_aperture_m",
+                self.rx_aperture_m,
+            ));
         }
         if !(self.tx_aperture_m >= 0.0 && self.divergence_urad > 0.0) {
             return Err(bad(
@@ -215,7 +218,10 @@ mod tests {
         let (e0, g0) = p.geometry_at(0.0);
         assert!((e0 - 50.0).abs() < 1e-9 && (g0 - r50).abs() < 1e-6);
         let (e1, g1) = p.geometry_at(p.duration_s() / 2.0);
-        assert!((e1 - 20.0).abs() < 1e-6 && (g1 - r20).abs() < 1e-3, "{e1} {g1}");
+        assert!(
+            (e1 - 20.0).abs() < 1e-6 && (g1 - r20).abs() < 1e-3,
+            "{e1} {g1}"
+        );
     }
 
     // By hand: omega = sqrt(398600.4418 / 6871^3) = 1.108508e-3 rad/s;
