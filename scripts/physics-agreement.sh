@@ -6,7 +6,9 @@
 # probability, block size). The planner uses the EC efficiency the run
 # measured (a property of Cascade, not of the link). Prints a Markdown table
 # (docs/link-physics.md holds its last output).
-# Usage: bash scripts/physics-agreement.sh [quick]   (quick: fewer pulses)
+# Usage: bash scripts/physics-agreement.sh [quick|full] [SWEEP] [FROM]
+# (quick: 2 blocks per point instead of 4; SWEEP: only that sweep; FROM:
+# skip the first FROM points)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # QKD_HOST_BIN: an already built release binary (skips the build).
@@ -26,7 +28,6 @@ points=(
   "distance       0   1000 0.04 1e6"
   "distance       25  1000 0.04 1e6"
   "distance       100 1000 0.04 1e6"
-  "distance       150 1000 0.04 1e6"
   "dead-time      25  3.2  0.04 1e6"
   "dead-time      25  100  0.04 1e6"
   "dead-time      25  10000 0.04 1e6"
@@ -35,11 +36,18 @@ points=(
   "afterpulse     25  1000 0.10 1e6"
   "block          25  1000 0.04 1e5"
   "block          25  1000 0.04 1e7"
+  "distance       150 1000 0.04 1e6"
 )
+# Only the points whose sweep name matches $2 (all when empty), from the $3-th on.
+only=${2:-}
+from=${3:-0}
 echo "| sweep | km | dead time (ns) | p_ap | n_Z | pulses | run bits/block-pulse | planner | ratio | run QBER Z | planner | ratio | f (run) | wall (s) |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+i=0
 for p in "${points[@]}"; do
+  i=$((i + 1))
   read -r name km dead ap block <<<"$p"
+  if [ "$i" -le "$from" ] || { [ -n "$only" ] && [ "$name" != "$only" ]; }; then continue; fi
   cat > "$tmp/link.toml" <<TOML
 [channel]
 length_km = $km
