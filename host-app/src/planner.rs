@@ -422,11 +422,14 @@ pub fn plan_pass(cfg: &LinkConfig, model: DetectorModel, block_bits: Option<u64>
     let block = block_bits.map_or(n_z.floor(), |b| b as f64);
     if block_bits.is_some() && n_z > 0.0 {
         let f = block / n_z;
-        for k in 0..3 {
-            counts.n_z[k] *= f;
-            counts.n_x[k] *= f;
-            counts.m_x[k] *= f;
-            m_z[k] *= f;
+        for v in counts
+            .n_z
+            .iter_mut()
+            .chain(counts.n_x.iter_mut())
+            .chain(counts.m_x.iter_mut())
+            .chain(m_z.iter_mut())
+        {
+            *v *= f;
         }
         pulses *= f;
     }

@@ -94,11 +94,12 @@ fn check(name: &str, p: LinkParams, slots: u64) {
 }
 
 fn link(km: f64, dead_time_ns: f64, afterpulse: f64) -> LinkParams {
-    let mut p = LinkParams::default();
-    p.channel = ChannelParams::fiber(km, 0.2, 0.0);
-    p.detector.dead_time_ns = dead_time_ns;
-    p.detector.afterpulse_probability = afterpulse;
-    LinkParams::new(p.source, p.channel, p.detector)
+    let d = qkd_sim::physics::DetectorParams {
+        dead_time_ns,
+        afterpulse_probability: afterpulse,
+        ..Default::default()
+    };
+    LinkParams::new(Default::default(), ChannelParams::fiber(km, 0.2, 0.0), d)
 }
 
 // Afterpulses nearly all survive a one-slot dead time; the APD recovery
