@@ -51,6 +51,7 @@ fn check_config_with(cfg: LinkConfig, rate: bool) {
         seed: 11,
         progress: false,
         attack: qkd_sim::physics::AttackConfig::default(),
+        psk_bytes: qkd_host::run::DEFAULT_RUN_PSK_BYTES,
     };
     let (s, _) = run(&opts).expect("run");
     let (plan, f) = planner::beside_run(&cfg, s.ec_efficiency);
