@@ -185,15 +185,19 @@ impl Shared {
                 .filter(|t| t.eve_knows && !t.invalid)
                 .map(|t| t.slot),
         );
+        let mut words = Vec::new();
         for (q, recs) in self.queues.iter_mut().zip([&out.alice, &out.bob]) {
-            let mut words = Vec::new();
+            words.clear();
             for r in recs.iter() {
                 // Records built by the link are always encodable.
                 if r.encode(&mut words).is_err() {
                     continue;
                 }
             }
-            q.extend(words.iter().flat_map(|w| w.to_le_bytes()));
+            q.reserve(words.len() * 8);
+            for w in &words {
+                q.extend(&w.to_le_bytes());
+            }
         }
         let link = match &mut self.link {
             Engine::Fast(l) => l,
@@ -272,9 +276,11 @@ impl EventSource for SimStream {
             });
         }
         let n = buf.len().min(q.len());
-        for (b, x) in buf.iter_mut().zip(q.drain(..n)) {
-            *b = x;
-        }
+        let (front, back) = q.as_slices();
+        let k = n.min(front.len());
+        buf[..k].copy_from_slice(&front[..k]);
+        buf[k..n].copy_from_slice(&back[..n - k]);
+        q.drain(..n);
         Ok(n)
     }
 }
