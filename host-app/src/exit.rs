@@ -146,9 +146,10 @@ pub fn run_code(e: &crate::run::RunError) -> ExitCode {
     use crate::run::RunError as E;
     match e {
         E::Sim(_) => ExitCode::Config,
-        E::Driver(_) => ExitCode::Device,
+        E::Driver(_) | E::Sift(_) => ExitCode::Device,
         E::Auth(_) => ExitCode::Link,
-        E::Thread => ExitCode::Internal,
+        E::KeyOutput(_) => ExitCode::KeyStore,
+        E::Thread(_) => ExitCode::Internal,
     }
 }
 

@@ -710,16 +710,26 @@ fn run(a: RunArgs) -> Result<()> {
         attack,
         psk_bytes: qkd_host::run::DEFAULT_RUN_PSK_BYTES,
     };
-    let (s, keys) = qkd_host::run::run(&opts).context("running the simulated link")?;
+    // Keys are written as the run makes them (it keeps none in memory).
     if let Some(dir) = &a.key_out {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        for (i, (ka, kb)) in keys.iter().enumerate() {
-            qkd_keyproc::keyfile::write_key_file(&dir.join(format!("block{i:04}.alice.key")), ka)
-                .with_context(|| format!("writing key {i}"))?;
-            qkd_keyproc::keyfile::write_key_file(&dir.join(format!("block{i:04}.bob.key")), kb)
-                .with_context(|| format!("writing key {i}"))?;
-        }
     }
+    let mut written = 0usize;
+    let s = qkd_host::run::run_streaming(&opts, |ka, kb| {
+        let Some(dir) = &a.key_out else {
+            return Ok(());
+        };
+        let i = written;
+        written += 1;
+        for (side, k) in [("alice", &ka), ("bob", &kb)] {
+            let path = dir.join(format!("block{i:04}.{side}.key"));
+            qkd_keyproc::keyfile::write_key_file(&path, k).map_err(|e| {
+                qkd_host::run::RunError::KeyOutput(format!("writing {}: {e}", path.display()))
+            })?;
+        }
+        Ok(())
+    })
+    .context("running the simulated link")?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&s)?);
     } else {

@@ -1,11 +1,6 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! `qkd-host run`: a whole simulated QKD link on one machine (issue 7).
-//!
-//! ```text
-//!  qkd-sim FastLink (physics + gateware semantics)
-//!     ├── sim:alice ──▶ driver StreamReader ──▶ AlicePipeline ◀┐ authenticated
-//!     └── sim:bob   ──▶ driver StreamReader ──▶ BobPipeline  ◀─┘ in-process channel
-//! ```
+//! `qkd-host run`: a whole simulated QKD link on one machine, streamed on
+//! three threads with bounded queues (see [`run_streaming`]).
 //!
 //! The devices are opened by URI through `qkd_driver::open_with` with the
 //! `qkd_sim` provider, so the same header checks, stream decoder and loss
@@ -13,15 +8,22 @@
 //! compressed form described in `sim/src/physics/README.md` (only the
 //! hardware-identical ALICE_SYMBOLS records that contain a detection slot),
 //! so gaps between her records are expected and are not losses.
+//!
+//! Memory does not grow with the run's length: the simulator holds one
+//! chunk, each queue `QUEUE_PIECES` pieces, each pipeline one window of
+//! unsifted data plus the sifted bits of one block, and keys leave as they
+//! are made. What still grows is the simulator's list of the slots Eve
+//! knows (empty without an attack) and one summary per block.
 
 use crate::config::LinkConfig;
 use crate::pipeline::{
     random_psk, AbortReason, AlicePipeline, BlockOutcome, BlockSummary, BobPipeline, PipelineConfig,
 };
-use qkd_abi::records::Record;
+use crate::sifting::{SiftError, SiftStats};
+use qkd_abi::records::{CounterId, Record};
 use qkd_abi::Role;
 use qkd_driver::stream::StreamReader;
-use qkd_driver::Batch;
+use qkd_driver::{Batch, EventSource};
 use qkd_keyproc::auth::{AuthChannel, KeyPool, Role as AuthRole};
 use qkd_keyproc::channel::InProcChannel;
 use qkd_keyproc::SecretKey;
@@ -31,6 +33,10 @@ use qkd_sim::physics::device::SimProvider;
 use qkd_sim::physics::link::LinkParams;
 use qkd_sim::physics::source::SourceParams;
 use serde::Serialize;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What to run.
@@ -70,9 +76,15 @@ pub enum RunError {
     /// The pre-shared key could not seed the authentication pool.
     #[error("authentication pool: {0}")]
     Auth(String),
-    /// A pipeline thread panicked.
-    #[error("the Bob pipeline thread panicked")]
-    Thread,
+    /// Alice's stream could not be sifted.
+    #[error("sifting Alice's stream: {0}")]
+    Sift(#[from] SiftError),
+    /// Handing a key pair over failed (e.g. writing a key file).
+    #[error("key output: {0}")]
+    KeyOutput(String),
+    /// A thread of the run could not start or panicked.
+    #[error("the {0} thread could not start or panicked")]
+    Thread(&'static str),
 }
 
 /// Summary of a run (`--json` prints it).
@@ -150,6 +162,33 @@ pub struct RunSummary {
     pub alarm_latched_at_slot: Option<u64>,
     /// Wall time of the run in seconds.
     pub wall_seconds: f64,
+    /// CPU seconds (user + system) of each thread of the run.
+    pub thread_cpu_seconds: ThreadCpu,
+}
+
+/// CPU seconds (user + system) per thread, from `/proc/thread-self/stat`
+/// (zero where that cannot be read).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ThreadCpu {
+    /// The simulated link and its two device streams' bytes.
+    pub link: f64,
+    /// Alice: stream decoding, sifting, estimation, Cascade replies, PA.
+    pub alice: f64,
+    /// Bob: stream decoding, sifting, estimation, Cascade, PA.
+    pub bob: f64,
+}
+
+/// This thread's CPU time (user + system) in seconds, 0 if unknown.
+fn thread_cpu_seconds() -> f64 {
+    let read = || -> Option<f64> {
+        let s = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
+        let rest = s.get(s.rfind(')')? + 2..)?;
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+        // USER_HZ is 100 on Linux.
+        Some(ticks / 100.0)
+    };
+    read().unwrap_or(0.0)
 }
 
 /// QBER figures.
@@ -200,110 +239,396 @@ pub fn link_params(
     p
 }
 
-/// One side's decoded stream, accumulated.
-#[derive(Default)]
-struct Collected {
-    /// The stream as qkd-abi records (Alice's side).
-    records: Vec<Record>,
-    /// The stream as the driver's decoder batched it (Bob's side): his
-    /// detections stay in the decoder's compact form (16 bytes, full slot)
-    /// and go to the sifter as they are (`BobSifter::push_batch`).
-    batches: Vec<Batch>,
-    keep_batches: bool,
+/// Slots the simulated link advances per refill (`SimProvider` chunk).
+/// Both sides' records of one chunk are queued at once, so this bounds
+/// what waits in the simulator: at 10 km about 6 MB of Alice's stream.
+pub const CHUNK_SLOTS: u64 = 1 << 22;
+/// Chunks per data window: the pipelines take a window at a time, then
+/// sift it (one announce/reply round at least).
+pub const CHUNKS_PER_WINDOW: u64 = 4;
+/// Bytes per piece handed from the link thread to a side's reader.
+const PIECE_BYTES: usize = 1 << 20;
+/// Pieces queued per side between the link thread and the pipelines.
+const QUEUE_PIECES: usize = 8;
+
+/// What the link thread hands to one side.
+enum Piece {
+    /// Raw stream bytes, as the device gave them.
+    Bytes(Vec<u8>),
+    /// The window ends here (both sides get it at the same point).
+    WindowEnd,
+}
+
+/// A device stream as the link thread forwards it: bytes until the next
+/// window end, then `Ok(0)` once (with `window_end` set), and
+/// `StreamEnded` when the link thread is done. Emptied buffers go back to
+/// the link thread for reuse.
+struct PieceSource {
+    rx: Receiver<Piece>,
+    recycle: Sender<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+    window_end: Arc<AtomicBool>,
+    name: &'static str,
+}
+
+impl EventSource for PieceSource {
+    fn read_bytes(&mut self, buf: &mut [u8], _timeout: Duration) -> qkd_driver::Result<usize> {
+        if self.pos >= self.cur.len() {
+            match self.rx.recv() {
+                Ok(Piece::Bytes(b)) => {
+                    let done = std::mem::replace(&mut self.cur, b);
+                    if done.capacity() > 0 {
+                        let _ = self.recycle.send(done);
+                    }
+                    self.pos = 0;
+                }
+                Ok(Piece::WindowEnd) => {
+                    self.window_end.store(true, Ordering::Relaxed);
+                    return Ok(0);
+                }
+                Err(_) => {
+                    return Err(qkd_driver::Error::StreamEnded {
+                        path: self.name.into(),
+                    })
+                }
+            }
+        }
+        let n = buf.len().min(self.cur.len() - self.pos);
+        buf[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// One side's end of the link thread.
+struct Outlet {
+    src: Box<dyn EventSource>,
+    tx: SyncSender<Piece>,
+    recycle: Receiver<Vec<u8>>,
+    ended: bool,
+    /// The reader went away (its pipeline stopped).
+    closed: bool,
+}
+
+impl Outlet {
+    /// Forward what the simulated device holds now (its refill queues one
+    /// chunk for both sides): read until a read comes back short.
+    fn drain(&mut self) -> Result<(), RunError> {
+        while !(self.ended || self.closed) {
+            let mut buf = self.recycle.try_recv().unwrap_or_default();
+            buf.resize(PIECE_BYTES, 0);
+            match self.src.read_bytes(&mut buf, Duration::from_secs(5)) {
+                Ok(n) => {
+                    buf.truncate(n);
+                    if n > 0 && self.tx.send(Piece::Bytes(buf)).is_err() {
+                        self.closed = true;
+                    }
+                    if n < PIECE_BYTES {
+                        return Ok(());
+                    }
+                }
+                Err(qkd_driver::Error::StreamEnded { .. }) => self.ended = true,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    fn window_end(&mut self) {
+        if !self.closed && self.tx.send(Piece::WindowEnd).is_err() {
+            self.closed = true;
+        }
+    }
+}
+
+/// The link thread: runs the simulated link chunk by chunk and forwards
+/// both devices' raw streams, cut into windows of `CHUNKS_PER_WINDOW`
+/// chunks. Each window is sent whole to Bob, then whole to Alice, before
+/// anything of the next one; as the pipelines take window w at the same
+/// protocol step, a full queue can only wait for a side that is about to
+/// read it, so the bounded queues cannot deadlock.
+fn pump(mut alice: Outlet, mut bob: Outlet) -> Result<f64, RunError> {
+    let mut chunks = 0u64;
+    // Until both streams have ended or both readers have gone.
+    let finished = |a: &Outlet, b: &Outlet| (a.ended && b.ended) || (a.closed && b.closed);
+    while !finished(&alice, &bob) {
+        bob.drain()?;
+        alice.drain()?;
+        chunks += 1;
+        if chunks % CHUNKS_PER_WINDOW == 0 || (alice.ended && bob.ended) {
+            bob.window_end();
+            alice.window_end();
+        }
+    }
+    Ok(thread_cpu_seconds())
+}
+
+/// One side's device stream, decoded window by window.
+struct Feed {
+    reader: StreamReader<PieceSource>,
+    window_end: Arc<AtomicBool>,
+    batch: Batch,
+    /// DETECTION records decoded (valid and invalid).
     detections: u64,
     lost_records: u64,
-    ended: bool,
+    /// OR of the `AlarmsSeen` counters of the STATUS records.
+    alarms: u64,
+    progress: Option<indicatif::ProgressBar>,
 }
 
-/// Read one batch of `reader` into `c`; returns the highest slot seen.
-fn read_batch(
-    reader: &mut StreamReader<Box<dyn qkd_driver::EventSource>>,
-    c: &mut Collected,
-) -> Result<Option<u64>, RunError> {
-    let b = reader.next_batch(Duration::from_secs(5))?;
-    c.lost_records += b.loss.lost_records;
-    c.ended = b.end_of_stream;
-    let mut slot = None;
-    if c.keep_batches {
-        c.detections += b.detections.len() as u64;
-        slot = b
-            .records
-            .iter()
-            .rev()
-            .find(|r| matches!(r.record, Record::Status(_) | Record::AliceSymbols(_)))
-            .map(|r| r.slot);
-        let mut b = b;
-        // A batch's vectors are sized for a whole read buffer; keep only
-        // what it holds.
-        if b.detections.capacity() > 2 * b.detections.len() {
-            b.detections.shrink_to_fit();
+impl Feed {
+    /// Decode the next window, handing each batch to `push`; false when
+    /// the stream had ended before it.
+    fn next_window(
+        &mut self,
+        mut push: impl FnMut(&mut Batch) -> Result<(), RunError>,
+    ) -> Result<bool, RunError> {
+        if self.reader.is_ended() {
+            return Ok(false);
         }
-        c.batches.push(b);
-        return Ok(slot);
-    }
-    for item in b.iter() {
-        match item {
-            qkd_driver::stream::BatchItem::Detection(d) => {
-                c.detections += 1;
-                c.records.push(Record::Detection(d.to_record()));
-            }
-            qkd_driver::stream::BatchItem::Record(r) => {
-                if let Record::Status(_) | Record::AliceSymbols(_) = &r.record {
-                    slot = Some(r.slot);
+        loop {
+            self.reader
+                .fill_batch(&mut self.batch, Duration::from_secs(5))?;
+            let b = &mut self.batch;
+            self.lost_records += b.loss.lost_records;
+            self.detections += b.detections.len() as u64;
+            let mut status_slot = None;
+            for r in &b.records {
+                if let Record::Status(s) = &r.record {
+                    self.alarms |= s.get(CounterId::AlarmsSeen).unwrap_or(0);
+                    status_slot = Some(r.slot);
                 }
-                c.records.push(r.record.clone());
+            }
+            if let (Some(bar), Some(slot)) = (&self.progress, status_slot) {
+                bar.set_position(slot & qkd_abi::records::SLOT_MASK);
+            }
+            push(b)?;
+            if self.window_end.swap(false, Ordering::Relaxed) || b.end_of_stream {
+                return Ok(true);
             }
         }
     }
-    Ok(slot)
 }
 
-/// Read both devices' streams to their end, alternating so that the
-/// simulated link never buffers more than a chunk for either side.
-fn read_both(
-    alice_dev: &mut qkd_driver::Device,
-    bob_dev: &mut qkd_driver::Device,
-    bar: Option<&indicatif::ProgressBar>,
-) -> Result<(Collected, Collected), RunError> {
-    let mut ra = StreamReader::new(alice_dev.take_events()?);
-    let mut rb = StreamReader::new(bob_dev.take_events()?);
-    let (mut a, mut b) = (Collected::default(), Collected::default());
-    b.keep_batches = true;
-    while !(a.ended && b.ended) {
-        if !b.ended {
-            if let (Some(slot), Some(bar)) = (read_batch(&mut rb, &mut b)?, bar) {
-                bar.set_position(slot);
+/// One end of the link as its thread drives it.
+trait End: Send {
+    fn run_block(&mut self) -> BlockOutcome;
+    fn push(&mut self, b: &mut Batch) -> Result<(), RunError>;
+    fn pop_key(&mut self) -> Option<SecretKey>;
+    fn sift_stats(&self) -> SiftStats;
+    /// Pads left in the authentication pool (send, receive).
+    fn pool_pads(&mut self) -> (u64, u64);
+}
+
+impl End for AlicePipeline<InProcChannel> {
+    fn run_block(&mut self) -> BlockOutcome {
+        AlicePipeline::run_block(self)
+    }
+    fn push(&mut self, b: &mut Batch) -> Result<(), RunError> {
+        // Alice's stream has no detections: her records, in order.
+        let records: Vec<Record> = b.records.drain(..).map(|r| r.record).collect();
+        Ok(self.push_records(&records)?)
+    }
+    fn pop_key(&mut self) -> Option<SecretKey> {
+        self.keys().pop().map(|(_, k)| k)
+    }
+    fn sift_stats(&self) -> SiftStats {
+        AlicePipeline::sift_stats(self).clone()
+    }
+    fn pool_pads(&mut self) -> (u64, u64) {
+        let p = self.channel().pool();
+        (p.send_pads() as u64, p.recv_pads() as u64)
+    }
+}
+
+impl End for BobPipeline<InProcChannel> {
+    fn run_block(&mut self) -> BlockOutcome {
+        BobPipeline::run_block(self)
+    }
+    fn push(&mut self, b: &mut Batch) -> Result<(), RunError> {
+        self.push_batch(b);
+        Ok(())
+    }
+    fn pop_key(&mut self) -> Option<SecretKey> {
+        self.keys().pop().map(|(_, k)| k)
+    }
+    fn sift_stats(&self) -> SiftStats {
+        BobPipeline::sift_stats(self).clone()
+    }
+    fn pool_pads(&mut self) -> (u64, u64) {
+        let p = self.channel().pool();
+        (p.send_pads() as u64, p.recv_pads() as u64)
+    }
+}
+
+/// What one end reports when its thread ends.
+struct EndReport {
+    /// Summaries of the blocks processed (with key or aborted), in order.
+    blocks: Vec<BlockSummary>,
+    /// Sifted Z bits waiting for a block when the stream ended.
+    z_bits_waiting: u64,
+    stats: SiftStats,
+    detections: u64,
+    lost_records: u64,
+    alarms: u64,
+    cpu_seconds: f64,
+    /// Pads left in the authentication pool at the end (send, receive).
+    pool_pads: (u64, u64),
+    /// Why key production paused, if it did.
+    paused: Option<String>,
+}
+
+/// Which end a key comes from.
+#[derive(Clone, Copy)]
+enum Side {
+    Alice = 0,
+    Bob = 1,
+}
+
+/// Drive one end: a block whenever the data allows, a new window when it
+/// does not, until the stream ends or the session breaks. Keys go to
+/// `keys` as they are made.
+fn drive(
+    mut end: impl End,
+    mut feed: Feed,
+    side: Side,
+    keys: Sender<(Side, SecretKey)>,
+) -> Result<EndReport, RunError> {
+    let mut blocks = Vec::new();
+    let mut z_bits_waiting = 0;
+    let mut paused = None;
+    loop {
+        let o = end.run_block();
+        while let Some(k) = end.pop_key() {
+            let _ = keys.send((side, k));
+        }
+        match o {
+            BlockOutcome::NotEnoughData { z_bits_waiting: z } => {
+                z_bits_waiting = z;
+                if !feed.next_window(|b| end.push(b))? {
+                    break;
+                }
+            }
+            BlockOutcome::Key(s) => blocks.push(s),
+            BlockOutcome::Paused {
+                send_pads,
+                recv_pads,
+                needed,
+            } => {
+                paused = Some(format!(
+                    "the authentication pad pool holds {send_pads} send and {recv_pads} \
+                     receive pads; a block needs {needed} per direction"
+                ));
+                break;
+            }
+            BlockOutcome::Aborted(s) => {
+                let stop = matches!(s.abort, Some(AbortReason::SessionBroken));
+                blocks.push(s);
+                if stop {
+                    break;
+                }
             }
         }
-        if !a.ended {
-            read_batch(&mut ra, &mut a)?;
-        }
     }
-    Ok((a, b))
+    if let Some(bar) = &feed.progress {
+        bar.finish_and_clear();
+    }
+    Ok(EndReport {
+        blocks,
+        z_bits_waiting,
+        stats: end.sift_stats(),
+        detections: feed.detections,
+        lost_records: feed.lost_records,
+        alarms: feed.alarms,
+        cpu_seconds: thread_cpu_seconds(),
+        pool_pads: end.pool_pads(),
+        paused,
+    })
 }
 
-/// Whether the link goes on after this block: after a key or an aborted
-/// block, yes (the next block starts fresh); not when the data ran out or
-/// the authenticated session broke.
-fn continues(o: &BlockOutcome) -> bool {
-    match o {
-        BlockOutcome::Key(_) => true,
-        BlockOutcome::Aborted(s) => !matches!(s.abort, Some(AbortReason::SessionBroken)),
-        _ => false,
-    }
+/// Open one side's device, and the outlet and feed that carry its stream
+/// from the link thread to its pipeline thread.
+fn open_side(
+    provider: &SimProvider,
+    role: Role,
+    progress: Option<indicatif::ProgressBar>,
+) -> Result<(Outlet, Feed), RunError> {
+    let name = match role {
+        Role::Alice => "sim:alice?link=run",
+        Role::Bob => "sim:bob?link=run",
+    };
+    let mut dev = qkd_driver::open_with(name, provider, Some(role))?;
+    let (tx, rx) = sync_channel(QUEUE_PIECES);
+    let (recycle_tx, recycle_rx) = channel();
+    let window_end = Arc::new(AtomicBool::new(false));
+    let outlet = Outlet {
+        src: dev.take_events()?,
+        tx,
+        recycle: recycle_rx,
+        ended: false,
+        closed: false,
+    };
+    let feed = Feed {
+        reader: StreamReader::new(PieceSource {
+            rx,
+            recycle: recycle_tx,
+            cur: Vec::new(),
+            pos: 0,
+            window_end: window_end.clone(),
+            name,
+        }),
+        window_end,
+        batch: Batch::default(),
+        detections: 0,
+        lost_records: 0,
+        alarms: 0,
+        progress,
+    };
+    Ok((outlet, feed))
 }
 
-/// Run a simulated link end to end.
+fn join<T>(
+    h: std::thread::JoinHandle<Result<T, RunError>>,
+    name: &'static str,
+) -> Result<T, RunError> {
+    h.join().map_err(|_| RunError::Thread(name))?
+}
+
+/// Run a simulated link end to end; returns the summary and the key pairs
+/// (Alice's, Bob's) of the completed blocks. [`run_streaming`] hands the
+/// keys over as they are made instead of keeping them.
 pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>), RunError> {
+    let mut pairs = Vec::new();
+    let s = run_streaming(opts, |a, b| {
+        pairs.push((a, b));
+        Ok(())
+    })?;
+    Ok((s, pairs))
+}
+
+/// Run a simulated link end to end, in memory independent of its length:
+///
+/// ```text
+///  link thread: FastLink chunk by chunk ── sim:alice bytes ─▶ [queue] ─▶ Alice thread: driver StreamReader ─▶ AlicePipeline ◀┐ authenticated
+///                                      └── sim:bob bytes   ─▶ [queue] ─▶ Bob thread:   driver StreamReader ─▶ BobPipeline   ◀┘ in-process channel
+/// ```
+///
+/// The queues are bounded (`QUEUE_PIECES` pieces of `PIECE_BYTES`), the
+/// pipelines take the streams a window at a time (`CHUNKS_PER_WINDOW`
+/// chunks of `CHUNK_SLOTS` slots) and forget what they have sifted, and
+/// every key pair goes to `on_keys` (in block order) as soon as both ends
+/// have made it.
+pub fn run_streaming(
+    opts: &RunOptions,
+    mut on_keys: impl FnMut(SecretKey, SecretKey) -> Result<(), RunError>,
+) -> Result<RunSummary, RunError> {
     let t0 = Instant::now();
     let params = link_params(&opts.config, opts.attack, opts.seed);
     let provider = SimProvider::new();
     provider
-        .insert_link("run", params, opts.pulses, 1 << 24)
+        .insert_link("run", params, opts.pulses, CHUNK_SLOTS)
         .map_err(|e| RunError::Sim(e.to_string()))?;
-    let mut alice_dev = qkd_driver::open_with("sim:alice?link=run", &provider, Some(Role::Alice))?;
-    let mut bob_dev = qkd_driver::open_with("sim:bob?link=run", &provider, Some(Role::Bob))?;
-
     let bar = opts.progress.then(|| {
         let b = indicatif::ProgressBar::new(opts.pulses);
         b.set_style(
@@ -315,22 +640,8 @@ pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>
         b.set_message("link");
         b
     });
-    let (a_stream, b_stream) = read_both(&mut alice_dev, &mut bob_dev, bar.as_ref())?;
-    let (alice_records, bob_batches) = (a_stream.records, b_stream.batches);
-    let (detections, lost_records) = (
-        b_stream.detections,
-        b_stream.lost_records + a_stream.lost_records,
-    );
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
-    let alarms = bob_batches
-        .iter()
-        .flat_map(|b| &b.records)
-        .fold(0u64, |a, r| match &r.record {
-            Record::Status(s) => a | s.get(qkd_abi::records::CounterId::AlarmsSeen).unwrap_or(0),
-            _ => a,
-        });
+    let (a_out, a_feed) = open_side(&provider, Role::Alice, None)?;
+    let (b_out, b_feed) = open_side(&provider, Role::Bob, bar)?;
 
     let mut pcfg = PipelineConfig::from_link(&opts.config);
     pcfg.cascade = qkd_keyproc::cascade::CascadeConfig::option8();
@@ -353,84 +664,58 @@ pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>
     let pb =
         KeyPool::bootstrap(&psk, AuthRole::Responder).map_err(|e| RunError::Auth(e.to_string()))?;
     let (ca, cb) = InProcChannel::pair();
-    let mut alice = AlicePipeline::new(pcfg.clone(), AuthChannel::new_deferred(ca, pa));
-    let mut bob = BobPipeline::new(pcfg, AuthChannel::new_deferred(cb, pb));
-    alice
-        .push_records(&alice_records)
-        .map_err(|e| RunError::Sim(e.to_string()))?;
-    for b in &bob_batches {
-        bob.push_batch(b);
-    }
-    drop((alice_records, bob_batches));
+    let alice = AlicePipeline::new(pcfg.clone(), AuthChannel::new_deferred(ca, pa));
+    let bob = BobPipeline::new(pcfg, AuthChannel::new_deferred(cb, pb));
 
-    let bob_thread = std::thread::spawn(move || {
-        let mut outcomes = Vec::new();
-        loop {
-            let o = bob.run_block();
-            let stop = !continues(&o);
-            outcomes.push(o);
-            if stop {
-                break;
+    let (keys_tx, keys_rx) = channel();
+    let spawn = |name: &str| std::thread::Builder::new().name(name.into());
+    let link = spawn("link")
+        .spawn(move || pump(a_out, b_out))
+        .map_err(|_| RunError::Thread("link"))?;
+    let kt = keys_tx.clone();
+    let alice_t = spawn("alice")
+        .spawn(move || drive(alice, a_feed, Side::Alice, kt))
+        .map_err(|_| RunError::Thread("alice"))?;
+    let bob_t = spawn("bob")
+        .spawn(move || drive(bob, b_feed, Side::Bob, keys_tx))
+        .map_err(|_| RunError::Thread("bob"))?;
+
+    // Pair the keys as they come (the n-th of Alice's with the n-th of Bob's).
+    let mut waiting: [VecDeque<SecretKey>; 2] = Default::default();
+    let mut keys_match = true;
+    let mut delivered_bits = 0u64;
+    let mut sink_error = None;
+    for (side, k) in keys_rx {
+        waiting[side as usize].push_back(k);
+        if let (Some(_), Some(_)) = (waiting[0].front(), waiting[1].front()) {
+            let (Some(a), Some(b)) = (waiting[0].pop_front(), waiting[1].pop_front()) else {
+                continue;
+            };
+            keys_match &= a == b;
+            delivered_bits += a.len_bits().0;
+            if sink_error.is_none() {
+                if let Err(e) = on_keys(a, b) {
+                    sink_error = Some(e);
+                }
             }
         }
-        let mut keys = Vec::new();
-        while let Some(k) = bob.keys().pop() {
-            keys.push(k);
-        }
-        (outcomes, keys, bob.sift_stats().clone())
-    });
-    let mut a_out = Vec::new();
-    loop {
-        let o = alice.run_block();
-        let stop = !continues(&o);
-        a_out.push(o);
-        if stop {
-            break;
-        }
     }
-    let mut a_keys = Vec::new();
-    while let Some(k) = alice.keys().pop() {
-        a_keys.push(k);
+    keys_match &= waiting.iter().all(VecDeque::is_empty);
+    let a_rep = join(alice_t, "alice")?;
+    let b_rep = join(bob_t, "bob")?;
+    let link_cpu = join(link, "link")?;
+    if let Some(e) = sink_error {
+        return Err(e);
     }
-    let pool_pads_end = {
-        let p = alice.channel().pool();
-        [p.send_pads() as u64, p.recv_pads() as u64]
-    };
-    let paused = match a_out.last() {
-        Some(BlockOutcome::Paused {
-            send_pads,
-            recv_pads,
-            needed,
-        }) => Some(format!(
-            "the authentication pad pool holds {send_pads} send and {recv_pads} receive pads; \
-             a block needs {needed} per direction"
-        )),
-        _ => None,
-    };
-    let (b_out, b_keys, b_stats) = bob_thread.join().map_err(|_| RunError::Thread)?;
 
-    let delivered_bits: u64 = a_keys.iter().map(|(_, k)| k.len_bits().0).sum();
-    let keys_match = a_keys.len() == b_keys.len()
-        && a_keys
-            .iter()
-            .zip(&b_keys)
-            .all(|((ia, ka), (ib, kb))| ia == ib && ka == kb);
-    let summaries: Vec<&BlockSummary> = a_out.iter().filter_map(|o| o.summary()).collect();
-    let completed: Vec<&BlockSummary> = summaries
-        .iter()
-        .copied()
-        .filter(|s| s.abort.is_none())
-        .collect();
-    let aborted: Vec<&BlockSummary> = summaries
-        .iter()
-        .copied()
-        .filter(|s| s.abort.is_some())
-        .collect();
-    let waiting = match a_out.last() {
-        Some(BlockOutcome::NotEnoughData { z_bits_waiting }) => *z_bits_waiting,
-        _ => 0,
-    };
-    let _ = b_out;
+    let detections = b_rep.detections;
+    let lost_records = a_rep.lost_records + b_rep.lost_records;
+    let b_stats = b_rep.stats;
+    keys_match &= a_rep.blocks.len() == b_rep.blocks.len();
+    let summaries = &a_rep.blocks;
+    let completed: Vec<&BlockSummary> = summaries.iter().filter(|s| s.abort.is_none()).collect();
+    let aborted: Vec<&BlockSummary> = summaries.iter().filter(|s| s.abort.is_some()).collect();
+    let waiting = a_rep.z_bits_waiting;
     let eve_slots = provider.eve_known_valid_slots("run").unwrap_or_default();
     let eve_known_sifted_candidates = eve_slots
         .iter()
@@ -453,7 +738,9 @@ pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>
     let pulses = opts.pulses;
     let link_seconds = pulses as f64 / opts.config.source.pulse_rate_hz;
     let auth_bits: u64 = summaries.iter().map(|s| s.auth_consumed_bits).sum();
-    let summary = RunSummary {
+    let pool_pads_end = [a_rep.pool_pads.0, a_rep.pool_pads.1];
+    let paused = a_rep.paused.clone();
+    Ok(RunSummary {
         pulses,
         detections,
         qber: QberSummary {
@@ -490,7 +777,7 @@ pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>
             .iter()
             .filter_map(|s| s.abort.as_ref().map(|a| a.to_string()))
             .collect(),
-        alarms,
+        alarms: b_rep.alarms,
         keys_match,
         ec_efficiency: (!ec.is_empty()).then(|| ec.iter().sum::<f64>() / ec.len() as f64),
         s_z0: last.and_then(|s| s.bounds.as_ref().map(|b| b.s_z0)),
@@ -506,11 +793,10 @@ pub fn run(opts: &RunOptions) -> Result<(RunSummary, Vec<(SecretKey, SecretKey)>
         alarm_latched_at_slot: b_stats.alarm_latched_at_slot,
         z_bits_waiting: waiting,
         wall_seconds: t0.elapsed().as_secs_f64(),
-    };
-    let pairs = a_keys
-        .into_iter()
-        .zip(b_keys)
-        .map(|((_, a), (_, b))| (a, b))
-        .collect();
-    Ok((summary, pairs))
+        thread_cpu_seconds: ThreadCpu {
+            link: link_cpu,
+            alice: a_rep.cpu_seconds,
+            bob: b_rep.cpu_seconds,
+        },
+    })
 }
