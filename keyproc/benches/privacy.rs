@@ -31,6 +31,34 @@ fn bench(c: &mut Criterion) {
         );
     }
     g.finish();
+
+    // Moving to a new block's seed: a fresh hasher (plans, buffers and the
+    // seed spectrum) against `reseed` of a session's hasher (the seed
+    // spectrum only), at a block's n and a typical secret length.
+    let mut g = c.benchmark_group("privacy/toeplitz_new_seed");
+    g.sample_size(10);
+    let (n, m) = (1_000_000usize, 400_000usize);
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let seeds = [
+        BitVec::random(&mut rng, n + m - 1),
+        BitVec::random(&mut rng, n + m - 1),
+    ];
+    g.bench_function("fresh_hasher", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i += 1;
+            ToeplitzHasher::new(&seeds[i % 2], n, m).unwrap()
+        })
+    });
+    let mut h = ToeplitzHasher::new(&seeds[0], n, m).unwrap();
+    g.bench_function("reseed", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            i += 1;
+            h.reseed(&seeds[i % 2], n, m).unwrap()
+        })
+    });
+    g.finish();
 }
 
 criterion_group!(benches, bench);

@@ -57,6 +57,14 @@ pub enum PaError {
         /// Input bits.
         n: usize,
     },
+    /// A prefix longer than the hasher's output was asked for.
+    #[error("output prefix of {m} bits asked of a hasher with {max} output bits (need 1..={max})")]
+    PrefixLength {
+        /// Requested output bits.
+        m: usize,
+        /// The hasher's output length.
+        max: usize,
+    },
     /// The FFT result was too far from an integer to trust its parity.
     #[error("FFT rounding error {max_error} exceeds the guard {ROUNDING_GUARD}; result refused")]
     Rounding {
@@ -119,11 +127,21 @@ struct Chunk {
     c2r: Arc<dyn ComplexToReal<f64>>,
 }
 
-/// Toeplitz hasher for fixed (seed, n, m), with the seed spectrum precomputed.
+/// Toeplitz hasher for a (seed, n, m), with the seed spectrum precomputed.
+///
+/// A session keeps one hasher and moves it to each block's seed with
+/// [`ToeplitzHasher::reseed`]: the FFT plans (one per FFT length, kept by
+/// the planner) and every buffer (seed spectra, work arrays) are reused, so
+/// a block pays one forward FFT of its seed and no planning or allocation.
+/// With one seed for several blocks, [`ToeplitzHasher::hash_prefix`] gives
+/// the first `m' <= m` output bits: the Toeplitz matrix of the first `m'`
+/// rows, whose seed is the first `n + m' - 1` seed bits (Eq. 1).
 pub struct ToeplitzHasher {
     n: usize,
     m: usize,
     chunks: Vec<Chunk>,
+    /// Plans by FFT length (the planner keeps every plan it made).
+    planner: RealFftPlanner<f64>,
     buf: Vec<f64>,
     spec: Vec<Complex<f64>>,
     scratch: Vec<Complex<f64>>,
@@ -171,6 +189,38 @@ impl ToeplitzHasher {
         m: usize,
         min_chunks: usize,
     ) -> Result<Self, PaError> {
+        let mut h = Self {
+            n: 0,
+            m: 0,
+            chunks: Vec::new(),
+            planner: RealFftPlanner::new(),
+            buf: Vec::new(),
+            spec: Vec::new(),
+            scratch: Vec::new(),
+            last_max_error: 0.0,
+        };
+        h.reseed_with_min_chunks(seed, n, m, min_chunks)?;
+        Ok(h)
+    }
+
+    /// Move to a new seed and (n, m), keeping the plans and buffers. On
+    /// error the hasher holds no seed (every `hash` fails on the length)
+    /// until a successful call.
+    pub fn reseed(&mut self, seed: &BitVec, n: usize, m: usize) -> Result<(), PaError> {
+        self.reseed_with_min_chunks(seed, n, m, 1)
+    }
+
+    /// [`Self::reseed`] with at least `min_chunks` column chunks (as
+    /// [`Self::with_min_chunks`]).
+    pub fn reseed_with_min_chunks(
+        &mut self,
+        seed: &BitVec,
+        n: usize,
+        m: usize,
+        min_chunks: usize,
+    ) -> Result<(), PaError> {
+        self.n = 0;
+        self.m = 0;
         if m == 0 || m > n {
             return Err(PaError::OutputLength { m, n });
         }
@@ -192,33 +242,38 @@ impl ToeplitzHasher {
             }
             n_chunks *= 2;
         }
-        let mut planner = RealFftPlanner::<f64>::new();
-        let mut chunks = Vec::with_capacity(n_chunks);
         let cols_per = n.div_ceil(n_chunks);
+        let mut old = std::mem::take(&mut self.chunks);
+        old.reverse();
         let mut col0 = 0;
-        let mut max_fft = 0;
-        let mut max_scratch = 0;
         while col0 < n {
             let cols = cols_per.min(n - col0);
             let nfft = smooth_fft_len(cols + m - 1);
-            let r2c = planner.plan_fft_forward(nfft);
-            let c2r = planner.plan_fft_inverse(nfft);
+            let r2c = self.planner.plan_fft_forward(nfft);
+            let c2r = self.planner.plan_fft_inverse(nfft);
+            let scratch_len = r2c.get_scratch_len().max(c2r.get_scratch_len());
+            if self.buf.len() < nfft {
+                self.buf.resize(nfft, 0.0);
+            }
+            if self.spec.len() < nfft / 2 + 1 {
+                self.spec.resize(nfft / 2 + 1, Complex::new(0.0, 0.0));
+            }
+            if self.scratch.len() < scratch_len {
+                self.scratch.resize(scratch_len, Complex::new(0.0, 0.0));
+            }
             // Chunk seed: s^c_u = s_{u + n - col0 - cols}, u in 0..cols+m-1.
             let off = n - col0 - cols;
-            let mut tmp = vec![0f64; nfft];
-            unpack_bits(seed, off, cols + m - 1, &mut tmp);
-            let mut spectrum = r2c.make_output_vec();
-            r2c.process(&mut tmp, &mut spectrum)
+            let tmp = &mut self.buf[..nfft];
+            unpack_bits(seed, off, cols + m - 1, tmp);
+            let mut spectrum = old.pop().map(|c| c.spectrum).unwrap_or_default();
+            spectrum.resize(nfft / 2 + 1, Complex::new(0.0, 0.0));
+            r2c.process_with_scratch(tmp, &mut spectrum, &mut self.scratch)
                 .map_err(|e| PaError::Fft(e.to_string()))?;
             let scale = 1.0 / nfft as f64;
             for c in spectrum.iter_mut() {
                 *c *= scale;
             }
-            max_fft = max_fft.max(nfft);
-            max_scratch = max_scratch
-                .max(r2c.get_scratch_len())
-                .max(c2r.get_scratch_len());
-            chunks.push(Chunk {
+            self.chunks.push(Chunk {
                 col0,
                 cols,
                 spectrum,
@@ -227,15 +282,9 @@ impl ToeplitzHasher {
             });
             col0 += cols;
         }
-        Ok(Self {
-            n,
-            m,
-            chunks,
-            buf: vec![0.0; max_fft],
-            spec: vec![Complex::new(0.0, 0.0); max_fft / 2 + 1],
-            scratch: vec![Complex::new(0.0, 0.0); max_scratch],
-            last_max_error: 0.0,
-        })
+        self.n = n;
+        self.m = m;
+        Ok(())
     }
 
     /// Input length n.
@@ -262,13 +311,21 @@ impl ToeplitzHasher {
     /// y = T x mod 2 (Eq. 1). Refuses the result if any output value is more
     /// than [`ROUNDING_GUARD`] from an integer.
     pub fn hash(&mut self, input: &BitVec) -> Result<BitVec, PaError> {
-        if input.len() != self.n {
+        self.hash_prefix(input, self.m)
+    }
+
+    /// The first `m` bits of [`Self::hash`] (1 <= `m` <= the hasher's m):
+    /// the Toeplitz hash with the first `n + m - 1` seed bits.
+    pub fn hash_prefix(&mut self, input: &BitVec, m: usize) -> Result<BitVec, PaError> {
+        if input.len() != self.n || self.n == 0 {
             return Err(PaError::InputLength {
                 got: input.len(),
                 want: self.n,
             });
         }
-        let m = self.m;
+        if m == 0 || m > self.m {
+            return Err(PaError::PrefixLength { m, max: self.m });
+        }
         let mut out = BitVec::zeros(m);
         let mut max_err = 0f64;
         for ch in &self.chunks {
@@ -301,6 +358,9 @@ impl ToeplitzHasher {
                 words[wi] ^= w;
             }
         }
+        // The work arrays held the input's bits and their transform.
+        self.buf.fill(0.0);
+        self.spec.fill(Complex::new(0.0, 0.0));
         self.last_max_error = max_err;
         // NaN-safe: refuse unless the error is known to be within the guard.
         if max_err.is_nan() || max_err > ROUNDING_GUARD {
@@ -427,6 +487,68 @@ mod tests {
             let x2 = BitVec::random(&mut rng, n);
             prop_assert_eq!(h.hash(&x2).unwrap(), toeplitz_hash_exact(&s, &x2, m).unwrap());
         }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        /// One hasher moved through several seeds and sizes answers as a
+        /// fresh one (the exact reference) each time.
+        #[test]
+        fn reseeded_hasher_matches_exact(
+            sizes in proptest::collection::vec((1usize..2000, 0.01f64..1.0), 1..4),
+            seed in any::<u64>(),
+        ) {
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let mut h: Option<ToeplitzHasher> = None;
+            for (n, frac) in sizes {
+                let m = ((n as f64 * frac) as usize).clamp(1, n);
+                let s = BitVec::random(&mut rng, n + m - 1);
+                let x = BitVec::random(&mut rng, n);
+                let h = h.get_or_insert_with(|| ToeplitzHasher::new(&s, n, m).unwrap());
+                h.reseed(&s, n, m).unwrap();
+                prop_assert_eq!(h.input_len(), n);
+                prop_assert_eq!(h.hash(&x).unwrap(), toeplitz_hash_exact(&s, &x, m).unwrap());
+            }
+        }
+
+        /// The first m' output bits are the hash with the first n + m' - 1
+        /// seed bits.
+        #[test]
+        fn prefix_is_the_hash_of_the_seed_prefix(n in 1usize..2000, a in 0.0f64..1.0, b in 0.0f64..1.0, seed in any::<u64>()) {
+            let m = ((n as f64 * a) as usize).clamp(1, n);
+            let m2 = ((m as f64 * b) as usize).clamp(1, m);
+            let mut rng = ChaCha8Rng::seed_from_u64(seed);
+            let s = BitVec::random(&mut rng, n + m - 1);
+            let x = BitVec::random(&mut rng, n);
+            let mut h = ToeplitzHasher::new(&s, n, m).unwrap();
+            let s2 = s.prefix(n + m2 - 1).unwrap();
+            prop_assert_eq!(h.hash_prefix(&x, m2).unwrap(), toeplitz_hash_exact(&s2, &x, m2).unwrap());
+        }
+    }
+
+    #[test]
+    fn bad_reseed_leaves_no_usable_seed() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let s = BitVec::random(&mut rng, 10);
+        let mut h = ToeplitzHasher::new(&s, 8, 3).unwrap();
+        assert_eq!(
+            h.reseed(&s, 8, 4).unwrap_err(),
+            PaError::SeedLength { got: 10, want: 11 }
+        );
+        assert!(matches!(
+            h.hash(&BitVec::zeros(8)),
+            Err(PaError::InputLength { .. })
+        ));
+        assert!(matches!(
+            h.hash_prefix(&BitVec::zeros(8), 4),
+            Err(PaError::InputLength { .. })
+        ));
+        h.reseed(&s, 8, 3).unwrap();
+        assert_eq!(
+            h.hash_prefix(&BitVec::zeros(8), 4).unwrap_err(),
+            PaError::PrefixLength { m: 4, max: 3 }
+        );
+        assert_eq!(h.hash(&BitVec::zeros(8)).unwrap(), BitVec::zeros(3));
     }
 
     #[test]
