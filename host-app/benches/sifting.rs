@@ -13,8 +13,11 @@
 //!   applies, both append to their ledgers. Every buffer is new, so this
 //!   shape pays the kernel's page faults for all of them.
 //! - `stream` (as `qkd-host run` drives the pipeline): persistent sifters,
-//!   records pushed in batches of 64 ALICE_SYMBOLS records (64,512 slots)
-//!   with Bob's detections of the same slots, one announce/answer/apply
+//!   records pushed in batches of 1040 ALICE_SYMBOLS records (1,048,320
+//!   slots, about one STATUS interval of 2^20 slots: Bob announces closed
+//!   intervals only, and `qkd-host run` hands the pipelines windows of
+//!   2^24 slots; `SIFT_BENCH_RECORDS=64` gives the earlier 64-record
+//!   batches) with Bob's detections of the same slots, one announce/answer/apply
 //!   round per batch over the wire forms (message buffers reused, as the
 //!   `*_into` calls allow; Bob encodes his announcement straight from his
 //!   queue, as the pipeline does), ledgers cut into blocks of 2^16 Z bits.
@@ -46,7 +49,7 @@ use rand_chacha::ChaCha20Rng;
 
 const SLOTS: u64 = 1 << 22;
 const SYMBOLS_PER_RECORD: usize = 1008;
-const RECORDS_PER_BATCH: usize = 64;
+const RECORDS_PER_BATCH: usize = 1040;
 const BLOCK_Z_BITS: u64 = 1 << 16;
 
 fn stream(slots: u64, p_click: f64) -> (Vec<Record>, Vec<Record>) {
@@ -276,10 +279,15 @@ fn cut_blocks(ledger: &mut SiftLedger) -> Vec<u64> {
 
 /// Split the stream into the batches the `stream` shape pushes.
 fn batches(alice: &[Record], bob: &[Record]) -> Parts {
+    let per_batch = std::env::var("SIFT_BENCH_RECORDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n: &usize| n > 0)
+        .unwrap_or(RECORDS_PER_BATCH);
     let mut records = vec![];
     let mut rest = bob;
-    for chunk in alice.chunks(RECORDS_PER_BATCH) {
-        let end = (SYMBOLS_PER_RECORD * RECORDS_PER_BATCH * (records.len() + 1)) as u64;
+    for chunk in alice.chunks(per_batch) {
+        let end = (SYMBOLS_PER_RECORD * per_batch * (records.len() + 1)) as u64;
         let n = rest.partition_point(|r| matches!(r, Record::Detection(d) if d.slot < end));
         records.push((chunk.to_vec(), rest[..n].to_vec()));
         rest = &rest[n..];
