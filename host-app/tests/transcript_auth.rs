@@ -15,6 +15,7 @@
 
 mod synthetic;
 
+use qkd_abi::records::Record;
 use qkd_host::budget::{MAX_PADS_PER_BLOCK, MIN_PSK_BYTES};
 use qkd_host::linkstate::Progress;
 use qkd_host::pipeline::{random_psk, AlicePipeline, BlockOutcome, BobPipeline, PipelineConfig};
@@ -82,21 +83,26 @@ fn cfg(name: &str) -> PipelineConfig {
 }
 
 type Outcome = (BlockOutcome, Vec<Vec<u8>>, KeyPool);
+/// Alice's and Bob's records of one block's worth of slots.
+type Data = (Vec<Record>, Vec<Record>);
+
+fn data(rng: &mut ChaCha20Rng, start: u64) -> Data {
+    link(0.02).generate(rng, start, SLOTS_PER_BLOCK)
+}
 
 /// One block on both ends (two threads) over the given channels, fed with
-/// fresh synthetic data starting at `start`; each end's outcome, keys and pool.
+/// `data`; each end's outcome, keys and pool.
 fn one_block(
     name: &str,
     pools: (KeyPool, KeyPool),
     chans: (Mitm, Mitm),
-    rng: &mut ChaCha20Rng,
-    start: u64,
+    data: &Data,
 ) -> (Outcome, Outcome) {
-    let (ar, br) = link(0.02).generate(rng, start, SLOTS_PER_BLOCK);
+    let (ar, br) = data;
     let mut alice = AlicePipeline::new(cfg(name), AuthChannel::new_deferred(chans.0, pools.0));
     let mut bob = BobPipeline::new(cfg(name), AuthChannel::new_deferred(chans.1, pools.1));
-    alice.push_records(&ar).unwrap();
-    bob.push_records(&br);
+    alice.push_records(ar).unwrap();
+    bob.push_records(br);
     let ta = std::thread::spawn(move || {
         let o = alice.run_block();
         let mut keys = vec![];
@@ -174,7 +180,7 @@ fn a_key_block_costs_a_fixed_number_of_pads() {
     let mut rng = ChaCha20Rng::seed_from_u64(seed_of(name));
     let (ma, mb, la, lb) = plain();
     let ((oa, ka, pa), (ob, kb, pb)) =
-        one_block(name, bootstrap(name, 1 << 14), (ma, mb), &mut rng, 0);
+        one_block(name, bootstrap(name, 1 << 14), (ma, mb), &data(&mut rng, 0));
     let (BlockOutcome::Key(sa), BlockOutcome::Key(_)) = (&oa, &ob) else {
         panic!("{oa:?} {ob:?}")
     };
@@ -197,7 +203,10 @@ fn any_flipped_byte_aborts_the_block_and_the_next_block_makes_key() {
     let mut rng = ChaCha20Rng::seed_from_u64(seed_of(name));
     // The message types of an honest block, per direction.
     let (ma, mb, la, lb) = plain();
-    let ((oa, _, _), _) = one_block(name, bootstrap(name, 1 << 14), (ma, mb), &mut rng, 0);
+    // Two blocks' worth of data, used again for every case.
+    let first = data(&mut rng, 0);
+    let second = data(&mut rng, SLOTS_PER_BLOCK);
+    let ((oa, _, _), _) = one_block(name, bootstrap(name, 1 << 14), (ma, mb), &first);
     assert!(matches!(oa, BlockOutcome::Key(_)), "{oa:?}");
     let logs = [la.lock().unwrap().clone(), lb.lock().unwrap().clone()];
     // For each direction: the first frame of every message type, the last
@@ -219,7 +228,6 @@ fn any_flipped_byte_aborts_the_block_and_the_next_block_makes_key() {
         cases.push((dir, log.len() - 1));
         cases.push((dir, rng.random_range(0..log.len())));
     }
-    let mut start = SLOTS_PER_BLOCK;
     for (dir, frame) in cases {
         let byte = rng.random_range(0..4096usize);
         let (ca, cb) = InProcChannel::pair();
@@ -227,8 +235,7 @@ fn any_flipped_byte_aborts_the_block_and_the_next_block_makes_key() {
         let (ma, _) = mitm(ca, if dir == 0 { target } else { None });
         let (mb, _) = mitm(cb, if dir == 1 { target } else { None });
         let pools = bootstrap(name, 1 << 14);
-        let ((oa, ka, pa), (ob, kb, pb)) = one_block(name, pools, (ma, mb), &mut rng, start);
-        start += SLOTS_PER_BLOCK;
+        let ((oa, ka, pa), (ob, kb, pb)) = one_block(name, pools, (ma, mb), &first);
         let what = format!(
             "{} frame {frame} (type {:#06x}) byte {byte}",
             ["A->B", "B->A"][dir],
@@ -242,8 +249,7 @@ fn any_flipped_byte_aborts_the_block_and_the_next_block_makes_key() {
         // Both pools go on: an authenticated opening, then a key block.
         let (pa, pb) = reopen(pa, pb);
         let (ma, mb, _, _) = plain();
-        let ((oa, ka, _), (ob, kb, _)) = one_block(name, (pa, pb), (ma, mb), &mut rng, start);
-        start += SLOTS_PER_BLOCK;
+        let ((oa, ka, _), (ob, kb, _)) = one_block(name, (pa, pb), (ma, mb), &second);
         assert!(
             matches!(oa, BlockOutcome::Key(_)) && matches!(ob, BlockOutcome::Key(_)),
             "{what}: next block Alice {oa:?}\nBob {ob:?}"
@@ -262,7 +268,8 @@ fn a_minimal_psk_grows_and_an_empty_pool_pauses() {
     let mut start = 0;
     for _ in 0..6 {
         let (ma, mb, _, _) = plain();
-        let ((oa, ka, a), (ob, kb, b)) = one_block(name, (pa, pb), (ma, mb), &mut rng, start);
+        let ((oa, ka, a), (ob, kb, b)) =
+            one_block(name, (pa, pb), (ma, mb), &data(&mut rng, start));
         start += SLOTS_PER_BLOCK;
         assert!(matches!(oa, BlockOutcome::Key(_)) && matches!(ob, BlockOutcome::Key(_)));
         assert_eq!(ka, kb);
@@ -286,7 +293,7 @@ fn a_minimal_psk_grows_and_an_empty_pool_pauses() {
         KeyPool::bootstrap(&psk_short, Role::Responder).unwrap(),
     );
     let (ma, mb, la, lb) = plain();
-    let ((oa, _, _), (ob, _, _)) = one_block(name, pools, (ma, mb), &mut rng, start);
+    let ((oa, _, _), (ob, _, _)) = one_block(name, pools, (ma, mb), &data(&mut rng, start));
     for o in [&oa, &ob] {
         assert!(
             matches!(o, BlockOutcome::Paused { needed, .. } if *needed == MAX_PADS_PER_BLOCK),
