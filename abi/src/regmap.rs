@@ -194,7 +194,7 @@ impl Register {
         fields: &'static [Field],
         doc: &'static str,
     ) -> Register {
-        assert!(offset % 4 == 0);
+        assert!(offset.is_multiple_of(4));
         Register {
             name,
             offset,

@@ -45,7 +45,7 @@ fn stream_bytes() -> Arc<Vec<u8>> {
             slot: s,
             detector: (s % 4) as u8,
             fine_bin: (s % 16) as u8,
-            basis: Basis::from_bit(s % 3 == 0),
+            basis: Basis::from_bit(s.is_multiple_of(3)),
             invalid: false,
         })
         .encode(&mut words)

@@ -345,7 +345,7 @@ mod tests {
                 ws.insert(at, w);
             }
             let mut bytes: Vec<u8> = ws.iter().flat_map(|w| w.to_le_bytes()).collect();
-            bytes.extend(std::iter::repeat(0x10).take(tail));
+            bytes.extend(std::iter::repeat_n(0x10, tail));
             let mut want = Vec::new();
             let n = decode_detection_words(&ws, epoch << 40, &mut want);
             let mut got = vec![SlotDetection::default()]; // appends
@@ -372,7 +372,7 @@ mod tests {
             let (n3, sorted) = decode_detection_bytes_ordered(&bytes, 0, 5, &mut out3);
             prop_assert_eq!(n3, n);
             prop_assert_eq!(&out3, &out);
-            let want_sorted = out.first().map_or(true, |d| d.slot >= 5) && out.windows(2).all(|w| w[0].slot <= w[1].slot);
+            let want_sorted = out.first().is_none_or(|d| d.slot >= 5) && out.windows(2).all(|w| w[0].slot <= w[1].slot);
             prop_assert_eq!(sorted, want_sorted);
         }
     }

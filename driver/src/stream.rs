@@ -733,7 +733,7 @@ mod tests {
             slot,
             detector: (slot % 4) as u8,
             fine_bin: (slot % 16) as u8,
-            basis: Basis::from_bit(slot % 3 == 0),
+            basis: Basis::from_bit(slot.is_multiple_of(3)),
             invalid: false,
         })
     }

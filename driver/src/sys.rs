@@ -108,7 +108,7 @@ impl Mapping {
 
     fn check(&self, offset: usize, size: usize, align: usize) -> Option<usize> {
         let end = offset.checked_add(size)?;
-        (end <= self.len && offset % align == 0).then_some(offset)
+        (end <= self.len && offset.is_multiple_of(align)).then_some(offset)
     }
 
     /// Volatile 32-bit read at byte `offset`; `None` if out of bounds or unaligned.
@@ -137,7 +137,7 @@ impl Mapping {
     /// if out of bounds.
     pub fn copy_out(&self, offset: usize, dst: &mut [u8]) -> Option<()> {
         let off = self.check(offset, dst.len(), 8)?;
-        if dst.len() % 8 != 0 {
+        if !dst.len().is_multiple_of(8) {
             return None;
         }
         std::sync::atomic::fence(std::sync::atomic::Ordering::Acquire);
@@ -162,7 +162,7 @@ impl Mapping {
     /// or device model does). Same alignment rules as [`Mapping::copy_out`].
     pub fn copy_in(&self, offset: usize, src: &[u8]) -> Option<()> {
         let off = self.check(offset, src.len(), 8)?;
-        if src.len() % 8 != 0 {
+        if !src.len().is_multiple_of(8) {
             return None;
         }
         for (i, chunk) in src.chunks_exact(8).enumerate() {

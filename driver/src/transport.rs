@@ -59,7 +59,7 @@ impl<T: EventSource + ?Sized> EventSource for Box<T> {
 
 /// Check a register offset against a window: aligned and `offset + 4 <= len`.
 pub fn check_offset(offset: u32, window_bytes: usize) -> Result<usize> {
-    if offset % 4 != 0 {
+    if !offset.is_multiple_of(4) {
         return Err(Error::Unaligned { offset });
     }
     let off = usize::try_from(offset).map_err(|_| Error::OutOfBounds {

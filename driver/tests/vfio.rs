@@ -233,7 +233,11 @@ fn setup(c: RingConfig, source: impl AxisSource + 'static) -> (Arc<Mutex<Xdma>>,
 }
 
 fn expected_det(s: u64) -> SlotDetection {
-    let basis = if s % 3 == 0 { Basis::X } else { Basis::Z };
+    let basis = if s.is_multiple_of(3) {
+        Basis::X
+    } else {
+        Basis::Z
+    };
     SlotDetection::new(s, (s % 4) as u8, (s % 16) as u8, basis, false)
 }
 

@@ -32,8 +32,8 @@ fn det(slot: u64) -> Record {
         slot,
         detector: (slot % 2) as u8,
         fine_bin: (slot % 8) as u8,
-        basis: Basis::from_bit(slot % 3 == 0),
-        invalid: slot % 5 == 0,
+        basis: Basis::from_bit(slot.is_multiple_of(3)),
+        invalid: slot.is_multiple_of(5),
     })
 }
 

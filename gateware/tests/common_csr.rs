@@ -93,8 +93,12 @@ fn q_next_is_the_next_q() {
         let mut stored: Option<u64> = None;
         for cycle in 0..3000 {
             let z = rng.next_u64();
-            let write = z % 3 == 0;
-            let addr = if z % 5 == 0 { offset + 4 } else { offset };
+            let write = z.is_multiple_of(3);
+            let addr = if z.is_multiple_of(5) {
+                offset + 4
+            } else {
+                offset
+            };
             writes += usize::from(write && addr == offset);
             let data = match held {
                 Some((d, _)) => d,
@@ -102,7 +106,7 @@ fn q_next_is_the_next_q() {
             };
             let bus = data | (addr << CsrBus::ADDR) | (u64::from(write) << CsrBus::WRITE);
             uut.bus.next = bit_cast::<CSR_BUS_BITS, 64>(bus.into());
-            let set = if (z >> 8) % 4 == 0 {
+            let set = if (z >> 8).is_multiple_of(4) {
                 rng.next_u64() & 0xFFFF_FFFF
             } else {
                 0

@@ -392,7 +392,7 @@ fn random_back_pressure_keeps_the_gap_rule() {
         let mut items = Vec::new();
         for id in 0..600u64 {
             slot += 1 + rng.next_u64() % 100;
-            if rng.next_u64() % 10 == 0 {
+            if rng.next_u64().is_multiple_of(10) {
                 let slots = 1 + rng.next_u64() % 64;
                 items.push(Item::Lost {
                     slot,
@@ -410,7 +410,11 @@ fn random_back_pressure_keeps_the_gap_rule() {
         let idles: Vec<usize> = (0..items.len())
             .map(|_| (rng.next_u64() % 4) as usize)
             .collect();
-        let cycles = schedule(&items, |i| idles[i], |i, w| (i as u64 ^ w) % 13 == 0);
+        let cycles = schedule(
+            &items,
+            |i| idles[i],
+            |i, w| (i as u64 ^ w).is_multiple_of(13),
+        );
         // consumer: phases of always ready, coin flips and stalls
         let mut pattern = Vec::with_capacity(cycles.len() + 4000);
         while pattern.len() < cycles.len() + 4000 {

@@ -274,7 +274,7 @@ impl Stimulus for BobStim {
             self.awaiting_start = false;
             let s = e.cycle - 1;
             assert!(
-                self.queue.front().map_or(true, |f| f.cycle <= s),
+                self.queue.front().is_none_or(|f| f.cycle <= s),
                 "START strobe at cycle {s} found after the model stepped it (LAG too small)"
             );
             *self.cmds.entry(s).or_insert(0) |= CMD_START;
@@ -426,11 +426,14 @@ fn run(name: &str, rc: RunCfg) -> RunResult {
             if b.sim.cycle() == seg_end.saturating_sub(FLUSH_CYCLES) {
                 b.sink.set_pattern(Backpressure::None);
             }
-            if rc.w1c_period.is_some_and(|p| b.sim.cycle() % p == 0) {
+            if rc
+                .w1c_period
+                .is_some_and(|p| b.sim.cycle().is_multiple_of(p))
+            {
                 let resp = b.write("BOB_ALARMS", 0x7F, &mut st);
                 let w = (resp as i64 + strobe_delay.unwrap() + W1C_FROM_STROBE) as u64;
                 assert!(
-                    st.queue.front().map_or(true, |f| f.cycle <= w),
+                    st.queue.front().is_none_or(|f| f.cycle <= w),
                     "LAG too small for W1C"
                 );
                 *st.clears.entry(w).or_insert(0) |= 0x7F;
@@ -442,7 +445,7 @@ fn run(name: &str, rc: RunCfg) -> RunResult {
         let resp = b.write("BOB_CMD", CMD_STOP, &mut st);
         let s = (resp as i64 + strobe_delay.unwrap()) as u64;
         assert!(
-            st.queue.front().map_or(true, |f| f.cycle <= s),
+            st.queue.front().is_none_or(|f| f.cycle <= s),
             "LAG too small for STOP"
         );
         *st.cmds.entry(s).or_insert(0) |= CMD_STOP;

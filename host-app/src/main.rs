@@ -627,7 +627,7 @@ fn distance_km(s: &str) -> Result<f64, String> {
 
 fn key_size_bits(s: &str) -> Result<u32, String> {
     let v: u32 = s.parse().map_err(|e| format!("{e}"))?;
-    if KEY_SIZE_BITS_RANGE.contains(&v) && v % 8 == 0 {
+    if KEY_SIZE_BITS_RANGE.contains(&v) && v.is_multiple_of(8) {
         Ok(v)
     } else {
         Err(format!(

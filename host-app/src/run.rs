@@ -356,7 +356,7 @@ fn pump(mut alice: Outlet, mut bob: Outlet) -> Result<f64, RunError> {
         bob.drain()?;
         alice.drain()?;
         chunks += 1;
-        if chunks % CHUNKS_PER_WINDOW == 0 || (alice.ended && bob.ended) {
+        if chunks.is_multiple_of(CHUNKS_PER_WINDOW) || (alice.ended && bob.ended) {
             bob.window_end();
             alice.window_end();
         }

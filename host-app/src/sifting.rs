@@ -470,7 +470,7 @@ impl SiftAnnounce {
         }
         r.u64s_into(n.div_ceil(64), &mut into.bases_x)?;
         r.finish()?;
-        if n % 64 != 0 && into.bases_x.last().is_some_and(|w| w >> (n % 64) != 0) {
+        if !n.is_multiple_of(64) && into.bases_x.last().is_some_and(|w| w >> (n % 64) != 0) {
             return Err(r.err("basis bits set past the last slot"));
         }
         into.last = flags == 1;
@@ -877,7 +877,7 @@ const SYMBOLS_PER_WORD: usize = 16;
 /// Symbols per stored segment: contiguous records are merged up to this
 /// size (a multiple of [`SYMBOLS_PER_WORD`]).
 const SEGMENT_SYMBOLS: usize = 1 << 16;
-const _: () = assert!(SEGMENT_SYMBOLS % SYMBOLS_PER_WORD == 0);
+const _: () = assert!(SEGMENT_SYMBOLS.is_multiple_of(SYMBOLS_PER_WORD));
 
 /// Reply code for every (symbol nibble, Bob's basis) pair: index
 /// `symbol | basis << 4`. Follows the symbol layout of `qkd_abi::symbol`

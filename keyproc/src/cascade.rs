@@ -685,7 +685,7 @@ impl CascadeResponder {
             match *q {
                 ParityQuery::Blocks { first, count, .. } => {
                     let (first, count) = (first as usize, count as usize);
-                    if first.checked_add(count).map_or(true, |e| e > nblocks) {
+                    if first.checked_add(count).is_none_or(|e| e > nblocks) {
                         return Err(ReconcileError::BadRequest(format!(
                             "blocks {first}+{count} beyond {nblocks} of pass {pass}"
                         )));

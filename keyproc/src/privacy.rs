@@ -450,10 +450,10 @@ mod tests {
         assert_eq!(smooth_fft_len(1_500_001), 1_518_750);
         for n in [3usize, 17, 1000, 123_457, 9_999_999] {
             let l = smooth_fft_len(n);
-            assert!(l >= n && l % 2 == 0);
+            assert!(l >= n && l.is_multiple_of(2));
             let mut r = l;
             for p in [2, 3, 5] {
-                while r % p == 0 {
+                while r.is_multiple_of(p) {
                     r /= p;
                 }
             }

@@ -192,7 +192,7 @@ impl Kme {
         config: KmeConfig,
         store: KeyStore,
     ) -> Result<KmeHandle, KmeError> {
-        if config.api.key_size_bits == 0 || config.api.key_size_bits % 8 != 0 {
+        if config.api.key_size_bits == 0 || !config.api.key_size_bits.is_multiple_of(8) {
             return Err(KmeError::Config(format!(
                 "key_size_bits {} is not a positive multiple of 8",
                 config.api.key_size_bits

@@ -677,7 +677,7 @@ impl KeyStore {
     fn matches(e: &Entry, master: &str, slave: &str, key_bytes: Option<usize>) -> bool {
         e.master_sae == master
             && e.slave_sae == slave
-            && key_bytes.map_or(true, |n| e.key.len_bytes() == n)
+            && key_bytes.is_none_or(|n| e.key.len_bytes() == n)
     }
 
     /// Number of undelivered keys for the link `master -> slave`, of exactly

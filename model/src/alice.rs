@@ -621,7 +621,7 @@ impl AliceModel {
 
             // ---- Records ----
             let end = i0 + l_n as u64;
-            if end % RECORD_SYMBOLS == 0 {
+            if end.is_multiple_of(RECORD_SYMBOLS) {
                 let start = end - RECORD_SYMBOLS;
                 let rec = AliceSymbols::from_symbols(start & SLOT_MASK, &self.pending);
                 self.pending.clear();
@@ -747,7 +747,7 @@ mod tests {
                 for (l, (&got, &want)) in o.symbols.iter().zip(buf.iter()).enumerate() {
                     let i = k * lanes as u64 + l as u64;
                     assert_eq!(got, want, "lanes {lanes} slot {i}");
-                    if i % 97 == 0 {
+                    if i.is_multiple_of(97) {
                         assert_eq!(symbol_at(&cfg, seed, i), want);
                     }
                 }

@@ -325,7 +325,7 @@ impl ClickGen {
             *h = e.saturating_sub(n) as u32;
         }
         // ---- ADC ----
-        if c.adc_period_cycles > 0 && self.cycle % u64::from(c.adc_period_cycles) == 0 {
+        if c.adc_period_cycles > 0 && self.cycle.is_multiple_of(u64::from(c.adc_period_cycles)) {
             for d in 0..nd {
                 let mut x = if out.adc_step {
                     c.adc_step_level

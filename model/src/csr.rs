@@ -131,7 +131,7 @@ impl CsrBank {
 
     /// A bus read of byte address `addr`.
     pub fn read(&mut self, addr: u32) -> (u32, Resp) {
-        let Some(&i) = (if addr % 4 == 0 {
+        let Some(&i) = (if addr.is_multiple_of(4) {
             self.by_offset.get(&addr)
         } else {
             None
@@ -153,7 +153,7 @@ impl CsrBank {
     /// A bus write of `value` to byte address `addr` (byte strobes other
     /// than all ones are treated as all ones, so there is no strobe argument).
     pub fn write(&mut self, addr: u32, value: u32) -> Resp {
-        let Some(&i) = (if addr % 4 == 0 {
+        let Some(&i) = (if addr.is_multiple_of(4) {
             self.by_offset.get(&addr)
         } else {
             None

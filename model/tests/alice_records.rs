@@ -76,7 +76,7 @@ proptest! {
             sent_in_interval += chunk.iter().filter(|s| s.code() >> 2 != 3).count() as u64;
             interval_slots += 64;
             let end = start + 64;
-            if status_log2 >= 6 && end % (1 << status_log2) == 0 {
+            if status_log2 >= 6 && end.is_multiple_of(1 << status_log2) {
                 want.push(Record::Status(Status {
                     slot: end,
                     counters: vec![

@@ -74,7 +74,7 @@ fn replay_bob(p: &LinkParams, trace: &qkd_sim::physics::Trace, slots: u64) -> Ve
                 apd[usize::from(rc.detector)] |= 1u128 << (l * os + usize::from(rc.fine_bin));
                 ci += 1;
             }
-            if rel % per == 0 {
+            if rel.is_multiple_of(per) {
                 adc = [Some(p.adc_baseline_code), Some(p.adc_baseline_code)];
             }
             while ai < trace.adc.len() && trace.adc[ai].0 == rel {

@@ -156,7 +156,7 @@ impl RingConfig {
                 "the ring needs 2 to 1023 descriptors (the credit register is 10 bits)",
             );
         }
-        if self.stream_width_bytes == 0 || self.stream_width_bytes % 8 != 0 {
+        if self.stream_width_bytes == 0 || !self.stream_width_bytes.is_multiple_of(8) {
             return bad(
                 "stream_width_bytes",
                 self.stream_width_bytes,
@@ -164,7 +164,7 @@ impl RingConfig {
             );
         }
         if self.buffer_bytes == 0
-            || self.buffer_bytes % self.stream_width_bytes != 0
+            || !self.buffer_bytes.is_multiple_of(self.stream_width_bytes)
             || self.buffer_bytes > desc::LEN_MASK
         {
             return bad(
@@ -231,7 +231,7 @@ impl<R: RegIo, M: DmaMemory> C2hStream<R, M> {
                 reason: "the DMA memory is smaller than the ring needs",
             });
         }
-        if mem.iova() % PAGE as u64 != 0 {
+        if !mem.iova().is_multiple_of(PAGE as u64) {
             return Err(Error::InvalidConfig {
                 what: "iova",
                 value: format!("{:#x}", mem.iova()),

@@ -249,7 +249,7 @@ pub fn spawn_overflow_model(
                     card.flush_gap(slot);
                     card.force(&Record::Epoch((slot >> SLOT_BITS) as u32));
                 }
-                if slot % m.status_every == 0 {
+                if slot.is_multiple_of(m.status_every) {
                     let st = Record::Status(Status {
                         slot: slot & SLOT_MASK,
                         counters: vec![

@@ -232,7 +232,7 @@ impl Xdma {
         (d.control, d.len, d.src, d.dst, d.next)
     }
     fn fetch(&self, at: u64) -> Option<Desc> {
-        if at % 32 != 0 {
+        if !at.is_multiple_of(32) {
             return None;
         }
         let b = self.host_read(at, 32)?;
@@ -362,7 +362,7 @@ impl Xdma {
                         break;
                     }
                     let len = d.len & DESC_LEN_MASK;
-                    if len == 0 || len % BEAT_BYTES != 0 {
+                    if len == 0 || !len.is_multiple_of(BEAT_BYTES) {
                         self.error_stop(ST_INVALID_LENGTH, IE_INVALID_LENGTH);
                         break;
                     }
@@ -518,7 +518,11 @@ pub fn det_at(s: u64) -> Record {
         slot: s & SLOT_MASK,
         detector: (s % 4) as u8,
         fine_bin: (s % 16) as u8,
-        basis: if s % 3 == 0 { Basis::X } else { Basis::Z },
+        basis: if s.is_multiple_of(3) {
+            Basis::X
+        } else {
+            Basis::Z
+        },
         invalid: false,
     })
 }
@@ -600,7 +604,9 @@ impl AxisSource for DetectionSource {
         // TLAST every `packet_words`, and on the last word of the stream
         // (a packer asserts TLAST when its FIFO runs empty, so the engine
         // closes the descriptor instead of holding the tail).
-        n > 0 && ((self.packet_words > 0 && self.sent % self.packet_words == 0) || self.exhausted())
+        n > 0
+            && ((self.packet_words > 0 && self.sent.is_multiple_of(self.packet_words))
+                || self.exhausted())
     }
     fn exhausted(&self) -> bool {
         self.done && self.peeked.is_none()

@@ -173,7 +173,7 @@ fn open_feed(o: &RoleOptions) -> Result<Feed, RoleError> {
 
 /// Run one role until the link ends (or forever with `serve_after_end`).
 pub fn run_role(o: RoleOptions) -> Result<RoleSummary, RoleError> {
-    if o.key_size_bits == 0 || o.key_size_bits % 8 != 0 {
+    if o.key_size_bits == 0 || !o.key_size_bits.is_multiple_of(8) {
         return Err(RoleError::Config(format!(
             "--key-size-bits must be a positive multiple of 8, got {}",
             o.key_size_bits

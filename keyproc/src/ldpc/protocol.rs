@@ -110,7 +110,7 @@ impl Plan {
                 frames.push((k as u32, p as u32));
             }
             let score = miss * 1e3 / n_bits as f64 + frac / nf as f64;
-            if best.as_ref().map_or(true, |(s, _)| score < *s) {
+            if best.as_ref().is_none_or(|(s, _)| score < *s) {
                 best = Some((
                     score,
                     Plan {

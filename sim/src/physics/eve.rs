@@ -70,7 +70,7 @@ pub fn known_detections_without_alarm(bob: &[Record], tags: &[EveTag]) -> Vec<Ev
         .filter(|t| {
             // first interval whose end is above the slot
             let i = ends.partition_point(|&(end, _)| end <= t.slot);
-            ends.get(i).map_or(true, |&(_, seen)| seen == 0)
+            ends.get(i).is_none_or(|&(_, seen)| seen == 0)
         })
         .copied()
         .collect()

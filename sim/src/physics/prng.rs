@@ -130,7 +130,7 @@ mod kernels {
     /// not taken (no AVX2).
     pub(super) fn peek4(st: &State, out: &mut [u64]) -> bool {
         #[cfg(target_arch = "x86_64")]
-        if has_avx2() && out.len() % 4 == 0 {
+        if has_avx2() && out.len().is_multiple_of(4) {
             // SAFETY: the CPU supports AVX2 (checked at run time just above).
             unsafe { peek4_avx2(st, out) };
             return true;

@@ -873,7 +873,7 @@ impl BobSide {
             }
             // Photocurrent: baseline every period from sync, the physics'
             // samples replace it (5.5).
-            if rel % self.adc_period == 0 {
+            if rel.is_multiple_of(self.adc_period) {
                 adc = [Some(self.adc_baseline); 2];
             }
             while let Some(&(c, d, v)) = self.adc_q.front() {
