@@ -252,6 +252,11 @@ pub struct PostprocessingConfig {
     /// n_Z, sifted key-basis bits per block. Written as a number (1e7 or
     /// 10000000); must be a whole number.
     pub block_bits: f64,
+    /// Authentication pads per direction each end keeps in reserve and
+    /// refills from every new block before key is delivered
+    /// (`budget::DEFAULT_RESERVE_PADS` by default; at least
+    /// `budget::MAX_PADS_PER_BLOCK`, at most 2^20).
+    pub auth_reserve_pads: u64,
 }
 
 impl Default for PostprocessingConfig {
@@ -261,6 +266,7 @@ impl Default for PostprocessingConfig {
             eps_sec: 1e-9,
             eps_cor: 1e-15,
             block_bits: 1e7,
+            auth_reserve_pads: crate::budget::DEFAULT_RESERVE_PADS,
         }
     }
 }
@@ -560,6 +566,12 @@ impl LinkConfig {
             p.eps_cor,
         )?;
         need(
+            (crate::budget::MAX_PADS_PER_BLOCK..=1 << 20).contains(&p.auth_reserve_pads),
+            "postprocessing.auth_reserve_pads",
+            "in [8, 2^20]",
+            p.auth_reserve_pads as f64,
+        )?;
+        need(
             p.block_bits >= 1.0 && p.block_bits <= F64_EXACT_MAX && p.block_bits.fract() == 0.0,
             "postprocessing.block_bits",
             "a whole number in [1, 2^53]",
@@ -683,6 +695,10 @@ block_bits = 1e7                        # n_Z, sifted key-basis bits per block
                 "postprocessing.ec_efficiency",
             ),
             ("[postprocessing]\neps_sec = 0", "postprocessing.eps_sec"),
+            (
+                "[postprocessing]\nauth_reserve_pads = 2",
+                "postprocessing.auth_reserve_pads",
+            ),
             ("[postprocessing]\neps_cor = 1", "postprocessing.eps_cor"),
             (
                 "[postprocessing]\nblock_bits = 1.5",

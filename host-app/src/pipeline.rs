@@ -47,7 +47,7 @@
 //! block does not start unless the pool holds
 //! `budget::MAX_PADS_PER_BLOCK` pads per direction.
 
-use crate::budget::{DEFAULT_RESERVE_PADS, MAX_PADS_PER_BLOCK, PAD_BYTES};
+use crate::budget::{MAX_PADS_PER_BLOCK, PAD_BYTES};
 use crate::config::LinkConfig;
 use crate::estimation::{self, Bounds, DecoyCounts, DecoyParams, EstimationAbort};
 use crate::sifting::{
@@ -122,7 +122,7 @@ impl PipelineConfig {
             announce_chunk: 1 << 20,
             recv_timeout: Duration::from_secs(60),
             rng_seed: None,
-            reserve_pads: DEFAULT_RESERVE_PADS,
+            reserve_pads: cfg.postprocessing.auth_reserve_pads,
         }
     }
 }
