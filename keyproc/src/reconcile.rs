@@ -14,6 +14,15 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReconcileError {
+    /// The peer's answers contradict each other (more bits flipped than
+    /// the key has): a tampered or broken peer.
+    #[error("the peer's parities are inconsistent: {flips} flips for {bits} bits")]
+    Inconsistent {
+        /// Flips made.
+        flips: usize,
+        /// Key bits.
+        bits: usize,
+    },
     /// The transport to the peer failed.
     #[error("reconciliation transport")]
     Transport(#[source] Box<dyn std::error::Error + Send + Sync>),
