@@ -1275,7 +1275,7 @@ mod tests {
         fn parities(&mut self, req: &ParityRequest) -> Result<ParityReply, ReconcileError> {
             let mut r = self.honest.parities(req)?;
             for i in 0..r.parities.len() {
-                if self.rng.next_u64() % 8 == 0 {
+                if self.rng.next_u64().is_multiple_of(8) {
                     r.parities.flip(i);
                 }
             }
