@@ -33,7 +33,7 @@ fn a_metro_link_grows_key_with_authentication_below_one_percent() {
         "metro 25 km: {} blocks, {} aborted, secret {}, delivered {}, auth {} bits ({:.0} per block), pool {:?}",
         s.blocks, s.aborted_blocks, s.secret_bits, s.delivered_bits, s.auth_bits, s.auth_bits_per_block, s.pool_pads_end
     );
-    assert!(s.blocks >= 3, "{s:?}");
+    assert!(s.blocks >= 2, "{s:?}");
     assert_eq!(s.aborted_blocks, 0, "{:?}", s.abort_reasons);
     assert!(s.keys_match);
     assert!(!keys.is_empty());
