@@ -11,6 +11,7 @@ pub mod device_setup;
 pub mod estimation;
 pub mod exit;
 pub mod feed;
+pub mod gateware;
 pub mod history;
 pub mod linkstate;
 pub mod pipeline;

@@ -114,7 +114,10 @@ struct RunArgs {
     /// Link length in km (overrides channel.length_km, or the free-space range).
     #[arg(long, value_parser = distance_km)]
     distance_km: Option<f64>,
-    /// Device URI; only the simulated link `sim:` is supported by `run`.
+    /// Devices of both ends: `sim:` (golden models of the cores) or
+    /// `sim+verilator:` (the Verilated gateware generated from this build;
+    /// `sim+verilator:?verilog_dir=DIR` runs the qkd_alice.v/qkd_bob.v in
+    /// DIR instead). Hardware links run as `qkd-host alice|bob`.
     #[arg(long, default_value = "sim:")]
     device: String,
     /// Pulses of link time to simulate, 1 to 1e12 (default 4e9; a
@@ -643,12 +646,7 @@ const RUN_DEFAULT_BLOCK_BITS: u64 = 1_000_000;
 
 fn run(a: RunArgs) -> Result<()> {
     use std::io::IsTerminal;
-    if !a.device.starts_with("sim:") {
-        bail!(
-            "qkd-host run drives a simulated link only (--device sim:); for hardware use `qkd-host alice|bob`, got '{}'",
-            a.device
-        );
-    }
+    let devices = run_devices(&a.device)?;
     let mut cfg = match &a.config {
         Some(p) => LinkConfig::load(p)?,
         None => LinkConfig::default(),
@@ -709,6 +707,7 @@ fn run(a: RunArgs) -> Result<()> {
         progress: std::io::stderr().is_terminal() && !a.json,
         attack,
         psk_bytes: qkd_host::run::DEFAULT_RUN_PSK_BYTES,
+        devices,
     };
     // Keys are written as the run makes them (it keeps none in memory).
     if let Some(dir) = &a.key_out {
@@ -741,6 +740,19 @@ fn run(a: RunArgs) -> Result<()> {
             opts.config.block_bits(),
             s.wall_seconds
         );
+        match &s.gateware {
+            None => println!("  devices                 sim: (golden models of the cores)"),
+            Some(g) => {
+                println!(
+                    "  devices                 sim+verilator: the Verilated gateware ({}), qkd_alice.v sha256 {}, qkd_bob.v sha256 {}",
+                    g.identity.source, g.identity.alice_sha256, g.identity.bob_sha256
+                );
+                println!(
+                    "    gateware speed        {} cycles per core, {:.3e} core cycles/s and {:.3e} pulses/s per CPU second of the link thread",
+                    g.cycles, g.cycles_per_cpu_second, g.pulses_per_cpu_second
+                );
+            }
+        }
         println!(
             "  delivered key           {:.4e} bits/s of link time ({} bits; authentication {:.0} bits per block, {} bits in all; pool {} / {} pads left)",
             s.delivered_bits_per_second,
@@ -844,6 +856,35 @@ fn run(a: RunArgs) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The devices of `run --device URI`: `sim:` or `sim+verilator:` (whose
+/// one option is `verilog_dir`); anything else is a usage error.
+fn run_devices(device: &str) -> Result<qkd_host::run::RunDevices> {
+    use qkd_host::run::RunDevices;
+    use qkd_sim::physics::device::{SCHEME_EXACT, SCHEME_FAST};
+    let uri =
+        qkd_driver::device::DeviceUri::parse(device).map_err(|e| exit::usage(e.to_string()))?;
+    let target_ok = uri.target.is_empty();
+    match uri.scheme.as_str() {
+        SCHEME_FAST if target_ok && uri.options.is_empty() => Ok(RunDevices::Models),
+        SCHEME_EXACT if target_ok => {
+            uri.only_options(&["verilog_dir"])
+                .map_err(|e| exit::usage(e.to_string()))?;
+            let g = match uri.option("verilog_dir") {
+                Some(d) => qkd_host::gateware::from_dir(std::path::Path::new(d)),
+                None => {
+                    tracing::info!("generating the Verilog of qkd_alice and qkd_bob from this build's rust-hdl source");
+                    qkd_host::gateware::generate()
+                }
+            }
+            .map_err(|e| exit::coded(exit::ExitCode::Config, e.to_string(), None))?;
+            Ok(RunDevices::Gateware(Box::new(g)))
+        }
+        _ => Err(exit::usage(format!(
+            "qkd-host run simulates both ends of a link: --device sim: (golden models) or              sim+verilator: (the generated gateware, optionally sim+verilator:?verilog_dir=DIR);              got '{device}'. The link's parameters come from --config; hardware links run as              `qkd-host alice|bob`"
+        ))),
+    }
 }
 
 /// Refuses role options that no run could serve, before anything starts.

@@ -16,6 +16,7 @@
 //! knows (empty without an attack) and one summary per block.
 
 use crate::config::LinkConfig;
+use crate::gateware::GatewareIdentity;
 use crate::pipeline::{
     random_psk, AbortReason, AlicePipeline, BlockOutcome, BlockSummary, BobPipeline, PipelineConfig,
 };
@@ -32,6 +33,7 @@ use qkd_sim::physics::detector::DetectorParams;
 use qkd_sim::physics::device::SimProvider;
 use qkd_sim::physics::link::LinkParams;
 use qkd_sim::physics::source::SourceParams;
+use qkd_sim::verilator::ExactVerilog;
 use serde::Serialize;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -58,6 +60,49 @@ pub struct RunOptions {
     /// Bytes of the simulated pre-shared key (hash key and pads;
     /// [`DEFAULT_RUN_PSK_BYTES`] by default, at least `budget::MIN_PSK_BYTES`).
     pub psk_bytes: usize,
+    /// The devices at both ends: the golden models (`sim:`) or the
+    /// Verilated gateware (`sim+verilator:`).
+    pub devices: RunDevices,
+}
+
+/// The simulated devices of a run. Both see the same physics (same seeds,
+/// same chunks), so with the same options they make the same records and
+/// the same keys.
+#[derive(Debug, Clone, Default)]
+pub enum RunDevices {
+    /// `sim:`: Alice's and Bob's cores as behavioural golden models
+    /// (Alice's stream in its compressed form).
+    #[default]
+    Models,
+    /// `sim+verilator:`: the Verilated `qkd_alice` and `qkd_bob` tops of
+    /// this Verilog, configured and started through their AXI4-Lite CSRs,
+    /// their AXI4-Stream records the device streams.
+    Gateware(Box<(ExactVerilog, GatewareIdentity)>),
+}
+
+impl RunDevices {
+    /// The device URI scheme.
+    pub fn scheme(&self) -> &'static str {
+        match self {
+            RunDevices::Models => qkd_sim::physics::device::SCHEME_FAST,
+            RunDevices::Gateware(_) => qkd_sim::physics::device::SCHEME_EXACT,
+        }
+    }
+}
+
+/// The gateware a `sim+verilator:` run executed.
+#[derive(Debug, Clone, Serialize)]
+pub struct GatewareRun {
+    /// Which Verilog (source and SHA-256 of both tops).
+    #[serde(flatten)]
+    pub identity: GatewareIdentity,
+    /// Fabric cycles each core ran (both run the same).
+    pub cycles: u64,
+    /// Cycles of both cores together per CPU second of the link thread
+    /// (physics and both Verilated cores run on it).
+    pub cycles_per_cpu_second: f64,
+    /// Pulses per CPU second of the link thread.
+    pub pulses_per_cpu_second: f64,
 }
 
 /// The simulated pre-shared key of a run: 128 KiB, 4095 pads per direction.
@@ -164,6 +209,10 @@ pub struct RunSummary {
     pub wall_seconds: f64,
     /// CPU seconds (user + system) of each thread of the run.
     pub thread_cpu_seconds: ThreadCpu,
+    /// The device scheme (`sim` or `sim+verilator`).
+    pub devices: &'static str,
+    /// `sim+verilator:` only: the gateware that ran and its speed.
+    pub gateware: Option<GatewareRun>,
 }
 
 /// CPU seconds (user + system) per thread, from `/proc/thread-self/stat`
@@ -551,12 +600,15 @@ fn drive(
 /// from the link thread to its pipeline thread.
 fn open_side(
     provider: &SimProvider,
+    devices: &RunDevices,
     role: Role,
     progress: Option<indicatif::ProgressBar>,
 ) -> Result<(Outlet, Feed), RunError> {
-    let name = match role {
-        Role::Alice => "sim:alice?link=run",
-        Role::Bob => "sim:bob?link=run",
+    let name = match (devices, role) {
+        (RunDevices::Models, Role::Alice) => "sim:alice?link=run",
+        (RunDevices::Models, Role::Bob) => "sim:bob?link=run",
+        (RunDevices::Gateware(_), Role::Alice) => "sim+verilator:alice?link=run",
+        (RunDevices::Gateware(_), Role::Bob) => "sim+verilator:bob?link=run",
     };
     let mut dev = qkd_driver::open_with(name, provider, Some(role))?;
     let (tx, rx) = sync_channel(QUEUE_PIECES);
@@ -626,9 +678,22 @@ pub fn run_streaming(
     let t0 = Instant::now();
     let params = link_params(&opts.config, opts.attack, opts.seed);
     let provider = SimProvider::new();
-    provider
-        .insert_link("run", params, opts.pulses, CHUNK_SLOTS)
-        .map_err(|e| RunError::Sim(e.to_string()))?;
+    match &opts.devices {
+        RunDevices::Models => provider
+            .insert_link("run", params, opts.pulses, CHUNK_SLOTS)
+            .map_err(|e| RunError::Sim(e.to_string()))?,
+        RunDevices::Gateware(g) => {
+            tracing::info!(
+                alice_sha256 = %g.1.alice_sha256,
+                bob_sha256 = %g.1.bob_sha256,
+                source = %g.1.source,
+                "Verilating the gateware (cached by content; a first build takes minutes)"
+            );
+            provider
+                .insert_exact_link("run", params, opts.pulses, CHUNK_SLOTS, &g.0)
+                .map_err(|e| RunError::Sim(error_chain(&e)))?
+        }
+    }
     let bar = opts.progress.then(|| {
         let b = indicatif::ProgressBar::new(opts.pulses);
         b.set_style(
@@ -640,8 +705,8 @@ pub fn run_streaming(
         b.set_message("link");
         b
     });
-    let (a_out, a_feed) = open_side(&provider, Role::Alice, None)?;
-    let (b_out, b_feed) = open_side(&provider, Role::Bob, bar)?;
+    let (a_out, a_feed) = open_side(&provider, &opts.devices, Role::Alice, None)?;
+    let (b_out, b_feed) = open_side(&provider, &opts.devices, Role::Bob, bar)?;
 
     let mut pcfg = PipelineConfig::from_link(&opts.config);
     pcfg.cascade = qkd_keyproc::cascade::CascadeConfig::option8();
@@ -740,6 +805,19 @@ pub fn run_streaming(
     let auth_bits: u64 = summaries.iter().map(|s| s.auth_consumed_bits).sum();
     let pool_pads_end = [a_rep.pool_pads.0, a_rep.pool_pads.1];
     let paused = a_rep.paused.clone();
+    let gateware = match &opts.devices {
+        RunDevices::Models => None,
+        RunDevices::Gateware(g) => {
+            let cycles = provider.exact_cycles("run").unwrap_or(0);
+            let per_cpu = |x: f64| if link_cpu > 0.0 { x / link_cpu } else { 0.0 };
+            Some(GatewareRun {
+                identity: g.1.clone(),
+                cycles,
+                cycles_per_cpu_second: per_cpu(2.0 * cycles as f64),
+                pulses_per_cpu_second: per_cpu(pulses as f64),
+            })
+        }
+    };
     Ok(RunSummary {
         pulses,
         detections,
@@ -798,5 +876,18 @@ pub fn run_streaming(
             alice: a_rep.cpu_seconds,
             bob: b_rep.cpu_seconds,
         },
+        devices: opts.devices.scheme(),
+        gateware,
     })
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut m = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        m.push_str(": ");
+        m.push_str(&s.to_string());
+        src = s.source();
+    }
+    m
 }

@@ -27,6 +27,7 @@ fn a_metro_link_grows_key_with_authentication_below_one_percent() {
         progress: false,
         attack: AttackConfig::default(),
         psk_bytes: DEFAULT_RUN_PSK_BYTES,
+        devices: Default::default(),
     };
     let (s, keys) = run(&opts).expect("run");
     eprintln!(

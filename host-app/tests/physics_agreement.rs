@@ -52,6 +52,7 @@ fn check_config_with(cfg: LinkConfig, rate: bool) {
         progress: false,
         attack: qkd_sim::physics::AttackConfig::default(),
         psk_bytes: qkd_host::run::DEFAULT_RUN_PSK_BYTES,
+        devices: Default::default(),
     };
     let (s, _) = run(&opts).expect("run");
     let (plan, f) = planner::beside_run(&cfg, s.ec_efficiency);

@@ -27,6 +27,7 @@ fn link(attack: &str, seed: u64) -> RunSummary {
         progress: false,
         attack: AttackConfig::always(kind),
         psk_bytes: qkd_host::run::DEFAULT_RUN_PSK_BYTES,
+        devices: Default::default(),
     };
     let (s, keys) = run(&opts).expect("run");
     eprintln!(

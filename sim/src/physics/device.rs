@@ -425,6 +425,18 @@ impl SimProvider {
         let s = m.get(name)?.lock().unwrap_or_else(|e| e.into_inner());
         Some(s.eve_known_valid.clone())
     }
+
+    /// `sim+verilator:` link `name`: the fabric cycles each Verilated core
+    /// has run since its START (both cores run the same cycles); `None`
+    /// for an unknown or a `sim:` link.
+    pub fn exact_cycles(&self, name: &str) -> Option<u64> {
+        let m = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        let s = m.get(name)?.lock().unwrap_or_else(|e| e.into_inner());
+        match &s.link {
+            Engine::Exact(l) => Some(l.bob_cycles()),
+            Engine::Fast(_) => None,
+        }
+    }
 }
 
 impl BackendProvider for SimProvider {

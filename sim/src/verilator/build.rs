@@ -10,7 +10,9 @@
 //! that determines the library: the Verilog text, top and clock names, shim
 //! ABI, Verilator and compiler versions, and flags. The cache root is
 //! `$QKD_VERILATOR_CACHE`, else `<cargo target dir>/qkd-verilator`
-//! (derived from the test executable's path), else the system temp dir.
+//! (derived from the executable's path: a test or a `cargo build` binary),
+//! else `$XDG_CACHE_HOME/qkd-verilator` or `~/.cache/qkd-verilator` (an
+//! installed binary), else the system temp dir.
 //! Each build happens in a private temporary directory that is renamed into
 //! place, so concurrent tests and processes never see a half-built library.
 
@@ -201,20 +203,24 @@ pub fn default_cache_root() -> PathBuf {
     if let Some(d) = std::env::var_os("QKD_VERILATOR_CACHE") {
         return PathBuf::from(d);
     }
-    // target/<profile>/deps/<test-exe> -> target
+    // target/<profile>/deps/<test-exe> or target/<profile>/<binary>: the
+    // cargo target dir is the nearest ancestor holding CACHEDIR.TAG.
     if let Ok(exe) = std::env::current_exe() {
-        if let Some(target) = exe.parent().and_then(Path::parent).and_then(Path::parent) {
-            if exe
-                .parent()
-                .and_then(Path::file_name)
-                .is_some_and(|n| n == "deps")
-                || target.join("CACHEDIR.TAG").exists()
-            {
-                return target.join("qkd-verilator");
-            }
+        if let Some(target) = exe
+            .ancestors()
+            .skip(1)
+            .take(3)
+            .find(|d| d.join("CACHEDIR.TAG").is_file())
+        {
+            return target.join("qkd-verilator");
         }
     }
-    std::env::temp_dir().join("qkd-verilator-cache")
+    // An installed binary: the user's cache directory (XDG Base Directory).
+    match (std::env::var_os("XDG_CACHE_HOME"), std::env::var_os("HOME")) {
+        (Some(c), _) if !c.is_empty() => PathBuf::from(c).join("qkd-verilator"),
+        (_, Some(h)) if !h.is_empty() => PathBuf::from(h).join(".cache").join("qkd-verilator"),
+        _ => std::env::temp_dir().join("qkd-verilator-cache"),
+    }
 }
 
 fn hex(d: &[u8]) -> String {
