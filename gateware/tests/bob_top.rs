@@ -391,14 +391,8 @@ fn qrng_source_drives_the_basis_and_a_stuck_qrng_invalidates_clicks() {
         ("GATE_BASIS_THRESH_Z", 0x8000),
     ];
     let mut x = seed_of("qrng_source_drives_the_basis");
-    let mut next = move || {
-        // splitmix64: independent of the gateware's xoshiro
-        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    // splitmix64: independent of the gateware's xoshiro
+    let mut next = move || qkd_model::prng::splitmix64_next(&mut x);
     let r = scenario("qrng", &regs, 160, |c| {
         let mut i = BobIn {
             qrng: match c {

@@ -43,6 +43,38 @@ pub enum CertError {
     /// A file of the PKI exists and overwriting was not asked for.
     #[error("{0} exists; refusing to overwrite it (remove it, or pass --force)")]
     Exists(PathBuf),
+    /// A certificate file could not be read or is not an X.509 certificate.
+    #[error("reading the certificate {path}: {reason}")]
+    Read {
+        /// File.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// When the first certificate of the PEM file `path` stops being valid:
+/// its `notAfter` (RFC 5280, 4.1.2.5) in seconds since the Unix epoch.
+pub fn cert_not_after_unix(path: &Path) -> Result<i64, CertError> {
+    use rustls_pki_types::pem::PemObject;
+    let read_err = |reason: String| CertError::Read {
+        path: path.to_owned(),
+        reason,
+    };
+    let der = rustls_pki_types::CertificateDer::from_pem_file(path)
+        .map_err(|e| read_err(e.to_string()))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(&der)
+        .map_err(|e| read_err(format!("not an X.509 certificate: {e}")))?;
+    Ok(cert.validity().not_after.timestamp())
+}
+
+/// Seconds from `now` until `not_after_unix` (negative once it has passed).
+pub fn seconds_until(not_after_unix: i64, now: std::time::SystemTime) -> i64 {
+    let now_unix = match now.duration_since(std::time::UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+    };
+    not_after_unix.saturating_sub(now_unix)
 }
 
 /// What to put in the PKI.
@@ -217,5 +249,31 @@ mod tests {
         };
         make_pki(dir.path(), &spec).unwrap();
         assert_ne!(std::fs::read(dir.path().join("ca.pem")).unwrap(), ca);
+    }
+
+    #[test]
+    fn cert_expiry_is_the_certificates_not_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = params("kme-expiring");
+        p.not_after = rcgen::date_time_ymd(2031, 5, 17);
+        let key = KeyPair::generate().unwrap();
+        let pem = p.self_signed(&key).unwrap().pem();
+        let path = dir.path().join("kme.pem");
+        std::fs::write(&path, pem).unwrap();
+        // 2031-05-17T00:00:00Z, from Python's calendar.timegm.
+        let t = cert_not_after_unix(&path).unwrap();
+        assert_eq!(t, 1_936_742_400);
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_936_742_400 - 86_400);
+        assert_eq!(seconds_until(t, now), 86_400);
+        let later = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_936_742_400 + 5);
+        assert_eq!(seconds_until(t, later), -5);
+
+        std::fs::write(&path, "not a certificate").unwrap();
+        let e = cert_not_after_unix(&path).unwrap_err();
+        assert!(
+            matches!(&e, CertError::Read { path: q, .. } if q == &path),
+            "{e}"
+        );
+        assert!(cert_not_after_unix(&dir.path().join("missing.pem")).is_err());
     }
 }

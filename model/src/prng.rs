@@ -21,6 +21,15 @@ pub const fn splitmix64_mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// One SplitMix64 step: advance `state` by the gamma and return the mixed
+/// output (Steele, Lea and Flood 2014, Fig. 2). The one implementation of
+/// the generator for the models, the simulator and the test harnesses.
+#[inline]
+pub fn splitmix64_next(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(SPLITMIX64_GAMMA);
+    splitmix64_mix(*state)
+}
+
 /// `C[n]`: the `n`-th output (0-based) of SplitMix64 started from state 0
 /// (spec section 1). `C[0] = 0xE220A8397B1DCDAF`.
 pub const fn seed_constant(n: u64) -> u64 {

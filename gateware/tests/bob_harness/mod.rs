@@ -27,11 +27,7 @@ pub struct SplitMix64(pub u64);
 impl SplitMix64 {
     /// The next 64-bit word.
     pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        qkd_model::prng::splitmix64_next(&mut self.0)
     }
 }
 
@@ -41,11 +37,8 @@ pub fn b128(x: u128) -> Bits<128> {
 }
 
 /// Deterministic seed from a test name (FNV-1a).
-pub fn seed_of(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3)
-    })
-}
+#[allow(unused_imports)] // not every test crate that includes the harness uses it
+pub use qkd_model::clicks::seed_from_name as seed_of;
 
 use qkd_abi::{GenParams, Record, RegisterMap};
 use qkd_gateware::bob::top::BobCore;

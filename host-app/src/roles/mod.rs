@@ -121,6 +121,37 @@ struct RoleRun {
     t0: Instant,
     /// Last authenticated opening or committed block.
     last_progress: Instant,
+    /// The KME certificate's notAfter (Unix seconds), when a KME serves.
+    cert_not_after: Option<i64>,
+}
+
+/// A KME certificate closer than this to its end gets a warning at start.
+const CERT_WARN_SECONDS: i64 = 30 * 86_400;
+
+/// The KME certificate's notAfter, with a warning when it is near or past.
+fn cert_not_after(tls: &qkd_kme::TlsFiles) -> Option<i64> {
+    let path = &tls.server_cert_pem;
+    match qkd_kme::certs::cert_not_after_unix(path) {
+        Ok(t) => {
+            let left = qkd_kme::certs::seconds_until(t, std::time::SystemTime::now());
+            if left <= 0 {
+                tracing::warn!(cert = %path.display(), "the KME certificate has expired");
+            } else if left < CERT_WARN_SECONDS {
+                tracing::warn!(
+                    cert = %path.display(),
+                    days_left = left / 86_400,
+                    "the KME certificate expires soon; renew it"
+                );
+            } else {
+                tracing::info!(cert = %path.display(), days_left = left / 86_400, "KME certificate valid");
+            }
+            Some(t)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot tell when the KME certificate expires");
+            None
+        }
+    }
 }
 
 fn broken(e: impl std::fmt::Display) -> SessionEnd {
@@ -236,6 +267,7 @@ pub fn run_role(o: RoleOptions) -> Result<RoleSummary, RoleError> {
         p: progress,
     }));
     let store_path = state.path("keys.qkdstore");
+    let mut cert_not_after_unix = None;
     let sink = match &o.kme {
         None => Sink::Store(qkd_kme::KeyStore::open(&store_path)?),
         Some(k) => {
@@ -261,6 +293,7 @@ pub fn run_role(o: RoleOptions) -> Result<RoleSummary, RoleError> {
                 tls: k.tls.clone(),
                 store_path: store_path.clone(),
             })?;
+            cert_not_after_unix = cert_not_after(&k.tls);
             println!("{name}: kme listening on {}", h.handle().api_addr);
             if let Some(a) = h.handle().ops_addr {
                 println!("{name}: ops listening on {a}");
@@ -295,6 +328,7 @@ pub fn run_role(o: RoleOptions) -> Result<RoleSummary, RoleError> {
         paused: None,
         t0: Instant::now(),
         last_progress: Instant::now(),
+        cert_not_after: cert_not_after_unix,
     };
     let result = r.run();
     r.summary.committed_blocks = r.committed.next_block;
@@ -348,7 +382,9 @@ impl RoleRun {
             delivered_bits_total: self.summary.stored_bits,
             send_pads: self.pads.map(|p| p.0),
             recv_pads: self.pads.map(|p| p.1),
-            ..Default::default()
+            cert_expiry_seconds: self
+                .cert_not_after
+                .map(|t| qkd_kme::certs::seconds_until(t, std::time::SystemTime::now())),
         });
     }
 

@@ -25,11 +25,8 @@ pub struct Synthetic {
     q_z: f64,
 }
 
-pub fn seed_of(name: &str) -> u64 {
-    name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    })
-}
+/// Deterministic seed from a test name (FNV-1a).
+pub use qkd_sim::physics::rng::seed_from_name as seed_of;
 
 impl Synthetic {
     /// Records for `slots` slots starting at absolute slot `start`.

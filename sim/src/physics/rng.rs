@@ -5,25 +5,12 @@
 //! physics needs (uniform, Bernoulli, geometric skip, Poisson, Gaussian).
 
 /// SplitMix64 step (Steele, Lea, Flood, OOPSLA 2014): advances `x` and
-/// returns the next output.
-#[inline]
-pub fn splitmix64(x: &mut u64) -> u64 {
-    *x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *x;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+/// returns the next output (qkd-model's implementation).
+pub use qkd_model::prng::splitmix64_next as splitmix64;
 
-/// Seed derived from a name (FNV-1a 64), for tests seeded from their name.
-pub fn seed_from_name(name: &str) -> u64 {
-    let mut h: u64 = 0xCBF2_9CE4_8422_2325;
-    for b in name.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01B3);
-    }
-    h
-}
+/// Seed derived from a name (FNV-1a 64), for tests seeded from their name
+/// (qkd-model's).
+pub use qkd_model::clicks::seed_from_name;
 
 /// xoshiro256++ generator used for every physical random choice.
 #[derive(Debug, Clone)]

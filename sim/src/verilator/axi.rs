@@ -13,15 +13,9 @@ use super::model::{PortId, Sim};
 use super::Error;
 use qkd_abi::records::Record;
 
-/// SplitMix64 step (Steele, Lea, Flood, OOPSLA 2014): the harness's own
-/// small deterministic generator for back-pressure patterns.
-pub fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+/// SplitMix64 step (Steele, Lea, Flood, OOPSLA 2014): the harness's small
+/// deterministic generator for back-pressure patterns (qkd-model's).
+pub use qkd_model::prng::splitmix64_next as splitmix64;
 
 // ---- AXI4-Lite master ----
 
