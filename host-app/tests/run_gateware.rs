@@ -136,6 +136,44 @@ fn intercept_resend_through_the_gateware_aborts_the_block_as_the_models_do() {
     );
 }
 
+#[test]
+fn every_attack_gives_the_same_run_through_the_gateware() {
+    // Short runs (2^21 pulses, no block): the detections, Bob's alarms and
+    // where the alarm latch stopped key production, and what Eve knows,
+    // are the same whether the cores are models or the gateware.
+    for name in [
+        "pns",
+        "cw-blinding",
+        "pulsed-blinding",
+        "after-gate",
+        "dead-time",
+        "intercept-resend:0.5",
+    ] {
+        let kind: qkd_sim::physics::AttackKind = name.parse().expect("attack name");
+        let attack = qkd_sim::physics::AttackConfig::always(kind);
+        let ((sm, _), (sg, _)) = run_both(1 << 21, 1e5, attack);
+        assert_eq!(figures(&sm), figures(&sg), "{name}");
+        assert_eq!(
+            (
+                sm.alarm_latched_at_slot,
+                sm.alarm_discarded,
+                sm.eve_known_valid_detections
+            ),
+            (
+                sg.alarm_latched_at_slot,
+                sg.alarm_discarded,
+                sg.eve_known_valid_detections
+            ),
+            "{name}"
+        );
+        assert!(sg.detections > 0, "{name}: {sg:?}");
+        eprintln!(
+            "{name}: {} detections, alarms {:#x}, latch {:?}, Eve knows {}",
+            sg.detections, sg.alarms, sg.alarm_latched_at_slot, sg.eve_known_valid_detections
+        );
+    }
+}
+
 fn qkd_host(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_qkd-host"))
         .args(args)
