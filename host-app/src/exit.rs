@@ -146,7 +146,7 @@ pub fn run_code(e: &crate::run::RunError) -> ExitCode {
     use crate::run::RunError as E;
     match e {
         E::Sim(_) => ExitCode::Config,
-        E::Driver(_) | E::Sift(_) => ExitCode::Device,
+        E::Driver(_) | E::Sift(_) | E::Gateware(_) => ExitCode::Device,
         E::Auth(_) => ExitCode::Link,
         E::KeyOutput(_) => ExitCode::KeyStore,
         E::Thread(_) => ExitCode::Internal,

@@ -115,6 +115,9 @@ pub enum RunError {
     /// The simulated link could not be built from the configuration.
     #[error("building the simulated link: {0}")]
     Sim(String),
+    /// The Verilated gateware could not be built or started.
+    #[error("starting the Verilated gateware")]
+    Gateware(#[source] qkd_sim::verilator::ExactError),
     /// Opening or reading a device failed.
     #[error("device: {0}")]
     Driver(#[from] qkd_driver::Error),
@@ -691,7 +694,7 @@ pub fn run_streaming(
             );
             provider
                 .insert_exact_link("run", params, opts.pulses, CHUNK_SLOTS, &g.0)
-                .map_err(|e| RunError::Sim(error_chain(&e)))?
+                .map_err(RunError::Gateware)?
         }
     }
     let bar = opts.progress.then(|| {
@@ -879,15 +882,4 @@ pub fn run_streaming(
         devices: opts.devices.scheme(),
         gateware,
     })
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut m = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        m.push_str(": ");
-        m.push_str(&s.to_string());
-        src = s.source();
-    }
-    m
 }
