@@ -21,3 +21,4 @@ pub mod roles;
 pub mod run;
 pub mod sifting;
 pub mod simtables;
+pub mod timeline;

@@ -148,6 +148,10 @@ struct RunArgs {
     /// Write the keys to this directory (files mode 0600). Without it no key is written anywhere.
     #[arg(long)]
     key_out: Option<PathBuf>,
+    /// Write an SVG plot of a satellite pass: QBER, loss and key rate over
+    /// time, the simulated run beside the planner (`kind = "satellite-pass"`).
+    #[arg(long)]
+    plot: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -694,6 +698,9 @@ fn run(a: RunArgs) -> Result<()> {
         (None, None) if is_pass => qkd_host::channel::pass_pulses(&cfg),
         (None, None) => 4_000_000_000,
     };
+    if a.plot.is_some() && !is_pass {
+        bail!("run --plot needs [channel] kind = \"satellite-pass\" in the configuration");
+    }
     if is_pass && a.block_bits.is_none() {
         // One block: 97 % of the pass's expected sifted Z bits, so that the
         // block completes within the pass.
@@ -843,6 +850,18 @@ fn run(a: RunArgs) -> Result<()> {
         println!("  lost records            {}", s.lost_records);
         println!("  Z bits waiting          {}", s.z_bits_waiting);
         println!("  keys match              {}", s.keys_match);
+    }
+    if let Some(path) = &a.plot {
+        let cfg = &opts.config;
+        qkd_host::timeline::plot_run(
+            cfg,
+            pulses,
+            seed,
+            attack,
+            s.secret_bits,
+            s.ec_efficiency,
+            path,
+        )?;
     }
     if !s.keys_match {
         bail!("the two ends' keys differ");
