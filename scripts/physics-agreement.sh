@@ -36,6 +36,8 @@ points=(
   "afterpulse     25  1000 0.10 1e6"
   "block          25  1000 0.04 1e5"
   "block          25  1000 0.04 1e7"
+  "afterpulse     0   1000 0.10 1e6"
+  "afterpulse     25  10000 0.10 1e6"
   "distance       150 1000 0.04 1e6"
 )
 # Only the points whose sweep name matches $2 (all when empty), from the $3-th on.
