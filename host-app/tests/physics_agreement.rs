@@ -123,6 +123,7 @@ fn satellite_pass_example() {
         progress: false,
         attack: qkd_sim::physics::AttackConfig::default(),
         psk_bytes: qkd_host::run::DEFAULT_RUN_PSK_BYTES,
+        devices: Default::default(),
     };
     let (s, _) = run(&opts).expect("run");
     let mut c = cfg.clone();
