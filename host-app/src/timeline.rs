@@ -239,7 +239,9 @@ pub fn plot_pass_run(
     let panels = root.split_evenly((3, 1));
     let t_max = plan.duration_s.max(1.0);
     let rate = sim.secret_bits_per_second(secret_bits);
-    let series: [(&str, Vec<(f64, f64)>, Vec<(f64, f64)>); 3] = [
+    // (panel, planner's points, simulated points), (time s, value)
+    type Points = Vec<(f64, f64)>;
+    let series: [(&str, Points, Points); 3] = [
         (
             "QBER (Z)",
             plan.steps.iter().map(|s| (s.time_s, s.qber)).collect(),
