@@ -340,6 +340,11 @@ fn store_error(e: StoreError) -> ApiError {
             "Not enough keys available",
             Some(e.to_string()),
         ),
+        StoreError::StoreFull { .. } => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Key store full",
+            Some(e.to_string()),
+        ),
         StoreError::UnknownKeyId(_) | StoreError::RepeatedKeyId(_) => {
             ApiError::bad_request("Key not found", e.to_string())
         }
