@@ -11,8 +11,13 @@ pub mod store;
 
 pub use api::{ApiConfig, LinkConfig, SaeIdentity, Side};
 pub use ops::{KmeStatus, LinkPhase, LinkState};
-pub use server::{BlockingKmeHandle, Kme, KmeConfig, KmeError, KmeHandle, TlsFiles};
-pub use store::{DeliveredKey, KeyBytes, KeyStore, StoreError};
+pub use server::{
+    BlockingKmeHandle, ConnectionCounts, Kme, KmeConfig, KmeError, KmeHandle, ServerLimits,
+    TlsFiles,
+};
+pub use store::{
+    BlockAppend, BlockStatus, DeliveredKey, KeyBytes, KeyStore, StoreError, StoreOptions,
+};
 pub use uuid::Uuid;
 
 /// Key ID both ends of a link derive without talking: UUID version 5
