@@ -16,7 +16,8 @@ pub use server::{
     TlsFiles,
 };
 pub use store::{
-    BlockAppend, BlockStatus, DeliveredKey, KeyBytes, KeyStore, StoreError, StoreOptions,
+    BlockAppend, BlockStatus, DeliveredKey, KeyBytes, KeyStore, StoreError, StoreHealth,
+    StoreOptions,
 };
 pub use uuid::Uuid;
 

@@ -276,6 +276,11 @@ pub struct StoreCounts {
     pub delivered_keys: u64,
     /// Store file size in bytes.
     pub file_bytes: u64,
+}
+
+/// Recovery and maintenance counters of the open store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StoreHealth {
     /// Torn final records cut off when the store was opened.
     pub torn_tails_cut: u64,
     /// Bytes cut off with them.
@@ -693,7 +698,7 @@ impl KeyStore {
 
     /// Opens (or creates, mode 0600) the store at `path`, recovering from a
     /// crash: a torn final record is cut off whole (logged at WARN, counted
-    /// in [`StoreCounts::torn_tails_cut`]), interrupted erasures are
+    /// in [`StoreHealth::torn_tails_cut`]), interrupted erasures are
     /// completed, a compaction interrupted before its rename is discarded.
     /// Records are read one at a time (memory: the live keys plus the
     /// largest record).
@@ -1414,6 +1419,12 @@ impl KeyStore {
                 .sum(),
             delivered_keys: self.delivered_keys,
             file_bytes: self.end_offset,
+        }
+    }
+
+    /// Recovery and maintenance counters.
+    pub fn health(&self) -> StoreHealth {
+        StoreHealth {
             torn_tails_cut: self.torn_tails_cut,
             torn_bytes_cut: self.torn_bytes_cut,
             compactions: self.compactions,

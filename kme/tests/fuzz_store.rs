@@ -100,7 +100,7 @@ fn check(bytes: &[u8], lens: Option<&[usize]>) -> Result<(), TestCaseError> {
     // Recovery is idempotent: a second open sees the same store.
     let mut st = KeyStore::open(&p).map_err(|e| TestCaseError::fail(format!("reopen: {e}")))?;
     prop_assert_eq!(st.counts().stored_keys, stored);
-    prop_assert_eq!(st.counts().torn_tails_cut, 0);
+    prop_assert_eq!(st.health().torn_tails_cut, 0);
     if let Some(lens) = lens {
         let mut sizes: Vec<usize> = lens.to_vec();
         sizes.sort_unstable();

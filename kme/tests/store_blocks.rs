@@ -127,7 +127,7 @@ fn check_image(dir: &Path, image: &[u8], setup: &Setup) {
         }
     );
     if !complete {
-        assert!(st.counts().torn_tails_cut == 1 || image.len() < after.len());
+        assert!(st.health().torn_tails_cut == 1 || image.len() < after.len());
     }
     // Restart: the role re-appends its pending block.
     let r = st.append_block(3, &refs(last), M, S).unwrap();
@@ -209,12 +209,13 @@ fn torn_tail_is_cut_with_a_counter() {
     std::fs::write(&p, &after[..after.len() - 1]).unwrap();
     let st = KeyStore::open(&p).unwrap();
     let c = st.counts();
-    assert_eq!(c.torn_tails_cut, 1);
-    assert_eq!(c.torn_bytes_cut, (after.len() - 1 - before.len()) as u64);
+    let h = st.health();
+    assert_eq!(h.torn_tails_cut, 1);
+    assert_eq!(h.torn_bytes_cut, (after.len() - 1 - before.len()) as u64);
     assert_eq!(c.file_bytes, before.len() as u64);
     assert_eq!(std::fs::metadata(&p).unwrap().len(), before.len() as u64);
     drop(st);
-    assert_eq!(KeyStore::open(&p).unwrap().counts().torn_tails_cut, 0);
+    assert_eq!(KeyStore::open(&p).unwrap().health().torn_tails_cut, 0);
 }
 
 /// Damage before the last record is refused with the file, the offset and
@@ -403,7 +404,7 @@ fn max_key_count_is_enforced() {
         .unwrap_err();
     assert!(matches!(e, StoreError::StoreFull { stored: 10, .. }), "{e}");
     assert_eq!(st.counts().stored_keys, 10);
-    assert_eq!(st.counts().max_key_count, 10);
+    assert_eq!(st.health().max_key_count, 10);
     // Delivering frees room.
     st.take_oldest(M, S, 3, 32).unwrap();
     st.append_block(1, &refs(&block(1, 3, 32)), M, S).unwrap();
@@ -442,7 +443,7 @@ fn compaction_is_automatic_and_the_file_follows_live_keys() {
         max_file = max_file.max(len);
     }
     let c = st.counts();
-    assert!(c.compactions >= 10, "{c:?}");
+    assert!(st.health().compactions >= 10, "{c:?}");
     assert_eq!(c.stored_keys, 16);
     assert_eq!(c.delivered_keys, 398 * 8);
     // Two live blocks are ~1.1 KB; dead bytes stay under max(live, 8 KiB).
@@ -502,7 +503,7 @@ fn store_size_after_a_million_keys() {
         t.elapsed().as_secs_f64(),
         c.file_bytes,
         max_file,
-        c.compactions
+        st.health().compactions
     );
     assert_eq!(c.delivered_keys, 1_000_000);
 }
