@@ -570,7 +570,19 @@ impl StreamDecoder {
                             .saturating_add(first.saturating_sub(expected));
                     }
                 }
-                self.alice_next = Some(first + u64::from(a.count));
+                // Device data: a run in the last epoch that would end past
+                // slot 2^64 - 1 cannot be real; it is a counted loss (a
+                // discontinuity, its symbols unexplained), never a wrap.
+                self.alice_next = first.checked_add(u64::from(a.count));
+                if self.alice_next.is_none() {
+                    loss.discontinuities.push(Discontinuity {
+                        kind: DiscontinuityKind::AliceSymbols,
+                        expected_slot: first,
+                        found_slot: u64::MAX,
+                    });
+                    loss.unexplained_slots =
+                        loss.unexplained_slots.saturating_add(u64::from(a.count));
+                }
                 first
             }
             Record::Status(s) => {
@@ -594,7 +606,7 @@ impl StreamDecoder {
                 let first = self.full(g.first_slot);
                 loss.gap_records += 1;
                 loss.lost_slots = loss.lost_slots.saturating_add(g.lost_slots);
-                loss.lost_records += u64::from(g.lost_records);
+                loss.lost_records = loss.lost_records.saturating_add(u64::from(g.lost_records));
                 if g.lost_records >= GAP_RECORDS_MAX {
                     loss.saturated_gaps += 1;
                 }
@@ -773,6 +785,26 @@ mod tests {
         }));
         all.loss.merge_capped(&b.loss);
         all.errors.extend(b.errors);
+    }
+
+    /// Issue 18: an ALICE_SYMBOLS run in the last epoch whose end would
+    /// pass slot 2^64 - 1 (device data) is a counted loss, not a wrap (in
+    /// release) or an overflow panic (in debug); the next run is checked
+    /// afresh.
+    #[test]
+    fn symbols_past_the_last_slot_are_a_counted_loss_not_a_wrap() {
+        let last = qkd_abi::records::EPOCH_MAX;
+        let start = (1u64 << 40) - 3;
+        let data = bytes(&[Record::Epoch(last), syms(start, 10), syms(start, 4)]);
+        let (b, _) = run(&data, 8);
+        let first = (u64::from(last) << 40) | start;
+        assert_eq!(b.records.len(), 3);
+        assert_eq!(b.records[1].slot, first);
+        assert_eq!(b.loss.discontinuities.len(), 2, "{:?}", b.loss);
+        assert_eq!(b.loss.discontinuities[0].expected_slot, first);
+        assert_eq!(b.loss.discontinuities[0].found_slot, u64::MAX);
+        assert_eq!(b.loss.unexplained_slots, 10 + 4);
+        assert!(!b.loss.is_lossless());
     }
 
     #[test]
