@@ -133,7 +133,7 @@ pub fn role_code(e: &crate::roles::RoleError) -> ExitCode {
     use crate::roles::RoleError as E;
     match e {
         E::Config(_) | E::Psk(_) => ExitCode::Config,
-        E::State(_) | E::Store(_) => ExitCode::KeyStore,
+        E::State(_) | E::Store(_) | E::StoreState(_) => ExitCode::KeyStore,
         E::Driver(_) => ExitCode::Device,
         E::Kme(k) => kme_code(k),
         E::Auth(_) | E::Net { .. } | E::Inconsistent(_) | E::NoProgress { .. } => ExitCode::Link,

@@ -7,22 +7,30 @@
 //! Files in the role's state directory, each replaced atomically (written to
 //! a temporary file mode 0600, `fsync`ed, renamed, directory `fsync`ed):
 //!
-//! * `pool.committed`: `QKDCOMM1 | next_block u64 | KeyPool::export`. The
-//!   pool as it stood when block `next_block - 1` produced its key (both ends
-//!   hold the identical pool at that instant), or as bootstrapped from the
-//!   pre-shared key.
-//! * `pool.pending`: `QKDPEND1 | block u64 | unit_bytes u32 | units u32 |
-//!   key units | KeyPool::export`: a key both pipelines produced but that is
-//!   not yet in the key store, with the pool after that block.
-//! * `progress`: `QKDPROG2 | send_reserved u64 | fed_windows u64 |
-//!   hello_pos u64 | hello_fed u64 | hello_answering u64 | peer_hello u64`
-//!   (`u64::MAX` = none): upper bounds, written before they are reached, so
+//! * `pool.committed`: `QKDCOMM2 | next_block u64 | last_stored u64 |
+//!   KeyPool::export | crc32`. The pool as it stood when block
+//!   `next_block - 1` produced its key (both ends hold the identical pool at
+//!   that instant), or as bootstrapped from the pre-shared key; and the last
+//!   block appended to the key store (`u64::MAX` = none), which the restart
+//!   compares with the store (a lost or older store is refused).
+//! * `pool.pending`: `QKDPEND2 | block u64 | unit_bytes u32 | units u32 |
+//!   key units | KeyPool::export | crc32`: a key both pipelines produced but
+//!   that is not yet in the key store, with the pool after that block.
+//! * `progress`: `QKDPROG3 | send_reserved u64 | fed_windows u64 |
+//!   hello_pos u64 | hello_fed u64 | hello_answering u64 | peer_hello u64 |
+//!   crc32` (`u64::MAX` = none): upper bounds, written before they are reached, so
 //!   that after a crash this end never reuses a pad it may have sent with
 //!   (Wegman & Carter, JCSS 22, 1981: each pad authenticates one message)
 //!   and never feeds sifted data whose bases or parities may have left in
 //!   an interrupted block; and the session-opening state
 //!   (`roles::handshake`): this end's outstanding HELLO, re-sent unchanged
 //!   until the peer answers it, and the last peer HELLO accepted.
+//!
+//! `crc32` is CRC-32 (IEEE) of every byte before it: a damaged file is
+//! refused with [`StateError::Malformed`], which names the file and what to
+//! do, never worked around. Files of the earlier versions (`QKDCOMM1`,
+//! `QKDPEND1`, `QKDPROG2`, without the CRC) are still read; the next write
+//! replaces them with the current version.
 //!
 //! The files hold secret material (pads, key); they are created 0600 and
 //! zeroized in memory.
@@ -48,25 +56,81 @@ pub enum StateError {
         #[source]
         source: std::io::Error,
     },
-    /// A state file is malformed.
-    #[error("state file {path} is malformed: {why}")]
+    /// A reservation would pass `u64::MAX` (a position or window number
+    /// out of range, e.g. announced by the peer); nothing is written.
+    #[error("{what} {value} is out of range: no reservation past 2^64 - 1")]
+    OutOfRange {
+        /// What was being reserved.
+        what: &'static str,
+        /// The value.
+        value: u64,
+    },
+    /// A state file is malformed (bad header, length or checksum).
+    #[error("state file {path} is malformed ({why}); refusing to start: {advice}")]
     Malformed {
         /// The file.
         path: PathBuf,
         /// What was wrong.
         why: &'static str,
+        /// What the operator can do.
+        advice: &'static str,
     },
 }
 
-const COMMITTED_MAGIC: &[u8; 8] = b"QKDCOMM1";
-const PENDING_MAGIC: &[u8; 8] = b"QKDPEND1";
-const PROGRESS_MAGIC: &[u8; 8] = b"QKDPROG2";
+/// What to do about a damaged or lost state file, by file name.
+pub fn advice(name: &str) -> &'static str {
+    match name {
+        "pool.committed" => {
+            "it holds the authentication pool and the committed block count; restore \
+             it from a backup of this end's state directory, or start the link over \
+             with a new pre-shared key and empty state directories at both ends"
+        }
+        "pool.pending" => {
+            "it holds a key block awaiting the two-phase commit; restore it from a \
+             backup of this end's state directory (moving it aside discards the block \
+             at this end, which the restart refuses if the peer or the key store \
+             already committed it)"
+        }
+        "progress" => {
+            "it holds the pad and window reservations (a pad must never be used \
+             twice); restore it from a backup of this end's state directory, or start \
+             the link over with a new pre-shared key and empty state directories at \
+             both ends"
+        }
+        _ => "restore the state directory from a backup",
+    }
+}
+
+const COMMITTED_MAGIC: &[u8; 8] = b"QKDCOMM2";
+const COMMITTED_MAGIC_V1: &[u8; 8] = b"QKDCOMM1";
+const PENDING_MAGIC: &[u8; 8] = b"QKDPEND2";
+const PENDING_MAGIC_V1: &[u8; 8] = b"QKDPEND1";
+const PROGRESS_MAGIC: &[u8; 8] = b"QKDPROG3";
+const PROGRESS_MAGIC_V2: &[u8; 8] = b"QKDPROG2";
 const NONE: u64 = u64::MAX;
+
+/// A state file's bytes (CRC trailer checked and removed) and whether it
+/// is of the current version.
+type Framed = (Zeroizing<Vec<u8>>, bool);
+
+/// What `pool.committed` says about the key store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LastStored {
+    /// An earlier-version file that does not say (not checked).
+    Unknown,
+    /// No block has been appended to the key store.
+    Nothing,
+    /// The last block appended to the key store.
+    Block(u64),
+}
 
 /// The committed pool.
 pub struct Committed {
     /// Number of key blocks committed (the next block number).
     pub next_block: u64,
+    /// The last block appended to the key store (blocks without keys are
+    /// not appended).
+    pub last_stored: LastStored,
     /// `KeyPool::export` bytes.
     pub pool: Zeroizing<Vec<u8>>,
 }
@@ -161,6 +225,48 @@ impl StateDir {
         self.dir.join(name)
     }
 
+    /// Whether a file of the directory exists.
+    pub fn exists(&self, name: &str) -> bool {
+        self.path(name).exists()
+    }
+
+    /// Writes `bytes` followed by their CRC-32 (see [`Self::write_atomic`]).
+    fn write_framed(&self, name: &str, bytes: &mut Zeroizing<Vec<u8>>) -> Result<(), StateError> {
+        let crc = crc32fast::hash(bytes);
+        bytes.extend_from_slice(&crc.to_le_bytes());
+        self.write_atomic(name, bytes)
+    }
+
+    /// Reads `name`; for the current `magic`, checks and strips the CRC-32
+    /// trailer; for `legacy` (earlier version) returns the bytes as they are.
+    /// `Some((bytes, is_current))`.
+    fn read_framed(
+        &self,
+        name: &str,
+        magic: &[u8; 8],
+        legacy: &[u8; 8],
+    ) -> Result<Option<Framed>, StateError> {
+        let Some(mut b) = self.read(name)? else {
+            return Ok(None);
+        };
+        if b.len() >= 12 && &b[..8] == magic {
+            let n = b.len() - 4;
+            let mut c = [0u8; 4];
+            c.copy_from_slice(&b[n..]);
+            if u32::from_le_bytes(c) != crc32fast::hash(&b[..n]) {
+                return Err(self.malformed(name, "checksum mismatch"));
+            }
+            b.truncate(n);
+            Ok(Some((b, true)))
+        } else if b.len() >= 8 && &b[..8] == legacy {
+            Ok(Some((b, false)))
+        } else if b.is_empty() {
+            Err(self.malformed(name, "empty file"))
+        } else {
+            Err(self.malformed(name, "bad header"))
+        }
+    }
+
     fn write_atomic(&self, name: &str, bytes: &[u8]) -> Result<(), StateError> {
         let path = self.path(name);
         let tmp = self.path(&format!("{name}.tmp"));
@@ -193,42 +299,59 @@ impl StateDir {
         StateError::Malformed {
             path: self.path(name),
             why,
+            advice: advice(name),
         }
     }
 
     /// The committed pool, if any.
     pub fn load_committed(&self) -> Result<Option<Committed>, StateError> {
-        let Some(b) = self.read("pool.committed")? else {
+        let name = "pool.committed";
+        let Some((b, current)) = self.read_framed(name, COMMITTED_MAGIC, COMMITTED_MAGIC_V1)?
+        else {
             return Ok(None);
         };
-        if b.len() < 16 || &b[..8] != COMMITTED_MAGIC {
-            return Err(self.malformed("pool.committed", "bad header"));
-        }
-        let next_block = u64_at(&b, 8).ok_or(self.malformed("pool.committed", "short"))?;
+        let next_block = u64_at(&b, 8).ok_or(self.malformed(name, "short"))?;
+        let (last_stored, pool_at) = if current {
+            let l = u64_at(&b, 16).ok_or(self.malformed(name, "short"))?;
+            let l = if l == NONE {
+                LastStored::Nothing
+            } else {
+                LastStored::Block(l)
+            };
+            (l, 24)
+        } else {
+            (LastStored::Unknown, 16)
+        };
         Ok(Some(Committed {
             next_block,
-            pool: Zeroizing::new(b[16..].to_vec()),
+            last_stored,
+            pool: Zeroizing::new(b[pool_at..].to_vec()),
         }))
     }
 
     /// Replace the committed pool.
     pub fn store_committed(&self, c: &Committed) -> Result<(), StateError> {
-        let mut b = Zeroizing::new(Vec::with_capacity(16 + c.pool.len()));
+        let mut b = Zeroizing::new(Vec::with_capacity(28 + c.pool.len()));
         b.extend_from_slice(COMMITTED_MAGIC);
         b.extend_from_slice(&c.next_block.to_le_bytes());
+        let last = match c.last_stored {
+            LastStored::Block(l) => l,
+            LastStored::Nothing | LastStored::Unknown => NONE,
+        };
+        b.extend_from_slice(&last.to_le_bytes());
         b.extend_from_slice(&c.pool);
-        self.write_atomic("pool.committed", &b)
+        self.write_framed("pool.committed", &mut b)
     }
 
     /// The pending block, if any.
     pub fn load_pending(&self) -> Result<Option<Pending>, StateError> {
         let name = "pool.pending";
-        let Some(b) = self.read(name)? else {
+        let Some((b, _)) = self.read_framed(name, PENDING_MAGIC, PENDING_MAGIC_V1)? else {
             return Ok(None);
         };
         let bad = |why| self.malformed(name, why);
-        if b.len() < 24 || &b[..8] != PENDING_MAGIC {
-            return Err(bad("bad header"));
+        if b.len() < 24 {
+            return Err(bad("short"));
         }
         let block = u64_at(&b, 8).ok_or(bad("short"))?;
         let unit = u32_at(&b, 16).ok_or(bad("short"))? as usize;
@@ -262,7 +385,7 @@ impl StateDir {
             b.extend_from_slice(u);
         }
         b.extend_from_slice(&p.pool);
-        self.write_atomic("pool.pending", &b)
+        self.write_framed("pool.pending", &mut b)
     }
 
     /// Remove the pending block (after commit or discard): overwritten with
@@ -291,11 +414,11 @@ impl StateDir {
 
     /// The reservations (zero if never written).
     pub fn load_progress(&self) -> Result<Progress, StateError> {
-        let Some(b) = self.read("progress")? else {
+        let Some((b, _)) = self.read_framed("progress", PROGRESS_MAGIC, PROGRESS_MAGIC_V2)? else {
             return Ok(Progress::default());
         };
-        if b.len() != 56 || &b[..8] != PROGRESS_MAGIC {
-            return Err(self.malformed("progress", "bad header or length"));
+        if b.len() != 56 {
+            return Err(self.malformed("progress", "bad length"));
         }
         let at = |i: usize| u64_at(&b, 8 + 8 * i).unwrap_or(NONE);
         let some = |v: u64| (v != NONE).then_some(v);
@@ -314,7 +437,7 @@ impl StateDir {
     /// Replace the reservations.
     pub fn store_progress(&self, p: Progress) -> Result<(), StateError> {
         let h = p.hello;
-        let mut b = PROGRESS_MAGIC.to_vec();
+        let mut b = Zeroizing::new(PROGRESS_MAGIC.to_vec());
         for v in [
             p.send_reserved,
             p.fed_windows,
@@ -325,7 +448,7 @@ impl StateDir {
         ] {
             b.extend_from_slice(&v.to_le_bytes());
         }
-        self.write_atomic("progress", &b)
+        self.write_framed("progress", &mut b)
     }
 }
 
@@ -342,11 +465,13 @@ mod tests {
         assert_eq!(s.load_progress().unwrap(), Progress::default());
         s.store_committed(&Committed {
             next_block: 7,
+            last_stored: LastStored::Block(5),
             pool: Zeroizing::new(vec![1, 2, 3]),
         })
         .unwrap();
         let c = s.load_committed().unwrap().unwrap();
         assert_eq!((c.next_block, &c.pool[..]), (7, &[1u8, 2, 3][..]));
+        assert_eq!(c.last_stored, LastStored::Block(5));
         s.store_pending(&Pending {
             block: 7,
             units: vec![Zeroizing::new(vec![9; 4]), Zeroizing::new(vec![8; 4])],
@@ -396,5 +521,82 @@ mod tests {
         )
         .unwrap();
         assert!(s.load_pending().is_err());
+    }
+
+    /// Issue 18: every state file carries a CRC-32; a flipped byte or a cut
+    /// anywhere is refused with the file's path and what to do, never read
+    /// as other values.
+    #[test]
+    fn damaged_state_files_are_refused_naming_the_file() {
+        let t = tempfile::tempdir().unwrap();
+        let s = StateDir::open(&t.path().join("st")).unwrap();
+        s.store_committed(&Committed {
+            next_block: 3,
+            last_stored: LastStored::Nothing,
+            pool: Zeroizing::new(vec![7; 40]),
+        })
+        .unwrap();
+        s.store_pending(&Pending {
+            block: 3,
+            units: vec![Zeroizing::new(vec![9; 4])],
+            pool: Zeroizing::new(vec![5; 40]),
+        })
+        .unwrap();
+        s.store_progress(Progress {
+            send_reserved: 9,
+            ..Progress::default()
+        })
+        .unwrap();
+        for name in ["pool.committed", "pool.pending", "progress"] {
+            let good = std::fs::read(s.path(name)).unwrap();
+            let load = |s: &StateDir| match name {
+                "pool.committed" => s.load_committed().map(|_| ()),
+                "pool.pending" => s.load_pending().map(|_| ()),
+                _ => s.load_progress().map(|_| ()),
+            };
+            load(&s).unwrap();
+            let mut images = Vec::new();
+            for at in 0..good.len() {
+                let mut b = good.clone();
+                b[at] ^= 0x20;
+                images.push(b);
+                images.push(good[..at].to_vec());
+            }
+            for b in images {
+                std::fs::write(s.path(name), &b).unwrap();
+                let e = load(&s).unwrap_err();
+                let msg = e.to_string();
+                assert!(
+                    matches!(e, StateError::Malformed { .. })
+                        && msg.contains(name)
+                        && msg.contains("restore"),
+                    "{name} ({} bytes): {msg}",
+                    b.len()
+                );
+            }
+            std::fs::write(s.path(name), &good).unwrap();
+        }
+    }
+
+    /// Files of the earlier versions (no CRC) are still read.
+    #[test]
+    fn earlier_version_files_are_read() {
+        let t = tempfile::tempdir().unwrap();
+        let s = StateDir::open(&t.path().join("st")).unwrap();
+        let mut b = b"QKDCOMM1".to_vec();
+        b.extend_from_slice(&5u64.to_le_bytes());
+        b.extend_from_slice(&[1, 2, 3]);
+        std::fs::write(s.path("pool.committed"), &b).unwrap();
+        let c = s.load_committed().unwrap().unwrap();
+        assert_eq!(c.next_block, 5);
+        assert_eq!(c.last_stored, LastStored::Unknown);
+        assert_eq!(&c.pool[..], &[1u8, 2, 3][..]);
+        let mut b = b"QKDPROG2".to_vec();
+        for v in [4u64, 2, NONE, NONE, NONE, NONE] {
+            b.extend_from_slice(&v.to_le_bytes());
+        }
+        std::fs::write(s.path("progress"), &b).unwrap();
+        let p = s.load_progress().unwrap();
+        assert_eq!((p.send_reserved, p.fed_windows, p.hello), (4, 2, None));
     }
 }

@@ -99,54 +99,7 @@ impl RoleProc {
         crash_at: Option<&str>,
         extra: &[&str],
     ) -> RoleProc {
-        let (kme, peer) = if role == "alice" {
-            ("KME_A", "KME_B")
-        } else {
-            ("KME_B", "KME_A")
-        };
-        let mut child = Command::new(BIN)
-            .args([
-                role,
-                "--device",
-                &format!("sim:{role}?link=t"),
-                addr_flag,
-                addr,
-                "--psk",
-                &setup.s("psk.key"),
-                "--config",
-                &setup.s("link.toml"),
-                "--state-dir",
-                &setup.s(role),
-                "--seed",
-                seed,
-                "--pulses",
-                &pulses.to_string(),
-                "--window-pulses",
-                &WINDOW.to_string(),
-                "--kme-listen",
-                "127.0.0.1:0",
-                "--ops-listen",
-                "127.0.0.1:0",
-                "--tls-cert",
-                &setup.s(&format!("pki/{kme}.pem")),
-                "--tls-key",
-                &setup.s(&format!("pki/{kme}.key")),
-                "--client-ca",
-                &setup.s("pki/ca.pem"),
-                "--kme-id",
-                kme,
-                "--peer-kme-id",
-                peer,
-                "--recv-timeout",
-                "20",
-            ])
-            .args(if extra.contains(&"--reconnect-timeout") {
-                &[][..]
-            } else {
-                &["--reconnect-timeout", "40"][..]
-            })
-            .args(extra)
-            .env("RUST_LOG", "info")
+        let mut child = role_command(setup, role, addr_flag, addr, seed, pulses, extra)
             .env("QKD_HOST_CRASH_AT", crash_at.unwrap_or(""))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -164,7 +117,70 @@ impl RoleProc {
         });
         RoleProc { child, lines }
     }
+}
 
+/// The command line of a role (the arguments of [`RoleProc::spawn_with`]).
+fn role_command(
+    setup: &Setup,
+    role: &str,
+    addr_flag: &str,
+    addr: &str,
+    seed: &str,
+    pulses: u64,
+    extra: &[&str],
+) -> Command {
+    let (kme, peer) = if role == "alice" {
+        ("KME_A", "KME_B")
+    } else {
+        ("KME_B", "KME_A")
+    };
+    let mut c = Command::new(BIN);
+    c.args([
+        role,
+        "--device",
+        &format!("sim:{role}?link=t"),
+        addr_flag,
+        addr,
+        "--psk",
+        &setup.s("psk.key"),
+        "--config",
+        &setup.s("link.toml"),
+        "--state-dir",
+        &setup.s(role),
+        "--seed",
+        seed,
+        "--pulses",
+        &pulses.to_string(),
+        "--window-pulses",
+        &WINDOW.to_string(),
+        "--kme-listen",
+        "127.0.0.1:0",
+        "--ops-listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        &setup.s(&format!("pki/{kme}.pem")),
+        "--tls-key",
+        &setup.s(&format!("pki/{kme}.key")),
+        "--client-ca",
+        &setup.s("pki/ca.pem"),
+        "--kme-id",
+        kme,
+        "--peer-kme-id",
+        peer,
+        "--recv-timeout",
+        "20",
+    ])
+    .args(if extra.contains(&"--reconnect-timeout") {
+        &[][..]
+    } else {
+        &["--reconnect-timeout", "40"][..]
+    })
+    .args(extra)
+    .env("RUST_LOG", "info");
+    c
+}
+
+impl RoleProc {
     /// Wait for a stdout line containing `what`; returns the text after it.
     fn wait_line(&self, what: &str, timeout: Duration) -> String {
         let t0 = Instant::now();
@@ -482,6 +498,18 @@ fn assert_stores_identical(
     b_ops: SocketAddr,
     pki: &Path,
 ) -> usize {
+    drain_both(a_kme, a_ops, b_kme, b_ops, pki).0
+}
+
+/// [`assert_stores_identical`], also returning the key IDs served (each
+/// checked to be served once).
+fn drain_both(
+    a_kme: SocketAddr,
+    a_ops: SocketAddr,
+    b_kme: SocketAddr,
+    b_ops: SocketAddr,
+    pki: &Path,
+) -> (usize, Vec<String>) {
     let a_left = ops_status(a_ops)["stored_keys"].as_u64().unwrap() as usize;
     let b_left = ops_status(b_ops)["stored_keys"].as_u64().unwrap() as usize;
     assert_eq!(a_left, b_left, "the stores differ in size");
@@ -496,12 +524,110 @@ fn assert_stores_identical(
         "Bob's keys differ from Alice's"
     );
     assert_eq!(ops_status(b_ops)["stored_keys"], 0);
-    a_left
+    assert_eq!(ops_status(a_ops)["stored_keys"], 0);
+    let mut uniq = ids.clone();
+    uniq.sort();
+    uniq.dedup();
+    assert_eq!(uniq.len(), ids.len(), "a key ID was served twice");
+    (a_left, ids)
+}
+
+/// Start offset and length of the last record of a key store file
+/// (`kme/src/store.rs`: an 8-byte header, then records `kind:u8
+/// rec_len:u32 ...` with `rec_len` the whole record).
+fn last_record(store: &[u8]) -> (usize, usize) {
+    let mut at = 8;
+    let mut last = None;
+    while at + 5 <= store.len() {
+        let len = u32::from_le_bytes(store[at + 1..at + 5].try_into().unwrap()) as usize;
+        assert!(len >= 9 && at + len <= store.len(), "store file not whole");
+        last = Some((at, len));
+        at += len;
+    }
+    last.expect("a record in the store")
+}
+
+/// A torn key store append: the crashed role appended block 0 to its store
+/// and died before `pool.committed` recorded it; its store file is then
+/// cut at `cut(record_start, record_len)` (a power cut that kept part of
+/// the append). The block's key IDs from the pending file.
+fn tear_store(state: &Path, cut: fn(usize, usize) -> usize) -> Vec<String> {
+    let st = qkd_host::linkstate::StateDir::open(state).unwrap();
+    let p = st.load_pending().unwrap().expect("block 0 still pending");
+    assert_eq!(p.block, 0);
+    let link = qkd_host::roles::link_uuid("qkd-link");
+    let ids = (0..p.units.len() as u32)
+        .map(|i| qkd_kme::derive_key_id(link, 0, i).to_string())
+        .collect();
+    let path = state.join("keys.qkdstore");
+    let bytes = std::fs::read(&path).unwrap();
+    let (start, len) = last_record(&bytes);
+    assert_eq!(start + len, bytes.len());
+    let to = cut(start, len);
+    eprintln!(
+        "store of {}: record {start}+{len}, cut at {to}",
+        state.display()
+    );
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(to as u64)
+        .unwrap();
+    ids
+}
+
+/// Issue 18: a block's append to the key store torn by a crash (inside the
+/// record, or at its start) at Alice or at Bob, then the crashed role
+/// restarted: the store cuts the torn record, the restart compares the
+/// block's contents (not its first key ID) and appends it again, and both
+/// stores drain to the same keys: every key of block 0 at both ends, none
+/// missing, none served twice.
+#[test]
+fn torn_store_append_at_either_end_restarts_to_identical_stores() {
+    let _serial = serial();
+    let t0 = Instant::now();
+    for (crasher, seed, cut) in [
+        (
+            "alice",
+            "41",
+            (|s, l| s + l / 2) as fn(usize, usize) -> usize,
+        ),
+        ("bob", "42", |s, _| s),
+    ] {
+        let block0 = std::cell::RefCell::new(Vec::new());
+        let (n, _, served) = crash_in_commit_then(crasher, "appended:0", seed, |st| {
+            *block0.borrow_mut() = tear_store(st, cut)
+        });
+        let block0 = block0.into_inner();
+        assert!(!block0.is_empty());
+        assert!(n >= block0.len());
+        for id in &block0 {
+            assert!(
+                served.contains(id),
+                "{crasher}: key {id} of block 0 missing"
+            );
+        }
+    }
+    eprintln!("torn append tests: {:.1} s", t0.elapsed().as_secs_f64());
 }
 
 /// A crash inside the two-phase commit, then a restart of the crashed role
 /// on the same state directory (and port, for Alice).
 fn crash_in_commit(crasher: &str, point: &str, seed: &str) -> (usize, String) {
+    let (n, summary, _) = crash_in_commit_then(crasher, point, seed, |_| {});
+    (n, summary)
+}
+
+/// [`crash_in_commit`] with `damage` applied to the crashed role's state
+/// directory before the restart. Returns the keys drained from each store,
+/// Alice's summary line and the key IDs served.
+fn crash_in_commit_then(
+    crasher: &str,
+    point: &str,
+    seed: &str,
+    damage: impl FnOnce(&Path),
+) -> (usize, String, Vec<String>) {
     let s = Setup::new();
     let pki = s.path("pki");
     let pulses = 560_000_000;
@@ -530,6 +656,7 @@ fn crash_in_commit(crasher: &str, point: &str, seed: &str) -> (usize, String) {
     };
     let status = crashed.wait().unwrap();
     assert_eq!(status.code(), Some(86), "{crasher} did not stop at {point}");
+    damage(&s.path(crasher));
     if crasher == "alice" {
         alice = RoleProc::spawn_with(&s, "alice", "--listen", &chan, seed, pulses, None, &[]);
         (a_kme, a_ops) = alice.addrs();
@@ -539,8 +666,8 @@ fn crash_in_commit(crasher: &str, point: &str, seed: &str) -> (usize, String) {
     }
     wait_done(&[a_ops, b_ops], 1, Duration::from_secs(150));
     let summary = alice.wait_line("{\"sessions\"", Duration::from_secs(60));
-    let n = assert_stores_identical(a_kme, a_ops, b_kme, b_ops, &pki);
-    (n, summary)
+    let (n, ids) = drain_both(a_kme, a_ops, b_kme, b_ops, &pki);
+    (n, summary, ids)
 }
 
 #[test]
@@ -870,4 +997,100 @@ fn an_exhausted_pad_pool_pauses_and_exits_with_code_7() {
     assert_eq!(code, Some(7), "Alice must exit 7 (paused for lack of key)");
     let code = bob.child.wait().unwrap().code();
     assert_eq!(code, Some(7), "Bob must exit 7 (paused for lack of key)");
+}
+
+/// Issue 18: a state file that is damaged or lost, or a key store that is
+/// lost or older than `pool.committed`, stops the role at start (exit 6,
+/// key store or state directory) with an error naming the file and what to
+/// do; never silently worked around (no re-read of the pre-shared key, no
+/// empty store). With the files restored the role starts.
+#[test]
+fn damaged_or_lost_state_files_are_refused_at_start_naming_the_file() {
+    use qkd_host::linkstate::{LastStored, StateDir};
+    let _serial = serial();
+    let s = Setup::new();
+    // A first start bootstraps the state directory: progress,
+    // pool.committed and an empty key store.
+    let alice = RoleProc::spawn(&s, "alice", "--listen", "127.0.0.1:0", "5");
+    alice.wait_line("classical channel listening on", Duration::from_secs(60));
+    drop(alice);
+    let dir = s.path("alice");
+    let file = |n: &str| dir.join(n);
+    let saved: Vec<(&str, Vec<u8>)> = ["pool.committed", "progress", "keys.qkdstore"]
+        .into_iter()
+        .map(|n| (n, std::fs::read(file(n)).unwrap()))
+        .collect();
+    let restore = || {
+        for (n, b) in &saved {
+            std::fs::write(file(n), b).unwrap();
+        }
+    };
+    let refused = |case: &str, wants: &[&str]| {
+        let out = role_command(&s, "alice", "--listen", "127.0.0.1:0", "5", PULSES, &[])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(6), "{case}: {err}");
+        for w in wants {
+            assert!(err.contains(w), "{case}: no '{w}' in: {err}");
+        }
+    };
+    // A flipped byte in pool.committed: its CRC.
+    let mut b = saved[0].1.clone();
+    b[20] ^= 0x01;
+    std::fs::write(file("pool.committed"), &b).unwrap();
+    refused(
+        "flipped pool.committed",
+        &[
+            "pool.committed",
+            "checksum mismatch",
+            "restore it from a backup",
+        ],
+    );
+    // pool.committed lost: the pre-shared key is not read again.
+    std::fs::remove_file(file("pool.committed")).unwrap();
+    refused(
+        "lost pool.committed",
+        &[
+            "no pool.committed",
+            "refusing to re-read the pre-shared key",
+        ],
+    );
+    restore();
+    // progress lost: pads could be used twice.
+    std::fs::remove_file(file("progress")).unwrap();
+    refused(
+        "lost progress",
+        &["progress", "missing", "never be used twice"],
+    );
+    restore();
+    // A truncated pool.pending.
+    std::fs::write(file("pool.pending"), b"QKDPEND2\x01").unwrap();
+    refused(
+        "truncated pool.pending",
+        &["pool.pending", "two-phase commit"],
+    );
+    std::fs::remove_file(file("pool.pending")).unwrap();
+    // pool.committed says block 0 is in the key store.
+    let st = StateDir::open(&dir).unwrap();
+    let mut c = st.load_committed().unwrap().unwrap();
+    c.next_block = 1;
+    c.last_stored = LastStored::Block(0);
+    st.store_committed(&c).unwrap();
+    // ... and the store is lost,
+    std::fs::remove_file(file("keys.qkdstore")).unwrap();
+    refused(
+        "lost key store",
+        &["keys.qkdstore is missing", "Restore the key store"],
+    );
+    assert!(!file("keys.qkdstore").exists(), "no empty store created");
+    // ... or an older copy without block 0.
+    std::fs::write(file("keys.qkdstore"), &saved[2].1).unwrap();
+    refused(
+        "older key store",
+        &["keys.qkdstore", "has no block", "older copy"],
+    );
+    restore();
+    let alice = RoleProc::spawn(&s, "alice", "--listen", "127.0.0.1:0", "5");
+    alice.wait_line("classical channel listening on", Duration::from_secs(60));
 }

@@ -15,14 +15,25 @@
 //! opens every session, so a drop or crash at any point resolves at the
 //! next connection: Alice commits only keys Bob holds durably, Bob only
 //! keys Alice committed. Key IDs are `derive_key_id(link, g, i)`.
+//!
+//! Committing block g appends it to the key store as one CRC-framed record
+//! (`KeyStore::append_block`: wholly present or wholly absent after a crash
+//! at any byte), then records it in `pool.committed`, then removes
+//! `pool.pending`. A restart that finds g still pending compares the
+//! store's block g with the pending keys (IDs and bytes): the same block
+//! completes the commit without a second write, an absent one is appended
+//! (or discarded, if the peer does not hold it), and different contents, or
+//! a block in the store that the peer does not hold (its keys may have been
+//! served), stop the role with an error naming the store.
 
 use super::end::End;
 use super::{broken, msg, u64_at, RoleError, RoleRun, SessionEnd, NO_PENDING};
-use crate::linkstate::{Committed, Pending};
+use crate::linkstate::{Committed, LastStored, Pending};
 use crate::pipeline::BlockSummary;
 use qkd_abi::Role;
 use qkd_keyproc::auth::AuthChannel;
 use qkd_keyproc::channel::{ClassicalChannel, Frame};
+use qkd_kme::store::{BlockAppend, BlockStatus};
 use qkd_kme::{derive_key_id, Uuid};
 use zeroize::Zeroizing;
 
@@ -30,8 +41,9 @@ use zeroize::Zeroizing;
 /// `QKD_HOST_CRASH_AT=POINT:BLOCK` the process exits at once (no cleanup
 /// beyond what is already durable) at that point of the commit of that key
 /// block: `key` (both pipelines made the key, not yet durable), `pending`
-/// (durable as pending, before SYNC), `committed` (this end committed it;
-/// Alice has not yet sent SYNC_DONE).
+/// (durable as pending, before SYNC), `appended` (in the key store, not yet
+/// in `pool.committed`), `committed` (this end committed it; Alice has not
+/// yet sent SYNC_DONE).
 fn crash_point(point: &str, block: u64) {
     if let Ok(v) = std::env::var("QKD_HOST_CRASH_AT") {
         if v == format!("{point}:{block}") {
@@ -91,31 +103,54 @@ impl RoleRun {
         Ok(())
     }
 
-    fn commit(&mut self, p: Pending) -> Result<(), RoleError> {
-        let ids: Vec<Uuid> = (0..p.units.len())
+    /// Key IDs of a pending block, in order.
+    fn block_ids(&self, p: &Pending) -> Vec<Uuid> {
+        (0..p.units.len())
             .map(|i| derive_key_id(self.link, p.block, i as u32))
-            .collect();
+            .collect()
+    }
+
+    fn commit(&mut self, p: Pending) -> Result<(), RoleError> {
+        let ids = self.block_ids(&p);
         let keys: Vec<(Uuid, &[u8])> = ids
             .iter()
             .zip(&p.units)
             .map(|(id, u)| (*id, &u[..]))
             .collect();
+        let (m, s) = (&self.o.master_sae, &self.o.slave_sae);
         if !keys.is_empty() {
-            match self
-                .sink
-                .append(&keys, &self.o.master_sae, &self.o.slave_sae)
-            {
-                Ok(()) => {}
-                // Stored before a crash that came before the pool file was written.
-                Err(qkd_kme::StoreError::DuplicateKeyId(id)) if id == ids[0] => {
-                    tracing::info!(block = p.block, "block already in the key store")
+            match self.sink.append_block(p.block, &keys, m, s) {
+                Ok(BlockAppend::Appended) => {}
+                // Appended before a crash that came before pool.committed
+                // was written: the same IDs and key bytes are stored.
+                Ok(BlockAppend::AlreadyStored) => tracing::info!(
+                    block = p.block,
+                    "block already in the key store with the same contents; completing its commit"
+                ),
+                Err(
+                    e @ (qkd_kme::StoreError::BlockMismatch { .. }
+                    | qkd_kme::StoreError::BlockOutOfOrder { .. }),
+                ) => {
+                    return Err(RoleError::StoreState(format!(
+                        "key store {}: {e}; the key store and pool.pending of this end disagree \
+                         (a store or state file restored from another time or link?). Keep both \
+                         for inspection; restore the state directory from one backup, or start \
+                         the link over with empty state directories at both ends",
+                        self.sink.path().display()
+                    )))
                 }
                 Err(e) => return Err(e.into()),
             }
+            crash_point("appended", p.block);
         }
         self.summary.committed_keys += keys.len() as u64;
+        let last_stored = match self.sink.last_block(m, s) {
+            Some(b) => LastStored::Block(b),
+            None => LastStored::Nothing,
+        };
         let c = Committed {
             next_block: p.block + 1,
+            last_stored,
             pool: p.pool.clone(),
         };
         self.state.store_committed(&c)?;
@@ -127,6 +162,30 @@ impl RoleRun {
     }
 
     fn discard(&mut self, p: Pending) -> Result<(), RoleError> {
+        let ids = self.block_ids(&p);
+        let keys: Vec<(Uuid, &[u8])> = ids
+            .iter()
+            .zip(&p.units)
+            .map(|(id, u)| (*id, &u[..]))
+            .collect();
+        if !keys.is_empty() {
+            let (m, s) = (&self.o.master_sae, &self.o.slave_sae);
+            let status = self.sink.block_status(p.block, &keys, m, s);
+            if status != BlockStatus::Absent {
+                // A block this end appended can only be rolled back while
+                // none of it was served; the protocol never gets here
+                // unless a peer's state file or store was lost or restored.
+                return Err(RoleError::StoreState(format!(
+                    "block {} must be discarded (the peer does not hold it) but the key store {} \
+                     has it ({status:?}): its keys may have been served, so it cannot be rolled \
+                     back. The peer's pool.pending, pool.committed or key store was lost or \
+                     restored from an older copy; restore it, or start the link over with empty \
+                     state directories at both ends",
+                    p.block,
+                    self.sink.path().display()
+                )));
+            }
+        }
         tracing::warn!(
             block = p.block,
             "pending block discarded: the peer does not hold it"

@@ -51,7 +51,7 @@ pub use options::{KmeOptions, RoleError, RoleOptions, RoleSummary};
 
 use crate::budget::{MIN_PADS_PER_DIRECTION, MIN_PSK_BYTES};
 use crate::feed::Feed;
-use crate::linkstate::{Committed, Pending, StateDir};
+use crate::linkstate::{Committed, LastStored, Pending, Progress, StateDir};
 use crate::pipeline::{
     AbortReason, AlicePipeline, BlockOutcome, BlockSummary, BobPipeline, PipelineConfig,
 };
@@ -224,13 +224,18 @@ pub fn run_role(o: RoleOptions) -> Result<RoleSummary, RoleError> {
             c
         }
         None => {
-            if state.path("progress").exists() || state.path("keys.qkdstore").exists() {
-                return Err(RoleError::Config(format!(
-                    "state directory {} has progress or keys but no pool.committed: the \
-                     authentication pool is lost; refusing to re-read the pre-shared key \
-                     (its pads may have been used). Restore pool.committed from a backup, or \
-                     start over with a new pre-shared key and an empty state directory",
-                    o.state_dir.display()
+            // A progress file that reserves nothing (written first at
+            // bootstrap) means no pad was used yet.
+            let used = state.exists("progress") && state.load_progress()? != Progress::default();
+            if used || state.exists("keys.qkdstore") || state.exists("pool.pending") {
+                return Err(RoleError::StoreState(format!(
+                    "state directory {} has progress, a pending block or keys but no \
+                     pool.committed ({}): the authentication pool is lost; refusing to re-read \
+                     the pre-shared key (its pads may have been used). Restore pool.committed \
+                     from a backup, or start over with a new pre-shared key and empty state \
+                     directories at both ends",
+                    o.state_dir.display(),
+                    state.path("pool.committed").display()
                 )));
             }
             let psk = read_key_file(&o.psk)?;
@@ -245,8 +250,14 @@ pub fn run_role(o: RoleOptions) -> Result<RoleSummary, RoleError> {
             let pool = KeyPool::bootstrap(&psk, auth_role)?;
             let c = Committed {
                 next_block: 0,
+                last_stored: LastStored::Nothing,
                 pool: pool.export(),
             };
+            // progress before pool.committed: a state directory with
+            // pool.committed and no progress has lost it.
+            if !state.exists("progress") {
+                state.store_progress(Progress::default())?;
+            }
             state.store_committed(&c)?;
             c
         }
@@ -261,14 +272,32 @@ pub fn run_role(o: RoleOptions) -> Result<RoleSummary, RoleError> {
         state.clear_pending()?;
         pending = None;
     }
+    if committed.last_stored != LastStored::Unknown && !state.exists("progress") {
+        return Err(RoleError::State(crate::linkstate::StateError::Malformed {
+            path: state.path("progress"),
+            why: "missing while pool.committed is present",
+            advice: crate::linkstate::advice("progress"),
+        }));
+    }
     let progress = state.load_progress()?;
     let keeper = Arc::new(Mutex::new(Keeper {
         dir: state.clone(),
         p: progress,
     }));
     let store_path = state.path("keys.qkdstore");
+    if let LastStored::Block(b) = committed.last_stored {
+        if !store_path.exists() {
+            return Err(RoleError::StoreState(format!(
+                "key store {} is missing but pool.committed records block {b} as stored in it; \
+                 refusing to start with an empty store (the peer holds those keys). Restore the \
+                 key store from a backup of this end's state directory, or start the link over \
+                 with empty state directories at both ends",
+                store_path.display()
+            )));
+        }
+    }
     let mut cert_not_after_unix = None;
-    let sink = match &o.kme {
+    let mut sink = match &o.kme {
         None => Sink::Store(qkd_kme::KeyStore::open(&store_path)?),
         Some(k) => {
             let (local_side, name) = match o.role {
@@ -301,6 +330,7 @@ pub fn run_role(o: RoleOptions) -> Result<RoleSummary, RoleError> {
             Sink::Kme(h)
         }
     };
+    check_store(&mut sink, &o, &committed, pending.as_ref())?;
     let feed = open_feed(&o)?;
     let link = link_uuid(&o.link_name);
     let o_state_dir = o.state_dir.clone();
@@ -345,6 +375,64 @@ pub fn run_role(o: RoleOptions) -> Result<RoleSummary, RoleError> {
         }
     }
     Ok(r.summary)
+}
+
+/// The key store's last block of the link against `pool.committed` (and
+/// `pool.pending`): equal, or the pending block appended before a crash
+/// (its commit completes at the next SYNC). A store behind the state (lost,
+/// or an older copy) or ahead of it (the state files lost or older) is
+/// refused with an error naming the files.
+fn check_store(
+    sink: &mut Sink,
+    o: &RoleOptions,
+    committed: &Committed,
+    pending: Option<&Pending>,
+) -> Result<(), RoleError> {
+    let last = sink.last_block(&o.master_sae, &o.slave_sae);
+    let pend = pending.map(|p| p.block);
+    let path = sink.path();
+    let expected = match committed.last_stored {
+        LastStored::Block(b) => Some(b),
+        LastStored::Nothing => None,
+        // An earlier-version pool.committed: the store may not be ahead.
+        LastStored::Unknown => match last {
+            Some(l) if l >= committed.next_block && Some(l) != pend => {
+                return Err(store_ahead(&path, l, committed, o));
+            }
+            _ => return Ok(()),
+        },
+    };
+    if last == expected || (last.is_some() && last == pend && last > expected) {
+        return Ok(());
+    }
+    if last < expected {
+        let has = last.map_or("no block".to_string(), |l| format!("block {l}"));
+        return Err(RoleError::StoreState(format!(
+            "key store {} has {has} of link {} -> {} last, but pool.committed records block {} \
+             as stored: the store was replaced by an older copy, or belongs to other SAE IDs \
+             (--master-sae/--slave-sae). Restore the key store from the same backup as \
+             pool.committed, or start the link over with empty state directories at both ends",
+            path.display(),
+            o.master_sae,
+            o.slave_sae,
+            expected.unwrap_or_default()
+        )));
+    }
+    Err(store_ahead(&path, last.unwrap_or_default(), committed, o))
+}
+
+fn store_ahead(path: &std::path::Path, l: u64, c: &Committed, o: &RoleOptions) -> RoleError {
+    RoleError::StoreState(format!(
+        "key store {} holds block {l} of link {} -> {} that pool.committed (next block {}) and \
+         pool.pending do not record: pool.committed or pool.pending in {} was lost or restored \
+         from an older copy. Restore them from the same backup as the key store, or start the \
+         link over with empty state directories at both ends",
+        path.display(),
+        o.master_sae,
+        o.slave_sae,
+        c.next_block,
+        o.state_dir.display()
+    ))
 }
 
 impl RoleRun {

@@ -103,6 +103,10 @@ pub enum RoleError {
     /// The two ends disagree in a way no reconnection can repair.
     #[error("link state: {0}")]
     Inconsistent(String),
+    /// The key store and the state files disagree, or one of them is lost
+    /// (the message names the files and what to do); never worked around.
+    #[error("key store and state directory: {0}")]
+    StoreState(String),
     /// No progress (no authenticated session opening, no committed block)
     /// for the reconnect timeout.
     #[error("no progress with the peer for {after:?} (last: {why}); giving up")]
