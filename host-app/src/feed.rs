@@ -82,7 +82,7 @@ impl Feed {
         let w = self.next_window;
         let (start, end) = (
             w.saturating_mul(self.window_slots),
-            (w + 1).saturating_mul(self.window_slots),
+            w.saturating_add(1).saturating_mul(self.window_slots),
         );
         let mut out = Batch::default();
         for (slot, r) in std::mem::take(&mut self.epochs) {
@@ -115,7 +115,7 @@ impl Feed {
             self.ended = b.end_of_stream;
         }
         self.carry = next_carry;
-        self.next_window = w + 1;
+        self.next_window = w.saturating_add(1);
         self.drain_peer();
         Ok(out)
     }

@@ -21,15 +21,17 @@ impl Keeper {
     /// Durably allow send pads below `pos + 1` (before pad `pos` is used).
     pub(super) fn reserve_send(&mut self, pos: u64) -> Result<(), StateError> {
         if pos >= self.p.send_reserved {
-            self.p.send_reserved = pos + 1;
+            self.p.send_reserved = next(pos, "send pad position")?;
             self.dir.store_progress(self.p)?;
         }
         Ok(())
     }
-    /// Durably record that window `w` may be fed.
+    /// Durably record that window `w` may be fed. `w` can follow the peer's
+    /// announced window count: never wrapped to 0 (which would let windows
+    /// be fed again).
     pub(super) fn reserve_window(&mut self, w: u64) -> Result<(), StateError> {
         if w >= self.p.fed_windows {
-            self.p.fed_windows = w + 1;
+            self.p.fed_windows = next(w, "window number")?;
             self.dir.store_progress(self.p)?;
         }
         Ok(())
@@ -39,6 +41,12 @@ impl Keeper {
         self.p = *p;
         self.dir.store_progress(self.p)
     }
+}
+
+/// `v + 1`, or [`StateError::OutOfRange`] at `u64::MAX`.
+fn next(v: u64, what: &'static str) -> Result<u64, StateError> {
+    v.checked_add(1)
+        .ok_or(StateError::OutOfRange { what, value: v })
 }
 
 /// Lock a keeper; a poisoned lock still holds consistent data (every
@@ -69,5 +77,44 @@ impl ClassicalChannel for CountingChannel {
     }
     fn recv(&mut self, timeout: Duration) -> Result<Frame, ChannelError> {
         self.inner.recv(timeout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 18: a window or pad position at `u64::MAX` (a peer's HELLO can
+    /// announce the window count) is a typed error, not a wrap of the
+    /// reservation to 0; the progress file keeps its earlier values.
+    #[test]
+    fn reservations_at_the_top_of_u64_are_refused_not_wrapped() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = StateDir::open(t.path()).unwrap();
+        let mut k = Keeper {
+            dir: dir.clone(),
+            p: Progress::default(),
+        };
+        k.reserve_window(4).unwrap();
+        k.reserve_send(9).unwrap();
+        let e = k.reserve_window(u64::MAX).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                StateError::OutOfRange {
+                    value: u64::MAX,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(matches!(
+            k.reserve_send(u64::MAX),
+            Err(StateError::OutOfRange { .. })
+        ));
+        let p = dir.load_progress().unwrap();
+        assert_eq!((p.fed_windows, p.send_reserved), (5, 10));
+        k.reserve_window(u64::MAX - 1).unwrap();
+        assert_eq!(dir.load_progress().unwrap().fed_windows, u64::MAX);
     }
 }
