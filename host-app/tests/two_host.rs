@@ -578,11 +578,12 @@ fn tear_store(state: &Path, cut: fn(usize, usize) -> usize) -> Vec<String> {
 }
 
 /// Issue 18: a block's append to the key store torn by a crash (inside the
-/// record, or at its start) at Alice or at Bob, then the crashed role
-/// restarted: the store cuts the torn record, the restart compares the
-/// block's contents (not its first key ID) and appends it again, and both
-/// stores drain to the same keys: every key of block 0 at both ends, none
-/// missing, none served twice.
+/// record, at its start, one byte short of its end) at Alice or at Bob, or
+/// whole but not yet in `pool.committed`, then the crashed role restarted:
+/// the store cuts a torn record, the restart compares the block's contents
+/// (not its first key ID) and appends it again or finds it already there,
+/// and both stores drain to the same keys: every key of block 0 at both
+/// ends, none missing, none served twice.
 #[test]
 fn torn_store_append_at_either_end_restarts_to_identical_stores() {
     let _serial = serial();
@@ -594,6 +595,8 @@ fn torn_store_append_at_either_end_restarts_to_identical_stores() {
             (|s, l| s + l / 2) as fn(usize, usize) -> usize,
         ),
         ("bob", "42", |s, _| s),
+        ("alice", "43", |s, l| s + l),
+        ("bob", "44", |s, l| s + l - 1),
     ] {
         let block0 = std::cell::RefCell::new(Vec::new());
         let (n, _, served) = crash_in_commit_then(crasher, "appended:0", seed, |st| {
