@@ -331,24 +331,26 @@ impl ClassicalChannel for TcpChannel {
         let deadline = Instant::now() + timeout;
         let mut tmp = [0u8; 64 * 1024];
         loop {
+            // The limit applies to the announced length, whether or not the
+            // whole payload has already arrived (a frame that came in one
+            // read is refused like one that is still arriving).
+            if self.rx_buf.len() >= HEADER_LEN && self.rx_buf[0] == FRAME_VERSION {
+                let mut l = [0u8; 4];
+                l.copy_from_slice(&self.rx_buf[3..7]);
+                let len = u32::from_le_bytes(l) as usize;
+                if len <= MAX_PAYLOAD && len > self.max_payload {
+                    return Err(ChannelError::Frame(FrameError::OverLimit {
+                        len,
+                        limit: self.max_payload,
+                    }));
+                }
+            }
             match Frame::decode_prefix(&self.rx_buf) {
                 Ok((f, used)) => {
                     self.rx_buf.drain(..used);
                     return Ok(f);
                 }
-                Err(FrameError::Truncated { .. }) => {
-                    if self.rx_buf.len() >= HEADER_LEN {
-                        let mut l = [0u8; 4];
-                        l.copy_from_slice(&self.rx_buf[3..7]);
-                        let len = u32::from_le_bytes(l) as usize;
-                        if len > self.max_payload {
-                            return Err(ChannelError::Frame(FrameError::OverLimit {
-                                len,
-                                limit: self.max_payload,
-                            }));
-                        }
-                    }
-                }
+                Err(FrameError::Truncated { .. }) => {}
                 Err(e) => return Err(ChannelError::Frame(e)),
             }
             let now = Instant::now();
@@ -453,6 +455,31 @@ mod tests {
         assert_eq!(c.recv(T).unwrap(), Frame::new(9, vec![5; 100_000]));
         h.join().unwrap();
         assert!(matches!(c.recv(T), Err(ChannelError::Disconnected)));
+    }
+
+    #[test]
+    fn tcp_limit_refuses_an_over_limit_frame_that_arrived_whole() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap();
+        let h = std::thread::spawn(move || {
+            let (s, _) = l.accept().unwrap();
+            let mut c = TcpChannel::new(s).unwrap();
+            // Header and payload in one write: one read gets all of it.
+            c.send(&Frame::new(9, vec![5; 100])).unwrap();
+            std::thread::sleep(Duration::from_millis(200));
+        });
+        let mut c = TcpChannel::connect(addr, T).unwrap();
+        c.set_max_payload(64);
+        // Let the whole frame arrive before the first read.
+        std::thread::sleep(Duration::from_millis(100));
+        assert!(matches!(
+            c.recv(T),
+            Err(ChannelError::Frame(FrameError::OverLimit {
+                len: 100,
+                limit: 64
+            }))
+        ));
+        h.join().unwrap();
     }
 
     #[test]
