@@ -407,6 +407,18 @@ impl ParityReply {
         let nbytes = count.div_ceil(8);
         let bytes = r.take(nbytes, "parities")?;
         r.finish()?;
+        // Only the encoder's form is accepted: the bits past `count` in the
+        // last byte are zero (so a decoded reply re-encodes to its bytes).
+        let pad = match (bytes.last(), count % 8) {
+            (Some(&last), tail) if tail != 0 => last >> tail,
+            _ => 0,
+        };
+        if pad != 0 {
+            return Err(WireError::Padding {
+                what: "parities",
+                bits: pad,
+            });
+        }
         let parities = BitVec::from_bytes(bytes, count).ok_or(WireError::Truncated {
             at: b.len(),
             what: "parities",
@@ -1206,6 +1218,27 @@ impl<P: ParityPeer + ?Sized> Run<'_, P> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn reply_with_padding_bits_set_is_refused() {
+        let mut p = BitVec::zeros(10);
+        p.set(9, true);
+        let r = ParityReply {
+            parities: p,
+            responder_leaked: 3,
+        };
+        let mut wire = r.encode();
+        assert_eq!(ParityReply::decode(&wire).unwrap(), r);
+        // Bit 10 of the parities: past the last one.
+        *wire.last_mut().unwrap() |= 1 << 2;
+        assert_eq!(
+            ParityReply::decode(&wire),
+            Err(WireError::Padding {
+                what: "parities",
+                bits: 1
+            })
+        );
+    }
+
     use super::*;
     use proptest::prelude::*;
     use rand_core::RngCore;

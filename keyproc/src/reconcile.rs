@@ -96,6 +96,14 @@ pub enum WireError {
     /// Bytes after the end of the message.
     #[error("{0} trailing bytes")]
     Trailing(usize),
+    /// Bits set past the last packed bit (the encoder leaves them zero).
+    #[error("{what}: padding bits {bits:#04x} set past the last bit")]
+    Padding {
+        /// Field.
+        what: &'static str,
+        /// The last byte's bits past the end.
+        bits: u8,
+    },
 }
 
 /// Outcome of one reconciliation run (corrector side).
