@@ -67,13 +67,13 @@ enum Mitm {
 fn arb_mitm() -> impl Strategy<Value = Mitm> {
     let i = any::<usize>();
     prop_oneof![
-        3 => (i.clone(), any::<usize>(), 0u8..8).prop_map(|(i, at, bit)| Mitm::Flip { i, at, bit }),
-        1 => (i.clone(), any::<usize>()).prop_map(|(i, len)| Mitm::Cut { i, len }),
-        1 => (i.clone(), prop::collection::vec(any::<u8>(), 1..20)).prop_map(|(i, bytes)| Mitm::Extend { i, bytes }),
-        1 => (i.clone(), prop::collection::vec(any::<u8>(), 0..60)).prop_map(|(i, bytes)| Mitm::Replace { i, bytes }),
-        1 => (i.clone(), prop_oneof![Just(MSG_CHECKPOINT), any::<u16>()]).prop_map(|(i, t)| Mitm::Retype { i, t }),
-        1 => (i.clone(), any::<usize>()).prop_map(|(i, j)| Mitm::Replay { i, j }),
-        1 => (i.clone(), any::<usize>()).prop_map(|(i, j)| Mitm::Swap { i, j }),
+        3 => (i, any::<usize>(), 0u8..8).prop_map(|(i, at, bit)| Mitm::Flip { i, at, bit }),
+        1 => (i, any::<usize>()).prop_map(|(i, len)| Mitm::Cut { i, len }),
+        1 => (i, prop::collection::vec(any::<u8>(), 1..20)).prop_map(|(i, bytes)| Mitm::Extend { i, bytes }),
+        1 => (i, prop::collection::vec(any::<u8>(), 0..60)).prop_map(|(i, bytes)| Mitm::Replace { i, bytes }),
+        1 => (i, prop_oneof![Just(MSG_CHECKPOINT), any::<u16>()]).prop_map(|(i, t)| Mitm::Retype { i, t }),
+        1 => (i, any::<usize>()).prop_map(|(i, j)| Mitm::Replay { i, j }),
+        1 => (i, any::<usize>()).prop_map(|(i, j)| Mitm::Swap { i, j }),
         1 => i.prop_map(|i| Mitm::Drop { i }),
     ]
 }
