@@ -393,8 +393,9 @@ impl std::fmt::Debug for LdpcResponder {
 impl LdpcResponder {
     /// Responder for `key`; punctured bits come from an OS-seeded generator.
     pub fn new(key: BitVec) -> Self {
+        let mut rng = ChaCha20Rng::from_os_rng();
         let mut seed = [0u8; 32];
-        rand_core::OsRng.fill_bytes(&mut seed);
+        rng.fill_bytes(&mut seed);
         let r = Self::with_seed(key, seed);
         seed.zeroize();
         r
