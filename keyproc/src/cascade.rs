@@ -661,6 +661,22 @@ impl CascadeResponder {
                 }
             }
         }
+        // And the whole reply: every pass has at most n top-level blocks, so
+        // an honest request asks at most passes x n block parities; range
+        // queries are one bit each and bounded by the request's length.
+        // Requests are answered before the transcript checkpoint verifies,
+        // so a forged one must not make the responder allocate more.
+        let block_parities = req
+            .queries
+            .iter()
+            .filter(|q| matches!(q, ParityQuery::Blocks { .. }))
+            .try_fold(0usize, |acc, q| acc.checked_add(q.parity_count()));
+        let passes = setup.block_sizes.len();
+        if block_parities.is_none_or(|t| t > passes.saturating_mul(n)) {
+            return Err(ReconcileError::BadRequest(format!(
+                "more block parities requested than the {passes} passes of a {n}-bit key hold"
+            )));
+        }
         let total = req.parity_count();
         let mut out = BitVec::zeros(total);
         let mut at = 0usize;
@@ -1354,6 +1370,34 @@ mod tests {
         assert_eq!(r1.round_trips, r2.round_trips);
         assert_eq!(r1.corrected_bits, errors as u64);
         assert!(lp.responder.is_finished());
+    }
+
+    #[test]
+    fn a_request_for_more_parities_than_the_passes_hold_is_refused_before_allocating() {
+        let n = 1000;
+        let key = BitVec::zeros(n);
+        let mut r = CascadeResponder::new(key);
+        let setup = CascadeSetup {
+            n: n as u32,
+            seed: [7; 32],
+            block_sizes: vec![100, 200],
+        };
+        // 2 passes of at most n blocks each: 2n parities at most. Each query
+        // alone is within the per-query bound (count <= n).
+        let q = ParityQuery::Blocks {
+            pass: 0,
+            first: 0,
+            count: n as u32,
+        };
+        let req = ParityRequest {
+            setup: Some(setup),
+            queries: vec![q; 3],
+            done: false,
+        };
+        match r.answer(&req) {
+            Err(ReconcileError::BadRequest(m)) => assert!(m.contains("passes"), "{m}"),
+            other => panic!("expected BadRequest, got {other:?}"),
+        }
     }
 
     #[test]
