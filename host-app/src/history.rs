@@ -153,90 +153,69 @@ pub fn read(path: &Path) -> Result<Vec<BlockRecord>, HistoryError> {
 /// Draws QBER, secret bits per block and pad level against time (seconds
 /// since the first record) into an SVG with three stacked panels.
 pub fn plot(records: &[BlockRecord], path: &Path) -> Result<(), String> {
-    use plotters::prelude::*;
-    let err = |e: &dyn std::fmt::Display| format!("plotting to {}: {e}", path.display());
+    use crate::plot::{Panel, Series, YRange};
+    use plotters::style::{RGBColor, BLUE, GREEN, RED};
     let t0 = records.first().map_or(0.0, |r| r.unix_time_s);
     let t = |r: &BlockRecord| r.unix_time_s - t0;
     let t_max = records.iter().map(t).fold(1.0, f64::max);
-    let root = SVGBackend::new(path, (900, 900)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(&e))?;
-    let panels = root.split_evenly((3, 1));
-    type Series = Vec<(f64, f64)>;
-    /// A panel: caption, y-axis description, and its named, coloured series.
-    type Panel<'a> = (&'a str, &'a str, Vec<(&'a str, &'a Series, RGBColor)>);
-    let qber_z: Series = records
+    type Points = Vec<(f64, f64)>;
+    let qber_z: Points = records
         .iter()
         .filter_map(|r| r.qber_z.map(|q| (t(r), q)))
         .collect();
-    let qber_x: Series = records
+    let qber_x: Points = records
         .iter()
         .filter_map(|r| r.qber_x.map(|q| (t(r), q)))
         .collect();
-    let secret: Series = records
+    let secret: Points = records
         .iter()
         .map(|r| (t(r), r.secret_bits as f64))
         .collect();
-    let delivered: Series = records
+    let delivered: Points = records
         .iter()
         .map(|r| (t(r), r.delivered_bits as f64))
         .collect();
-    let send: Series = records.iter().map(|r| (t(r), r.send_pads as f64)).collect();
-    let recv: Series = records.iter().map(|r| (t(r), r.recv_pads as f64)).collect();
-    let panel_specs: [Panel; 3] = [
-        (
+    let send: Points = records.iter().map(|r| (t(r), r.send_pads as f64)).collect();
+    let recv: Points = records.iter().map(|r| (t(r), r.recv_pads as f64)).collect();
+    fn line<'a>(name: &'a str, points: &'a [(f64, f64)], colour: RGBColor) -> Series<'a> {
+        Series {
+            name,
+            points,
+            colour,
+        }
+    }
+    let panel = |caption, y_desc, series| Panel {
+        caption,
+        x_desc: "time (s)",
+        y_desc: Some(y_desc),
+        y_range: YRange::FromZero,
+        series,
+    };
+    let panels = [
+        panel(
             "QBER per block",
             "QBER",
-            vec![("QBER Z", &qber_z, BLUE), ("QBER X", &qber_x, RED)],
+            vec![line("QBER Z", &qber_z, BLUE), line("QBER X", &qber_x, RED)],
         ),
-        (
+        panel(
             "Secret key per block",
             "bits",
             vec![
-                ("secret bits", &secret, BLUE),
-                ("delivered bits", &delivered, GREEN),
+                line("secret bits", &secret, BLUE),
+                line("delivered bits", &delivered, GREEN),
             ],
         ),
-        (
+        panel(
             "Authentication pad pool",
             "pads",
-            vec![("send pads", &send, BLUE), ("receive pads", &recv, RED)],
+            vec![
+                line("send pads", &send, BLUE),
+                line("receive pads", &recv, RED),
+            ],
         ),
     ];
-    for (area, (caption, y_desc, series)) in panels.iter().zip(panel_specs) {
-        let y_max = series
-            .iter()
-            .flat_map(|(_, s, _)| s.iter().map(|p| p.1))
-            .fold(0.0f64, f64::max);
-        let y_max = if y_max > 0.0 { y_max * 1.1 } else { 1.0 };
-        let mut chart = ChartBuilder::on(area)
-            .caption(caption, ("sans-serif", 18))
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0.0..t_max, 0.0..y_max)
-            .map_err(|e| err(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc("time (s)")
-            .y_desc(y_desc)
-            .draw()
-            .map_err(|e| err(&e))?;
-        for (name, pts, colour) in series {
-            chart
-                .draw_series(LineSeries::new(pts.iter().copied(), colour))
-                .map_err(|e| err(&e))?
-                .label(name)
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour));
-        }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(&e))?;
-    }
-    root.present().map_err(|e| err(&e))?;
-    Ok(())
+    crate::plot::time_panels(path, (900, 900), t_max, &panels)
+        .map_err(|e| format!("plotting to {}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ pub mod history;
 pub mod linkstate;
 pub mod pipeline;
 pub mod planner;
+pub mod plot;
 pub mod rolefile;
 pub mod roles;
 pub mod run;

@@ -470,48 +470,34 @@ pub fn plan_pass(cfg: &LinkConfig, model: DetectorModel, block_bits: Option<u64>
 
 /// Draw a pass (QBER, loss and key rate over time) as SVG, three panels.
 pub fn plot_pass(pass: &PassPlan, path: &std::path::Path) -> Result<(), String> {
-    use plotters::prelude::*;
-    let root = SVGBackend::new(path, (800, 900)).into_drawing_area();
-    let err = |e: &dyn std::fmt::Display| format!("plotting to {}: {e}", path.display());
-    root.fill(&WHITE).map_err(|e| err(&e))?;
-    let panels = root.split_evenly((3, 1));
-    let t_max = pass.duration_s.max(1.0);
+    use crate::plot::{Panel, Series, YRange};
     type Get = fn(&PassStep) -> f64;
     let series: [(&str, Get); 3] = [
         ("QBER (Z)", |s| s.qber),
         ("channel loss (dB)", |s| s.loss_db),
         ("secret bits per second", |s| s.secret_bits_per_second),
     ];
-    for (area, (label, get)) in panels.iter().zip(series) {
-        let pts: Vec<(f64, f64)> = pass.steps.iter().map(|s| (s.time_s, get(s))).collect();
-        let (lo, hi) = pts
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (_, y)| {
-                (a.min(*y), b.max(*y))
-            });
-        let (lo, hi) = if lo.is_finite() && hi > lo {
-            (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
-        } else {
-            (0.0, 1.0)
-        };
-        let mut chart = ChartBuilder::on(area)
-            .caption(label, ("sans-serif", 18))
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0.0..t_max, lo..hi)
-            .map_err(|e| err(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc("time in the pass (s)")
-            .draw()
-            .map_err(|e| err(&e))?;
-        chart
-            .draw_series(LineSeries::new(pts, &BLUE))
-            .map_err(|e| err(&e))?;
-    }
-    root.present().map_err(|e| err(&e))?;
-    Ok(())
+    let points: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|(_, get)| pass.steps.iter().map(|s| (s.time_s, get(s))).collect())
+        .collect();
+    let panels: Vec<Panel> = series
+        .iter()
+        .zip(&points)
+        .map(|((caption, _), pts)| Panel {
+            caption,
+            x_desc: "time in the pass (s)",
+            y_desc: None,
+            y_range: YRange::Fit,
+            series: vec![Series {
+                name: "",
+                points: pts,
+                colour: plotters::style::BLUE,
+            }],
+        })
+        .collect();
+    crate::plot::time_panels(path, (800, 900), pass.duration_s.max(1.0), &panels)
+        .map_err(|e| format!("plotting to {}: {e}", path.display()))
 }
 
 /// The planner's figure for a simulated run of `cfg`: the default model at

@@ -229,14 +229,8 @@ pub fn plot_pass_run(
     secret_bits: u64,
     path: &std::path::Path,
 ) -> Result<(), TimelineError> {
-    use plotters::prelude::*;
-    let err = |e: &dyn std::fmt::Display| TimelineError::Plot {
-        path: path.display().to_string(),
-        msg: e.to_string(),
-    };
-    let root = SVGBackend::new(path, (800, 900)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(&e))?;
-    let panels = root.split_evenly((3, 1));
+    use crate::plot::{Panel, Series, YRange};
+    use plotters::style::{BLUE, RED};
     let t_max = plan.duration_s.max(1.0);
     let rate = sim.secret_bits_per_second(secret_bits);
     // (panel, planner's points, simulated points), (time s, value)
@@ -265,49 +259,31 @@ pub fn plot_pass_run(
                 .collect(),
         ),
     ];
-    for (area, (label, planned, simulated)) in panels.iter().zip(series) {
-        let (lo, hi) = planned
-            .iter()
-            .chain(&simulated)
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), (_, y)| {
-                (a.min(*y), b.max(*y))
-            });
-        let (lo, hi) = if lo.is_finite() && hi > lo {
-            (lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo))
-        } else {
-            (0.0, 1.0)
-        };
-        let mut chart = ChartBuilder::on(area)
-            .caption(label, ("sans-serif", 18))
-            .margin(10)
-            .x_label_area_size(35)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0.0..t_max, lo..hi)
-            .map_err(|e| err(&e))?;
-        chart
-            .configure_mesh()
-            .x_desc("time in the pass (s)")
-            .draw()
-            .map_err(|e| err(&e))?;
-        chart
-            .draw_series(LineSeries::new(simulated, &RED))
-            .map_err(|e| err(&e))?
-            .label("simulated run")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], RED));
-        chart
-            .draw_series(LineSeries::new(planned, &BLUE))
-            .map_err(|e| err(&e))?
-            .label("planner (detailed)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLUE));
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(|e| err(&e))?;
-    }
-    root.present().map_err(|e| err(&e))?;
-    Ok(())
+    let panels: Vec<Panel> = series
+        .iter()
+        .map(|(caption, planned, simulated)| Panel {
+            caption,
+            x_desc: "time in the pass (s)",
+            y_desc: None,
+            y_range: YRange::Fit,
+            series: vec![
+                Series {
+                    name: "simulated run",
+                    points: simulated,
+                    colour: RED,
+                },
+                Series {
+                    name: "planner (detailed)",
+                    points: planned,
+                    colour: BLUE,
+                },
+            ],
+        })
+        .collect();
+    crate::plot::time_panels(path, (800, 900), t_max, &panels).map_err(|msg| TimelineError::Plot {
+        path: path.display().to_string(),
+        msg,
+    })
 }
 
 /// `qkd-host run --plot` for a pass: simulate the run's link again (same
