@@ -6,50 +6,17 @@
 //! fading with the configured correlation time). The planner and
 //! `qkd-host run` both build the link through here.
 
-use crate::config::{ChannelKind, FreeSpaceConfig, LinkConfig};
+use crate::config::{ChannelKind, LinkConfig};
 use qkd_sim::physics::channel::ChannelParams;
 use qkd_sim::physics::free_space::FreeSpaceParams;
 use qkd_sim::physics::link::{ChannelSchedule, LinkParams};
-use qkd_sim::physics::satellite::{PassPoint, SatellitePassParams};
-
-/// The free-space terms of `[channel.free_space]`.
-pub fn free_space_params(f: &FreeSpaceConfig) -> FreeSpaceParams {
-    FreeSpaceParams {
-        range_m: f.range_m,
-        wavelength_nm: f.wavelength_nm,
-        tx_aperture_m: f.tx_aperture_m,
-        rx_aperture_m: f.rx_aperture_m,
-        divergence_urad: f.divergence_urad,
-        visibility_km: f.visibility_km,
-        scintillation_index: f.scintillation_index,
-        correlation_time_ms: f.correlation_time_ms,
-        pointing_jitter_urad: f.pointing_jitter_urad,
-        sky_radiance_w_m2_sr_nm: f.sky_radiance_w_m2_sr_nm,
-        filter_bandwidth_nm: f.filter_bandwidth_nm,
-        fov_urad: f.fov_urad,
-    }
-}
-
-/// The pass of `[channel.satellite_pass]`.
-pub fn pass_params(cfg: &LinkConfig) -> SatellitePassParams {
-    let s = &cfg.channel.satellite_pass;
-    SatellitePassParams {
-        altitude_km: s.altitude_km,
-        max_elevation_deg: s.max_elevation_deg,
-        min_elevation_deg: s.min_elevation_deg,
-        tx_aperture_m: s.tx_aperture_m,
-        rx_aperture_m: s.rx_aperture_m,
-        divergence_urad: s.divergence_urad,
-        zenith_transmittance: s.zenith_transmittance,
-        pointing_jitter_urad: s.pointing_jitter_urad,
-        step_s: s.step_s,
-    }
-}
+use qkd_sim::physics::satellite::PassPoint;
 
 /// The pass's points, with `extra_loss_db` in the transmittance.
 pub fn pass_points(cfg: &LinkConfig) -> Vec<PassPoint> {
     let extra = 10f64.powf(-cfg.channel.extra_loss_db / 10.0);
-    pass_params(cfg)
+    cfg.channel
+        .satellite_pass
         .points()
         .into_iter()
         .map(|p| PassPoint {
@@ -66,7 +33,7 @@ pub fn distance_km(cfg: &LinkConfig) -> f64 {
         ChannelKind::Fiber => cfg.channel.length_km,
         ChannelKind::FreeSpace => cfg.channel.free_space.range_m / 1e3,
         ChannelKind::SatellitePass => {
-            let p = pass_params(cfg);
+            let p = cfg.channel.satellite_pass;
             p.range_at_elevation_km(p.max_elevation_deg)
         }
     }
@@ -87,7 +54,7 @@ pub fn set_distance_km(cfg: &mut LinkConfig, km: f64) {
 fn background(cfg: &LinkConfig, p: &LinkParams, rx_aperture_m: f64) -> f64 {
     let fs = FreeSpaceParams {
         rx_aperture_m,
-        ..free_space_params(&cfg.channel.free_space)
+        ..cfg.channel.free_space
     };
     let slot_s = p.source.slot_ps() * 1e-12;
     let bins = f64::from(p.bob.gate_end_bin.saturating_sub(p.bob.gate_start_bin)) + 1.0;
@@ -113,7 +80,7 @@ pub fn apply(cfg: &LinkConfig, p: &mut LinkParams) {
     match cfg.channel.kind {
         ChannelKind::Fiber => {}
         ChannelKind::FreeSpace => {
-            let fs = free_space_params(&cfg.channel.free_space);
+            let fs = cfg.channel.free_space;
             let t = fs.mean_transmittance() * 10f64.powf(-cfg.channel.extra_loss_db / 10.0);
             let bg = background(cfg, p, fs.rx_aperture_m);
             p.channel = ChannelParams::free_space(loss_db(t), bg);
@@ -173,7 +140,7 @@ mod tests {
         cfg.channel.kind = ChannelKind::FreeSpace;
         cfg.channel.extra_loss_db = 3.0;
         p = crate::run::link_params(&cfg, Default::default(), 1);
-        let fs = free_space_params(&cfg.channel.free_space);
+        let fs = cfg.channel.free_space;
         let want = fs.mean_transmittance() * 10f64.powf(-0.3);
         assert!((p.channel.transmittance() / want - 1.0).abs() < 1e-12);
         // Gate window bins 1..=5 of 8 at 3.2 ns: 2 ns.
@@ -194,7 +161,7 @@ mod tests {
         cfg.channel.extra_loss_db = 10.0;
         let p = crate::run::link_params(&cfg, Default::default(), 1);
         let sc = p.schedule.expect("schedule");
-        let pts = pass_params(&cfg).points();
+        let pts = cfg.channel.satellite_pass.points();
         assert_eq!(sc.mean.len(), pts.len());
         assert_eq!(sc.step_slots, 312_500_000);
         for (m, q) in sc.mean.iter().zip(&pts) {

@@ -101,47 +101,13 @@ pub struct ChannelConfig {
     pub satellite_pass: SatellitePassConfig,
 }
 
-/// `[channel.satellite_pass]`: orbit, pass and telescopes of a downlink
-/// (terms of `qkd_sim::physics::satellite`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SatellitePassConfig {
-    /// Orbit altitude, km.
-    pub altitude_km: f64,
-    /// Highest elevation of the pass, degrees.
-    pub max_elevation_deg: f64,
-    /// Elevation at which the link starts and ends, degrees.
-    pub min_elevation_deg: f64,
-    /// Satellite's transmitting aperture, m.
-    pub tx_aperture_m: f64,
-    /// Ground telescope diameter, m (the background uses it too).
-    pub rx_aperture_m: f64,
-    /// Full-angle beam divergence, urad.
-    pub divergence_urad: f64,
-    /// Atmospheric transmittance at zenith.
-    pub zenith_transmittance: f64,
-    /// Pointing jitter, per-axis rms, urad.
-    pub pointing_jitter_urad: f64,
-    /// Time step of the pass schedule, s.
-    pub step_s: f64,
-}
+/// `[channel.satellite_pass]`: orbit, pass and telescopes of a downlink;
+/// the simulator's own parameter type (`qkd_sim::physics::satellite`).
+pub use qkd_sim::physics::satellite::SatellitePassParams as SatellitePassConfig;
 
-impl Default for SatellitePassConfig {
-    /// A Micius-like downlink (see examples/links/satellite-pass.toml).
-    fn default() -> Self {
-        SatellitePassConfig {
-            altitude_km: 500.0,
-            max_elevation_deg: 50.0,
-            min_elevation_deg: 20.0,
-            tx_aperture_m: 0.3,
-            rx_aperture_m: 1.0,
-            divergence_urad: 10.0,
-            zenith_transmittance: 0.5,
-            pointing_jitter_urad: 1.0,
-            step_s: 1.0,
-        }
-    }
-}
+/// `[channel.free_space]`: telescopes, atmosphere and sky of a free-space
+/// link; the simulator's own parameter type (`qkd_sim::physics::free_space`).
+pub use qkd_sim::physics::free_space::FreeSpaceParams as FreeSpaceConfig;
 
 impl Default for ChannelConfig {
     fn default() -> Self {
@@ -152,58 +118,6 @@ impl Default for ChannelConfig {
             extra_loss_db: 0.0,
             free_space: FreeSpaceConfig::default(),
             satellite_pass: SatellitePassConfig::default(),
-        }
-    }
-}
-
-/// `[channel.free_space]`: telescopes, atmosphere and sky of a free-space
-/// link (terms of `qkd_sim::physics::free_space`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FreeSpaceConfig {
-    /// Range, m.
-    pub range_m: f64,
-    /// Wavelength, nm.
-    pub wavelength_nm: f64,
-    /// Transmitter beam diameter, m.
-    pub tx_aperture_m: f64,
-    /// Receiver aperture diameter, m.
-    pub rx_aperture_m: f64,
-    /// Full-angle beam divergence, urad.
-    pub divergence_urad: f64,
-    /// Visibility, km.
-    pub visibility_km: f64,
-    /// Scintillation index sigma_I^2.
-    pub scintillation_index: f64,
-    /// Turbulence correlation time, ms.
-    pub correlation_time_ms: f64,
-    /// Pointing jitter, per-axis rms, urad.
-    pub pointing_jitter_urad: f64,
-    /// Sky spectral radiance, W m^-2 sr^-1 nm^-1 (day ~1e-2..1e-1, night ~1e-6).
-    pub sky_radiance_w_m2_sr_nm: f64,
-    /// Filter bandwidth, nm.
-    pub filter_bandwidth_nm: f64,
-    /// Receiver field of view, full angle, urad.
-    pub fov_urad: f64,
-}
-
-impl Default for FreeSpaceConfig {
-    /// A few hundred metres between rooftops at night (see
-    /// examples/links/free-space-daylight.toml for a daylight link).
-    fn default() -> Self {
-        FreeSpaceConfig {
-            range_m: 275.0,
-            wavelength_nm: 785.0,
-            tx_aperture_m: 0.02,
-            rx_aperture_m: 0.05,
-            divergence_urad: 100.0,
-            visibility_km: 20.0,
-            scintillation_index: 0.1,
-            correlation_time_ms: 5.0,
-            pointing_jitter_urad: 10.0,
-            sky_radiance_w_m2_sr_nm: 1e-6,
-            filter_bandwidth_nm: 1.0,
-            fov_urad: 100.0,
         }
     }
 }

@@ -39,7 +39,8 @@ const PLANCK_J_S: f64 = 6.626_070_15e-34;
 const LIGHT_M_S: f64 = 299_792_458.0;
 
 /// Free-space link parameters (SI-style units in the names).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct FreeSpaceParams {
     /// Range, m.
     pub range_m: f64,
@@ -65,6 +66,27 @@ pub struct FreeSpaceParams {
     pub filter_bandwidth_nm: f64,
     /// Receiver field of view, full angle, microradians.
     pub fov_urad: f64,
+}
+
+impl Default for FreeSpaceParams {
+    /// A few hundred metres between rooftops at night (see
+    /// examples/links/free-space-daylight.toml for a daylight link).
+    fn default() -> Self {
+        FreeSpaceParams {
+            range_m: 275.0,
+            wavelength_nm: 785.0,
+            tx_aperture_m: 0.02,
+            rx_aperture_m: 0.05,
+            divergence_urad: 100.0,
+            visibility_km: 20.0,
+            scintillation_index: 0.1,
+            correlation_time_ms: 5.0,
+            pointing_jitter_urad: 10.0,
+            sky_radiance_w_m2_sr_nm: 1e-6,
+            filter_bandwidth_nm: 1.0,
+            fov_urad: 100.0,
+        }
+    }
 }
 
 impl FreeSpaceParams {

@@ -30,7 +30,8 @@ pub const EARTH_RADIUS_KM: f64 = 6371.0;
 pub const EARTH_GM_KM3_S2: f64 = 398_600.441_8;
 
 /// Satellite pass parameters.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct SatellitePassParams {
     /// Orbit altitude, km.
     pub altitude_km: f64,
@@ -50,6 +51,23 @@ pub struct SatellitePassParams {
     pub pointing_jitter_urad: f64,
     /// Time step of the pass schedule, s.
     pub step_s: f64,
+}
+
+impl Default for SatellitePassParams {
+    /// A Micius-like downlink (see examples/links/satellite-pass.toml).
+    fn default() -> Self {
+        SatellitePassParams {
+            altitude_km: 500.0,
+            max_elevation_deg: 50.0,
+            min_elevation_deg: 20.0,
+            tx_aperture_m: 0.3,
+            rx_aperture_m: 1.0,
+            divergence_urad: 10.0,
+            zenith_transmittance: 0.5,
+            pointing_jitter_urad: 1.0,
+            step_s: 1.0,
+        }
+    }
 }
 
 /// One point of the pass.
