@@ -4,6 +4,7 @@
 //! the key-rate planner, and the block pipeline that ties them to the
 //! post-processing primitives of `qkd-keyproc`.
 
+pub mod block_messages;
 pub mod budget;
 pub mod channel;
 pub mod config;

@@ -7,12 +7,13 @@
 //! Files in the role's state directory, each replaced atomically (written to
 //! a temporary file mode 0600, `fsync`ed, renamed, directory `fsync`ed):
 //!
-//! * `pool.committed`: `QKDCOMM2 | next_block u64 | last_stored u64 |
-//!   KeyPool::export | crc32`. The pool as it stood when block
-//!   `next_block - 1` produced its key (both ends hold the identical pool at
-//!   that instant), or as bootstrapped from the pre-shared key; and the last
-//!   block appended to the key store (`u64::MAX` = none), which the restart
-//!   compares with the store (a lost or older store is refused).
+//! * `pool.committed`: `QKDCOMM3 | next_block u64 | last_stored u64 |
+//!   epoch_known u8 | epoch [16] | KeyPool::export | crc32`. The pool as it
+//!   stood when block `next_block - 1` produced its key (both ends hold the
+//!   identical pool at that instant), or as bootstrapped from the pre-shared
+//!   key; the last block appended to the key store (`u64::MAX` = none),
+//!   which the restart compares with the store (a lost or older store is
+//!   refused); and the link epoch ([`LinkEpoch`]) that key IDs derive from.
 //! * `pool.pending`: `QKDPEND2 | block u64 | unit_bytes u32 | units u32 |
 //!   key units | KeyPool::export | crc32`: a key both pipelines produced but
 //!   that is not yet in the key store, with the pool after that block.
@@ -28,9 +29,10 @@
 //!
 //! `crc32` is CRC-32 (IEEE) of every byte before it: a damaged file is
 //! refused with [`StateError::Malformed`], which names the file and what to
-//! do, never worked around. Files of the earlier versions (`QKDCOMM1`,
-//! `QKDPEND1`, `QKDPROG2`, without the CRC) are still read; the next write
-//! replaces them with the current version.
+//! do, never worked around. Files of the earlier versions (`QKDCOMM2`, with
+//! the CRC and no epoch; `QKDCOMM1`, `QKDPEND1`, `QKDPROG2`, without the
+//! CRC) are still read; the next write replaces them with the current
+//! version.
 //!
 //! The files hold secret material (pads, key); they are created 0600 and
 //! zeroized in memory.
@@ -101,7 +103,8 @@ pub fn advice(name: &str) -> &'static str {
     }
 }
 
-const COMMITTED_MAGIC: &[u8; 8] = b"QKDCOMM2";
+const COMMITTED_MAGIC: &[u8; 8] = b"QKDCOMM3";
+const COMMITTED_MAGIC_V2: &[u8; 8] = b"QKDCOMM2";
 const COMMITTED_MAGIC_V1: &[u8; 8] = b"QKDCOMM1";
 const PENDING_MAGIC: &[u8; 8] = b"QKDPEND2";
 const PENDING_MAGIC_V1: &[u8; 8] = b"QKDPEND1";
@@ -109,9 +112,43 @@ const PROGRESS_MAGIC: &[u8; 8] = b"QKDPROG3";
 const PROGRESS_MAGIC_V2: &[u8; 8] = b"QKDPROG2";
 const NONE: u64 = u64::MAX;
 
-/// A state file's bytes (CRC trailer checked and removed) and whether it
-/// is of the current version.
-type Framed = (Zeroizing<Vec<u8>>, bool);
+/// A state file's bytes (CRC trailer checked and removed) and its version:
+/// `Some(i)` for the `i`-th CRC-framed magic asked for (0: current), `None`
+/// for the earliest version (no CRC).
+type Framed = (Zeroizing<Vec<u8>>, Option<usize>);
+
+/// The incarnation of a link that key IDs derive from. A link started over
+/// (new pre-shared key, empty state directories) under the same
+/// `--link-name` gets a new epoch, so it never issues a key ID of the
+/// earlier incarnation again: an application holding such an ID for a key
+/// could otherwise be served a different key under it (ETSI GS QKD 014
+/// key IDs name one key). Alice draws the epoch from the operating
+/// system's CSPRNG when her state directory is created; Bob learns it from
+/// her first authenticated HELLO and keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkEpoch {
+    /// Bob before Alice's first authenticated HELLO.
+    Unknown,
+    /// The agreed epoch. All zeros: a state directory of an earlier version,
+    /// whose key IDs derive from the link name alone (kept, so that a
+    /// running link's IDs do not change under an upgrade).
+    Known([u8; 16]),
+}
+
+impl LinkEpoch {
+    /// The epoch of a state directory written before epochs existed.
+    pub const LEGACY: LinkEpoch = LinkEpoch::Known([0; 16]);
+
+    /// A fresh random epoch (never the legacy all-zero value).
+    pub fn random() -> LinkEpoch {
+        loop {
+            let e: [u8; 16] = rand::random();
+            if e != [0; 16] {
+                return LinkEpoch::Known(e);
+            }
+        }
+    }
+}
 
 /// What `pool.committed` says about the key store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +168,8 @@ pub struct Committed {
     /// The last block appended to the key store (blocks without keys are
     /// not appended).
     pub last_stored: LastStored,
+    /// The link epoch key IDs derive from.
+    pub epoch: LinkEpoch,
     /// `KeyPool::export` bytes.
     pub pool: Zeroizing<Vec<u8>>,
 }
@@ -237,19 +276,19 @@ impl StateDir {
         self.write_atomic(name, bytes)
     }
 
-    /// Reads `name`; for the current `magic`, checks and strips the CRC-32
-    /// trailer; for `legacy` (earlier version) returns the bytes as they are.
-    /// `Some((bytes, is_current))`.
+    /// Reads `name`; for one of the CRC-framed `magics` (current first),
+    /// checks and strips the CRC-32 trailer; for `legacy` (the earliest
+    /// version) returns the bytes as they are.
     fn read_framed(
         &self,
         name: &str,
-        magic: &[u8; 8],
+        magics: &[&[u8; 8]],
         legacy: &[u8; 8],
     ) -> Result<Option<Framed>, StateError> {
         let Some(mut b) = self.read(name)? else {
             return Ok(None);
         };
-        if b.len() >= 12 && &b[..8] == magic {
+        if let Some(v) = magics.iter().position(|m| b.len() >= 12 && &b[..8] == *m) {
             let n = b.len() - 4;
             let mut c = [0u8; 4];
             c.copy_from_slice(&b[n..]);
@@ -257,9 +296,9 @@ impl StateDir {
                 return Err(self.malformed(name, "checksum mismatch"));
             }
             b.truncate(n);
-            Ok(Some((b, true)))
+            Ok(Some((b, Some(v))))
         } else if b.len() >= 8 && &b[..8] == legacy {
-            Ok(Some((b, false)))
+            Ok(Some((b, None)))
         } else if b.is_empty() {
             Err(self.malformed(name, "empty file"))
         } else {
@@ -306,32 +345,49 @@ impl StateDir {
     /// The committed pool, if any.
     pub fn load_committed(&self) -> Result<Option<Committed>, StateError> {
         let name = "pool.committed";
-        let Some((b, current)) = self.read_framed(name, COMMITTED_MAGIC, COMMITTED_MAGIC_V1)?
+        let Some((b, version)) = self.read_framed(
+            name,
+            &[COMMITTED_MAGIC, COMMITTED_MAGIC_V2],
+            COMMITTED_MAGIC_V1,
+        )?
         else {
             return Ok(None);
         };
         let next_block = u64_at(&b, 8).ok_or(self.malformed(name, "short"))?;
-        let (last_stored, pool_at) = if current {
+        let last_stored = || {
             let l = u64_at(&b, 16).ok_or(self.malformed(name, "short"))?;
-            let l = if l == NONE {
+            Ok::<_, StateError>(if l == NONE {
                 LastStored::Nothing
             } else {
                 LastStored::Block(l)
-            };
-            (l, 24)
-        } else {
-            (LastStored::Unknown, 16)
+            })
+        };
+        let (last_stored, epoch, pool_at) = match version {
+            Some(0) => {
+                let e = b.get(24..41).ok_or(self.malformed(name, "short"))?;
+                let mut epoch = [0u8; 16];
+                epoch.copy_from_slice(&e[1..]);
+                let epoch = match e[0] {
+                    0 if epoch == [0; 16] => LinkEpoch::Unknown,
+                    1 => LinkEpoch::Known(epoch),
+                    _ => return Err(self.malformed(name, "bad link epoch")),
+                };
+                (last_stored()?, epoch, 41)
+            }
+            Some(_) => (last_stored()?, LinkEpoch::LEGACY, 24),
+            None => (LastStored::Unknown, LinkEpoch::LEGACY, 16),
         };
         Ok(Some(Committed {
             next_block,
             last_stored,
+            epoch,
             pool: Zeroizing::new(b[pool_at..].to_vec()),
         }))
     }
 
     /// Replace the committed pool.
     pub fn store_committed(&self, c: &Committed) -> Result<(), StateError> {
-        let mut b = Zeroizing::new(Vec::with_capacity(28 + c.pool.len()));
+        let mut b = Zeroizing::new(Vec::with_capacity(45 + c.pool.len()));
         b.extend_from_slice(COMMITTED_MAGIC);
         b.extend_from_slice(&c.next_block.to_le_bytes());
         let last = match c.last_stored {
@@ -339,6 +395,13 @@ impl StateDir {
             LastStored::Nothing | LastStored::Unknown => NONE,
         };
         b.extend_from_slice(&last.to_le_bytes());
+        match c.epoch {
+            LinkEpoch::Unknown => b.extend_from_slice(&[0; 17]),
+            LinkEpoch::Known(e) => {
+                b.push(1);
+                b.extend_from_slice(&e);
+            }
+        }
         b.extend_from_slice(&c.pool);
         self.write_framed("pool.committed", &mut b)
     }
@@ -346,7 +409,7 @@ impl StateDir {
     /// The pending block, if any.
     pub fn load_pending(&self) -> Result<Option<Pending>, StateError> {
         let name = "pool.pending";
-        let Some((b, _)) = self.read_framed(name, PENDING_MAGIC, PENDING_MAGIC_V1)? else {
+        let Some((b, _)) = self.read_framed(name, &[PENDING_MAGIC], PENDING_MAGIC_V1)? else {
             return Ok(None);
         };
         let bad = |why| self.malformed(name, why);
@@ -414,7 +477,8 @@ impl StateDir {
 
     /// The reservations (zero if never written).
     pub fn load_progress(&self) -> Result<Progress, StateError> {
-        let Some((b, _)) = self.read_framed("progress", PROGRESS_MAGIC, PROGRESS_MAGIC_V2)? else {
+        let Some((b, _)) = self.read_framed("progress", &[PROGRESS_MAGIC], PROGRESS_MAGIC_V2)?
+        else {
             return Ok(Progress::default());
         };
         if b.len() != 56 {
@@ -466,12 +530,23 @@ mod tests {
         s.store_committed(&Committed {
             next_block: 7,
             last_stored: LastStored::Block(5),
+            epoch: LinkEpoch::Known([3; 16]),
             pool: Zeroizing::new(vec![1, 2, 3]),
         })
         .unwrap();
         let c = s.load_committed().unwrap().unwrap();
         assert_eq!((c.next_block, &c.pool[..]), (7, &[1u8, 2, 3][..]));
         assert_eq!(c.last_stored, LastStored::Block(5));
+        assert_eq!(c.epoch, LinkEpoch::Known([3; 16]));
+        for epoch in [LinkEpoch::Unknown, LinkEpoch::LEGACY, LinkEpoch::random()] {
+            s.store_committed(&Committed {
+                epoch,
+                pool: c.pool.clone(),
+                ..c
+            })
+            .unwrap();
+            assert_eq!(s.load_committed().unwrap().unwrap().epoch, epoch);
+        }
         s.store_pending(&Pending {
             block: 7,
             units: vec![Zeroizing::new(vec![9; 4]), Zeroizing::new(vec![8; 4])],
@@ -533,6 +608,7 @@ mod tests {
         s.store_committed(&Committed {
             next_block: 3,
             last_stored: LastStored::Nothing,
+            epoch: LinkEpoch::random(),
             pool: Zeroizing::new(vec![7; 40]),
         })
         .unwrap();
@@ -590,6 +666,20 @@ mod tests {
         let c = s.load_committed().unwrap().unwrap();
         assert_eq!(c.next_block, 5);
         assert_eq!(c.last_stored, LastStored::Unknown);
+        assert_eq!(c.epoch, LinkEpoch::LEGACY);
+        assert_eq!(&c.pool[..], &[1u8, 2, 3][..]);
+        // The CRC-framed version before epochs: its key IDs keep deriving
+        // from the link name alone.
+        let mut b = b"QKDCOMM2".to_vec();
+        b.extend_from_slice(&6u64.to_le_bytes());
+        b.extend_from_slice(&4u64.to_le_bytes());
+        b.extend_from_slice(&[1, 2, 3]);
+        let crc = crc32fast::hash(&b);
+        b.extend_from_slice(&crc.to_le_bytes());
+        std::fs::write(s.path("pool.committed"), &b).unwrap();
+        let c = s.load_committed().unwrap().unwrap();
+        assert_eq!((c.next_block, c.last_stored), (6, LastStored::Block(4)));
+        assert_eq!(c.epoch, LinkEpoch::LEGACY);
         assert_eq!(&c.pool[..], &[1u8, 2, 3][..]);
         let mut b = b"QKDPROG2".to_vec();
         for v in [4u64, 2, NONE, NONE, NONE, NONE] {

@@ -224,6 +224,12 @@ struct RoleArgs {
     /// Size of each delivered key in bits (a multiple of 8, 8 to 65536).
     #[arg(long, default_value_t = 256, value_parser = key_size_bits)]
     key_size_bits: u32,
+    /// Keys the key store holds at most before fetched (1 to 1e9; ETSI GS
+    /// QKD 014 max_key_count). A key block that would pass it is held at
+    /// both ends, key production paused, until applications fetch keys.
+    #[arg(long, default_value_t = 1_000_000,
+          value_parser = clap::value_parser!(u64).range(1..=MAX_KEY_COUNT))]
+    max_key_count: u64,
     /// Serve the ETSI GS QKD 014 API (HTTPS, mutual TLS) here.
     #[arg(long, requires_all = ["tls_cert", "tls_key", "client_ca"])]
     kme_listen: Option<std::net::SocketAddr>,
@@ -592,6 +598,8 @@ const MAX_DISTANCE_KM: f64 = 1000.0;
 /// Smallest and largest `--key-size-bits` (the KME serves keys of exactly
 /// this size; each must fit many times in a block's key).
 const KEY_SIZE_BITS_RANGE: std::ops::RangeInclusive<u32> = 8..=65_536;
+/// Largest `--max-key-count` (ETSI GS QKD 014 reports it as an integer).
+const MAX_KEY_COUNT: u64 = 1_000_000_000;
 /// Largest `--reconnect-timeout` (one year).
 const MAX_RECONNECT_TIMEOUT_SECONDS: f64 = 365.0 * 86400.0;
 /// Largest `--recv-timeout` (one day).
@@ -1007,6 +1015,7 @@ fn role(r: qkd_abi::Role, addr: String, a: RoleArgs) -> Result<()> {
         master_sae: a.master_sae,
         slave_sae: a.slave_sae,
         key_size_bits: a.key_size_bits,
+        max_key_count: a.max_key_count,
         kme,
         reconnect_timeout: secs(a.reconnect_timeout),
         serve_after_end: !a.exit_when_done,

@@ -47,6 +47,9 @@
 //! block does not start unless the pool holds
 //! `budget::MAX_PADS_PER_BLOCK` pads per direction.
 
+use crate::block_messages::{
+    decode_block_ack, Estimate, MessageError, Verdict, Verify, VerifyResult, BLOCK_ACK,
+};
 use crate::budget::{MAX_PADS_PER_BLOCK, PAD_BYTES};
 use crate::config::LinkConfig;
 use crate::estimation::{self, Bounds, DecoyCounts, DecoyParams, EstimationAbort};
@@ -293,48 +296,6 @@ impl KeyStore {
 }
 
 // ---- Wire helpers ----
-
-fn put_u64s(out: &mut Vec<u8>, v: &[u64]) {
-    for x in v {
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-}
-
-struct Rd<'a> {
-    b: &'a [u8],
-    what: &'static str,
-}
-
-impl<'a> Rd<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], AbortReason> {
-        if self.b.len() < n {
-            return Err(AbortReason::Protocol(format!("{} truncated", self.what)));
-        }
-        let (h, t) = self.b.split_at(n);
-        self.b = t;
-        Ok(h)
-    }
-    fn u64(&mut self) -> Result<u64, AbortReason> {
-        let s = self.take(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(s);
-        Ok(u64::from_le_bytes(a))
-    }
-    fn u8(&mut self) -> Result<u8, AbortReason> {
-        Ok(self.take(1)?[0])
-    }
-    fn done(&self) -> Result<(), AbortReason> {
-        if self.b.is_empty() {
-            Ok(())
-        } else {
-            Err(AbortReason::Protocol(format!(
-                "{} has {} trailing bytes",
-                self.what,
-                self.b.len()
-            )))
-        }
-    }
-}
 
 fn pack_bits(bits: &[u8]) -> BitVec {
     let mut words = vec![0u64; bits.len().div_ceil(64)];
@@ -620,15 +581,9 @@ fn secret_length(
     Ok(ell.min(n as u64))
 }
 
-/// VERIFY_RESULT codes.
-const RESULT_MISMATCH: u8 = 0;
-const RESULT_OK: u8 = 1;
-const RESULT_NO_KEY: u8 = 2;
-const RESULT_PA_FAILED: u8 = 3;
-
-/// Estimation verdict codes in ESTIMATE.
-const VERDICT_OK: u8 = 0;
-const VERDICT_ABORT: u8 = 1;
+fn protocol(e: MessageError) -> AbortReason {
+    AbortReason::Protocol(e.to_string())
+}
 
 // ---- Alice ----
 
@@ -746,14 +701,12 @@ impl<C: ClassicalChannel> AlicePipeline<C> {
         s.m_x = m_x;
         s.qber_x = ratio(m_x, s.n_x);
         let est = estimate_block(&l.cfg.decoy, block, m_x);
-        let mut p = Vec::with_capacity(25);
-        put_u64s(&mut p, &m_x);
-        p.push(if est.is_ok() {
-            VERDICT_OK
+        let verdict = if est.is_ok() {
+            Verdict::Ok
         } else {
-            VERDICT_ABORT
-        });
-        l.send(msg::ESTIMATE, p)?;
+            Verdict::Abort
+        };
+        l.send(msg::ESTIMATE, Estimate { m_x, verdict }.encode())?;
         l.peer_informed = est.is_err();
         let bounds = est.map_err(AbortReason::Estimation)?;
         s.bounds = Some(bounds);
@@ -775,30 +728,15 @@ impl<C: ClassicalChannel> AlicePipeline<C> {
         l.decision_checkpoint()?; // CP2
 
         // Verification.
-        let v = l.recv(msg::VERIFY)?;
-        let mut rd = Rd {
-            b: &v,
-            what: "VERIFY",
-        };
-        let reps = rd.u8()? as usize;
-        let tag_bits = rd.u64()?;
-        let mut hash_keys = Vec::with_capacity(reps);
-        for _ in 0..reps {
-            let mut h = [0u8; 16];
-            h.copy_from_slice(rd.take(16)?);
-            hash_keys.push(h);
-        }
+        let v = Verify::decode(&l.recv(msg::VERIFY)?).map_err(protocol)?;
+        let (their_tag, m_z, tag_bits) = (v.tag, v.m_z, u64::from(v.tag_bits));
         let challenge = VerifyChallenge {
-            hash_keys,
-            tag_bits: u32::try_from(tag_bits)
-                .map_err(|_| AbortReason::Protocol("VERIFY tag_bits".into()))?,
+            hash_keys: v.hash_keys,
+            tag_bits: v.tag_bits,
         };
         challenge
             .check(n, l.cfg.decoy.eps_cor)
             .map_err(|e| AbortReason::Protocol(e.to_string()))?;
-        let their_tag = rd.take((tag_bits as usize).div_ceil(8))?.to_vec();
-        let m_z = [rd.u64()?, rd.u64()?, rd.u64()?];
-        rd.done()?;
         s.verify_tag_bits = tag_bits;
         s.m_z = Some(m_z);
         s.qber_z = Some(ratio(m_z, s.n_z));
@@ -823,29 +761,26 @@ impl<C: ClassicalChannel> AlicePipeline<C> {
                 .map_err(|e| AbortReason::PrivacyAmplification(e.to_string()))?;
             Ok((ell, seed, out))
         });
-        let mut p = Vec::new();
         match pa {
             Ok((ell, seed, out)) => {
-                p.push(RESULT_OK);
-                p.extend_from_slice(&(ell as u64).to_le_bytes());
-                p.extend_from_slice(&seed.to_bytes());
-                l.send(msg::VERIFY_RESULT, p)?;
-                let ack = l.recv(msg::BLOCK_ACK)?;
-                if ack != [1] {
-                    return Err(AbortReason::Protocol("BLOCK_ACK malformed".into()));
-                }
+                let r = VerifyResult::Key {
+                    secret_bits: ell as u64,
+                    seed: seed.to_bytes(),
+                };
+                l.send(msg::VERIFY_RESULT, r.encode())?;
+                decode_block_ack(&l.recv(msg::BLOCK_ACK)?).map_err(protocol)?;
                 s.secret_bits = ell as u64;
                 l.decision_checkpoint()?; // CP3
                 l.store_key(out, s);
                 Ok(())
             }
             Err(e) => {
-                p.push(match e {
-                    AbortReason::VerificationFailed => RESULT_MISMATCH,
-                    AbortReason::PrivacyAmplification(_) => RESULT_PA_FAILED,
-                    _ => RESULT_NO_KEY,
-                });
-                l.send(msg::VERIFY_RESULT, p)?;
+                let r = match e {
+                    AbortReason::VerificationFailed => VerifyResult::Mismatch,
+                    AbortReason::PrivacyAmplification(_) => VerifyResult::PaFailed,
+                    _ => VerifyResult::NoKey,
+                };
+                l.send(msg::VERIFY_RESULT, r.encode())?;
                 l.peer_informed = true;
                 Err(e)
             }
@@ -993,29 +928,22 @@ impl<C: ClassicalChannel> BobPipeline<C> {
     fn process(&mut self, block: &SiftedBlock, s: &mut BlockSummary) -> Result<(), AbortReason> {
         let l = &mut self.link;
         l.send(msg::TEST_BITS, pack_bits(&block.x_bits).to_bytes())?;
-        let e = l.recv(msg::ESTIMATE)?;
-        let mut rd = Rd {
-            b: &e,
-            what: "ESTIMATE",
-        };
-        let m_x = [rd.u64()?, rd.u64()?, rd.u64()?];
-        let verdict = rd.u8()?;
-        rd.done()?;
+        let Estimate { m_x, verdict } =
+            Estimate::decode(&l.recv(msg::ESTIMATE)?).map_err(protocol)?;
         s.m_x = m_x;
         s.qber_x = ratio(m_x, s.n_x);
         let est = estimate_block(&l.cfg.decoy, block, m_x);
         match (&est, verdict) {
-            (Err(e), VERDICT_ABORT) => {
+            (Err(e), Verdict::Abort) => {
                 l.peer_informed = true;
                 return Err(AbortReason::Estimation(e.clone()));
             }
-            (Ok(_), VERDICT_ABORT) => {
+            (Ok(_), Verdict::Abort) => {
                 return Err(AbortReason::PeerAborted(
                     "Alice's estimation aborted the block".into(),
                 ))
             }
-            (_, VERDICT_OK) => {}
-            (_, v) => return Err(AbortReason::Protocol(format!("ESTIMATE verdict {v}"))),
+            (_, Verdict::Ok) => {}
         }
         let bounds = est.map_err(AbortReason::Estimation)?;
         s.bounds = Some(bounds);
@@ -1063,29 +991,22 @@ impl<C: ClassicalChannel> BobPipeline<C> {
         };
         let tag = challenge.tag(&key);
         s.verify_tag_bits = u64::from(layout.tag_bits);
-        let mut p = vec![challenge.hash_keys.len() as u8];
-        p.extend_from_slice(&u64::from(layout.tag_bits).to_le_bytes());
-        for h in &challenge.hash_keys {
-            p.extend_from_slice(h);
-        }
-        p.extend_from_slice(&tag);
-        put_u64s(&mut p, &m_z);
-        l.send(msg::VERIFY, p)?;
-
-        let r = l.recv(msg::VERIFY_RESULT)?;
-        let mut rd = Rd {
-            b: &r,
-            what: "VERIFY_RESULT",
+        let v = Verify {
+            tag_bits: challenge.tag_bits,
+            hash_keys: challenge.hash_keys.clone(),
+            tag,
+            m_z,
         };
-        let code = rd.u8()?;
-        if code != RESULT_OK {
-            rd.done()?;
+        l.send(msg::VERIFY, v.encode())?;
+
+        let r = VerifyResult::decode(&l.recv(msg::VERIFY_RESULT)?).map_err(protocol)?;
+        if !matches!(r, VerifyResult::Key { .. }) {
             l.peer_informed = true;
         }
-        match code {
-            RESULT_OK => {}
-            RESULT_MISMATCH => return Err(AbortReason::VerificationFailed),
-            RESULT_NO_KEY => {
+        let (ell_alice, seed_bytes) = match r {
+            VerifyResult::Key { secret_bits, seed } => (secret_bits, seed),
+            VerifyResult::Mismatch => return Err(AbortReason::VerificationFailed),
+            VerifyResult::NoKey => {
                 // Alice found no positive length: reproduce her reason.
                 let mine =
                     secret_length(&l.cfg.decoy, &bounds, s.leak_ec_bits, s.verify_tag_bits, n);
@@ -1093,14 +1014,12 @@ impl<C: ClassicalChannel> BobPipeline<C> {
                     "Alice found no positive key length".into(),
                 )));
             }
-            RESULT_PA_FAILED => {
+            VerifyResult::PaFailed => {
                 return Err(AbortReason::PeerAborted(
                     "Alice's privacy amplification refused its result".into(),
                 ))
             }
-            c => return Err(AbortReason::Protocol(format!("VERIFY_RESULT code {c}"))),
-        }
-        let ell_alice = rd.u64()?;
+        };
         let ell_bob =
             secret_length(&l.cfg.decoy, &bounds, s.leak_ec_bits, s.verify_tag_bits, n).unwrap_or(0);
         if ell_alice == 0 || ell_alice > n as u64 || ell_alice.abs_diff(ell_bob) > 1 {
@@ -1110,14 +1029,19 @@ impl<C: ClassicalChannel> BobPipeline<C> {
             });
         }
         let ell = ell_alice as usize;
-        let seed_bytes = rd.take((n + ell - 1).div_ceil(8))?;
-        let seed = BitVec::from_bytes(seed_bytes, n + ell - 1)
+        if seed_bytes.len() != (n + ell - 1).div_ceil(8) {
+            return Err(AbortReason::Protocol(format!(
+                "VERIFY_RESULT seed has {} bytes for {} bits",
+                seed_bytes.len(),
+                n + ell - 1
+            )));
+        }
+        let seed = BitVec::from_bytes(&seed_bytes, n + ell - 1)
             .ok_or_else(|| AbortReason::Protocol("VERIFY_RESULT seed".into()))?;
-        rd.done()?;
         let out = ToeplitzHasher::new(&seed, n, ell)
             .and_then(|mut h| h.hash(&key))
             .map_err(|e| AbortReason::PrivacyAmplification(e.to_string()))?;
-        l.send(msg::BLOCK_ACK, vec![1])?;
+        l.send(msg::BLOCK_ACK, BLOCK_ACK.to_vec())?;
         s.secret_bits = ell as u64;
         l.decision_checkpoint()?; // CP3
         l.store_key(out, s);

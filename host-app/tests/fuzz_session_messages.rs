@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! Fuzz the session-message decoders of qkd-host that see the peer's
-//! bytes: the HELLO (`roles::handshake::Hello`), SYNC / SYNC_REPLY
-//! (`roles::parse_sync`) and the sifting messages (`SiftAnnounce`,
-//! `SiftReply`), over arbitrary bytes and over mutated valid encodings
+//! bytes: the HELLO (`roles::handshake::Hello`), SYNC / SYNC_REPLY /
+//! SYNC_DONE (`roles::parse_sync`, `parse_sync_done`), the sifting messages
+//! (`SiftAnnounce`, `SiftReply`) and the block messages
+//! (`block_messages`: ESTIMATE, VERIFY, VERIFY_RESULT, BLOCK_ACK), over
+//! arbitrary bytes and over mutated valid encodings
 //! (flipped bits, cut, extended, spliced bytes). Every decoder returns a
 //! value or a typed error, never panics; a valid encoding decodes back to
 //! what was encoded; whatever decodes re-encodes to a message that decodes
@@ -13,8 +15,12 @@
 //! `PROPTEST_CASES=1000000 cargo test --release -p qkd-host --test fuzz_session_messages`
 
 use proptest::prelude::*;
+use qkd_host::block_messages::{
+    decode_block_ack, Estimate, MessageError, Verdict, Verify, VerifyResult, BLOCK_ACK,
+};
+use qkd_host::roles::commit::Sync;
 use qkd_host::roles::handshake::{Hello, HelloError, HELLO_LEN};
-use qkd_host::roles::parse_sync;
+use qkd_host::roles::{parse_sync, parse_sync_done};
 use qkd_host::sifting::{SiftAnnounce, SiftError, SiftReply};
 
 #[derive(Debug, Clone)]
@@ -67,19 +73,105 @@ fn arb_hello() -> impl Strategy<Value = (Hello, [u8; 16])> {
         any::<u64>(),
         prop::option::of(prop_oneof![0u64..100, 0u64..u64::MAX]),
         any::<[u8; 16]>(),
+        any::<[u8; 16]>(),
     )
-        .prop_map(|(alice, link, pad_pos, fed_windows, answering, tag)| {
-            (
-                Hello {
-                    alice,
-                    link,
-                    pad_pos,
-                    fed_windows,
-                    answering,
-                },
-                tag,
-            )
-        })
+        .prop_map(
+            |(alice, link, pad_pos, fed_windows, answering, tag, epoch)| {
+                (
+                    Hello {
+                        alice,
+                        link,
+                        // Only Alice's HELLO carries the link epoch.
+                        epoch: if alice { epoch } else { [0; 16] },
+                        pad_pos,
+                        fed_windows,
+                        answering,
+                    },
+                    tag,
+                )
+            },
+        )
+}
+
+fn arb_block_message() -> impl Strategy<Value = Vec<u8>> {
+    let estimate = (
+        any::<[u64; 3]>(),
+        prop_oneof![Just(Verdict::Ok), Just(Verdict::Abort)],
+    )
+        .prop_map(|(m_x, verdict)| Estimate { m_x, verdict }.encode());
+    let verify = (
+        prop::collection::vec(any::<[u8; 16]>(), 0..6),
+        prop_oneof![0u32..300, any::<u32>().prop_map(|t| t % 4096)],
+        any::<[u64; 3]>(),
+        any::<u8>(),
+    )
+        .prop_map(|(hash_keys, tag_bits, m_z, fill)| {
+            Verify {
+                hash_keys,
+                tag_bits,
+                tag: vec![fill; (tag_bits as usize).div_ceil(8)],
+                m_z,
+            }
+            .encode()
+        });
+    let result = prop_oneof![
+        Just(VerifyResult::Mismatch),
+        Just(VerifyResult::NoKey),
+        Just(VerifyResult::PaFailed),
+        (any::<u64>(), prop::collection::vec(any::<u8>(), 0..200))
+            .prop_map(|(secret_bits, seed)| VerifyResult::Key { secret_bits, seed }),
+    ]
+    .prop_map(|r| r.encode());
+    prop_oneof![estimate, verify, result, Just(BLOCK_ACK.to_vec())]
+}
+
+/// Each block-message decoder on `b`: a value that re-encodes to exactly
+/// `b`, or a typed refusal whose reason matches the bytes (layouts written
+/// here from the spec in `block_messages`).
+fn check_block_decoders(b: &[u8]) -> Result<(), TestCaseError> {
+    match Estimate::decode(b) {
+        Ok(e) => prop_assert_eq!(e.encode(), b),
+        Err(MessageError::Truncated(_)) => prop_assert!(b.len() < 25),
+        Err(MessageError::Trailing { extra, .. }) => prop_assert_eq!(extra, b.len() - 25),
+        Err(MessageError::Field { field, value, .. }) => {
+            prop_assert_eq!(field, "verdict");
+            prop_assert!(value > 1 && u64::from(b[24]) == value);
+        }
+        Err(e) => prop_assert!(false, "ESTIMATE: {e}"),
+    }
+    match Verify::decode(b) {
+        Ok(v) => {
+            prop_assert_eq!(v.tag.len(), (v.tag_bits as usize).div_ceil(8));
+            prop_assert_eq!(v.encode(), b);
+        }
+        Err(MessageError::Field { field, .. }) => {
+            prop_assert_eq!(field, "tag_bits");
+            prop_assert!(u64::from_le_bytes(b[1..9].try_into().unwrap()) > u64::from(u32::MAX));
+        }
+        Err(MessageError::Truncated(_) | MessageError::Trailing { .. }) => {
+            // Only a length that the header does not give is refused.
+            if b.len() >= 9 {
+                let tag_bits = u64::from_le_bytes(b[1..9].try_into().unwrap());
+                let want = 9 + 16 * b[0] as u64 + tag_bits.div_ceil(8) + 24;
+                prop_assert_ne!(want, b.len() as u64);
+            }
+        }
+        Err(e) => prop_assert!(false, "VERIFY: {e}"),
+    }
+    match VerifyResult::decode(b) {
+        Ok(r) => prop_assert_eq!(r.encode(), b),
+        Err(MessageError::Field { field, value, .. }) => {
+            prop_assert_eq!(field, "code");
+            prop_assert!(value > 3);
+        }
+        Err(MessageError::Truncated(_)) => {
+            prop_assert!(b.is_empty() || (b[0] == 1 && b.len() < 9))
+        }
+        Err(MessageError::Trailing { .. }) => prop_assert!(b[0] != 1 && b.len() > 1),
+        Err(e) => prop_assert!(false, "VERIFY_RESULT: {e}"),
+    }
+    prop_assert_eq!(decode_block_ack(b).is_ok(), b == BLOCK_ACK);
+    Ok(())
 }
 
 fn arb_announce() -> impl Strategy<Value = SiftAnnounce> {
@@ -183,28 +275,56 @@ proptest! {
     fn sync_payloads_decode_or_are_refused(
         c in any::<u64>(),
         pending in prop::option::of((0u64..u64::MAX, any::<u32>())),
+        room in any::<bool>(),
         muts in prop::collection::vec(arb_mutation(), 0..3),
     ) {
+        // The wire form written from the spec: committed u64, pending block
+        // u64 (u64::MAX: none, then 0 keys), keys u32, room u8 (0 or 1).
         let mut m = c.to_le_bytes().to_vec();
         let (p, n) = pending.unwrap_or((u64::MAX, 0));
         m.extend_from_slice(&p.to_le_bytes());
         m.extend_from_slice(&n.to_le_bytes());
-        prop_assert_eq!(parse_sync(&m), Some((c, pending)));
+        m.push(u8::from(room));
+        let want = Sync { committed: c, pending, room };
+        prop_assert_eq!(parse_sync(&m), Some(want));
+        prop_assert_eq!(want.encode(), m.clone());
         let b = mutate(m, &muts);
         match parse_sync(&b) {
-            Some((c2, Some((p2, n2)))) => {
-                let mut e = c2.to_le_bytes().to_vec();
-                e.extend_from_slice(&p2.to_le_bytes());
-                e.extend_from_slice(&n2.to_le_bytes());
-                prop_assert_eq!(e, b);
-            }
-            Some((c2, None)) => {
-                prop_assert_eq!(b.len(), 20);
-                prop_assert_eq!(&b[..8], &c2.to_le_bytes()[..]);
-                prop_assert_eq!(&b[8..16], &u64::MAX.to_le_bytes()[..]);
-            }
-            None => prop_assert_ne!(b.len(), 20),
+            // Only canonical encodings decode.
+            Some(s) => prop_assert_eq!(s.encode(), b),
+            None => prop_assert!(
+                b.len() != 21
+                    || b[20] > 1
+                    || (b[8..16] == u64::MAX.to_le_bytes() && b[16..20] != [0; 4]),
+                "refused a well-formed SYNC {b:?}"
+            ),
         }
+    }
+
+    #[test]
+    fn sync_done_payloads_decode_or_are_refused(
+        b in prop::collection::vec(any::<u8>(), 0..12),
+    ) {
+        match parse_sync_done(&b) {
+            Some((c, flags)) => {
+                prop_assert_eq!(b.len(), 9);
+                prop_assert_eq!(&b[..8], &c.to_le_bytes()[..]);
+                prop_assert!(flags <= 3);
+                prop_assert_eq!(b[8], flags);
+            }
+            None => prop_assert!(b.len() != 9 || b[8] > 3),
+        }
+    }
+
+    #[test]
+    fn block_messages_decode_exactly_or_are_refused_with_the_reason(
+        wire in arb_block_message(),
+        muts in prop::collection::vec(arb_mutation(), 0..4),
+        raw in prop::collection::vec(any::<u8>(), 0..120),
+    ) {
+        check_block_decoders(&wire)?;
+        check_block_decoders(&mutate(wire, &muts))?;
+        check_block_decoders(&raw)?;
     }
 
     #[test]

@@ -139,6 +139,7 @@ fn reopen(a: KeyPool, b: KeyPool) -> (KeyPool, KeyPool) {
             Opening {
                 alice: false,
                 link: [1; 16],
+                epoch: [0; 16],
                 pool: &mut b,
                 progress: &mut pb,
                 timeout: Duration::from_secs(5),
@@ -148,6 +149,7 @@ fn reopen(a: KeyPool, b: KeyPool) -> (KeyPool, KeyPool) {
         Opening {
             alice: true,
             link: [1; 16],
+            epoch: [7; 16],
             pool: &mut a,
             progress: &mut pa,
             timeout: Duration::from_secs(5),

@@ -555,9 +555,13 @@ fn tear_store(state: &Path, cut: fn(usize, usize) -> usize) -> Vec<String> {
     let st = qkd_host::linkstate::StateDir::open(state).unwrap();
     let p = st.load_pending().unwrap().expect("block 0 still pending");
     assert_eq!(p.block, 0);
-    let link = qkd_host::roles::link_uuid("qkd-link");
+    let qkd_host::linkstate::LinkEpoch::Known(epoch) = st.load_committed().unwrap().unwrap().epoch
+    else {
+        panic!("no link epoch in {}", state.display())
+    };
+    let ns = qkd_host::roles::key_id_namespace(qkd_host::roles::link_uuid("qkd-link"), epoch);
     let ids = (0..p.units.len() as u32)
-        .map(|i| qkd_kme::derive_key_id(link, 0, i).to_string())
+        .map(|i| qkd_kme::derive_key_id(ns, 0, i).to_string())
         .collect();
     let path = state.join("keys.qkdstore");
     let bytes = std::fs::read(&path).unwrap();
@@ -614,6 +618,153 @@ fn torn_store_append_at_either_end_restarts_to_identical_stores() {
     }
     eprintln!("torn append tests: {:.1} s", t0.elapsed().as_secs_f64());
 }
+
+/// Issue 18: a link started over under the same `--link-name` (both state
+/// directories wiped, a new pre-shared key, the same seed and so the same
+/// physics and block numbers) draws a new link epoch, so none of the first
+/// run's key IDs is issued again for a different key.
+#[test]
+fn a_link_started_over_under_the_same_name_never_reissues_a_key_id() {
+    let _serial = serial();
+    let t0 = Instant::now();
+    let s = Setup::new();
+    let pki = s.path("pki");
+    let pulses = 300_000_000;
+    let run = || {
+        let alice = RoleProc::spawn_with(
+            &s,
+            "alice",
+            "--listen",
+            "127.0.0.1:0",
+            "51",
+            pulses,
+            None,
+            &[],
+        );
+        let (a_kme, a_ops) = alice.addrs();
+        let chan = alice.wait_line("classical channel listening on", Duration::from_secs(60));
+        let bob = RoleProc::spawn_with(&s, "bob", "--connect", &chan, "51", pulses, None, &[]);
+        let (b_kme, b_ops) = bob.addrs();
+        wait_done(&[a_ops, b_ops], 1, Duration::from_secs(150));
+        drain_both(a_kme, a_ops, b_kme, b_ops, &pki).1
+    };
+    let first = run();
+    for d in ["alice", "bob"] {
+        std::fs::remove_dir_all(s.path(d)).unwrap();
+    }
+    std::fs::remove_file(s.path("psk.key")).unwrap();
+    qkd(&["psk", "--out", &s.s("psk.key"), "--bytes", "262144"]);
+    let second = run();
+    assert!(!first.is_empty() && !second.is_empty());
+    let first: std::collections::HashSet<_> = first.into_iter().collect();
+    let again: Vec<_> = second.iter().filter(|id| first.contains(*id)).collect();
+    assert!(
+        again.is_empty(),
+        "{} of {} key IDs of the first run issued again: {:?}",
+        again.len(),
+        second.len(),
+        &again[..again.len().min(3)]
+    );
+    eprintln!(
+        "link started over: {} + {} keys, no ID twice, {:.1} s",
+        first.len(),
+        second.len(),
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+/// Issue 18: a key store at its `--max-key-count` holds the next key block
+/// at both ends instead of failing. Both roles stay up well past the
+/// reconnect timeout, the status says "paused" and why; once the
+/// applications fetch keys the held block commits, and both stores drain
+/// to the same keys, none lost, none twice.
+#[test]
+fn a_full_key_store_holds_the_block_until_keys_are_fetched() {
+    let _serial = serial();
+    let t0 = Instant::now();
+    let s = Setup::new();
+    let pki = s.path("pki");
+    // Seed 61 at 5.6e8 pulses: two key blocks; the store takes the first
+    // (FULL_STORE_KEYS or fewer keys) but not both.
+    let max = FULL_STORE_KEYS.to_string();
+    let extra = ["--max-key-count", &max, "--reconnect-timeout", "4"];
+    let pulses = 560_000_000;
+    let alice = RoleProc::spawn_with(
+        &s,
+        "alice",
+        "--listen",
+        "127.0.0.1:0",
+        "61",
+        pulses,
+        None,
+        &extra,
+    );
+    let (a_kme, a_ops) = alice.addrs();
+    let chan = alice.wait_line("classical channel listening on", Duration::from_secs(60));
+    let bob = RoleProc::spawn_with(&s, "bob", "--connect", &chan, "61", pulses, None, &extra);
+    let (b_kme, b_ops) = bob.addrs();
+    let held = |ops| {
+        let st = ops_status(ops);
+        let l = &st["link"];
+        (l["state"] == "paused"
+            && l["state_reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("key store full")))
+        .then(|| st.clone())
+    };
+    let t = Instant::now();
+    let (sa, sb) = loop {
+        if let (Some(a), Some(b)) = (held(a_ops), held(b_ops)) {
+            break (a, b);
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(150),
+            "no hold: {} / {}",
+            ops_status(a_ops),
+            ops_status(b_ops)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    eprintln!("held: {}", sa["link"]["state_reason"]);
+    assert_eq!(sa["link"]["blocks_done"], 1, "{sa}");
+    assert_eq!(sb["link"]["blocks_done"], 1, "{sb}");
+    // Held for twice the reconnect timeout: both still serve, still paused.
+    std::thread::sleep(Duration::from_secs(8));
+    let mut alice = alice;
+    let mut bob = bob;
+    assert!(alice.child.try_wait().unwrap().is_none(), "alice exited");
+    assert!(bob.child.try_wait().unwrap().is_none(), "bob exited");
+    assert!(held(a_ops).is_some() && held(b_ops).is_some());
+    // The applications fetch the first block's keys: the held block commits
+    // (as soon as Bob's store has room, so the stores are not compared
+    // empty here).
+    let n0 = sa["stored_keys"].as_u64().unwrap() as usize;
+    assert_eq!(sb["stored_keys"].as_u64().unwrap() as usize, n0);
+    assert!(n0 > 0 && n0 <= FULL_STORE_KEYS as usize, "{n0}");
+    let mut first = Vec::new();
+    while first.len() < n0 {
+        first.extend(enc_keys(a_kme, &pki, (n0 - first.len()).min(128)));
+    }
+    let ids0: Vec<String> = first.iter().map(|(i, _)| i.clone()).collect();
+    assert_eq!(dec_all(b_kme, &pki, &ids0), first, "Bob's keys differ");
+    let st = wait_done(&[a_ops, b_ops], 2, Duration::from_secs(150));
+    assert_eq!(st[0]["link"]["state"], "down", "{}", st[0]);
+    let (n1, ids1) = drain_both(a_kme, a_ops, b_kme, b_ops, &pki);
+    assert!(
+        n0 + n1 > FULL_STORE_KEYS as usize,
+        "the second block did not need the hold"
+    );
+    let all: std::collections::HashSet<_> = ids0.iter().chain(&ids1).collect();
+    assert_eq!(all.len(), n0 + n1, "a key ID served twice");
+    eprintln!(
+        "full store: {n0} keys, then {n1} after the hold, {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+/// Keys the store of [`a_full_key_store_holds_the_block_until_keys_are_fetched`]
+/// takes.
+const FULL_STORE_KEYS: u64 = 1000;
 
 /// A crash inside the two-phase commit, then a restart of the crashed role
 /// on the same state directory (and port, for Alice).

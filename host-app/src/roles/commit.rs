@@ -4,17 +4,20 @@
 //! pipeline's last checkpoint), each end writes it durably as pending
 //! (`linkstate`), then
 //! ```text
-//!  A->B SYNC       committed blocks, pending block
-//!  B->A SYNC_REPLY committed blocks, pending block
+//!  A->B SYNC       committed blocks, pending block, room
+//!  B->A SYNC_REPLY committed blocks, pending block, room
 //!       checkpoint exchange (both directions)
-//!       Alice commits g (key store, fsync) if Bob holds it, else discards
-//!  A->B SYNC_DONE  committed blocks after Alice's decision, checkpoint
-//!       Bob commits g if Alice did, else discards
+//!       Alice commits g (key store, fsync) if Bob holds it and both stores
+//!       have room for it, holds it if Bob holds it and a store is full,
+//!       else discards it
+//!  A->B SYNC_DONE  committed blocks after Alice's decision, held, checkpoint
+//!       Bob commits g if Alice did, holds it if she held it, else discards
 //! ```
 //! Each decision is taken only on authenticated messages. The same exchange
 //! opens every session, so a drop or crash at any point resolves at the
 //! next connection: Alice commits only keys Bob holds durably, Bob only
-//! keys Alice committed. Key IDs are `derive_key_id(link, g, i)`.
+//! keys Alice committed. Key IDs are `derive_key_id(ns, g, i)`, `ns` the
+//! link's name and epoch (`roles::key_id_namespace`).
 //!
 //! Committing block g appends it to the key store as one CRC-framed record
 //! (`KeyStore::append_block`: wholly present or wholly absent after a crash
@@ -25,6 +28,11 @@
 //! (or discarded, if the peer does not hold it), and different contents, or
 //! a block in the store that the peer does not hold (its keys may have been
 //! served), stop the role with an error naming the store.
+//!
+//! A full key store (`--max-key-count`, the ETSI GS QKD 014 limit) never
+//! loses a block: both ends keep it pending, key production pauses (the
+//! link state says "paused" and why), each end waits until its own store
+//! can take the block, and the exchange at the next session commits it.
 
 use super::end::End;
 use super::{broken, msg, u64_at, RoleError, RoleRun, SessionEnd, NO_PENDING};
@@ -53,16 +61,79 @@ fn crash_point(point: &str, block: u64) {
     }
 }
 
-/// SYNC / SYNC_REPLY payload: committed blocks, pending (block, keys).
-pub fn parse_sync(b: &[u8]) -> Option<(u64, Option<(u64, u32)>)> {
-    if b.len() != 20 {
+/// A SYNC or SYNC_REPLY.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sync {
+    /// Key blocks the sender committed.
+    pub committed: u64,
+    /// The sender's pending block and its number of keys.
+    pub pending: Option<(u64, u32)>,
+    /// Whether the sender's key store can take its pending block.
+    pub room: bool,
+}
+
+impl Sync {
+    /// `committed u64 | pending block u64 (u64::MAX: none) | keys u32 |
+    /// room u8 (0 or 1)`, little-endian, 21 bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let (b, n) = self.pending.unwrap_or((NO_PENDING, 0));
+        let mut m = self.committed.to_le_bytes().to_vec();
+        m.extend_from_slice(&b.to_le_bytes());
+        m.extend_from_slice(&n.to_le_bytes());
+        m.push(u8::from(self.room));
+        m
+    }
+}
+
+/// Parse a SYNC / SYNC_REPLY payload (`None`: malformed).
+pub fn parse_sync(b: &[u8]) -> Option<Sync> {
+    if b.len() != 21 || b[20] > 1 {
         return None;
     }
     let c = u64_at(b, 0)?;
     let p = u64_at(b, 8)?;
     let mut n = [0u8; 4];
     n.copy_from_slice(&b[16..20]);
-    Some((c, (p != NO_PENDING).then_some((p, u32::from_le_bytes(n)))))
+    let n = u32::from_le_bytes(n);
+    if p == NO_PENDING && n != 0 {
+        return None;
+    }
+    Some(Sync {
+        committed: c,
+        pending: (p != NO_PENDING).then_some((p, n)),
+        room: b[20] == 1,
+    })
+}
+
+/// SYNC_DONE flags: the block stays pending because Alice's / Bob's key
+/// store cannot take it.
+const HELD_ALICE_FULL: u8 = 1;
+const HELD_BOB_FULL: u8 = 2;
+
+/// Parse a SYNC_DONE payload: `committed u64 | held u8` (`None`: malformed).
+pub fn parse_sync_done(b: &[u8]) -> Option<(u64, u8)> {
+    if b.len() != 9 || b[8] & !(HELD_ALICE_FULL | HELD_BOB_FULL) != 0 {
+        return None;
+    }
+    Some((u64_at(b, 0)?, b[8]))
+}
+
+/// Why a block is held, for the status and the log.
+fn held_reason(flags: u8, block: u64) -> String {
+    let who = match flags {
+        HELD_ALICE_FULL => "alice's",
+        HELD_BOB_FULL => "bob's",
+        _ => "both",
+    };
+    format!(
+        "key store full: block {block} held at both ends until {who} key store{} room \
+         (applications fetch keys, or raise --max-key-count)",
+        if flags == HELD_ALICE_FULL | HELD_BOB_FULL {
+            "s have"
+        } else {
+            " has"
+        }
+    )
 }
 
 impl RoleRun {
@@ -104,14 +175,15 @@ impl RoleRun {
     }
 
     /// Key IDs of a pending block, in order.
-    fn block_ids(&self, p: &Pending) -> Vec<Uuid> {
-        (0..p.units.len())
-            .map(|i| derive_key_id(self.link, p.block, i as u32))
-            .collect()
+    fn block_ids(&self, p: &Pending) -> Result<Vec<Uuid>, RoleError> {
+        let ns = self.key_ids()?;
+        Ok((0..p.units.len())
+            .map(|i| derive_key_id(ns, p.block, i as u32))
+            .collect())
     }
 
     fn commit(&mut self, p: Pending) -> Result<(), RoleError> {
-        let ids = self.block_ids(&p);
+        let ids = self.block_ids(&p)?;
         let keys: Vec<(Uuid, &[u8])> = ids
             .iter()
             .zip(&p.units)
@@ -151,6 +223,7 @@ impl RoleRun {
         let c = Committed {
             next_block: p.block + 1,
             last_stored,
+            epoch: self.committed.epoch,
             pool: p.pool.clone(),
         };
         self.state.store_committed(&c)?;
@@ -162,7 +235,7 @@ impl RoleRun {
     }
 
     fn discard(&mut self, p: Pending) -> Result<(), RoleError> {
-        let ids = self.block_ids(&p);
+        let ids = self.block_ids(&p)?;
         let keys: Vec<(Uuid, &[u8])> = ids
             .iter()
             .zip(&p.units)
@@ -198,15 +271,27 @@ impl RoleRun {
         self.state.clear_pending().map_err(RoleError::from)
     }
 
-    fn sync_msg(&self) -> Vec<u8> {
-        let mut m = self.committed.next_block.to_le_bytes().to_vec();
-        let (b, n) = self
-            .pending
-            .as_ref()
-            .map_or((NO_PENDING, 0u32), |p| (p.block, p.units.len() as u32));
-        m.extend_from_slice(&b.to_le_bytes());
-        m.extend_from_slice(&n.to_le_bytes());
-        m
+    fn sync_msg(&mut self) -> Vec<u8> {
+        Sync {
+            committed: self.committed.next_block,
+            pending: self
+                .pending
+                .as_ref()
+                .map(|p| (p.block, p.units.len() as u32)),
+            room: self.has_room(),
+        }
+        .encode()
+    }
+
+    /// Keep the pending block after an exchange that held it.
+    fn hold(&mut self, p: Pending, flags: u8) -> Option<SessionEnd> {
+        let reason = held_reason(flags, p.block);
+        if self.held.as_deref() != Some(&reason) {
+            tracing::warn!(block = p.block, %reason, "key production paused");
+        }
+        self.held = Some(reason);
+        self.pending = Some(p);
+        Some(SessionEnd::Held)
     }
 
     /// The two-phase commit exchange. `Ok(Some(_))`: the session broke.
@@ -215,7 +300,7 @@ impl RoleRun {
         chan: &mut AuthChannel<C>,
     ) -> Result<Option<SessionEnd>, RoleError> {
         let t = self.o.recv_timeout;
-        let parse = parse_sync;
+        let mut held = None;
         macro_rules! net {
             ($e:expr) => {
                 match $e {
@@ -226,14 +311,22 @@ impl RoleRun {
         }
         match self.o.role {
             Role::Alice => {
-                net!(chan.send(&Frame::new(msg::SYNC, self.sync_msg())));
+                let m = self.sync_msg();
+                net!(chan.send(&Frame::new(msg::SYNC, m)));
                 let r = net!(chan.recv_type(msg::SYNC_REPLY, t));
                 // SYNC_REPLY authenticated before Alice decides.
                 net!(chan.send_checkpoint());
                 net!(chan.recv_checkpoint(t));
-                let Some((c_b, p_b)) = parse(&r) else {
+                let Some(Sync {
+                    committed: c_b,
+                    pending: p_b,
+                    room: b_room,
+                }) = parse_sync(&r)
+                else {
                     return Ok(Some(broken("malformed SYNC_REPLY")));
                 };
+                let a_room = self.has_room();
+                let mut flags = 0;
                 if let Some(p) = self.pending.take() {
                     let bob_holds = match p_b {
                         Some((b, n)) if b == p.block => {
@@ -248,14 +341,24 @@ impl RoleRun {
                         }
                         _ => c_b > p.block,
                     };
-                    if bob_holds {
+                    let b_full = p_b.is_some_and(|(b, _)| b == p.block) && !b_room;
+                    flags = if bob_holds && (!a_room || b_full) {
+                        u8::from(!a_room) * HELD_ALICE_FULL + u8::from(b_full) * HELD_BOB_FULL
+                    } else {
+                        0
+                    };
+                    if flags != 0 {
+                        held = self.hold(p, flags);
+                    } else if bob_holds {
                         self.commit(p)?;
                     } else {
                         self.discard(p)?;
                     }
                 }
                 let c_a = self.committed.next_block;
-                net!(chan.send(&Frame::new(msg::SYNC_DONE, c_a.to_le_bytes().to_vec())));
+                let mut done = c_a.to_le_bytes().to_vec();
+                done.push(flags);
+                net!(chan.send(&Frame::new(msg::SYNC_DONE, done)));
                 net!(chan.send_checkpoint());
                 let bob_final = match p_b {
                     Some((g, _)) if c_a > g => g + 1,
@@ -269,20 +372,23 @@ impl RoleRun {
             }
             Role::Bob => {
                 let a = net!(chan.recv_type(msg::SYNC, t));
-                if parse(&a).is_none() {
+                if parse_sync(&a).is_none() {
                     return Ok(Some(broken("malformed SYNC")));
                 }
-                net!(chan.send(&Frame::new(msg::SYNC_REPLY, self.sync_msg())));
+                let m = self.sync_msg();
+                net!(chan.send(&Frame::new(msg::SYNC_REPLY, m)));
                 net!(chan.send_checkpoint());
                 net!(chan.recv_checkpoint(t));
                 let d = net!(chan.recv_type(msg::SYNC_DONE, t));
                 // SYNC_DONE authenticated before Bob decides.
                 net!(chan.recv_checkpoint(t));
-                let Some(c_a) = (d.len() == 8).then(|| u64_at(&d, 0)).flatten() else {
+                let Some((c_a, flags)) = parse_sync_done(&d) else {
                     return Ok(Some(broken("malformed SYNC_DONE")));
                 };
                 if let Some(p) = self.pending.take() {
-                    if c_a > p.block {
+                    if flags != 0 && c_a == p.block {
+                        held = self.hold(p, flags);
+                    } else if c_a > p.block {
                         self.commit(p)?;
                     } else {
                         self.discard(p)?;
@@ -296,6 +402,9 @@ impl RoleRun {
                 }
             }
         }
-        Ok(None)
+        if held.is_none() && self.held.take().is_some() {
+            tracing::info!("key stores have room again; key production resumes");
+        }
+        Ok(held)
     }
 }

@@ -15,9 +15,13 @@
 //! ```text
 //!  Bob (connects)                         Alice (accepts)
 //!  HELLO(p, fed) ───────────────────────▶ verify with pad p, remember p
-//!                ◀─────────────────────── HELLO(q, fed, answering p)
+//!                ◀─────────────────────── HELLO(q, fed, epoch, answering p)
 //!  verify with pad q, answering == p
 //! ```
+//!
+//! Alice's HELLO carries the link epoch (`linkstate::LinkEpoch`) that key
+//! IDs derive from; Bob adopts it from the first one that verifies and
+//! refuses any other afterwards.
 //!
 //! Cost: one pad per direction per opening, and only once authenticated.
 //! A HELLO that got no authenticated answer stays outstanding (durably, in
@@ -40,10 +44,10 @@ use std::time::Duration;
 /// Message type of the HELLO (host range 0x08xx).
 pub const MSG_HELLO: u16 = 0x0801;
 const HELLO_MAGIC: &[u8; 4] = b"QKDH";
-const HELLO_VERSION: u8 = 2;
+const HELLO_VERSION: u8 = 3;
 const NONE: u64 = u64::MAX;
 /// Bytes of a HELLO on the wire.
-pub const HELLO_LEN: usize = 62;
+pub const HELLO_LEN: usize = 78;
 /// The most a peer may send before its HELLO has verified.
 pub const MAX_UNAUTHENTICATED_BYTES: usize = 64 << 10;
 
@@ -54,6 +58,8 @@ pub struct Hello {
     pub alice: bool,
     /// Link UUID.
     pub link: [u8; 16],
+    /// Alice: the link epoch; Bob: zero.
+    pub epoch: [u8; 16],
     /// Absolute position of the sender's send pad that tags this HELLO.
     pub pad_pos: u64,
     /// Windows the sender may have fed.
@@ -64,13 +70,14 @@ pub struct Hello {
 
 impl Hello {
     /// The authenticated part: `QKDH | version | role (0 Alice, 1 Bob) |
-    /// link | pad_pos | fed_windows | answering (u64::MAX: none)`,
-    /// integers little-endian, 46 bytes.
+    /// link | epoch | pad_pos | fed_windows | answering (u64::MAX: none)`,
+    /// integers little-endian, 62 bytes.
     fn body(&self) -> Vec<u8> {
         let mut m = HELLO_MAGIC.to_vec();
         m.push(HELLO_VERSION);
         m.push(u8::from(!self.alice));
         m.extend_from_slice(&self.link);
+        m.extend_from_slice(&self.epoch);
         for x in [
             self.pad_pos,
             self.fed_windows,
@@ -109,15 +116,21 @@ impl Hello {
         };
         let mut link = [0u8; 16];
         link.copy_from_slice(&b[6..22]);
+        let mut epoch = [0u8; 16];
+        epoch.copy_from_slice(&b[22..38]);
+        if b[5] == 1 && epoch != [0; 16] {
+            return Err(HelloError::Malformed("epoch in Bob's HELLO"));
+        }
         let mut tag = [0u8; 16];
-        tag.copy_from_slice(&b[46..62]);
-        let answering = u(38);
+        tag.copy_from_slice(&b[62..78]);
+        let answering = u(54);
         Ok((
             Hello {
                 alice: b[5] == 0,
                 link,
-                pad_pos: u(22),
-                fed_windows: u(30),
+                epoch,
+                pad_pos: u(38),
+                fed_windows: u(46),
                 answering: (answering != NONE).then_some(answering),
             },
             tag,
@@ -173,6 +186,8 @@ impl HelloError {
 pub struct Opened {
     /// The peer's announced fed windows (authenticated).
     pub peer_fed_windows: u64,
+    /// The peer's epoch field (authenticated): Alice's link epoch for Bob.
+    pub peer_epoch: [u8; 16],
     /// Pads of each direction this opening took (0 for a re-sent HELLO).
     pub new_pads: (u64, u64),
 }
@@ -183,6 +198,8 @@ pub struct Opening<'a> {
     pub alice: bool,
     /// Link UUID bytes.
     pub link: [u8; 16],
+    /// Alice: the link epoch her HELLO carries (Bob's HELLO carries zero).
+    pub epoch: [u8; 16],
     /// The session's pool; on success both positions are past the HELLOs.
     pub pool: &'a mut KeyPool,
     /// Durable opening state; `persist` is called with it before any HELLO
@@ -252,6 +269,7 @@ impl Opening<'_> {
         let h = Hello {
             alice: self.alice,
             link: self.link,
+            epoch: if self.alice { self.epoch } else { [0; 16] },
             pad_pos: own.pad_pos,
             fed_windows: own.fed_windows,
             answering: own.answering,
@@ -315,6 +333,7 @@ impl Opening<'_> {
         persist(self.progress).map_err(HelloError::State)?;
         Ok(Opened {
             peer_fed_windows: h.fed_windows,
+            peer_epoch: h.epoch,
             new_pads: (u64::from(resend.is_none()), 1),
         })
     }
@@ -351,6 +370,7 @@ impl Opening<'_> {
             .map_err(HelloError::PoolExhausted)?;
         Ok(Opened {
             peer_fed_windows: h.fed_windows,
+            peer_epoch: h.epoch,
             new_pads: (u64::from(fresh), u64::from(fresh)),
         })
     }
@@ -365,6 +385,7 @@ mod tests {
 
     const T: Duration = Duration::from_secs(5);
     const LINK: [u8; 16] = [3; 16];
+    const EPOCH: [u8; 16] = [0x5e; 16];
 
     fn pools() -> (KeyPool, KeyPool) {
         let b: Vec<u8> = (0..16 + 32 * 40).map(|i| (i * 37 + 11) as u8).collect();
@@ -388,6 +409,7 @@ mod tests {
                 let mut o = Opening {
                     alice: false,
                     link: LINK,
+                    epoch: [0; 16],
                     pool: &mut b.0,
                     progress: &mut b.1,
                     timeout: Duration::from_millis(500),
@@ -399,6 +421,7 @@ mod tests {
             let mut o = Opening {
                 alice: true,
                 link: LINK,
+                epoch: EPOCH,
                 pool: &mut a.0,
                 progress: &mut a.1,
                 timeout: T,
@@ -422,7 +445,9 @@ mod tests {
         let mut b = (pb, Progress::default());
         let (ra, rb) = open(&mut a, &mut b, |m| m);
         assert_eq!(ra.unwrap().new_pads, (1, 1));
-        assert_eq!(rb.unwrap().new_pads, (1, 1));
+        let rb = rb.unwrap();
+        assert_eq!(rb.new_pads, (1, 1));
+        assert_eq!(rb.peer_epoch, EPOCH, "Bob learns Alice's epoch");
         assert_eq!(a.0.taken(), (1, 1));
         assert_eq!(b.0.taken(), (1, 1));
         assert_eq!(a.1.send_reserved, 1);
@@ -437,7 +462,7 @@ mod tests {
 
     #[test]
     fn flipped_hello_changes_nothing_and_the_resend_opens() {
-        for byte in [5usize, 9, 25, 33, 40, 50, 61] {
+        for byte in [5usize, 9, 25, 30, 41, 49, 56, 66, 77] {
             let (pa, pb) = pools();
             let mut a = (pa, Progress::default());
             let mut b = (pb, Progress::default());
@@ -480,6 +505,7 @@ mod tests {
         let forged = Hello {
             alice: false,
             link: LINK,
+            epoch: [0; 16],
             pad_pos: 30,
             fed_windows: 1 << 40,
             answering: None,
@@ -535,6 +561,7 @@ mod tests {
         let forged = Hello {
             alice: false,
             link: LINK,
+            epoch: [0; 16],
             pad_pos: u64::MAX - 1,
             fed_windows: 0,
             answering: None,
@@ -553,11 +580,25 @@ mod tests {
         let h = Hello {
             alice: true,
             link: [9; 16],
+            epoch: [4; 16],
             pad_pos: 5,
             fed_windows: 6,
             answering: Some(7),
         };
         assert_eq!(Hello::decode(&h.encode(&[1; 16])).unwrap(), (h, [1; 16]));
+        let bob = Hello { alice: false, ..h };
+        assert!(matches!(
+            Hello::decode(&bob.encode(&[1; 16])),
+            Err(HelloError::Malformed("epoch in Bob's HELLO"))
+        ));
+        let bob = Hello {
+            epoch: [0; 16],
+            ..bob
+        };
+        assert_eq!(
+            Hello::decode(&bob.encode(&[1; 16])).unwrap(),
+            (bob, [1; 16])
+        );
         let mut runner = proptest::test_runner::TestRunner::default();
         runner
             .run(

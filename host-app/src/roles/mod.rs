@@ -46,12 +46,12 @@ pub mod handshake;
 pub mod options;
 mod sink;
 
-pub use commit::parse_sync;
+pub use commit::{parse_sync, parse_sync_done};
 pub use options::{KmeOptions, RoleError, RoleOptions, RoleSummary};
 
 use crate::budget::{MIN_PADS_PER_DIRECTION, MIN_PSK_BYTES};
 use crate::feed::Feed;
-use crate::linkstate::{Committed, LastStored, Pending, Progress, StateDir};
+use crate::linkstate::{Committed, LastStored, LinkEpoch, Pending, Progress, StateDir};
 use crate::pipeline::{
     AbortReason, AlicePipeline, BlockOutcome, BlockSummary, BobPipeline, PipelineConfig,
 };
@@ -96,6 +96,9 @@ enum SessionEnd {
     Broken(String),
     /// The pad pool cannot pay for a block (the error to end with).
     Paused(RoleError),
+    /// A key block is held at both ends because a key store is full
+    /// (`commit`); it commits at a later session once both have room.
+    Held,
 }
 
 struct RoleRun {
@@ -118,6 +121,10 @@ struct RoleRun {
     alarms: Vec<String>,
     /// Why key production is paused, if it is.
     paused: Option<String>,
+    /// Why the pending block is held (a key store full), if it is; while
+    /// held the reconnect timeout does not run (the peer may be waiting
+    /// for its applications to fetch keys).
+    held: Option<String>,
     t0: Instant,
     /// Last authenticated opening or committed block.
     last_progress: Instant,
@@ -165,9 +172,20 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(a))
 }
 
-/// The link's UUID (key IDs derive from it).
+/// The link's UUID, from its name (the HELLO names it).
 pub fn link_uuid(name: &str) -> Uuid {
     Uuid::new_v5(&Uuid::NAMESPACE_URL, format!("qkd-link:{name}").as_bytes())
+}
+
+/// The UUID key IDs derive from (`qkd_kme::derive_key_id`): the link's
+/// UUID for the legacy all-zero epoch, else a UUIDv5 of the epoch in the
+/// link's namespace, so that each incarnation of a link has its own IDs.
+pub fn key_id_namespace(link: Uuid, epoch: [u8; 16]) -> Uuid {
+    if epoch == [0; 16] {
+        link
+    } else {
+        Uuid::new_v5(&link, &epoch)
+    }
 }
 
 fn open_feed(o: &RoleOptions) -> Result<Feed, RoleError> {
@@ -251,6 +269,11 @@ pub fn run_role(o: RoleOptions) -> Result<RoleSummary, RoleError> {
             let c = Committed {
                 next_block: 0,
                 last_stored: LastStored::Nothing,
+                // Alice draws the epoch; Bob learns it from her HELLO.
+                epoch: match o.role {
+                    Role::Alice => LinkEpoch::random(),
+                    Role::Bob => LinkEpoch::Unknown,
+                },
                 pool: pool.export(),
             };
             // progress before pool.committed: a state directory with
@@ -298,7 +321,13 @@ pub fn run_role(o: RoleOptions) -> Result<RoleSummary, RoleError> {
     }
     let mut cert_not_after_unix = None;
     let mut sink = match &o.kme {
-        None => Sink::Store(qkd_kme::KeyStore::open(&store_path)?),
+        None => Sink::Store(qkd_kme::KeyStore::open_with(
+            &store_path,
+            qkd_kme::store::StoreOptions {
+                max_key_count: Some(o.max_key_count),
+                ..Default::default()
+            },
+        )?),
         Some(k) => {
             let (local_side, name) = match o.role {
                 Role::Alice => (qkd_kme::Side::Master, "alice"),
@@ -314,7 +343,12 @@ pub fn run_role(o: RoleOptions) -> Result<RoleSummary, RoleError> {
                         local_side,
                     }],
                     key_size_bits: o.key_size_bits,
-                    max_key_count: 1_000_000,
+                    max_key_count: u32::try_from(o.max_key_count).map_err(|_| {
+                        RoleError::Config(format!(
+                            "--max-key-count {} is past the 2^32 - 1 that ETSI GS QKD 014 can report",
+                            o.max_key_count
+                        ))
+                    })?,
                     max_key_per_request: 128,
                 },
                 listen: k.listen,
@@ -356,6 +390,7 @@ pub fn run_role(o: RoleOptions) -> Result<RoleSummary, RoleError> {
         },
         alarms: Vec::new(),
         paused: None,
+        held: None,
         t0: Instant::now(),
         last_progress: Instant::now(),
         cert_not_after: cert_not_after_unix,
@@ -436,15 +471,48 @@ fn store_ahead(path: &std::path::Path, l: u64, c: &Committed, o: &RoleOptions) -
 }
 
 impl RoleRun {
+    /// Bob: keep the link epoch of Alice's first authenticated HELLO; any
+    /// other epoch later means the two state directories belong to
+    /// different incarnations of the link.
+    fn adopt_epoch(&mut self, alice: [u8; 16]) -> Result<(), RoleError> {
+        match self.committed.epoch {
+            LinkEpoch::Known(e) if e == alice => Ok(()),
+            LinkEpoch::Known(_) => Err(RoleError::StoreState(format!(
+                "Alice's link epoch differs from the one in {}: the two ends' state \
+                 directories belong to different runs of link '{}' (one was started over). \
+                 Start the link over with a new pre-shared key and empty state directories \
+                 at both ends",
+                self.state.path("pool.committed").display(),
+                self.o.link_name
+            ))),
+            LinkEpoch::Unknown => {
+                self.committed.epoch = LinkEpoch::Known(alice);
+                self.state.store_committed(&self.committed)?;
+                tracing::info!("link epoch learnt from Alice's HELLO");
+                Ok(())
+            }
+        }
+    }
+
+    /// The UUID this incarnation's key IDs derive from.
+    fn key_ids(&self) -> Result<Uuid, RoleError> {
+        match self.committed.epoch {
+            LinkEpoch::Known(e) => Ok(key_id_namespace(self.link, e)),
+            LinkEpoch::Unknown => Err(RoleError::Inconsistent(
+                "a key block before the link epoch is known".into(),
+            )),
+        }
+    }
+
     fn publish(&self, up: bool) {
         let secs = self.t0.elapsed().as_secs_f64();
         let mut alarms = self.alarms.clone();
-        if let Some(p) = &self.paused {
+        if let Some(p) = self.paused.as_ref().or(self.held.as_ref()) {
             alarms.push(format!("paused: {p}"));
         }
         let last = self.last_key_block.as_ref();
         let bounds = last.and_then(|s| s.bounds.as_ref());
-        let (state, state_reason) = match (&self.paused, up) {
+        let (state, state_reason) = match (self.paused.as_ref().or(self.held.as_ref()), up) {
             (Some(p), _) => (qkd_kme::LinkPhase::Paused, Some(p.clone())),
             (None, true) => (qkd_kme::LinkPhase::Up, None),
             (None, false) => (qkd_kme::LinkPhase::Down, None),
@@ -499,7 +567,7 @@ impl RoleRun {
         let mut backoff = BACKOFF_START;
         let mut why = String::from("no connection yet");
         loop {
-            if self.last_progress.elapsed() > self.o.reconnect_timeout {
+            if self.held.is_none() && self.last_progress.elapsed() > self.o.reconnect_timeout {
                 return Err(RoleError::NoProgress {
                     after: self.o.reconnect_timeout,
                     why,
@@ -534,8 +602,35 @@ impl RoleRun {
                     backoff = (backoff * 2).min(BACKOFF_CAP);
                 }
                 SessionEnd::Paused(e) => return self.pause(e),
+                SessionEnd::Held => {
+                    self.publish(false);
+                    self.wait_for_room();
+                    backoff = BACKOFF_START;
+                }
             }
         }
+    }
+
+    /// Whether this end's key store can take the pending block.
+    fn has_room(&mut self) -> bool {
+        let need = self.pending.as_ref().map_or(0, |p| p.units.len() as u64);
+        self.sink.free_key_slots().is_none_or(|f| f >= need)
+    }
+
+    /// A held block: wait (serving the key store) until this end's store
+    /// can take it, then let the next session retry the commit. Bob
+    /// connects and Alice accepts only then, so a hold costs no pads
+    /// beyond one session opening when it ends.
+    fn wait_for_room(&mut self) {
+        let mut logged = false;
+        while !self.has_room() {
+            if !logged {
+                tracing::info!("waiting for applications to fetch keys from this end's store");
+                logged = true;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        self.last_progress = Instant::now();
     }
 
     /// Key production cannot go on: say so, keep serving what is stored
@@ -594,6 +689,10 @@ impl RoleRun {
         let opened = Opening {
             alice: self.o.role == Role::Alice,
             link: *self.link.as_bytes(),
+            epoch: match self.committed.epoch {
+                LinkEpoch::Known(e) => e,
+                LinkEpoch::Unknown => [0; 16],
+            },
             pool: &mut pool,
             progress: &mut progress,
             timeout: self.o.recv_timeout,
@@ -617,6 +716,9 @@ impl RoleRun {
             Err(e) => return Err(RoleError::Inconsistent(e.to_string())),
         };
         tcp.set_max_payload(MAX_PAYLOAD);
+        if self.o.role == Role::Bob {
+            self.adopt_epoch(opened.peer_epoch)?;
+        }
         self.last_progress = Instant::now();
         let fed = durable::lock(&self.keeper).p.fed_windows;
         let start_window = fed.max(opened.peer_fed_windows);
@@ -822,12 +924,48 @@ mod tests {
 
     #[test]
     fn malformed_sync_is_refused() {
-        assert_eq!(parse_sync(&[0; 19]), None);
+        assert_eq!(parse_sync(&[0; 20]), None);
         let mut m = 5u64.to_le_bytes().to_vec();
         m.extend_from_slice(&NO_PENDING.to_le_bytes());
         m.extend_from_slice(&0u32.to_le_bytes());
-        assert_eq!(parse_sync(&m), Some((5, None)));
+        m.push(1);
+        let want = commit::Sync {
+            committed: 5,
+            pending: None,
+            room: true,
+        };
+        assert_eq!(parse_sync(&m), Some(want));
+        m[20] = 2;
+        assert_eq!(parse_sync(&m), None, "room is 0 or 1");
+        m[20] = 0;
+        m[16] = 1;
+        assert_eq!(parse_sync(&m), None, "keys without a pending block");
         assert_eq!(link_uuid("a"), link_uuid("a"));
         assert_ne!(link_uuid("a"), link_uuid("b"));
+    }
+
+    /// Issue 18: a link started over under the same name (a new random
+    /// epoch) derives other key IDs; the legacy epoch keeps the IDs of a
+    /// state directory from before epochs.
+    #[test]
+    fn key_ids_of_two_incarnations_of_a_link_differ() {
+        let link = link_uuid("metro-1");
+        let LinkEpoch::Known(e1) = LinkEpoch::random() else {
+            unreachable!()
+        };
+        let LinkEpoch::Known(e2) = LinkEpoch::random() else {
+            unreachable!()
+        };
+        let ids = |e| {
+            (0..3u64)
+                .flat_map(|g| (0..4u32).map(move |i| (g, i)))
+                .map(|(g, i)| qkd_kme::derive_key_id(key_id_namespace(link, e), g, i))
+                .collect::<std::collections::HashSet<_>>()
+        };
+        assert_eq!(ids(e1).len(), 12);
+        assert!(ids(e1).is_disjoint(&ids(e2)));
+        assert!(ids(e1).is_disjoint(&ids([0; 16])));
+        assert_eq!(key_id_namespace(link, [0; 16]), link);
+        assert_eq!(ids(e1), ids(e1));
     }
 }

@@ -56,6 +56,9 @@ pub struct RoleOptions {
     pub slave_sae: String,
     /// Size of each delivered key, bits (multiple of 8).
     pub key_size_bits: u32,
+    /// Undelivered keys the key store holds at most; a block that would
+    /// pass it is held at both ends until applications fetch keys.
+    pub max_key_count: u64,
     /// Serve the ETSI 014 API.
     pub kme: Option<KmeOptions>,
     /// Give up reconnecting after this long without a session.

@@ -44,6 +44,11 @@ impl Sink {
         self.with(|s| s.block_status(block, keys, master, slave))
     }
 
+    /// Keys that can still be appended (`None`: no limit).
+    pub(super) fn free_key_slots(&mut self) -> Option<u64> {
+        self.with(|s| s.free_key_slots())
+    }
+
     /// The last block stored for the link, if any.
     pub(super) fn last_block(&mut self, master: &str, slave: &str) -> Option<u64> {
         self.with(|s| s.last_block_index(master, slave))
