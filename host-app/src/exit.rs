@@ -197,6 +197,7 @@ pub fn classify(err: &anyhow::Error) -> ExitCode {
         }
         if cause.is::<crate::simtables::SimTableError>()
             || cause.is::<crate::rolefile::RoleFileError>()
+            || cause.is::<crate::network::topology::TopologyError>()
         {
             return ExitCode::Config;
         }

@@ -15,6 +15,7 @@ pub mod feed;
 pub mod gateware;
 pub mod history;
 pub mod linkstate;
+pub mod network;
 pub mod pipeline;
 pub mod planner;
 pub mod plot;

@@ -68,6 +68,9 @@ enum Command {
     Keyrate(KeyrateArgs),
     /// Run a whole simulated QKD link (the project's main job).
     Run(RunArgs),
+    /// A trusted-node network in one process: every link simulated, keys
+    /// relayed hop by hop between the SAEs of the topology's demand.
+    Network(NetworkArgs),
     /// Summary and plot (QBER, secret key per block, pad pool over time) of
     /// a role's per-block history in its state directory.
     Report(ReportArgs),
@@ -91,6 +94,29 @@ enum Command {
 enum ConfigCommand {
     /// Print the commented default link configuration (TOML).
     Default,
+}
+
+#[derive(Debug, Args)]
+struct NetworkArgs {
+    /// The network: nodes, links, key demand (`examples/networks/*.toml`).
+    #[arg(long)]
+    topology: PathBuf,
+    /// Seconds of link time every link runs (up to one day).
+    #[arg(long, default_value_t = 10.0, value_parser = network_seconds)]
+    seconds: f64,
+    /// Longest a key request waits for a route, seconds of link time.
+    #[arg(long, default_value_t = 10.0, value_parser = network_seconds)]
+    max_wait: f64,
+    /// Links simulated at once (default: the machine's cores).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    threads: Option<u64>,
+    /// Print one JSON object instead of the tables.
+    #[arg(long)]
+    json: bool,
+}
+
+fn network_seconds(s: &str) -> Result<f64, String> {
+    bounded_positive(s, 86_400.0, "seconds")
 }
 
 #[derive(Debug, Args)]
@@ -392,6 +418,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         }
         Command::Run(a) => run(a),
         Command::Report(a) => report(a),
+        Command::Network(a) => network(a),
         Command::Config(ConfigCommand::Default) => {
             print!("{}", DEFAULT_LINK_TOML);
             Ok(())
@@ -1115,6 +1142,80 @@ fn link_phase_result(l: &qkd_kme::LinkState) -> Result<()> {
         format!("the link is {what}{reason}"),
         None,
     ))
+}
+
+fn network(a: NetworkArgs) -> Result<()> {
+    use qkd_host::network::{run_network, topology::Topology, NetworkOptions};
+    let topology = Topology::load(&a.topology)?;
+    let threads = a.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(2, |n| n.get()),
+        |t| t as usize,
+    );
+    tracing::info!(
+        nodes = topology.nodes.len(),
+        links = topology.links.len(),
+        seconds = a.seconds,
+        threads,
+        "simulating the network's links"
+    );
+    let s = run_network(&NetworkOptions {
+        topology,
+        seconds: a.seconds,
+        threads,
+        max_wait_s: a.max_wait,
+    })?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+        return Ok(());
+    }
+    println!(
+        "network: {} links, {:.1} s of link time, {:.1} s wall; {} keys relayed",
+        s.links.len(),
+        s.seconds,
+        s.wall_seconds,
+        s.relayed_keys
+    );
+    println!(
+        "\n{:<16} {:>14} {:>12} {:>12} {:>12}  alarm",
+        "link", "secret bit/s", "made bits", "used bits", "left bits"
+    );
+    for l in &s.links {
+        println!(
+            "{:<16} {:>14.0} {:>12} {:>12} {:>12}  {}",
+            l.name,
+            l.secret_bits_per_second,
+            l.made_bits,
+            l.used_bits,
+            l.store_bits,
+            l.alarm_at_s
+                .map_or("-".to_string(), |t| format!("at {t:.2} s"))
+        );
+    }
+    println!(
+        "\n{:<12} {:<12} {:>8} {:>10} {:>7} {:>6} {:>12}  match",
+        "from", "to", "keys", "bits", "failed", "hops", "e2e bit/s"
+    );
+    for p in &s.pairs {
+        println!(
+            "{:<12} {:<12} {:>8} {:>10} {:>7} {:>6} {:>12.0}  {}",
+            p.from,
+            p.to,
+            p.keys,
+            p.bits,
+            p.failed,
+            if p.hops[0] == p.hops[1] {
+                p.hops[0].to_string()
+            } else {
+                format!("{}-{}", p.hops[0], p.hops[1])
+            },
+            p.bits_per_second,
+            if p.keys_match { "yes" } else { "NO" }
+        );
+    }
+    if let Some(b) = &s.bottleneck {
+        println!("\nbottleneck link: {b} (largest share of its key used)");
+    }
+    Ok(())
 }
 
 fn report(a: ReportArgs) -> Result<()> {

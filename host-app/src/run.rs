@@ -208,6 +208,10 @@ pub struct RunSummary {
     pub alarm_discarded: u64,
     /// First slot of the STATUS interval whose alarm stopped key production.
     pub alarm_latched_at_slot: Option<u64>,
+    /// Last slot of each block that made key, in the order of the keys
+    /// (when each key became available, in link time).
+    #[serde(skip)]
+    pub key_block_last_slots: Vec<u64>,
     /// Wall time of the run in seconds.
     pub wall_seconds: f64,
     /// CPU seconds (user + system) of each thread of the run.
@@ -872,6 +876,7 @@ pub fn run_streaming(
         eve_known_sifted_candidates,
         alarm_discarded: b_stats.alarm_discarded,
         alarm_latched_at_slot: b_stats.alarm_latched_at_slot,
+        key_block_last_slots: completed.iter().map(|s| s.last_slot).collect(),
         z_bits_waiting: waiting,
         wall_seconds: t0.elapsed().as_secs_f64(),
         thread_cpu_seconds: ThreadCpu {
