@@ -619,6 +619,42 @@ fn torn_store_append_at_either_end_restarts_to_identical_stores() {
     eprintln!("torn append tests: {:.1} s", t0.elapsed().as_secs_f64());
 }
 
+/// A role pair on loopback: Alice on a free port, Bob connected to her,
+/// both with `seed`, `pulses` and the `extra` flags.
+struct Pair {
+    alice: RoleProc,
+    bob: RoleProc,
+    a_kme: SocketAddr,
+    a_ops: SocketAddr,
+    b_kme: SocketAddr,
+    b_ops: SocketAddr,
+}
+
+fn spawn_pair(s: &Setup, seed: &str, pulses: u64, extra: &[&str]) -> Pair {
+    let alice = RoleProc::spawn_with(
+        s,
+        "alice",
+        "--listen",
+        "127.0.0.1:0",
+        seed,
+        pulses,
+        None,
+        extra,
+    );
+    let (a_kme, a_ops) = alice.addrs();
+    let chan = alice.wait_line("classical channel listening on", Duration::from_secs(60));
+    let bob = RoleProc::spawn_with(s, "bob", "--connect", &chan, seed, pulses, None, extra);
+    let (b_kme, b_ops) = bob.addrs();
+    Pair {
+        alice,
+        bob,
+        a_kme,
+        a_ops,
+        b_kme,
+        b_ops,
+    }
+}
+
 /// Issue 18: a link started over under the same `--link-name` (both state
 /// directories wiped, a new pre-shared key, the same seed and so the same
 /// physics and block numbers) draws a new link epoch, so none of the first
@@ -631,22 +667,9 @@ fn a_link_started_over_under_the_same_name_never_reissues_a_key_id() {
     let pki = s.path("pki");
     let pulses = 300_000_000;
     let run = || {
-        let alice = RoleProc::spawn_with(
-            &s,
-            "alice",
-            "--listen",
-            "127.0.0.1:0",
-            "51",
-            pulses,
-            None,
-            &[],
-        );
-        let (a_kme, a_ops) = alice.addrs();
-        let chan = alice.wait_line("classical channel listening on", Duration::from_secs(60));
-        let bob = RoleProc::spawn_with(&s, "bob", "--connect", &chan, "51", pulses, None, &[]);
-        let (b_kme, b_ops) = bob.addrs();
-        wait_done(&[a_ops, b_ops], 1, Duration::from_secs(150));
-        drain_both(a_kme, a_ops, b_kme, b_ops, &pki).1
+        let p = spawn_pair(&s, "51", pulses, &[]);
+        wait_done(&[p.a_ops, p.b_ops], 1, Duration::from_secs(150));
+        drain_both(p.a_kme, p.a_ops, p.b_kme, p.b_ops, &pki).1
     };
     let first = run();
     for d in ["alice", "bob"] {
@@ -688,21 +711,14 @@ fn a_full_key_store_holds_the_block_until_keys_are_fetched() {
     // (FULL_STORE_KEYS or fewer keys) but not both.
     let max = FULL_STORE_KEYS.to_string();
     let extra = ["--max-key-count", &max, "--reconnect-timeout", "4"];
-    let pulses = 560_000_000;
-    let alice = RoleProc::spawn_with(
-        &s,
-        "alice",
-        "--listen",
-        "127.0.0.1:0",
-        "61",
-        pulses,
-        None,
-        &extra,
-    );
-    let (a_kme, a_ops) = alice.addrs();
-    let chan = alice.wait_line("classical channel listening on", Duration::from_secs(60));
-    let bob = RoleProc::spawn_with(&s, "bob", "--connect", &chan, "61", pulses, None, &extra);
-    let (b_kme, b_ops) = bob.addrs();
+    let Pair {
+        mut alice,
+        mut bob,
+        a_kme,
+        a_ops,
+        b_kme,
+        b_ops,
+    } = spawn_pair(&s, "61", 560_000_000, &extra);
     let held = |ops| {
         let st = ops_status(ops);
         let l = &st["link"];
@@ -730,8 +746,6 @@ fn a_full_key_store_holds_the_block_until_keys_are_fetched() {
     assert_eq!(sb["link"]["blocks_done"], 1, "{sb}");
     // Held for twice the reconnect timeout: both still serve, still paused.
     std::thread::sleep(Duration::from_secs(8));
-    let mut alice = alice;
-    let mut bob = bob;
     assert!(alice.child.try_wait().unwrap().is_none(), "alice exited");
     assert!(bob.child.try_wait().unwrap().is_none(), "bob exited");
     assert!(held(a_ops).is_some() && held(b_ops).is_some());
@@ -842,22 +856,13 @@ fn crash_inside_the_commit_ends_with_the_key_in_both_stores_or_neither() {
 fn detector_alarm_stops_key_production_and_shows_in_status() {
     let _serial = serial();
     let s = Setup::new();
-    let pulses = 300_000_000;
-    let extra = ["--attack", "cw-blinding"];
-    let alice = RoleProc::spawn_with(
-        &s,
-        "alice",
-        "--listen",
-        "127.0.0.1:0",
-        "51",
-        pulses,
-        None,
-        &extra,
-    );
-    let (_, a_ops) = alice.addrs();
-    let chan = alice.wait_line("classical channel listening on", Duration::from_secs(60));
-    let bob = RoleProc::spawn_with(&s, "bob", "--connect", &chan, "51", pulses, None, &extra);
-    let (_, b_ops) = bob.addrs();
+    let Pair {
+        alice,
+        bob,
+        a_ops,
+        b_ops,
+        ..
+    } = spawn_pair(&s, "51", 300_000_000, &["--attack", "cw-blinding"]);
     let summary = bob.wait_line("{\"sessions\"", Duration::from_secs(90));
     assert!(summary.contains("\"committed_blocks\":0"), "{summary}");
     let st = ops_status(b_ops);
