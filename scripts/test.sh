@@ -28,6 +28,13 @@ echo "== cargo fmt" >&2
 cargo fmt --all -- --check
 echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== hardware-only qkd-host (--no-default-features)" >&2
+if cargo tree -p qkd-host --no-default-features -e normal --prefix none | grep -E '^(qkd-sim|qkd-gateware|rust-hdl) '; then
+  echo "test.sh: the hardware-only qkd-host links the crates above" >&2
+  exit 1
+fi
+cargo clippy -p qkd-host --all-targets --no-default-features -- -D warnings
+cargo test -p qkd-host --no-default-features --lib --test without_sim
 if cargo deny --version >/dev/null 2>&1; then
   echo "== cargo deny (deny.toml)" >&2
   cargo deny --offline check licenses bans sources

@@ -1,16 +1,80 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
-//! The link TOML's `[channel]` as the simulator's channel: a fibre, or a
+//! The link TOML as the link's physics (`qkd_physics`): Alice's source,
+//! Bob's detectors and gate window, and the `[channel]`: a fibre, or a
 //! free-space link whose mean loss and sky background come from
-//! `qkd_sim::physics::free_space` and whose turbulence makes the
-//! transmittance vary during the run (a `ChannelSchedule` of log-normal
-//! fading with the configured correlation time). The planner and
+//! `qkd_physics::free_space` and whose turbulence makes the transmittance
+//! vary during the run (a `ChannelSchedule` of log-normal fading with the
+//! configured correlation time), or a satellite pass. The planner and
 //! `qkd-host run` both build the link through here.
 
 use crate::config::{ChannelKind, LinkConfig};
-use qkd_sim::physics::channel::ChannelParams;
-use qkd_sim::physics::free_space::FreeSpaceParams;
-use qkd_sim::physics::link::{ChannelSchedule, LinkParams};
-use qkd_sim::physics::satellite::PassPoint;
+use qkd_physics::channel::{ChannelParams, ChannelSchedule};
+use qkd_physics::detector::{DetectorParams, GateWindow};
+use qkd_physics::free_space::FreeSpaceParams;
+use qkd_physics::receiver::ReceiverInputs;
+use qkd_physics::satellite::PassPoint;
+use qkd_physics::source::SourceParams;
+
+/// The physics of a configured link.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkPhysics {
+    /// Alice's source.
+    pub source: SourceParams,
+    /// The channel (its mean for a varying one).
+    pub channel: ChannelParams,
+    /// Bob's detectors.
+    pub detector: DetectorParams,
+    /// Bob's TDC gate window (the gateware's default).
+    pub gate: GateWindow,
+    /// How the channel varies during a run; `None` for a constant one.
+    pub schedule: Option<ChannelSchedule>,
+}
+
+impl LinkPhysics {
+    /// The closed-form receiver model's inputs (the channel's mean
+    /// transmittance).
+    pub fn receiver_inputs(&self) -> ReceiverInputs {
+        ReceiverInputs::new(
+            &self.source,
+            &self.channel,
+            &self.detector,
+            &self.gate,
+            self.detector.dead_time_slots(self.source.slot_ps()),
+        )
+    }
+}
+
+/// The physics of the link `cfg` describes.
+pub fn physics(cfg: &LinkConfig) -> LinkPhysics {
+    let source = SourceParams {
+        pulse_rate_hz: cfg.source.pulse_rate_hz,
+        intensities_photons: cfg.source.intensities,
+        probabilities: cfg.source.probabilities,
+        basis_z_probability: cfg.source.basis_z_probability,
+    };
+    let detector = DetectorParams {
+        efficiency: cfg.detector.efficiency,
+        dark_count_per_gate: cfg.detector.dark_count_per_gate,
+        afterpulse_probability: cfg.detector.afterpulse_probability,
+        afterpulse_time_constant_ns: cfg.detector.afterpulse_time_constant_ns,
+        dead_time_ns: cfg.detector.dead_time_ns,
+        misalignment_error: cfg.detector.misalignment_error,
+        ..DetectorParams::default()
+    };
+    let mut p = LinkPhysics {
+        source,
+        channel: ChannelParams::fiber(
+            cfg.channel.length_km,
+            cfg.channel.loss_db_per_km,
+            cfg.channel.extra_loss_db,
+        ),
+        detector,
+        gate: GateWindow::default(),
+        schedule: None,
+    };
+    apply(cfg, &mut p);
+    p
+}
 
 /// The pass's points, with `extra_loss_db` in the transmittance.
 pub fn pass_points(cfg: &LinkConfig) -> Vec<PassPoint> {
@@ -51,14 +115,12 @@ pub fn set_distance_km(cfg: &mut LinkConfig, km: f64) {
 
 /// Background clicks per detector and gate window of `p` from the sky
 /// keys of `[channel.free_space]` (with the pass's telescope for a pass).
-fn background(cfg: &LinkConfig, p: &LinkParams, rx_aperture_m: f64) -> f64 {
+fn background(cfg: &LinkConfig, p: &LinkPhysics, rx_aperture_m: f64) -> f64 {
     let fs = FreeSpaceParams {
         rx_aperture_m,
         ..cfg.channel.free_space
     };
-    let slot_s = p.source.slot_ps() * 1e-12;
-    let bins = f64::from(p.bob.gate_end_bin.saturating_sub(p.bob.gate_start_bin)) + 1.0;
-    let window_s = bins * slot_s / f64::from(p.bob.oversample.max(1));
+    let window_s = p.gate.duration_s(p.source.slot_ps());
     fs.background_counts_per_gate(window_s, cfg.detector.efficiency)
         .min(0.999_999)
 }
@@ -71,12 +133,11 @@ fn loss_db(t: f64) -> f64 {
     }
 }
 
-/// Put the configured channel into `p` (built with a fibre channel by
-/// `run::link_params`): for a free-space link the mean transmittance
+/// Put the configured channel into `p` (built with a fibre channel): for a free-space link the mean transmittance
 /// (geometric x atmospheric x pointing, and `extra_loss_db`), the
 /// background per detector in Bob's gate window, and the fading schedule
 /// (steps of an eighth of the correlation time, at least 64 slots).
-pub fn apply(cfg: &LinkConfig, p: &mut LinkParams) {
+fn apply(cfg: &LinkConfig, p: &mut LinkPhysics) {
     match cfg.channel.kind {
         ChannelKind::Fiber => {}
         ChannelKind::FreeSpace => {
@@ -134,12 +195,12 @@ mod tests {
     #[test]
     fn fiber_is_left_alone_and_free_space_gets_its_loss_and_fading() {
         let mut cfg = LinkConfig::default();
-        let mut p = crate::run::link_params(&cfg, Default::default(), 1);
+        let mut p = physics(&cfg);
         assert_eq!(p.channel, ChannelParams::fiber(50.0, 0.2, 0.0));
         assert!(p.schedule.is_none());
         cfg.channel.kind = ChannelKind::FreeSpace;
         cfg.channel.extra_loss_db = 3.0;
-        p = crate::run::link_params(&cfg, Default::default(), 1);
+        p = physics(&cfg);
         let fs = cfg.channel.free_space;
         let want = fs.mean_transmittance() * 10f64.powf(-0.3);
         assert!((p.channel.transmittance() / want - 1.0).abs() < 1e-12);
@@ -159,7 +220,7 @@ mod tests {
         let mut cfg = LinkConfig::default();
         cfg.channel.kind = ChannelKind::SatellitePass;
         cfg.channel.extra_loss_db = 10.0;
-        let p = crate::run::link_params(&cfg, Default::default(), 1);
+        let p = physics(&cfg);
         let sc = p.schedule.expect("schedule");
         let pts = cfg.channel.satellite_pass.points();
         assert_eq!(sc.mean.len(), pts.len());
@@ -168,5 +229,26 @@ mod tests {
             assert!((m / (q.transmittance * 0.1) - 1.0).abs() < 1e-12);
         }
         assert_eq!(pass_pulses(&cfg), pts.len() as u64 * 312_500_000);
+    }
+
+    // `run` hands the simulator this same physics: the receiver model of
+    // the planner and of the simulated link agree for every channel kind.
+    #[cfg(feature = "sim")]
+    #[test]
+    fn the_simulated_link_has_the_planners_physics() {
+        for kind in [
+            ChannelKind::Fiber,
+            ChannelKind::FreeSpace,
+            ChannelKind::SatellitePass,
+        ] {
+            let mut cfg = LinkConfig::default();
+            cfg.channel.kind = kind;
+            let ph = physics(&cfg);
+            let p = crate::run::link_params(&cfg, Default::default(), 1);
+            assert_eq!(ph.receiver_inputs(), p.receiver_inputs(), "{kind:?}");
+            assert_eq!(ph.channel, p.channel, "{kind:?}");
+            assert_eq!(ph.schedule, p.schedule, "{kind:?}");
+            assert_eq!(ph.gate, p.bob.gate_window(), "{kind:?}");
+        }
     }
 }

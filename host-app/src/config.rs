@@ -102,12 +102,12 @@ pub struct ChannelConfig {
 }
 
 /// `[channel.satellite_pass]`: orbit, pass and telescopes of a downlink;
-/// the simulator's own parameter type (`qkd_sim::physics::satellite`).
-pub use qkd_sim::physics::satellite::SatellitePassParams as SatellitePassConfig;
+/// the physics' own parameter type (`qkd_physics::satellite`).
+pub use qkd_physics::satellite::SatellitePassParams as SatellitePassConfig;
 
 /// `[channel.free_space]`: telescopes, atmosphere and sky of a free-space
-/// link; the simulator's own parameter type (`qkd_sim::physics::free_space`).
-pub use qkd_sim::physics::free_space::FreeSpaceParams as FreeSpaceConfig;
+/// link; the physics' own parameter type (`qkd_physics::free_space`).
+pub use qkd_physics::free_space::FreeSpaceParams as FreeSpaceConfig;
 
 impl Default for ChannelConfig {
     fn default() -> Self {

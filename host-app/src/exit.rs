@@ -142,6 +142,7 @@ pub fn role_code(e: &crate::roles::RoleError) -> ExitCode {
 }
 
 /// Exit code of a run error.
+#[cfg(feature = "sim")]
 pub fn run_code(e: &crate::run::RunError) -> ExitCode {
     use crate::run::RunError as E;
     match e {
@@ -164,6 +165,10 @@ fn kme_code(e: &qkd_kme::KmeError) -> ExitCode {
 /// The exit code of an error: the outermost error in its chain that this
 /// crate knows decides; [`ExitCode::Internal`] when none does.
 pub fn classify(err: &anyhow::Error) -> ExitCode {
+    // A hardware-only build asked for the simulator, whatever wraps it.
+    if err.chain().any(|c| c.is::<crate::devices::NoSimulator>()) {
+        return ExitCode::Usage;
+    }
     for cause in err.chain() {
         if let Some(c) = cause.downcast_ref::<Coded>() {
             return c.code;
@@ -177,6 +182,7 @@ pub fn classify(err: &anyhow::Error) -> ExitCode {
         if let Some(e) = cause.downcast_ref::<crate::roles::RoleError>() {
             return role_code(e);
         }
+        #[cfg(feature = "sim")]
         if let Some(e) = cause.downcast_ref::<crate::run::RunError>() {
             return run_code(e);
         }
@@ -197,8 +203,11 @@ pub fn classify(err: &anyhow::Error) -> ExitCode {
         }
         if cause.is::<crate::simtables::SimTableError>()
             || cause.is::<crate::rolefile::RoleFileError>()
-            || cause.is::<crate::network::topology::TopologyError>()
         {
+            return ExitCode::Config;
+        }
+        #[cfg(feature = "sim")]
+        if cause.is::<crate::network::topology::TopologyError>() {
             return ExitCode::Config;
         }
         if cause.is::<crate::history::HistoryError>() {

@@ -67,10 +67,20 @@ enum Command {
     /// Expected secret key rate of a link (Lim et al. 2014 finite-key bound).
     Keyrate(KeyrateArgs),
     /// Run a whole simulated QKD link (the project's main job).
+    #[cfg(feature = "sim")]
     Run(RunArgs),
+    /// Run a whole simulated QKD link: not in this build (built without
+    /// the `sim` feature).
+    #[cfg(not(feature = "sim"))]
+    Run(WithoutSimArgs),
     /// A trusted-node network in one process: every link simulated, keys
     /// relayed hop by hop between the SAEs of the topology's demand.
+    #[cfg(feature = "sim")]
     Network(NetworkArgs),
+    /// A trusted-node network in one process: not in this build (built
+    /// without the `sim` feature).
+    #[cfg(not(feature = "sim"))]
+    Network(WithoutSimArgs),
     /// Summary and plot (QBER, secret key per block, pad pool over time) of
     /// a role's per-block history in its state directory.
     Report(ReportArgs),
@@ -96,6 +106,7 @@ enum ConfigCommand {
     Default,
 }
 
+#[cfg(feature = "sim")]
 #[derive(Debug, Args)]
 struct NetworkArgs {
     /// The network: nodes, links, key demand (`examples/networks/*.toml`).
@@ -115,6 +126,7 @@ struct NetworkArgs {
     json: bool,
 }
 
+#[cfg(feature = "sim")]
 fn network_seconds(s: &str) -> Result<f64, String> {
     bounded_positive(s, 86_400.0, "seconds")
 }
@@ -132,6 +144,15 @@ struct ReportArgs {
     json: bool,
 }
 
+/// The arguments of a command this build lacks, taken as they come.
+#[cfg(not(feature = "sim"))]
+#[derive(Debug, Args)]
+struct WithoutSimArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    args: Vec<String>,
+}
+
+#[cfg(feature = "sim")]
 #[derive(Debug, Args)]
 struct RunArgs {
     /// Link configuration (TOML); built-in defaults when absent.
@@ -224,6 +245,7 @@ struct RoleArgs {
     /// Eve's attack on the simulated fiber (both ends must use the same;
     /// sim: devices only): none, intercept-resend[:FRACTION], pns,
     /// cw-blinding[:ADC_CODE], ... (default: the config's [attack], else none).
+    #[cfg(feature = "sim")]
     #[arg(long)]
     attack: Option<qkd_sim::physics::AttackKind>,
     /// Accept a link configuration with [sim]/[attack] tables on a hardware
@@ -416,9 +438,21 @@ fn dispatch(cli: Cli) -> Result<()> {
             println!("{} bytes of pre-shared key written to {}; copy it to the other host over a trusted path", a.bytes, a.out.display());
             Ok(())
         }
+        #[cfg(feature = "sim")]
         Command::Run(a) => run(a),
+        #[cfg(not(feature = "sim"))]
+        Command::Run(_) => Err(qkd_host::devices::NoSimulator {
+            what: "qkd-host run".into(),
+        }
+        .into()),
         Command::Report(a) => report(a),
+        #[cfg(feature = "sim")]
         Command::Network(a) => network(a),
+        #[cfg(not(feature = "sim"))]
+        Command::Network(_) => Err(qkd_host::devices::NoSimulator {
+            what: "qkd-host network".into(),
+        }
+        .into()),
         Command::Config(ConfigCommand::Default) => {
             print!("{}", DEFAULT_LINK_TOML);
             Ok(())
@@ -436,7 +470,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             .render(&mut std::io::stdout())
             .context("writing the manual page"),
         Command::Driver(c) => {
-            let provider = qkd_sim::physics::device::SimProvider::new();
+            let provider = qkd_host::devices::Provider::new();
             qkd_driver::cli::run(&c, &provider, &mut std::io::stdout()).map_err(|e| match e {
                 qkd_driver::cli::CliError::Driver(d) => anyhow::Error::new(d),
                 e => anyhow::Error::new(e),
@@ -608,6 +642,7 @@ fn print_plan(p: &Plan) {
 }
 
 /// Largest `run --pulses` (and `--seconds` times the pulse rate).
+#[cfg(feature = "sim")]
 const MAX_RUN_PULSES: u64 = 1_000_000_000_000;
 /// Role `--pulses` of the simulated link when not given.
 const DEFAULT_ROLE_PULSES: u64 = 4_000_000_000;
@@ -632,6 +667,7 @@ const MAX_RECONNECT_TIMEOUT_SECONDS: f64 = 365.0 * 86400.0;
 /// Largest `--recv-timeout` (one day).
 const MAX_RECV_TIMEOUT_SECONDS: f64 = 86400.0;
 /// Largest `run --seconds` (a week; --pulses bounds it further).
+#[cfg(feature = "sim")]
 const MAX_RUN_SECONDS: f64 = 7.0 * 86400.0;
 /// Longest link name and SAE ID, bytes.
 const MAX_NAME_BYTES: usize = 255;
@@ -646,6 +682,7 @@ fn bounded_positive(s: &str, max: f64, unit: &str) -> Result<f64, String> {
     }
 }
 
+#[cfg(feature = "sim")]
 fn positive_seconds(s: &str) -> Result<f64, String> {
     bounded_positive(s, MAX_RUN_SECONDS, "seconds")
 }
@@ -681,8 +718,10 @@ fn key_size_bits(s: &str) -> Result<u32, String> {
 }
 
 /// Block size of `qkd-host run` without a configuration file.
+#[cfg(feature = "sim")]
 const RUN_DEFAULT_BLOCK_BITS: u64 = 1_000_000;
 
+#[cfg(feature = "sim")]
 fn run(a: RunArgs) -> Result<()> {
     use std::io::IsTerminal;
     let devices = run_devices(&a.device)?;
@@ -914,6 +953,7 @@ fn run(a: RunArgs) -> Result<()> {
 
 /// The devices of `run --device URI`: `sim:` or `sim+verilator:` (whose
 /// one option is `verilog_dir`); anything else is a usage error.
+#[cfg(feature = "sim")]
 fn run_devices(device: &str) -> Result<qkd_host::run::RunDevices> {
     use qkd_host::run::RunDevices;
     use qkd_sim::physics::device::{SCHEME_EXACT, SCHEME_FAST};
@@ -976,10 +1016,13 @@ fn role(r: qkd_abi::Role, addr: String, a: RoleArgs) -> Result<()> {
         None => LinkConfig::default(),
     };
     check_role_args(&a)?;
-    if !simtables::is_simulated(&a.device) {
+    if simtables::is_simulated(&a.device) {
+        qkd_host::devices::require_simulator(&format!("device {}", a.device))?;
+    } else {
         let given: Vec<&str> = [
             ("--seed", a.seed.is_some()),
             ("--pulses", a.pulses.is_some()),
+            #[cfg(feature = "sim")]
             ("--attack", a.attack.is_some()),
         ]
         .iter()
@@ -1002,6 +1045,7 @@ fn role(r: qkd_abi::Role, addr: String, a: RoleArgs) -> Result<()> {
         (None, Some(Ok(Some(simtables::SimTable { seed: Some(s) })))) => s,
         _ => 1,
     };
+    #[cfg(feature = "sim")]
     let attack = match a.attack {
         Some(k) => qkd_sim::physics::AttackConfig::always(k),
         None if simulated => simtables::attack_table(&config)?.unwrap_or_default(),
@@ -1035,6 +1079,7 @@ fn role(r: qkd_abi::Role, addr: String, a: RoleArgs) -> Result<()> {
         config,
         seed,
         pulses: a.pulses.unwrap_or(DEFAULT_ROLE_PULSES),
+        #[cfg(feature = "sim")]
         attack,
         window_pulses: a.window_pulses,
         state_dir: a.state_dir,
@@ -1144,6 +1189,7 @@ fn link_phase_result(l: &qkd_kme::LinkState) -> Result<()> {
     ))
 }
 
+#[cfg(feature = "sim")]
 fn network(a: NetworkArgs) -> Result<()> {
     use qkd_host::network::{run_network, topology::Topology, NetworkOptions};
     let topology = Topology::load(&a.topology)?;

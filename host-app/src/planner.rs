@@ -7,7 +7,7 @@
 //! Two detector models ([`DetectorModel`]):
 //!
 //! * `detailed` (default): the simulated receiver's own model,
-//!   `qkd_sim::physics::receiver` (common dead time, afterpulses that
+//!   `qkd_physics::receiver` (common dead time, afterpulses that
 //!   survive it, TDC acceptance, double clicks, saturation), with the
 //!   simulator's parameters taken from the same link TOML; what
 //!   `qkd-host run` does, in closed form.
@@ -25,20 +25,21 @@
 //! Both: n_{B,k} = N p_k q_B^2 R_k, m_{B,k} = N p_k q_B^2 e_k, with N chosen
 //! so that sum_k n_{Z,k} = n_Z (the block size); lambda_EC = f n_Z h(E_Z).
 
+use crate::channel::LinkPhysics;
 use crate::config::ChannelKind;
 use crate::config::LinkConfig;
 use crate::estimation::{
     binary_entropy, estimate, key_length_unchecked, secret_key_bits, DecoyCounts, DecoyParams,
 };
-use qkd_sim::physics::free_space::lognormal_quadrature;
-use qkd_sim::physics::receiver::{expected_rates, ReceiverInputs};
+use qkd_physics::free_space::lognormal_quadrature;
+use qkd_physics::receiver::expected_rates;
 use serde::{Deserialize, Serialize};
 
 /// Sentence printed with every `lim2014` result.
 pub const DEAD_TIME_NOTE: &str = "detector dead time is not modelled (Lim et al. Sec. IV model); real rates at high count rates are lower";
 
 /// Sentence printed with every `detailed` result.
-pub const DETAILED_NOTE: &str = "simulated receiver model: common dead time, afterpulses surviving it, TDC window, double clicks (qkd_sim::physics::receiver)";
+pub const DETAILED_NOTE: &str = "simulated receiver model: common dead time, afterpulses surviving it, TDC window, double clicks (qkd_physics::receiver)";
 
 /// Which detector model gives the expected counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
@@ -151,11 +152,11 @@ pub struct Plan {
     pub note: String,
 }
 
-/// The simulated link of `cfg` at `distance_km`.
-fn link_at(cfg: &LinkConfig, distance_km: f64) -> qkd_sim::physics::LinkParams {
+/// The link of `cfg` at `distance_km`.
+fn link_at(cfg: &LinkConfig, distance_km: f64) -> LinkPhysics {
     let mut c = cfg.clone();
     crate::channel::set_distance_km(&mut c, distance_km);
-    crate::run::link_params(&c, qkd_sim::physics::AttackConfig::default(), 0)
+    crate::channel::physics(&c)
 }
 
 /// Lim et al. Sec. IV: R_k = (1 + p_ap) D_k, D_k = 1 - (1 - 2 p_dc) e^(-eta mu_k),
@@ -205,7 +206,7 @@ pub fn per_pulse_rates(
         }
         DetectorModel::Detailed => {
             let link = link_at(cfg, distance_km);
-            let mut inp = ReceiverInputs::from_link(&link);
+            let mut inp = link.receiver_inputs();
             inp.intensities = op.intensities;
             inp.probabilities = op.probabilities;
             inp.basis_z_probability = op.basis_z_probability;
@@ -400,7 +401,7 @@ pub fn plan_pass(cfg: &LinkConfig, model: DetectorModel, block_bits: Option<u64>
                 );
             }
             DetectorModel::Detailed => {
-                let mut inp = ReceiverInputs::from_link(&link);
+                let mut inp = link.receiver_inputs();
                 inp.transmittance = q.transmittance;
                 let x = expected_rates(&inp);
                 r = x.detection;

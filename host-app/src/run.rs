@@ -28,11 +28,8 @@ use qkd_driver::{Batch, EventSource};
 use qkd_keyproc::auth::{AuthChannel, KeyPool, Role as AuthRole};
 use qkd_keyproc::channel::InProcChannel;
 use qkd_keyproc::SecretKey;
-use qkd_sim::physics::channel::ChannelParams;
-use qkd_sim::physics::detector::DetectorParams;
 use qkd_sim::physics::device::SimProvider;
 use qkd_sim::physics::link::LinkParams;
-use qkd_sim::physics::source::SourceParams;
 use qkd_sim::verilator::ExactVerilog;
 use serde::Serialize;
 use std::collections::VecDeque;
@@ -266,28 +263,9 @@ pub fn link_params(
     attack: qkd_sim::physics::AttackConfig,
     seed: u64,
 ) -> LinkParams {
-    let source = SourceParams {
-        pulse_rate_hz: cfg.source.pulse_rate_hz,
-        intensities_photons: cfg.source.intensities,
-        probabilities: cfg.source.probabilities,
-        basis_z_probability: cfg.source.basis_z_probability,
-    };
-    let channel = ChannelParams::fiber(
-        cfg.channel.length_km,
-        cfg.channel.loss_db_per_km,
-        cfg.channel.extra_loss_db,
-    );
-    let detector = DetectorParams {
-        efficiency: cfg.detector.efficiency,
-        dark_count_per_gate: cfg.detector.dark_count_per_gate,
-        afterpulse_probability: cfg.detector.afterpulse_probability,
-        afterpulse_time_constant_ns: cfg.detector.afterpulse_time_constant_ns,
-        dead_time_ns: cfg.detector.dead_time_ns,
-        misalignment_error: cfg.detector.misalignment_error,
-        ..DetectorParams::default()
-    };
-    let mut p = LinkParams::new(source, channel, detector);
-    crate::channel::apply(cfg, &mut p);
+    let ph = crate::channel::physics(cfg);
+    let mut p = LinkParams::new(ph.source, ph.channel, ph.detector);
+    p.schedule = ph.schedule;
     p.attack = attack;
     p.physics_seed = seed;
     p.alice_seed = seed ^ 0xA11C_E000_0000_0001;

@@ -6,6 +6,7 @@
 //! unless the caller asks to ignore them.
 
 use crate::config::LinkConfig;
+#[cfg(feature = "sim")]
 use qkd_sim::physics::{AttackConfig, AttackKind};
 use serde::Deserialize;
 
@@ -75,6 +76,7 @@ pub fn sim_table(cfg: &LinkConfig) -> Result<Option<SimTable>, SimTableError> {
 }
 
 /// The `[attack]` table as an attack configuration, if any.
+#[cfg(feature = "sim")]
 pub fn attack_table(cfg: &LinkConfig) -> Result<Option<AttackConfig>, SimTableError> {
     let Some(t) = &cfg.attack else {
         return Ok(None);
@@ -113,6 +115,7 @@ pub fn check(
     ignore_on_hardware: bool,
 ) -> Result<(), SimTableError> {
     sim_table(cfg)?;
+    #[cfg(feature = "sim")]
     attack_table(cfg)?;
     if !is_simulated(device) && !ignore_on_hardware {
         for (table, present) in [("sim", cfg.sim.is_some()), ("attack", cfg.attack.is_some())] {
@@ -131,6 +134,7 @@ pub fn check(
 mod tests {
     use super::*;
 
+    #[cfg(feature = "sim")]
     #[test]
     fn attack_table_parses_like_the_flag() {
         let cfg = LinkConfig::from_toml_str(
@@ -142,6 +146,7 @@ mod tests {
         assert_eq!((a.start_slot, a.end_slot), (10, u64::MAX));
     }
 
+    #[cfg(feature = "sim")]
     #[test]
     fn unknown_keys_and_bad_kinds_are_refused() {
         let cfg = LinkConfig::from_toml_str("[attack]\nkind = \"pns\"\nfoo = 1\n").unwrap();

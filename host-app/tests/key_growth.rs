@@ -3,6 +3,7 @@
 //! every block makes key and authentication spends at most 1 % of the
 //! secret bits; the run reports its net figures (delivered bits per
 //! second, authentication bits per block, the pad pool at the end).
+#![cfg(feature = "sim")]
 
 use qkd_host::config::LinkConfig;
 use qkd_host::run::{run, RunOptions, DEFAULT_RUN_PSK_BYTES};

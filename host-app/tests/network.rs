@@ -11,6 +11,7 @@
 //!   on one link mid-run: that link's detector alarm takes it out of
 //!   routing, keys keep flowing over the other route, and none crosses the
 //!   alarmed link after its alarm.
+#![cfg(feature = "sim")]
 
 use qkd_host::network::topology::Topology;
 use qkd_host::network::{run_network, NetworkOptions, NetworkSummary};

@@ -16,6 +16,7 @@
 //! seed to seed (seen: 0.941 and 0.996 for one link with other seeds), so
 //! the rate check holds for the fixed seed, not for every seed; the longer
 //! runs of the table in docs/link-physics.md hold the 5 % on the mean.
+#![cfg(feature = "sim")]
 
 use qkd_host::config::LinkConfig;
 use qkd_host::planner;

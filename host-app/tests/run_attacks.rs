@@ -8,6 +8,7 @@
 //! Security means: every attack ends in an alarm (key production stopped)
 //! or in aborted blocks, and any key that is produced is no longer than the
 //! sifted bits Eve does not know, minus what error correction disclosed.
+#![cfg(feature = "sim")]
 
 use qkd_host::config::LinkConfig;
 use qkd_host::run::{run, RunOptions, RunSummary};

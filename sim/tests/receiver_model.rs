@@ -9,7 +9,7 @@
 
 use qkd_abi::records::Record;
 use qkd_abi::symbol::Basis;
-use qkd_sim::physics::receiver::{expected_rates, ReceiverInputs};
+use qkd_sim::physics::receiver::expected_rates;
 use qkd_sim::physics::rng::seed_from_name;
 use qkd_sim::physics::{run_link, ChannelParams, LinkParams};
 use std::collections::HashMap;
@@ -60,7 +60,7 @@ fn check(name: &str, p: LinkParams, slots: u64) {
         physics_seed: seed_from_name(name),
         ..p
     };
-    let model = expected_rates(&ReceiverInputs::from_link(&p));
+    let model = expected_rates(&p.receiver_inputs());
     let (out, _, tot) = run_link(p.clone(), slots).unwrap();
     let (n, e) = tally(&out.alice, &out.bob);
     let qz = p.source.basis_z_probability;
@@ -165,7 +165,7 @@ fn schedule_changes_the_transmittance_during_the_run() {
     });
     let (out, _, _) = run_link(p.clone(), 2 * half).unwrap();
     for (i, t) in [0.1, 0.01].into_iter().enumerate() {
-        let mut inp = ReceiverInputs::from_link(&p);
+        let mut inp = p.receiver_inputs();
         inp.transmittance = t;
         let want = expected_rates(&inp).clicks_per_slot * half as f64;
         let got = detection_slots(&out.bob, i as u64 * half, (i as u64 + 1) * half) as f64;
@@ -196,7 +196,7 @@ fn fading_averages_the_click_rate_over_the_lognormal_law() {
     });
     let (out, _, _) = run_link(p.clone(), slots).unwrap();
     let got = detection_slots(&out.bob, 0, slots) as f64;
-    let mut inp = ReceiverInputs::from_link(&p);
+    let mut inp = p.receiver_inputs();
     let mut want = 0.0;
     for (fade, w) in lognormal_quadrature(s2) {
         inp.transmittance = (0.05 * fade).min(1.0);

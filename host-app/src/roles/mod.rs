@@ -189,34 +189,41 @@ pub fn key_id_namespace(link: Uuid, epoch: [u8; 16]) -> Uuid {
 }
 
 fn open_feed(o: &RoleOptions) -> Result<Feed, RoleError> {
-    let provider = qkd_sim::physics::device::SimProvider::new();
-    let mut peer_drain = None;
-    let mut dev = if o.device.starts_with("sim:") {
-        let uri = qkd_driver::device::DeviceUri::parse(&o.device)?;
-        let name = uri.option("link").unwrap_or("default").to_string();
-        let params = crate::run::link_params(&o.config, o.attack, o.seed);
-        provider
-            .insert_link(&name, params, o.pulses, 1 << 22)
-            .map_err(|e| RoleError::Config(format!("building the simulated link: {e}")))?;
-        let peer = match o.role {
-            Role::Alice => Role::Bob,
-            Role::Bob => Role::Alice,
-        };
-        let mut pd = qkd_driver::open_with(
-            &format!("sim:{}?link={name}", peer.name()),
-            &provider,
-            Some(peer),
-        )?;
-        peer_drain = Some(pd.take_events()?);
-        qkd_driver::open_with(&o.device, &provider, Some(o.role))?
+    let provider = crate::devices::Provider::new();
+    #[cfg(feature = "sim")]
+    if o.device.starts_with("sim:") {
+        return open_simulated(o, &provider);
+    }
+    let dev = qkd_driver::open_with(&o.device, &provider, Some(o.role))?;
+    let mut dev = if crate::device_setup::needs_programming(&o.device) {
+        crate::device_setup::program(dev, o.role, &o.config)?
     } else {
-        let dev = qkd_driver::open_with(&o.device, &provider, Some(o.role))?;
-        if crate::device_setup::needs_programming(&o.device) {
-            crate::device_setup::program(dev, o.role, &o.config)?
-        } else {
-            dev
-        }
+        dev
     };
+    Ok(Feed::new(dev.take_events()?, None, o.window_pulses))
+}
+
+/// A simulated device (`sim:ROLE?link=NAME`): this end builds the seeded
+/// link of both ends and drains the peer's stream.
+#[cfg(feature = "sim")]
+fn open_simulated(o: &RoleOptions, provider: &crate::devices::Provider) -> Result<Feed, RoleError> {
+    let uri = qkd_driver::device::DeviceUri::parse(&o.device)?;
+    let name = uri.option("link").unwrap_or("default").to_string();
+    let params = crate::run::link_params(&o.config, o.attack, o.seed);
+    provider
+        .insert_link(&name, params, o.pulses, 1 << 22)
+        .map_err(|e| RoleError::Config(format!("building the simulated link: {e}")))?;
+    let peer = match o.role {
+        Role::Alice => Role::Bob,
+        Role::Bob => Role::Alice,
+    };
+    let mut pd = qkd_driver::open_with(
+        &format!("sim:{}?link={name}", peer.name()),
+        provider,
+        Some(peer),
+    )?;
+    let peer_drain = Some(pd.take_events()?);
+    let mut dev = qkd_driver::open_with(&o.device, provider, Some(o.role))?;
     Ok(Feed::new(dev.take_events()?, peer_drain, o.window_pulses))
 }
 

@@ -43,6 +43,7 @@ pub struct RoleOptions {
     /// Pulses the simulated link runs (`sim:` devices).
     pub pulses: u64,
     /// Eve's attack on the simulated fiber (`sim:` devices; both ends must agree).
+    #[cfg(feature = "sim")]
     pub attack: qkd_sim::physics::AttackConfig,
     /// Slots per data window.
     pub window_pulses: u64,

@@ -26,7 +26,7 @@ pub struct Synthetic {
 }
 
 /// Deterministic seed from a test name (FNV-1a).
-pub use qkd_sim::physics::rng::seed_from_name as seed_of;
+pub use qkd_model::clicks::seed_from_name as seed_of;
 
 impl Synthetic {
     /// Records for `slots` slots starting at absolute slot `start`.

@@ -11,6 +11,7 @@
 //! photocurrent monitor answers Lydersen et al., Nat. Photon. 4, 686 (2010);
 //! the after-gate check answers Wiechers et al., NJP 13, 013043 (2011).
 
+use super::detector::GateWindow;
 use qkd_abi::records::{
     CounterId, Detection, Record, Status, SLOT_BITS, SLOT_MASK, STATUS_VALUE_MAX,
 };
@@ -57,15 +58,15 @@ pub struct BobConfig {
 
 impl Default for BobConfig {
     fn default() -> BobConfig {
-        let gw = regs::GATE_WINDOW.reset;
+        let gate = GateWindow::default();
         BobConfig {
             lanes: 4,
-            oversample: 8,
+            oversample: gate.oversample,
             detectors: 2,
             detector_enable: (regs::BOB_CTRL.reset & 0xF) as u8,
             fiber_delay_slots: regs::BOB_FIBER_DELAY_SLOTS.reset,
-            gate_start_bin: (gw & 0xFF) as u8,
-            gate_end_bin: ((gw >> 8) & 0xFF) as u8,
+            gate_start_bin: gate.start_bin,
+            gate_end_bin: gate.end_bin,
             dead_time_slots: regs::GATE_DEAD_TIME_SLOTS.reset & 0xFFFF,
             basis_thresh_z: regs::GATE_BASIS_THRESH_Z.reset as u16,
             aftergate_limit: regs::AFTERGATE_LIMIT.reset & 0xFFFF,
@@ -75,6 +76,17 @@ impl Default for BobConfig {
             click_fraction_limit: regs::CLICK_FRACTION_LIMIT.reset,
             no_dark_gates: regs::NO_DARK_GATES.reset,
             status_interval_log2: (regs::STREAM_CTRL.reset & 0x3F) as u8,
+        }
+    }
+}
+
+impl BobConfig {
+    /// The TDC gate window these registers set.
+    pub fn gate_window(&self) -> GateWindow {
+        GateWindow {
+            oversample: self.oversample,
+            start_bin: self.gate_start_bin,
+            end_bin: self.gate_end_bin,
         }
     }
 }

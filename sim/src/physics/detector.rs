@@ -28,107 +28,10 @@
 //!   of `jitter_rms_ps`, mapped to the TDC fine bin `floor(t / (slot /
 //!   OVERSAMPLE))`; dark counts are uniform over the gate window.
 
+pub use qkd_physics::detector::{DetectorParams, GateWindow};
+
 use super::rng::SimRng;
-use super::SimError;
 use qkd_abi::symbol::Basis;
-
-/// Detector parameters (SI units in names).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DetectorParams {
-    /// Bob's optics x detector efficiency.
-    pub efficiency: f64,
-    /// Dark count probability per detector per gate.
-    pub dark_count_per_gate: f64,
-    /// Afterpulse probability per avalanche.
-    pub afterpulse_probability: f64,
-    /// Exponential trap-release time constant in ns.
-    pub afterpulse_time_constant_ns: f64,
-    /// The gateware's common dead time in ns (sets `GATE_DEAD_TIME_SLOTS`).
-    pub dead_time_ns: f64,
-    /// The APD's own recovery after an avalanche, in ns (at least one slot).
-    pub apd_recovery_ns: f64,
-    /// Probability that a photon measured in the right basis hits the wrong detector.
-    pub misalignment_error: f64,
-    /// RMS timing jitter of detector + TDC in ps.
-    pub jitter_rms_ps: f64,
-}
-
-impl Default for DetectorParams {
-    /// The link TOML defaults (Lim et al. evaluation parameters).
-    fn default() -> DetectorParams {
-        DetectorParams {
-            efficiency: 0.10,
-            dark_count_per_gate: 6e-7,
-            afterpulse_probability: 0.04,
-            afterpulse_time_constant_ns: 200.0,
-            dead_time_ns: 1000.0,
-            apd_recovery_ns: 10.0,
-            misalignment_error: 0.005,
-            jitter_rms_ps: 100.0,
-        }
-    }
-}
-
-impl DetectorParams {
-    /// Check ranges; the error names the field.
-    pub fn validate(&self) -> Result<(), SimError> {
-        let bad = |field: &'static str, value: f64| SimError::OutOfRange { field, value };
-        let unit = |field: &'static str, v: f64| {
-            if (0.0..=1.0).contains(&v) {
-                Ok(())
-            } else {
-                Err(bad(field, v))
-            }
-        };
-        unit("detector.efficiency", self.efficiency)?;
-        if !(0.0..0.5).contains(&self.dark_count_per_gate) {
-            return Err(bad(
-                "detector.dark_count_per_gate",
-                self.dark_count_per_gate,
-            ));
-        }
-        if !(0.0..1.0).contains(&self.afterpulse_probability) {
-            return Err(bad(
-                "detector.afterpulse_probability",
-                self.afterpulse_probability,
-            ));
-        }
-        unit("detector.misalignment_error", self.misalignment_error)?;
-        for (f, v) in [
-            (
-                "detector.afterpulse_time_constant_ns",
-                self.afterpulse_time_constant_ns,
-            ),
-            ("detector.dead_time_ns", self.dead_time_ns),
-            ("detector.apd_recovery_ns", self.apd_recovery_ns),
-            ("detector.jitter_rms_ps", self.jitter_rms_ps),
-        ] {
-            if !(v >= 0.0 && v.is_finite()) {
-                return Err(bad(f, v));
-            }
-        }
-        Ok(())
-    }
-
-    /// `GATE_DEAD_TIME_SLOTS` for a slot of `slot_ps` (16-bit register).
-    pub fn dead_time_slots(&self, slot_ps: f64) -> u32 {
-        ((self.dead_time_ns * 1e3 / slot_ps).round()).clamp(0.0, 65535.0) as u32
-    }
-
-    /// APD recovery in whole slots (at least 1: a detector clicks at most
-    /// once per slot and its output pulse must fall before the next edge).
-    pub fn apd_recovery_slots(&self, slot_ps: f64) -> u64 {
-        ((self.apd_recovery_ns * 1e3 / slot_ps).ceil() as u64).max(1)
-    }
-
-    /// `ln(1 - q)` where `q` is the per-slot trap-release probability, so
-    /// that the delay in slots `1 + Geometric(q)` has mean `tau / slot`.
-    pub fn afterpulse_ln_q(&self, slot_ps: f64) -> f64 {
-        let tau_slots = (self.afterpulse_time_constant_ns * 1e3 / slot_ps).max(1e-9);
-        // q = 1 - exp(-1/tau): exponential law sampled on the slot grid.
-        -1.0 / tau_slots
-    }
-}
 
 /// Fraction of the photons of a state `(prep_basis, prep_bit)` that reach
 /// detector 0 and 1 when Bob measures in `bob_basis`, with misalignment.

@@ -29,6 +29,8 @@ use super::source::SourceParams;
 use super::SimError;
 use qkd_abi::records::Record;
 use qkd_abi::symbol::{Basis, Symbol};
+pub use qkd_physics::channel::ChannelSchedule;
+use qkd_physics::receiver::ReceiverInputs;
 
 /// Everything that defines a simulated link.
 #[derive(Debug, Clone, PartialEq)]
@@ -67,28 +69,6 @@ pub struct LinkParams {
     /// A channel that changes during the run (free-space fading, a
     /// satellite pass); `None` for a constant channel.
     pub schedule: Option<ChannelSchedule>,
-}
-
-/// A time-varying channel, piecewise constant over steps of `step_slots`:
-/// in step `i` the transmittance is `mean[i]` (the channel's own when
-/// `mean` is empty) times a log-normal fading factor of unit mean, and the
-/// background is `background[i]` clicks per detector and gate (the
-/// channel's own when empty); past the end the last entry holds. The fading
-/// log-intensity is an AR(1) process with log-variance `log_variance` and
-/// step correlation `rho` (see `free_space`), drawn from its own generator
-/// so that the photon randomness is the same with and without fading.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChannelSchedule {
-    /// Slots per step (at least 64).
-    pub step_slots: u64,
-    /// Mean transmittance per step.
-    pub mean: std::sync::Arc<[f64]>,
-    /// Background clicks per detector and gate per step.
-    pub background: std::sync::Arc<[f64]>,
-    /// Variance of the log-intensity (0: no fading).
-    pub log_variance: f64,
-    /// Correlation of the log-intensity from one step to the next.
-    pub rho: f64,
 }
 
 impl Default for LinkParams {
@@ -133,6 +113,18 @@ impl LinkParams {
             bob_sync_cycle: 0,
             schedule: None,
         }
+    }
+
+    /// The closed-form receiver model's inputs for this link (its
+    /// channel's own transmittance, Bob's gate window and dead time).
+    pub fn receiver_inputs(&self) -> ReceiverInputs {
+        ReceiverInputs::new(
+            &self.source,
+            &self.channel,
+            &self.detector,
+            &self.bob.gate_window(),
+            self.bob.dead_time_slots,
+        )
     }
 
     /// Check every parameter; the error names the offending one.

@@ -6,17 +6,17 @@
 pub mod alice;
 pub mod attack;
 pub mod bob;
-pub mod channel;
 pub mod detector;
 pub mod device;
 pub mod eve;
 pub mod free_space;
 pub mod link;
 pub mod prng;
-pub mod receiver;
 pub mod rng;
-pub mod satellite;
-pub mod source;
+
+// The closed-form physics (parameters, loss, the receiver's expected
+// rates) lives in qkd-physics, shared with the key-rate planner.
+pub use qkd_physics::{channel, receiver, satellite, source};
 
 pub use attack::{AttackConfig, AttackKind, ClickSource, EveInfo};
 pub use channel::ChannelParams;
@@ -28,16 +28,5 @@ pub use eve::{
 pub use link::{run_link, EveTag, FastLink, LinkOutput, LinkParams, LinkStats, Trace};
 pub use source::SourceParams;
 
-/// Errors of the physics layer.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SimError {
-    /// A parameter is outside its allowed range.
-    #[error("{field} = {value} is out of range")]
-    OutOfRange {
-        /// Parameter name (as in the link TOML where there is one).
-        field: &'static str,
-        /// Offending value.
-        value: f64,
-    },
-}
+/// Errors of the physics layer: a parameter out of range.
+pub use qkd_physics::ParamError as SimError;

@@ -8,7 +8,7 @@
 //! The probabilities map onto Alice's 16-bit selector thresholds
 //! (`DECOY_THRESH_*`, docs/gateware-spec.md 4.1).
 
-use super::SimError;
+use crate::ParamError;
 use qkd_abi::symbol::{Intensity, Symbol};
 
 /// Source parameters (SI units or dimensionless, named).
@@ -42,8 +42,8 @@ fn thresh(p: f64) -> u16 {
 
 impl SourceParams {
     /// Check ranges; the error names the field.
-    pub fn validate(&self) -> Result<(), SimError> {
-        let bad = |field: &'static str, value: f64| SimError::OutOfRange { field, value };
+    pub fn validate(&self) -> Result<(), ParamError> {
+        let bad = |field: &'static str, value: f64| ParamError::OutOfRange { field, value };
         if !(self.pulse_rate_hz > 0.0 && self.pulse_rate_hz.is_finite()) {
             return Err(bad("source.pulse_rate_hz", self.pulse_rate_hz));
         }

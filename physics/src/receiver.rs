@@ -2,7 +2,7 @@
 //! Expected detection and error probabilities of the simulated receiver
 //! (two gated APDs behind Bob's gateware), in closed form: the detector
 //! model the key-rate planner shares with the simulator. It models exactly
-//! the processes `link.rs`, `detector.rs` and `bob.rs` simulate:
+//! the processes qkd-sim's `link.rs`, `detector.rs` and `bob.rs` simulate:
 //!
 //! * Click law per open gate (Lim, Curty, Walenta, Xu, Zbinden, PRA 89,
 //!   022307 (2014), Sec. IV; Ma, Qi, Zhao, Lo, PRA 72, 012326 (2005)):
@@ -36,7 +36,9 @@
 //! * Saturation: at most one click per detector and slot, and at most one
 //!   click per `d + 1` slots (the dead-time cycle).
 
-use super::link::LinkParams;
+use crate::channel::ChannelParams;
+use crate::detector::{DetectorParams, GateWindow};
+use crate::source::SourceParams;
 
 /// Everything the closed-form receiver model needs (per slot).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -73,20 +75,24 @@ fn normal_cdf(x: f64) -> f64 {
 }
 
 impl ReceiverInputs {
-    /// The inputs of a simulated link (its channel's transmittance, the
-    /// gate window and jitter of Bob's TDC).
-    pub fn from_link(p: &LinkParams) -> ReceiverInputs {
-        let slot_ps = p.source.slot_ps();
-        let os = f64::from(p.bob.oversample.max(1));
+    /// The inputs of a link: its source, channel and detectors, Bob's
+    /// gate window and his common dead time in slots
+    /// (`GATE_DEAD_TIME_SLOTS`).
+    pub fn new(
+        source: &SourceParams,
+        channel: &ChannelParams,
+        detector: &DetectorParams,
+        gate: &GateWindow,
+        dead_time_slots: u32,
+    ) -> ReceiverInputs {
+        let slot_ps = source.slot_ps();
+        let os = f64::from(gate.oversample.max(1));
         let bin_ps = slot_ps / os;
-        let (s, e) = (
-            f64::from(p.bob.gate_start_bin),
-            f64::from(p.bob.gate_end_bin),
-        );
+        let (s, e) = (f64::from(gate.start_bin), f64::from(gate.end_bin));
         // The simulator draws the photon time around the window centre and
         // clamps the bin into the slot (detector::Tdc).
         let arrival_ps = (s + e + 1.0) / 2.0 * bin_ps;
-        let sigma = p.detector.jitter_rms_ps;
+        let sigma = detector.jitter_rms_ps;
         let lo = if s <= 0.0 {
             f64::NEG_INFINITY
         } else {
@@ -105,19 +111,18 @@ impl ReceiverInputs {
             0.0
         };
         ReceiverInputs {
-            intensities: p.source.intensities_photons,
-            probabilities: p.source.probabilities,
-            basis_z_probability: p.source.basis_z_probability,
-            transmittance: p.channel.transmittance(),
-            efficiency: p.detector.efficiency,
+            intensities: source.intensities_photons,
+            probabilities: source.probabilities,
+            basis_z_probability: source.basis_z_probability,
+            transmittance: channel.transmittance(),
+            efficiency: detector.efficiency,
             noise_per_gate: 1.0
-                - (1.0 - p.detector.dark_count_per_gate)
-                    * (1.0 - p.channel.background_counts_per_gate),
-            misalignment_error: p.detector.misalignment_error,
-            afterpulse_probability: p.detector.afterpulse_probability,
-            afterpulse_time_constant_slots: p.detector.afterpulse_time_constant_ns * 1e3 / slot_ps,
-            dead_time_slots: p.bob.dead_time_slots,
-            apd_recovery_slots: p.detector.apd_recovery_slots(slot_ps),
+                - (1.0 - detector.dark_count_per_gate) * (1.0 - channel.background_counts_per_gate),
+            misalignment_error: detector.misalignment_error,
+            afterpulse_probability: detector.afterpulse_probability,
+            afterpulse_time_constant_slots: detector.afterpulse_time_constant_ns * 1e3 / slot_ps,
+            dead_time_slots,
+            apd_recovery_slots: detector.apd_recovery_slots(slot_ps),
             photon_acceptance,
         }
     }

@@ -9,10 +9,13 @@
 //!   (unpolarised, so it behaves like an extra dark count; cf. Liao et al.,
 //!   Nat. Photon. 11, 509 (2017) for daylight free-space QKD).
 //!
+//! * A channel that varies during a run (fading, a satellite pass):
+//!   [`ChannelSchedule`].
+//!
 //! Loss of a Poisson pulse thins it to another Poisson pulse of mean
 //! `mu t` (binomial thinning), which the fast link uses.
 
-use super::SimError;
+use crate::ParamError;
 
 /// Channel parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,8 +60,8 @@ impl ChannelParams {
     }
 
     /// Check ranges; the error names the field.
-    pub fn validate(&self) -> Result<(), SimError> {
-        let bad = |field: &'static str, value: f64| SimError::OutOfRange { field, value };
+    pub fn validate(&self) -> Result<(), ParamError> {
+        let bad = |field: &'static str, value: f64| ParamError::OutOfRange { field, value };
         if !(self.length_km >= 0.0 && self.length_km.is_finite()) {
             return Err(bad("channel.length_km", self.length_km));
         }
@@ -86,6 +89,29 @@ impl ChannelParams {
     pub fn transmittance(&self) -> f64 {
         10f64.powf(-self.loss_db() / 10.0)
     }
+}
+
+/// A time-varying channel, piecewise constant over steps of `step_slots`:
+/// in step `i` the transmittance is `mean[i]` (the channel's own when
+/// `mean` is empty) times a log-normal fading factor of unit mean, and the
+/// background is `background[i]` clicks per detector and gate (the
+/// channel's own when empty); past the end the last entry holds. The fading
+/// log-intensity is an AR(1) process with log-variance `log_variance` and
+/// step correlation `rho` (see `free_space`); the simulator draws it from
+/// its own generator, so the photon randomness is the same with and
+/// without fading.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelSchedule {
+    /// Slots per step (at least 64).
+    pub step_slots: u64,
+    /// Mean transmittance per step.
+    pub mean: std::sync::Arc<[f64]>,
+    /// Background clicks per detector and gate per step.
+    pub background: std::sync::Arc<[f64]>,
+    /// Variance of the log-intensity (0: no fading).
+    pub log_variance: f64,
+    /// Correlation of the log-intensity from one step to the next.
+    pub rho: f64,
 }
 
 #[cfg(test)]

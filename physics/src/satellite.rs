@@ -22,7 +22,7 @@
 //! The pass runs from `min_elevation` up to `max_elevation` and back down,
 //! sampled every `step_s` seconds.
 
-use super::SimError;
+use crate::ParamError;
 
 /// Earth radius, km.
 pub const EARTH_RADIUS_KM: f64 = 6371.0;
@@ -85,8 +85,8 @@ pub struct PassPoint {
 
 impl SatellitePassParams {
     /// Check ranges; the error names the field.
-    pub fn validate(&self) -> Result<(), SimError> {
-        let bad = |field: &'static str, value: f64| SimError::OutOfRange { field, value };
+    pub fn validate(&self) -> Result<(), ParamError> {
+        let bad = |field: &'static str, value: f64| ParamError::OutOfRange { field, value };
         if !(self.altitude_km > 0.0 && self.altitude_km < 1e5) {
             return Err(bad("channel.satellite_pass.altitude_km", self.altitude_km));
         }
