@@ -28,6 +28,19 @@ echo "== cargo fmt" >&2
 cargo fmt --all -- --check
 echo "== cargo clippy" >&2
 cargo clippy --workspace --all-targets -- -D warnings
+echo "== one generation of rand in qkd-host" >&2
+# rust-hdl (rand 0.8) is a build-time dependency only (host-app/build.rs).
+# getrandom 0.2 stays for ring (rustls and rcgen, the KME's TLS), which has
+# not moved to getrandom 0.3; nothing else may bring it.
+if cargo tree -p qkd-host -e normal -d | grep -E '^(rand|rand_core|rand_chacha) '; then
+  echo "test.sh: qkd-host links two generations of the crates above" >&2
+  exit 1
+fi
+if cargo tree -p qkd-host -e normal -i getrandom@0.2 --depth 1 --prefix none 2>/dev/null |
+  sed 1d | grep -v '^ring '; then
+  echo "test.sh: getrandom 0.2 reaches qkd-host through the crates above, not only ring" >&2
+  exit 1
+fi
 echo "== hardware-only qkd-host (--no-default-features)" >&2
 if cargo tree -p qkd-host --no-default-features -e normal --prefix none | grep -E '^(qkd-sim|qkd-gateware|rust-hdl) '; then
   echo "test.sh: the hardware-only qkd-host links the crates above" >&2

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The gateware a `sim+verilator:` run executes: the Verilog of `qkd_alice`
 //! and `qkd_bob` generated from this build's rust-hdl source (qkd-gateware,
-//! the same generator as `qkd-gateware generate`), or read from a directory
-//! the user names, and its identity (SHA-256 of each file) for the summary.
+//! the same generator as `qkd-gateware generate`, run by `build.rs` at
+//! build time and embedded here), or read from a directory the user names,
+//! and its identity (SHA-256 of each file) for the summary.
 //!
-//! The tops are the default generation (Alice 4 lanes; Bob 4 lanes, 8 TDC
-//! samples per slot, 2 detectors), the parameters the exact link's physics
-//! and the co-simulation tests use.
+//! The tops are the default generation (`GenParams::default_for`: Alice 4
+//! lanes; Bob 4 lanes, 8 TDC samples per slot, 2 detectors), the
+//! parameters the exact link's physics and the co-simulation tests use.
 
-use qkd_abi::GenParams;
 use qkd_sim::verilator::ExactVerilog;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -29,14 +29,6 @@ pub struct GatewareIdentity {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GatewareError {
-    /// rust-hdl could not generate a top.
-    #[error("generating the Verilog of qkd_{role}: {message}")]
-    Generate {
-        /// `alice` or `bob`.
-        role: &'static str,
-        /// The generator's error.
-        message: String,
-    },
     /// This qkd-host was built without the generator.
     #[error(
         "this qkd-host was built without the `gateware` feature: give the Verilog with \
@@ -56,24 +48,12 @@ fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
-/// The generation parameters of the exact link's tops.
-pub fn exact_params() -> [GenParams; 2] {
-    [GenParams::alice(4), GenParams::bob(4, 8, 2)]
-}
-
-/// Generate both tops from this build's rust-hdl source.
+/// Both tops as generated from this build's rust-hdl source (by `build.rs`).
 #[cfg(feature = "gateware")]
 pub fn generate() -> Result<(ExactVerilog, GatewareIdentity), GatewareError> {
-    let [a, b] = exact_params();
-    let gen = |p: &GenParams, role: &'static str| {
-        qkd_gateware::generate::verilog(p).map_err(|e| GatewareError::Generate {
-            role,
-            message: e.to_string(),
-        })
-    };
     let v = ExactVerilog {
-        alice: gen(&a, "alice")?,
-        bob: gen(&b, "bob")?,
+        alice: include_str!(concat!(env!("OUT_DIR"), "/qkd_alice.v")).to_string(),
+        bob: include_str!(concat!(env!("OUT_DIR"), "/qkd_bob.v")).to_string(),
     };
     let id = identity(&v, "generated".into());
     Ok((v, id))

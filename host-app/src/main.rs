@@ -968,7 +968,7 @@ fn run_devices(device: &str) -> Result<qkd_host::run::RunDevices> {
             let g = match uri.option("verilog_dir") {
                 Some(d) => qkd_host::gateware::from_dir(std::path::Path::new(d)),
                 None => {
-                    tracing::info!("generating the Verilog of qkd_alice and qkd_bob from this build's rust-hdl source");
+                    tracing::info!("the Verilog of qkd_alice and qkd_bob generated at build time from this build's rust-hdl source");
                     qkd_host::gateware::generate()
                 }
             }
