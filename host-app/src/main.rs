@@ -382,6 +382,21 @@ struct KeyrateArgs {
 /// Runs the command; on failure prints the error with its causes once (no
 /// backtrace, whatever RUST_BACKTRACE says) and exits with its code.
 fn main() -> std::process::ExitCode {
+    // A command whose output is piped into a reader that stops early
+    // (`qkd-host keyrate | head`) ends quietly, as other Unix tools do,
+    // instead of panicking on the failed write. The long-running roles keep
+    // Rust's default (SIGPIPE ignored, EPIPE as an error); sockets are not
+    // concerned either way (std sends with MSG_NOSIGNAL).
+    let role = matches!(std::env::args().nth(1).as_deref(), Some("alice" | "bob"));
+    if !role {
+        // SAFETY: called before any thread is started; restores the default.
+        unsafe {
+            let _ = nix::sys::signal::signal(
+                nix::sys::signal::Signal::SIGPIPE,
+                nix::sys::signal::SigHandler::SigDfl,
+            );
+        }
+    }
     let args = match qkd_host::rolefile::expand(std::env::args().collect(), &Cli::command()) {
         Ok(a) => a,
         Err(e) => {

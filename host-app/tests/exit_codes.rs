@@ -200,3 +200,23 @@ fn exit_7_from_status_when_the_link_is_paused() {
         stderr(&o)
     );
 }
+
+/// Output piped into a reader that closed early (`qkd-host keyrate | head
+/// -0`): the process ends on SIGPIPE like other Unix tools, with no panic
+/// and no backtrace on stderr.
+#[test]
+fn a_closed_output_pipe_ends_quietly_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qkd-host"))
+        .args(["keyrate", "--sweep", "0:200:1"])
+        .env("RUST_BACKTRACE", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("running qkd-host");
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    let e = stderr(&o);
+    assert!(!e.contains("panicked") && !e.contains("backtrace"), "{e}");
+    assert_eq!(o.status.signal(), Some(13), "{:?}: {e}", o.status);
+}
