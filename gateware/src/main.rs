@@ -37,7 +37,8 @@ fn seed_list(text: &str) -> Result<SeedList, String> {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Write qkd_<role>.v, csr.json, qkd_<role>_regs.h and regmap_<role>.md.
+    /// Write qkd_<role>.v, csr.json, csr.csv, qkd_<role>_regs.h, regmap_<role>.md
+    /// and the FuseSoC core qkd_<role>.core.
     Generate {
         /// Which core; `both` writes OUT/alice/ and OUT/bob/.
         #[arg(long, value_enum)]

@@ -93,6 +93,30 @@ fn unmapped_and_misaligned_accesses_answer_slverr() {
 }
 
 #[test]
+fn partial_writes_are_refused_with_slverr_and_change_nothing() {
+    let mut sim = Alice4::new();
+    sim.write("SCRATCH", 0x0BAD_F00D);
+    let ctrl = sim.read("ALICE_CTRL");
+    for wstrb in [0x0u8, 0x1, 0x3, 0x7, 0xE, 0x8] {
+        sim.top.s_axil_wstrb.next = u64::from(wstrb).into();
+        for name in ["SCRATCH", "ALICE_CTRL"] {
+            let addr = sim.offset(name);
+            assert_eq!(
+                sim.write_addr(addr, 0x1234_5678),
+                SLVERR,
+                "WSTRB {wstrb:#06b} to {name}"
+            );
+        }
+        sim.top.s_axil_wstrb.next = 0xF.into();
+        assert_eq!(sim.read("SCRATCH"), 0x0BAD_F00D, "WSTRB {wstrb:#06b}");
+        assert_eq!(sim.read("ALICE_CTRL"), ctrl, "WSTRB {wstrb:#06b}");
+    }
+    // A full-word write after the refused ones is taken.
+    assert_eq!(sim.write_addr(sim.offset("SCRATCH"), 0x1234_5678), OKAY);
+    assert_eq!(sim.read("SCRATCH"), 0x1234_5678);
+}
+
+#[test]
 fn strobe_reads_zero_and_w1c_alarm_sets_and_clears() {
     let mut sim = Alice4::new();
     assert_eq!(sim.read("ALICE_CMD"), 0);

@@ -50,12 +50,7 @@ fn generate(lanes: u8, dir: &Path) -> PathBuf {
         .collect();
     assert_eq!(
         names,
-        [
-            "qkd_alice.v",
-            "csr.json",
-            "qkd_alice_regs.h",
-            "regmap_alice.md"
-        ]
+        qkd_gateware::generate::file_names(qkd_abi::Role::Alice)
     );
     dir.join("qkd_alice.v")
 }

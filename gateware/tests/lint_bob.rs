@@ -51,7 +51,7 @@ fn generate(p: GenParams, dir: &Path) -> PathBuf {
         .collect();
     assert_eq!(
         names,
-        ["qkd_bob.v", "csr.json", "qkd_bob_regs.h", "regmap_bob.md"]
+        qkd_gateware::generate::file_names(qkd_abi::Role::Bob)
     );
     dir.join("qkd_bob.v")
 }

@@ -350,7 +350,10 @@ pub enum AxiLiteState {
 /// high; the cells store the data at the end of the next cycle (their
 /// `written` output), before BVALID rises. Unmapped or misaligned addresses (no
 /// cell hits) answer SLVERR; reads of them return 0 and writes are ignored.
-/// Byte strobes are ignored (treated as all ones).
+/// Every register is one 32-bit word: a write whose byte strobes (WSTRB)
+/// are not all ones, including an all-zero WSTRB, is refused with SLVERR
+/// and changes nothing (no write pulse reaches the cells), as AXI4-Lite
+/// permits a slave that detects strobe combinations it does not support.
 #[derive(LogicBlock)]
 pub struct AxiLiteSlave {
     /// Fabric clock (ACLK), rising edge.
@@ -363,7 +366,7 @@ pub struct AxiLiteSlave {
     pub awready: Signal<Out, Bit>,
     /// Write data (WDATA).
     pub wdata: Signal<In, Bits<32>>,
-    /// Byte strobes (WSTRB); ignored.
+    /// Byte strobes (WSTRB); anything but 0b1111 refuses the write (SLVERR).
     pub wstrb: Signal<In, Bits<4>>,
     /// WVALID, active high.
     pub wvalid: Signal<In, Bit>,
@@ -399,6 +402,7 @@ pub struct AxiLiteSlave {
     addr: DFF<Bits<CSR_ADDR_BITS>>,
     data: DFF<Bits<32>>,
     resp: DFF<Bits<2>>,
+    full_word: DFF<Bit>,
     flag_write: Constant<Bits<CSR_BUS_BITS>>,
     flag_read: Constant<Bits<CSR_BUS_BITS>>,
 }
@@ -431,6 +435,7 @@ impl Default for AxiLiteSlave {
             addr: Default::default(),
             data: Default::default(),
             resp: Default::default(),
+            full_word: Default::default(),
             flag_write: Constant::new(Bits::<CSR_BUS_BITS>::from(1u64) << (CsrBus::WRITE as u64)),
             flag_read: Constant::new(Bits::<CSR_BUS_BITS>::from(1u64) << (CsrBus::READ as u64)),
         }
@@ -440,7 +445,7 @@ impl Default for AxiLiteSlave {
 impl Logic for AxiLiteSlave {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, state, addr, data, resp);
+        dff_setup!(self, clock, state, addr, data, resp, full_word);
         self.awready.next = false;
         self.wready.next = false;
         self.arready.next = false;
@@ -460,6 +465,7 @@ impl Logic for AxiLiteSlave {
                     self.wready.next = true;
                     self.addr.d.next = self.awaddr.val();
                     self.data.d.next = self.wdata.val();
+                    self.full_word.d.next = self.wstrb.val().all();
                     self.state.d.next = AxiLiteState::Write;
                 } else if self.arvalid.val() {
                     self.arready.next = true;
@@ -468,9 +474,13 @@ impl Logic for AxiLiteSlave {
                 }
             }
             AxiLiteState::Write => {
-                self.bus.next = (bit_cast::<CSR_BUS_BITS, CSR_ADDR_BITS>(self.addr.q.val()) << 32)
-                    | bit_cast::<CSR_BUS_BITS, 32>(self.data.q.val())
-                    | self.flag_write.val();
+                // a partial write makes no pulse: no cell hits, SLVERR follows
+                if self.full_word.q.val() {
+                    self.bus.next = (bit_cast::<CSR_BUS_BITS, CSR_ADDR_BITS>(self.addr.q.val())
+                        << 32)
+                        | bit_cast::<CSR_BUS_BITS, 32>(self.data.q.val())
+                        | self.flag_write.val();
+                }
                 // (the cells store in WriteCapture, before the response)
                 self.state.d.next = AxiLiteState::WriteCapture;
             }
