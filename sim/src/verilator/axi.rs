@@ -9,6 +9,7 @@
 //! `observe` every component (a handshake seen here completes at the coming
 //! rising edge), then `sim.tick()`.
 
+use super::batch::{CapturedWord, StreamPorts};
 use super::model::{PortId, Sim};
 use super::Error;
 use qkd_abi::records::Record;
@@ -468,6 +469,37 @@ impl StreamSink {
             return;
         }
         self.stalled = None;
+        self.accept(data, last, cycle);
+    }
+
+    /// Whether `tready` is high in every cycle and nothing is stalled, so
+    /// a batch run ([`super::batch`]) can capture the stream.
+    pub fn always_ready(&self) -> bool {
+        self.pattern == Backpressure::None && self.stalled.is_none()
+    }
+
+    /// The stream ports, for a batch run.
+    pub fn stream_ports(&self) -> StreamPorts {
+        StreamPorts {
+            tvalid: self.tvalid,
+            tdata: self.tdata,
+            tlast: self.tlast,
+        }
+    }
+
+    /// Account for `cycles` cycles of a batch run with `tready` high (see
+    /// [`StreamSink::always_ready`]) and take the words transferred in them.
+    pub fn accept_batch(&mut self, cycles: u64, words: &[CapturedWord]) {
+        debug_assert!(self.always_ready());
+        self.cycles += cycles;
+        self.ready_cycles += cycles;
+        for w in words {
+            self.accept(w.data, w.last != 0, w.cycle);
+        }
+    }
+
+    /// A word transferred in `cycle`.
+    fn accept(&mut self, data: u64, last: bool, cycle: u64) {
         if self.keep_words {
             self.words.push(StreamWord { data, last, cycle });
         }

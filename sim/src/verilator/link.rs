@@ -29,7 +29,7 @@
 //! simulated slot (ALICE_SYMBOLS starting below it, STATUS at most it),
 //! Bob's through the cycle that carries the last slot.
 
-use super::{Backpressure, BuildOptions, CoreBench, Error as VError, Model, PortId};
+use super::{Backpressure, Batch, BuildOptions, CoreBench, Error as VError, Model, PortId};
 use crate::physics::bob::RawClick;
 use crate::physics::link::{FastLink, LinkOutput, LinkParams, Trace};
 use crate::physics::prng::{bob_basis, AliceSelect, LanePrng};
@@ -56,6 +56,9 @@ const BOB_OUTPUT_LATENCY: usize = 1;
 const DRAIN_IDLE_CYCLES: u64 = 256;
 /// Longest drain before it is an error.
 const DRAIN_MAX_CYCLES: u64 = 1 << 20;
+/// Cycles per call into the shim while the bus is idle (buffers of a few
+/// tens of kB per core).
+const BATCH_CYCLES: u64 = 4096;
 
 /// Errors of the exact link.
 #[derive(Debug, thiserror::Error)]
@@ -467,6 +470,9 @@ struct AliceSide {
     waited: u64,
     regs: RegReader,
     out: OutFilter,
+    /// `symbols_valid`, `symbols`, `sync_out` sampled per cycle, stream
+    /// captured.
+    batch: Batch,
 }
 
 impl AliceSide {
@@ -508,6 +514,10 @@ impl AliceSide {
                 ("ALICE_CMD", 1),
             ],
         )?;
+        let batch = Batch::new(
+            &[symbols_valid, symbols, sync_out],
+            Some(b.sink.stream_ports()),
+        );
         Ok(AliceSide {
             b,
             symbols,
@@ -523,15 +533,26 @@ impl AliceSide {
                 ..RegReader::default()
             },
             out: OutFilter::default(),
+            batch,
         })
     }
 
     fn step(&mut self) -> Result<(), ExactError> {
         self.regs.step(&mut self.b);
         self.b.begin_cycle();
-        if self.b.sim.get(self.symbols_valid) == 1 {
-            let core = self.b.sim.get(self.symbols);
-            let core_sync = self.b.sim.get(self.sync_out) == 1;
+        let valid = self.b.sim.get(self.symbols_valid) == 1;
+        let core = self.b.sim.get(self.symbols);
+        let core_sync = self.b.sim.get(self.sync_out) == 1;
+        self.check(valid, core, core_sync)?;
+        self.b.end_cycle();
+        Ok(())
+    }
+
+    /// Check one cycle's `symbols_valid`, `symbols` and `sync_out` against
+    /// the physics' symbols.
+    #[inline]
+    fn check(&mut self, valid: bool, core: u64, core_sync: bool) -> Result<(), ExactError> {
+        if valid {
             let first_slot = self.valid_cycles * self.lanes;
             let mut physics = 0u64;
             for l in 0..self.lanes {
@@ -561,7 +582,34 @@ impl AliceSide {
                 });
             }
         }
-        self.b.end_cycle();
+        Ok(())
+    }
+
+    /// Whether the next cycles can run in batches: no register access in
+    /// flight or queued, the stream always ready.
+    fn can_batch(&self) -> bool {
+        !self.regs.busy() && self.b.lite.idle() && self.b.sink.always_ready()
+    }
+
+    /// The cycles [`AliceSide::step`] would run to send the slots below
+    /// `end`, in batches of at most [`BATCH_CYCLES`] (each a lower bound
+    /// of the cycles still needed: one slot group per valid cycle).
+    fn run_batched(&mut self, end: u64) -> Result<(), ExactError> {
+        self.b.lite.drive(&mut self.b.sim);
+        self.b.sink.drive(&mut self.b.sim);
+        while self.valid_cycles * self.lanes < end {
+            let left = (end - self.valid_cycles * self.lanes).div_ceil(self.lanes);
+            let n = left.min(BATCH_CYCLES) as u32;
+            self.b.sim.run(n, &mut self.batch);
+            for i in 0..n as usize {
+                let s = &self.batch.samples[3 * i..3 * i + 3];
+                let (valid, core, sync) = (s[0] == 1, s[1], s[2] == 1);
+                self.check(valid, core, sync)?;
+            }
+            self.b
+                .sink
+                .accept_batch(u64::from(n), &self.batch.words);
+        }
         Ok(())
     }
 
@@ -569,7 +617,11 @@ impl AliceSide {
     /// checked; release the records through `end`.
     fn run_until(&mut self, end: u64, out: &mut Vec<Record>) -> Result<(), ExactError> {
         while self.valid_cycles * self.lanes < end {
-            self.step()?;
+            if self.can_batch() {
+                self.run_batched(end)?;
+            } else {
+                self.step()?;
+            }
         }
         let recs = sink_records(&mut self.b, Self::ROLE)?;
         self.out.release(recs, end, out);
@@ -650,6 +702,34 @@ struct BobSide {
     mid_cycle: bool,
     regs: RegReader,
     out: OutFilter,
+    /// Physics inputs written on change, `gate_en` and `basis_out`
+    /// sampled per cycle, stream captured.
+    batch: Batch,
+    /// Batch slots of `apd_d*`, `adc_d*`, `adc_valid_d*` (per detector)
+    /// and `sync_in`.
+    slots: BobSlots,
+    /// `(gate_en, basis_out)` the physics assumed in each cycle of the
+    /// batch being run.
+    planned: Vec<(u64, u64)>,
+}
+
+/// Batch input slots of Bob's physics ports.
+#[derive(Debug, Clone, Copy)]
+struct BobSlots {
+    apd: [usize; 2],
+    adc: [usize; 2],
+    adc_valid: [usize; 2],
+    sync_in: usize,
+}
+
+/// Physics inputs of one model cycle and the outputs the physics assumed.
+#[derive(Debug, Clone, Copy)]
+struct BobCycle {
+    apd: [u128; 2],
+    adc: [Option<u16>; 2],
+    sync: bool,
+    gate: u64,
+    basis: u64,
 }
 
 impl BobSide {
@@ -729,6 +809,13 @@ impl BobSide {
                 ("NO_DARK_GATES", c.no_dark_gates),
             ],
         )?;
+        let mut batch = Batch::new(&[gate_en, basis_out], Some(b.sink.stream_ports()));
+        let slots = BobSlots {
+            apd: [batch.input(apd[0]), batch.input(apd[1])],
+            adc: [batch.input(adc[0]), batch.input(adc[1])],
+            adc_valid: [batch.input(adc_valid[0]), batch.input(adc_valid[1])],
+            sync_in: batch.input(sync_in),
+        };
         let mut bob = BobSide {
             b,
             apd,
@@ -761,6 +848,9 @@ impl BobSide {
                 ..RegReader::default()
             },
             out: OutFilter::default(),
+            batch,
+            slots,
+            planned: Vec::new(),
         };
         // START through the bus while watching RUNNING (`qrng_ready`, high
         // from the cycle after the strobe): that cycle is model cycle 0. It
@@ -817,6 +907,131 @@ impl BobSide {
             self.regs.step(&mut self.b);
         }
         let k = self.k;
+        let c = self.physics_cycle(k)?;
+        for d in 0..self.nd {
+            self.b.sim.set_u128(self.apd[d], c.apd[d]);
+            self.b.sim.set(self.adc[d], u64::from(c.adc[d].unwrap_or(0)));
+            self.b
+                .sim
+                .set(self.adc_valid[d], u64::from(c.adc[d].is_some()));
+        }
+        self.b.sim.set(self.sync_in, u64::from(c.sync));
+        self.batch.forget();
+        if begun {
+            self.b.sim.eval();
+        } else {
+            self.b.begin_cycle();
+        }
+        let g = self.b.sim.get(self.gate_en);
+        let bo = self.b.sim.get(self.basis_out);
+        self.check_outputs(k, g, bo)?;
+        self.expect.push_back((k, c.gate, c.basis));
+        self.b.end_cycle();
+        self.prng.advance(1);
+        self.k += 1;
+        Ok(())
+    }
+
+    /// Compare the core's `gate_en` and `basis_out` of model cycle `k`
+    /// (those of cycle `k - LATENCY`) with what the physics assumed.
+    #[inline]
+    fn check_outputs(&mut self, k: u64, g: u64, bo: u64) -> Result<(), ExactError> {
+        if let Some(&(ke, ge, be)) = self.expect.front() {
+            if ke + BOB_OUTPUT_LATENCY as u64 == k {
+                self.expect.pop_front();
+                for (port, core, physics) in [("gate_en", g, ge), ("basis_out", bo, be)] {
+                    if core != physics {
+                        return Err(ExactError::BobOutput {
+                            port,
+                            cycle: ke,
+                            core,
+                            physics,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the next cycles can run in batches: START answered, no
+    /// register access in flight or queued, the stream always ready.
+    fn can_batch(&self) -> bool {
+        !self.mid_cycle
+            && !self.start_pending
+            && !self.regs.busy()
+            && self.b.lite.idle()
+            && self.b.sink.always_ready()
+    }
+
+    /// Model cycles `self.k..stop` in batches of at most [`BATCH_CYCLES`]:
+    /// the physics' inputs and expectations of a batch first (stopping at
+    /// the first physics error), then one call into the shim, then the
+    /// checks, in the order [`BobSide::model_cycle`] makes them.
+    fn run_batched(&mut self, stop: u64) -> Result<(), ExactError> {
+        self.b.lite.drive(&mut self.b.sim);
+        self.b.sink.drive(&mut self.b.sim);
+        while self.k < stop {
+            let k0 = self.k;
+            let n = (stop - k0).min(BATCH_CYCLES) as u32;
+            self.planned.clear();
+            let mut failed = None;
+            for i in 0..n {
+                match self.physics_cycle(k0 + u64::from(i)) {
+                    Ok(c) => {
+                        let s = self.slots;
+                        for d in 0..self.nd {
+                            self.batch.set(i, s.apd[d], c.apd[d]);
+                            self.batch
+                                .set(i, s.adc[d], u128::from(c.adc[d].unwrap_or(0)));
+                            self.batch
+                                .set(i, s.adc_valid[d], u128::from(c.adc[d].is_some()));
+                        }
+                        self.batch.set(i, s.sync_in, u128::from(c.sync));
+                        self.planned.push((c.gate, c.basis));
+                        self.prng.advance(1);
+                    }
+                    Err(e) => {
+                        failed = Some(e);
+                        break;
+                    }
+                }
+            }
+            let m = self.planned.len();
+            self.b.sim.run(m as u32, &mut self.batch);
+            for i in 0..m {
+                let k = k0 + i as u64;
+                let (g, bo) = (self.batch.samples[2 * i], self.batch.samples[2 * i + 1]);
+                self.check_outputs(k, g, bo)?;
+                let (ge, be) = self.planned[i];
+                self.expect.push_back((k, ge, be));
+            }
+            self.b.sink.accept_batch(m as u64, &self.batch.words);
+            self.k = k0 + m as u64;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Model cycles up to `stop`, batched where possible.
+    fn run_to(&mut self, stop: u64) -> Result<(), ExactError> {
+        while self.k < stop {
+            if self.can_batch() {
+                self.run_batched(stop)?;
+            } else {
+                self.model_cycle()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The physics' inputs of model cycle `k` and the `gate_en` and
+    /// `basis_out` it assumes: takes the cycle's clicks and photocurrent
+    /// samples and updates the dead time (spec 5.1, 5.3-5.5). The PRNG
+    /// must be at step `k`.
+    fn physics_cycle(&mut self, k: u64) -> Result<BobCycle, ExactError> {
         let l_n = self.lanes;
         let os = self.oversample;
         let mut apd = [0u128; 2];
@@ -897,44 +1112,13 @@ impl BobSide {
                 basis |= 1 << l;
             }
         }
-        for d in 0..self.nd {
-            self.b.sim.set_u128(self.apd[d], apd[d]);
-            self.b.sim.set(self.adc[d], u64::from(adc[d].unwrap_or(0)));
-            self.b
-                .sim
-                .set(self.adc_valid[d], u64::from(adc[d].is_some()));
-        }
-        self.b
-            .sim
-            .set(self.sync_in, u64::from(k >= self.c0 && k == self.c0));
-        if begun {
-            self.b.sim.eval();
-        } else {
-            self.b.begin_cycle();
-        }
-        // The core shows model cycle k - LATENCY's gate_en/basis_out now.
-        if let Some(&(ke, ge, be)) = self.expect.front() {
-            if ke + BOB_OUTPUT_LATENCY as u64 == k {
-                self.expect.pop_front();
-                let g = self.b.sim.get(self.gate_en);
-                let bo = self.b.sim.get(self.basis_out);
-                for (port, core, physics) in [("gate_en", g, ge), ("basis_out", bo, be)] {
-                    if core != physics {
-                        return Err(ExactError::BobOutput {
-                            port,
-                            cycle: ke,
-                            core,
-                            physics,
-                        });
-                    }
-                }
-            }
-        }
-        self.expect.push_back((k, gate, basis));
-        self.b.end_cycle();
-        self.prng.advance(1);
-        self.k += 1;
-        Ok(())
+        Ok(BobCycle {
+            apd,
+            adc,
+            sync: k == self.c0,
+            gate,
+            basis,
+        })
     }
 
     /// First model cycle after the cycles whose slots are all below `end`.
@@ -949,9 +1133,7 @@ impl BobSide {
 
     fn run_until(&mut self, end: u64, out: &mut Vec<Record>) -> Result<(), ExactError> {
         let stop = self.cycles_below(end);
-        while self.k < stop {
-            self.model_cycle()?;
-        }
+        self.run_to(stop)?;
         let recs = sink_records(&mut self.b, Self::ROLE)?;
         self.out.release(recs, end, out);
         self.regs.refresh(&self.b);
@@ -971,9 +1153,7 @@ impl BobSide {
                 ((rel_last + 1) * self.lanes).saturating_sub(self.delay),
             )
         };
-        while self.k < stop {
-            self.model_cycle()?;
-        }
+        self.run_to(stop)?;
         // Drained when a record of a later cycle has arrived (records come
         // in order) or the stream has been idle for a while.
         let mut idle = 0;

@@ -18,6 +18,7 @@
 //! file with `gtkwave /path/trace.vcd`.
 
 pub mod axi;
+pub mod batch;
 pub mod bench;
 pub mod build;
 pub mod link;
@@ -26,6 +27,7 @@ pub mod ports;
 pub mod shim;
 
 pub use axi::{AxiLiteMaster, AxiLitePorts, Backpressure, LiteResp, StreamSink};
+pub use batch::{Batch, CapturedWord, InputWrite, StreamPorts};
 pub use bench::CoreBench;
 pub use build::{BuildOptions, Built, Toolchain};
 pub use link::{ExactError, ExactLink, ExactVerilog};

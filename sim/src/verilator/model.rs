@@ -8,6 +8,7 @@
 //! the end of that `tick`, as a register would see them. Outputs read after
 //! `eval` (or after `tick`) are the settled values of the current cycle.
 
+use super::batch::CapturedWord;
 use super::build::{build, BuildOptions, Built};
 use super::ports::{Direction, Port};
 use super::{shim, Error};
@@ -29,6 +30,19 @@ type FnSetW = unsafe extern "C" fn(*mut c_void, u32, *const u32);
 type FnGetW = unsafe extern "C" fn(*mut c_void, u32, *mut u32);
 type FnTrace = unsafe extern "C" fn(*mut c_void, *const c_char, u64) -> i32;
 type FnU32 = unsafe extern "C" fn() -> u32;
+type FnRun = unsafe extern "C" fn(
+    *mut c_void,
+    u64,
+    *const super::batch::InputWrite,
+    u64,
+    *const u32,
+    u32,
+    *mut u64,
+    u32,
+    u32,
+    u32,
+    *mut CapturedWord,
+) -> u64;
 
 #[derive(Clone, Copy)]
 struct Fns {
@@ -41,6 +55,7 @@ struct Fns {
     set_words: FnSetW,
     get_words: FnGetW,
     trace_open: FnTrace,
+    run: FnRun,
 }
 
 /// Traced instances opened in this process (names the n-th VCD file).
@@ -87,6 +102,10 @@ impl PortId {
     /// Width in bits.
     pub fn width_bits(&self) -> u32 {
         self.width_bits
+    }
+    /// Index in the model's port list (the shim's port number).
+    pub fn index(&self) -> u32 {
+        self.idx
     }
 }
 
@@ -144,6 +163,7 @@ impl Model {
             set_words: sym(&lib, "qkd_set_words", path)?,
             get_words: sym(&lib, "qkd_get_words", path)?,
             trace_open: sym(&lib, "qkd_trace_open", path)?,
+            run: sym(&lib, "qkd_run", path)?,
         };
         Ok(Model {
             inner: Arc::new(Inner {
@@ -459,6 +479,48 @@ impl Sim {
     pub fn tick_n(&mut self, n: u64) {
         // SAFETY: valid handle.
         unsafe { (self.model.inner.fns.tick)(self.h, n) };
+        self.cycle += n;
+    }
+
+    /// The shim's `qkd_run` over raw buffers (see [`super::batch`]):
+    /// `samples` holds `n x sample.len()` values, `words` at least `n`
+    /// entries when `stream[0]` is a port. Returns the words captured.
+    pub(super) fn run_raw(
+        &mut self,
+        n: u64,
+        writes: &[super::batch::InputWrite],
+        sample: &[u32],
+        samples: &mut [u64],
+        stream: [u32; 3],
+        words: &mut [CapturedWord],
+    ) -> usize {
+        let ports = self.model.inner.ports.len() as u32;
+        assert!(samples.len() as u64 >= n * sample.len() as u64);
+        assert!(sample.iter().all(|&i| i < ports));
+        assert!(writes.iter().all(|w| w.port < ports && u64::from(w.cycle) < n));
+        assert!(stream[0] == u32::MAX || (words.len() as u64 >= n && stream.iter().all(|&i| i < ports)));
+        // SAFETY: valid handle; the buffers have the sizes checked above
+        // (the shim writes at most n x sample.len() samples and one word
+        // per cycle) and port indices are in range.
+        let got = unsafe {
+            (self.model.inner.fns.run)(
+                self.h,
+                n,
+                writes.as_ptr(),
+                writes.len() as u64,
+                sample.as_ptr(),
+                sample.len() as u32,
+                samples.as_mut_ptr(),
+                stream[0],
+                stream[1],
+                stream[2],
+                words.as_mut_ptr(),
+            )
+        };
+        got as usize
+    }
+
+    pub(super) fn add_cycles(&mut self, n: u64) {
         self.cycle += n;
     }
 

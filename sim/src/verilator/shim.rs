@@ -8,12 +8,20 @@
 //! `qkd_set_words`/`qkd_get_words` with 32-bit words, least significant
 //! first. `qkd_tick` makes one clock cycle (falling then rising edge, one
 //! `eval` and one VCD sample after each).
+//!
+//! `qkd_run` runs many cycles in one call: per cycle it applies the input
+//! writes due in that cycle (a sorted list of [`super::model::InputWrite`]),
+//! lowers the clock and evaluates (inputs and falling edge settle together:
+//! the cores have no falling-edge logic), samples the listed outputs into a
+//! buffer, captures the AXI4-Stream word if `tvalid` (with `tready` held
+//! by the caller), then raises the clock and evaluates. Two `eval`s per
+//! cycle instead of the three of `qkd_set`/`qkd_eval`/`qkd_tick`.
 
 use super::ports::{Direction, Port};
 use std::fmt::Write;
 
 /// Version of the shim's C ABI; part of the cache key and checked at load.
-pub const SHIM_ABI_VERSION: u32 = 3;
+pub const SHIM_ABI_VERSION: u32 = 4;
 
 /// C++ source of the shim for `top` with clock input `clock`.
 ///
@@ -27,33 +35,80 @@ pub fn generate(top: &str, clock: &str, ports: &[Port]) -> String {
          #include \"{class}.h\"\n#include \"verilated.h\"\n#if VM_TRACE\n#include \"verilated_vcd_c.h\"\n#endif\n\
          #include <cstdint>\n\n\
          struct QkdSim {{\n  VerilatedContext* ctx;\n  {class}* top;\n#if VM_TRACE\n  VerilatedVcdC* vcd;\n#endif\n  uint64_t time;\n  uint64_t trace_until;\n}};\n\n\
-         static inline void qkd_sample(QkdSim* s) {{\n#if VM_TRACE\n  s->time++;\n  if (s->vcd && s->time <= s->trace_until) s->vcd->dump(s->time);\n#else\n  s->time++;\n#endif\n}}\n\n\
-         extern \"C\" {{\n\
-         uint32_t qkd_shim_abi(void) {{ return {SHIM_ABI_VERSION}; }}\n\
-         uint32_t qkd_port_count(void) {{ return {n}; }}\n\
-         void* qkd_new(void) {{\n  QkdSim* s = new QkdSim;\n  s->ctx = new VerilatedContext;\n#if VM_TRACE\n  s->ctx->traceEverOn(true);\n  s->vcd = nullptr;\n#endif\n  s->top = new {class}{{s->ctx, \"TOP\"}};\n  s->time = 0;\n  s->trace_until = 0;\n  s->top->{clock} = 1;\n  s->top->eval();\n  return s;\n}}\n\
-         void qkd_free(void* p) {{\n  QkdSim* s = static_cast<QkdSim*>(p);\n  s->top->final();\n#if VM_TRACE\n  if (s->vcd) {{ s->vcd->close(); delete s->vcd; }}\n#endif\n  delete s->top;\n  delete s->ctx;\n  delete s;\n}}\n\
-         int32_t qkd_trace_open(void* p, const char* path, uint64_t max_cycles) {{\n#if VM_TRACE\n  QkdSim* s = static_cast<QkdSim*>(p);\n  if (s->vcd) return -2;\n  s->vcd = new VerilatedVcdC;\n  s->top->trace(s->vcd, 99);\n  s->vcd->open(path);\n  if (!s->vcd->isOpen()) return -3;\n  s->trace_until = s->time + 2 * max_cycles;\n  s->vcd->dump(s->time);\n  return 0;\n#else\n  (void)p; (void)path; (void)max_cycles;\n  return -1;\n#endif\n}}\n\
-         void qkd_eval(void* p) {{ static_cast<QkdSim*>(p)->top->eval(); }}\n\
-         void qkd_tick(void* p, uint64_t n) {{\n  QkdSim* s = static_cast<QkdSim*>(p);\n  for (uint64_t i = 0; i < n; i++) {{\n    s->top->{clock} = 0;\n    s->top->eval();\n    qkd_sample(s);\n    s->top->{clock} = 1;\n    s->top->eval();\n    qkd_sample(s);\n  }}\n}}",
-        n = ports.len()
+         struct QkdInputWrite {{ uint32_t cycle; uint32_t port; uint32_t word; uint32_t pad; uint64_t value; }};\n\
+         struct QkdStreamWord {{ uint64_t cycle; uint64_t data; uint64_t last; }};\n\n\
+         static inline void qkd_sample(QkdSim* s) {{\n#if VM_TRACE\n  s->time++;\n  if (s->vcd && s->time <= s->trace_until) s->vcd->dump(s->time);\n#else\n  s->time++;\n#endif\n}}\n"
     );
-    // Scalar set/get.
-    s.push_str("void qkd_set(void* p, uint32_t idx, uint64_t v) {\n  QkdSim* s = static_cast<QkdSim*>(p);\n  switch (idx) {\n");
+    // Inlined port access by index (scalar set/get, one 32-bit word of a
+    // wide input).
+    s.push_str("static inline void qkd_set_i(QkdSim* s, uint32_t idx, uint64_t v) {\n  switch (idx) {\n");
     for (i, p) in ports.iter().enumerate() {
         if p.dir != Direction::Output && !p.is_wide() {
             let _ = writeln!(s, "    case {i}: s->top->{} = v; break;", p.name);
         }
     }
     s.push_str("    default: break;\n  }\n}\n");
-    s.push_str("uint64_t qkd_get(void* p, uint32_t idx) {\n  QkdSim* s = static_cast<QkdSim*>(p);\n  switch (idx) {\n");
+    s.push_str("static inline void qkd_set_word_i(QkdSim* s, uint32_t idx, uint32_t k, uint32_t v) {\n  switch (idx) {\n");
+    for (i, p) in ports.iter().enumerate() {
+        if p.dir != Direction::Output && p.is_wide() {
+            let _ = writeln!(
+                s,
+                "    case {i}: if (k < {}) s->top->{}[k] = v; break;",
+                p.words32(),
+                p.name
+            );
+        }
+    }
+    s.push_str("    default: break;\n  }\n}\n");
+    s.push_str("static inline uint64_t qkd_get_i(QkdSim* s, uint32_t idx) {\n  switch (idx) {\n");
     for (i, p) in ports.iter().enumerate() {
         if !p.is_wide() {
             let _ = writeln!(s, "    case {i}: return (uint64_t)s->top->{};", p.name);
         }
     }
-    s.push_str("    default: return 0;\n  }\n}\n");
-    // Wide set/get (also valid for scalar ports, via 32-bit halves).
+    s.push_str("    default: return 0;\n  }\n}\n\n");
+    let _ = writeln!(
+        s,
+        "extern \"C\" {{\n\
+         uint32_t qkd_shim_abi(void) {{ return {SHIM_ABI_VERSION}; }}\n\
+         uint32_t qkd_port_count(void) {{ return {n}; }}\n\
+         void* qkd_new(void) {{\n  QkdSim* s = new QkdSim;\n  s->ctx = new VerilatedContext;\n#if VM_TRACE\n  s->ctx->traceEverOn(true);\n  s->vcd = nullptr;\n#endif\n  s->top = new {class}{{s->ctx, \"TOP\"}};\n  s->time = 0;\n  s->trace_until = 0;\n  s->top->{clock} = 1;\n  s->top->eval();\n  return s;\n}}\n\
+         void qkd_free(void* p) {{\n  QkdSim* s = static_cast<QkdSim*>(p);\n  s->top->final();\n#if VM_TRACE\n  if (s->vcd) {{ s->vcd->close(); delete s->vcd; }}\n#endif\n  delete s->top;\n  delete s->ctx;\n  delete s;\n}}\n\
+         int32_t qkd_trace_open(void* p, const char* path, uint64_t max_cycles) {{\n#if VM_TRACE\n  QkdSim* s = static_cast<QkdSim*>(p);\n  if (s->vcd) return -2;\n  s->vcd = new VerilatedVcdC;\n  s->top->trace(s->vcd, 99);\n  s->vcd->open(path);\n  if (!s->vcd->isOpen()) return -3;\n  s->trace_until = s->time + 2 * max_cycles;\n  s->vcd->dump(s->time);\n  return 0;\n#else\n  (void)p; (void)path; (void)max_cycles;\n  return -1;\n#endif\n}}\n\
+         void qkd_eval(void* p) {{ static_cast<QkdSim*>(p)->top->eval(); }}\n\
+         void qkd_tick(void* p, uint64_t n) {{\n  QkdSim* s = static_cast<QkdSim*>(p);\n  for (uint64_t i = 0; i < n; i++) {{\n    s->top->{clock} = 0;\n    s->top->eval();\n    qkd_sample(s);\n    s->top->{clock} = 1;\n    s->top->eval();\n    qkd_sample(s);\n  }}\n}}\n\
+         void qkd_set(void* p, uint32_t idx, uint64_t v) {{ qkd_set_i(static_cast<QkdSim*>(p), idx, v); }}\n\
+         uint64_t qkd_get(void* p, uint32_t idx) {{ return qkd_get_i(static_cast<QkdSim*>(p), idx); }}\n\
+         uint64_t qkd_run(void* p, uint64_t n, const QkdInputWrite* writes, uint64_t n_writes,\n\
+         \x20               const uint32_t* sample, uint32_t n_sample, uint64_t* samples,\n\
+         \x20               uint32_t tvalid, uint32_t tdata, uint32_t tlast, QkdStreamWord* words) {{\n\
+         \x20 QkdSim* s = static_cast<QkdSim*>(p);\n\
+         \x20 uint64_t w = 0, n_words = 0;\n\
+         \x20 for (uint64_t i = 0; i < n; i++) {{\n\
+         \x20   for (; w < n_writes && writes[w].cycle == i; w++) {{\n\
+         \x20     const QkdInputWrite& x = writes[w];\n\
+         \x20     if (x.word == UINT32_MAX) qkd_set_i(s, x.port, x.value);\n\
+         \x20     else qkd_set_word_i(s, x.port, x.word, (uint32_t)x.value);\n\
+         \x20   }}\n\
+         \x20   s->top->{clock} = 0;\n\
+         \x20   s->top->eval();\n\
+         \x20   qkd_sample(s);\n\
+         \x20   for (uint32_t j = 0; j < n_sample; j++) samples[i * n_sample + j] = qkd_get_i(s, sample[j]);\n\
+         \x20   if (tvalid != UINT32_MAX && qkd_get_i(s, tvalid)) {{\n\
+         \x20     words[n_words].cycle = i;\n\
+         \x20     words[n_words].data = qkd_get_i(s, tdata);\n\
+         \x20     words[n_words].last = qkd_get_i(s, tlast);\n\
+         \x20     n_words++;\n\
+         \x20   }}\n\
+         \x20   s->top->{clock} = 1;\n\
+         \x20   s->top->eval();\n\
+         \x20   qkd_sample(s);\n\
+         \x20 }}\n\
+         \x20 return n_words;\n\
+         }}",
+        n = ports.len()
+    );
+    // Wide set/get.
     s.push_str("void qkd_set_words(void* p, uint32_t idx, const uint32_t* w) {\n  QkdSim* s = static_cast<QkdSim*>(p);\n  switch (idx) {\n");
     for (i, p) in ports.iter().enumerate() {
         if p.dir != Direction::Output && p.is_wide() {
@@ -79,37 +134,4 @@ pub fn generate(top: &str, clock: &str, ports: &[Port]) -> String {
     }
     s.push_str("    default: break;\n  }\n}\n}  // extern \"C\"\n");
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shim_has_a_case_per_port_and_the_clock() {
-        let ports = vec![
-            Port {
-                name: "clock".into(),
-                dir: Direction::Input,
-                width_bits: 1,
-            },
-            Port {
-                name: "d".into(),
-                dir: Direction::Input,
-                width_bits: 100,
-            },
-            Port {
-                name: "q".into(),
-                dir: Direction::Output,
-                width_bits: 64,
-            },
-        ];
-        let c = generate("t", "clock", &ports);
-        assert!(c.contains("#include \"Vt.h\""));
-        assert!(c.contains("case 0: s->top->clock = v; break;"));
-        assert!(c.contains("case 1: for (int k = 0; k < 4; k++) s->top->d[k] = w[k]; break;"));
-        assert!(c.contains("case 2: return (uint64_t)s->top->q;"));
-        assert!(!c.contains("s->top->q = v"), "outputs are not writable");
-        assert!(c.contains("s->top->clock = 0;"));
-    }
 }

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: MIT OR Apache-2.0
+//! Buffers of a many-cycle run of a Verilated core ([`Sim::run`], the
+//! shim's `qkd_run`): the input writes due in each cycle, the outputs
+//! sampled every cycle and the AXI4-Stream words captured, so a whole
+//! batch of cycles costs one call into the shim.
+//!
+//! The batch keeps the last value written to each input it drives and
+//! writes only changes (sparse inputs such as click pulses cost nothing in
+//! the cycles without them). After the caller has set inputs outside the
+//! batch, [`Batch::forget`] makes the next value of every input a write.
+
+use super::model::{PortId, Sim};
+
+/// One input write in a batch, applied before the cycle's evaluation
+/// (layout shared with the shim's `QkdInputWrite`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputWrite {
+    /// Cycle of the batch (0 = its first).
+    pub cycle: u32,
+    /// Port index.
+    pub port: u32,
+    /// 32-bit word of a wide port, `u32::MAX` for a whole port of up to 64
+    /// bits.
+    pub word: u32,
+    pad: u32,
+    /// Value (masked to the port or word width).
+    pub value: u64,
+}
+
+/// One AXI4-Stream word captured in a batch (layout shared with the
+/// shim's `QkdStreamWord`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CapturedWord {
+    /// Cycle of the transfer: relative to the batch inside the shim,
+    /// [`Sim::cycle`] numbering after [`Sim::run`].
+    pub cycle: u64,
+    /// `tdata`.
+    pub data: u64,
+    /// `tlast` (0 or 1).
+    pub last: u64,
+}
+
+/// The stream ports a batch captures (`tready` is held high by the caller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreamPorts {
+    /// `tvalid`.
+    pub tvalid: PortId,
+    /// `tdata` (up to 64 bits).
+    pub tdata: PortId,
+    /// `tlast`.
+    pub tlast: PortId,
+}
+
+/// Inputs, sampled outputs and captured stream words of one batch.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    pub(super) writes: Vec<InputWrite>,
+    /// Last written value of each driven input (32-bit words), or `None`
+    /// when unknown.
+    shadow: Vec<(PortId, Option<[u32; 4]>)>,
+    pub(super) sample: Vec<u32>,
+    /// Outputs sampled in each cycle of the last run: cycle `i`'s value of
+    /// the `j`-th sampled port is `samples[i * n + j]`, after the cycle's
+    /// inputs settled and before its rising edge.
+    pub samples: Vec<u64>,
+    pub(super) stream: Option<StreamPorts>,
+    /// Stream words transferred in the last run (`tvalid` high).
+    pub words: Vec<CapturedWord>,
+    pub(super) cycles: u32,
+}
+
+impl Batch {
+    /// A batch that samples the outputs `sample` (up to 64 bits each) every
+    /// cycle and captures the words of `stream`.
+    pub fn new(sample: &[PortId], stream: Option<StreamPorts>) -> Batch {
+        assert!(
+            sample.iter().all(|p| !p.is_wide()),
+            "sampled outputs are at most 64 bits wide"
+        );
+        Batch {
+            writes: Vec::new(),
+            shadow: Vec::new(),
+            sample: sample.iter().map(|p| p.index()).collect(),
+            samples: Vec::new(),
+            stream,
+            words: Vec::new(),
+            cycles: 0,
+        }
+    }
+
+    /// Number of sampled outputs per cycle.
+    pub fn sampled(&self) -> usize {
+        self.sample.len()
+    }
+
+    /// Make every driven input's value unknown (the caller set inputs
+    /// directly on the [`Sim`]).
+    pub fn forget(&mut self) {
+        for (_, v) in &mut self.shadow {
+            *v = None;
+        }
+    }
+
+    /// Register input `p` (up to 128 bits) as driven by the batch;
+    /// returns its slot for [`Batch::set`].
+    pub fn input(&mut self, p: PortId) -> usize {
+        assert!(p.width_bits() <= 128, "batch inputs are at most 128 bits");
+        match self.shadow.iter().position(|(q, _)| *q == p) {
+            Some(i) => i,
+            None => {
+                self.shadow.push((p, None));
+                self.shadow.len() - 1
+            }
+        }
+    }
+
+    /// Set the input of `slot` to `v` (higher bits than the port's masked
+    /// off) from batch cycle `cycle` on: a write if it differs from the
+    /// last value. Cycles must not decrease between calls.
+    #[inline]
+    pub fn set(&mut self, cycle: u32, slot: usize, v: u128) {
+        debug_assert!(cycle >= self.cycles, "batch writes in cycle order");
+        self.cycles = cycle;
+        let (p, old) = self.shadow[slot];
+        let w = p.width_bits();
+        let v = if w >= 128 { v } else { v & ((1u128 << w) - 1) };
+        let words = [v as u32, (v >> 32) as u32, (v >> 64) as u32, (v >> 96) as u32];
+        if old == Some(words) {
+            return;
+        }
+        if p.is_wide() {
+            for (k, x) in words.iter().enumerate().take(w.div_ceil(32) as usize) {
+                if old.is_none_or(|o| o[k] != *x) {
+                    self.writes.push(InputWrite {
+                        cycle,
+                        port: p.index(),
+                        word: k as u32,
+                        pad: 0,
+                        value: u64::from(*x),
+                    });
+                }
+            }
+        } else {
+            self.writes.push(InputWrite {
+                cycle,
+                port: p.index(),
+                word: u32::MAX,
+                pad: 0,
+                value: v as u64,
+            });
+        }
+        self.shadow[slot].1 = Some(words);
+    }
+}
+
+impl Sim {
+    /// Run `n` cycles in one call into the shim with the writes queued in
+    /// `batch` (cleared afterwards); fills `batch.samples` and
+    /// `batch.words`. Per cycle: the cycle's writes, falling edge and
+    /// `eval`, outputs sampled and the stream word captured, rising edge and
+    /// `eval` (the state after each cycle is the one of
+    /// `set`/`eval`/`tick`).
+    pub fn run(&mut self, n: u32, batch: &mut Batch) {
+        debug_assert!(
+            batch.writes.last().is_none_or(|w| w.cycle < n),
+            "a write beyond the batch"
+        );
+        let k = batch.sample.len();
+        batch.samples.clear();
+        batch.samples.resize(n as usize * k, 0);
+        batch.words.clear();
+        if batch.stream.is_some() {
+            batch.words.resize(n as usize, CapturedWord::default());
+        }
+        let st = batch.stream;
+        let (tv, td, tl) = match st {
+            Some(s) => (s.tvalid.index(), s.tdata.index(), s.tlast.index()),
+            None => (u32::MAX, u32::MAX, u32::MAX),
+        };
+        let got = self.run_raw(
+            u64::from(n),
+            &batch.writes,
+            &batch.sample,
+            &mut batch.samples,
+            [tv, td, tl],
+            &mut batch.words,
+        );
+        batch.words.truncate(got);
+        let c0 = self.cycle();
+        for w in &mut batch.words {
+            w.cycle += c0;
+        }
+        self.add_cycles(u64::from(n));
+        batch.writes.clear();
+        batch.cycles = 0;
+    }
+}
