@@ -178,11 +178,12 @@ impl Toolchain {
     }
 }
 
-/// C++ flags shared by model, shim and runtime (as `verilated.mk` sets them).
+/// C++ flags shared by model, shim and runtime (as `verilated.mk` sets
+/// them, with `-O3`).
 fn cxx_flags(trace: bool) -> Vec<String> {
     let t = u8::from(trace);
     [
-        "-O2",
+        "-O3",
         "-fPIC",
         "-std=gnu++17",
         "-faligned-new",
@@ -449,9 +450,15 @@ pub fn build(verilog: &str, opts: &BuildOptions) -> Result<Built, Error> {
     let tc = Toolchain::get()?;
     let root = opts.cache_dir.clone().unwrap_or_else(default_cache_root);
     std::fs::create_dir_all(&root).map_err(io_err(&root))?;
+    // Xs and uninitialised variables as zero without randomisation code
+    // (`--x-initial unique` with the default seed zeroes them too).
     let mut vargs: Vec<String> = vec![
         "--cc".into(),
         "-O3".into(),
+        "--x-assign".into(),
+        "fast".into(),
+        "--x-initial".into(),
+        "fast".into(),
         "--top-module".into(),
         opts.top.clone(),
     ];
