@@ -126,7 +126,12 @@ impl Batch {
         let (p, old) = self.shadow[slot];
         let w = p.width_bits();
         let v = if w >= 128 { v } else { v & ((1u128 << w) - 1) };
-        let words = [v as u32, (v >> 32) as u32, (v >> 64) as u32, (v >> 96) as u32];
+        let words = [
+            v as u32,
+            (v >> 32) as u32,
+            (v >> 64) as u32,
+            (v >> 96) as u32,
+        ];
         if old == Some(words) {
             return;
         }

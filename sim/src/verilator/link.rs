@@ -606,9 +606,7 @@ impl AliceSide {
                 let (valid, core, sync) = (s[0] == 1, s[1], s[2] == 1);
                 self.check(valid, core, sync)?;
             }
-            self.b
-                .sink
-                .accept_batch(u64::from(n), &self.batch.words);
+            self.b.sink.accept_batch(u64::from(n), &self.batch.words);
         }
         Ok(())
     }
@@ -910,7 +908,9 @@ impl BobSide {
         let c = self.physics_cycle(k)?;
         for d in 0..self.nd {
             self.b.sim.set_u128(self.apd[d], c.apd[d]);
-            self.b.sim.set(self.adc[d], u64::from(c.adc[d].unwrap_or(0)));
+            self.b
+                .sim
+                .set(self.adc[d], u64::from(c.adc[d].unwrap_or(0)));
             self.b
                 .sim
                 .set(self.adc_valid[d], u64::from(c.adc[d].is_some()));

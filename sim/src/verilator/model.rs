@@ -497,8 +497,12 @@ impl Sim {
         let ports = self.model.inner.ports.len() as u32;
         assert!(samples.len() as u64 >= n * sample.len() as u64);
         assert!(sample.iter().all(|&i| i < ports));
-        assert!(writes.iter().all(|w| w.port < ports && u64::from(w.cycle) < n));
-        assert!(stream[0] == u32::MAX || (words.len() as u64 >= n && stream.iter().all(|&i| i < ports)));
+        assert!(writes
+            .iter()
+            .all(|w| w.port < ports && u64::from(w.cycle) < n));
+        assert!(
+            stream[0] == u32::MAX || (words.len() as u64 >= n && stream.iter().all(|&i| i < ports))
+        );
         // SAFETY: valid handle; the buffers have the sizes checked above
         // (the shim writes at most n x sample.len() samples and one word
         // per cycle) and port indices are in range.

@@ -41,7 +41,9 @@ pub fn generate(top: &str, clock: &str, ports: &[Port]) -> String {
     );
     // Inlined port access by index (scalar set/get, one 32-bit word of a
     // wide input).
-    s.push_str("static inline void qkd_set_i(QkdSim* s, uint32_t idx, uint64_t v) {\n  switch (idx) {\n");
+    s.push_str(
+        "static inline void qkd_set_i(QkdSim* s, uint32_t idx, uint64_t v) {\n  switch (idx) {\n",
+    );
     for (i, p) in ports.iter().enumerate() {
         if p.dir != Direction::Output && !p.is_wide() {
             let _ = writeln!(s, "    case {i}: s->top->{} = v; break;", p.name);
