@@ -202,3 +202,45 @@ impl Sim {
         batch.cycles = 0;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::verilator::{BuildOptions, Model};
+
+    const TINY: &str = include_str!("../../tests/fixtures/tiny_core.v");
+
+    #[test]
+    fn batch_writes_wide_inputs_on_change_and_samples_every_cycle() {
+        let m = Model::build(TINY, &BuildOptions::new("tiny_core")).expect("build tiny_core");
+        let mut sim = m.instantiate().unwrap();
+        let wi = sim.port("wide_in").unwrap();
+        let wo = sim.port("wide_out").unwrap();
+        let cycles = sim.port("cycles").unwrap();
+        let stream = StreamPorts {
+            tvalid: sim.port("m_axis_tvalid").unwrap(),
+            tdata: sim.port("m_axis_tdata").unwrap(),
+            tlast: sim.port("m_axis_tlast").unwrap(),
+        };
+        let mut b = Batch::new(&[cycles], Some(stream));
+        let slot = b.input(wi);
+        let mask100 = (1u128 << 100) - 1;
+        let v = 0x0123_4567_89AB_CDEF_0011_2233_4455_6677u128;
+        b.set(0, slot, v);
+        b.set(1, slot, v); // unchanged: no write
+        b.set(5, slot, v ^ (1 << 70)); // one word changes
+        assert_eq!(b.writes.len(), 4 + 1, "{:?}", b.writes);
+        sim.run(10, &mut b);
+        assert_eq!(sim.cycle(), 10);
+        assert_eq!(b.samples, (0..10).collect::<Vec<u64>>());
+        assert!(b.words.is_empty(), "the stream is disabled");
+        assert_eq!(sim.get_u128(wo), !(v ^ (1 << 70)) & mask100);
+        // Values beyond the width are masked; after forget() the value is
+        // written again.
+        b.forget();
+        b.set(0, slot, u128::MAX);
+        sim.run(1, &mut b);
+        assert_eq!(sim.get_u128(wo), 0);
+        assert_eq!(b.samples, vec![10]);
+    }
+}
