@@ -11,6 +11,7 @@
 pub mod block_messages;
 pub mod budget;
 pub mod channel;
+pub mod cli;
 pub mod config;
 pub mod device_setup;
 pub mod devices;

@@ -5,7 +5,9 @@
 //! values, lines dropped, duplicated or cut, and bytes flipped. Parsing
 //! never panics; it gives a validated configuration that survives a
 //! round trip through TOML, or a typed error, and when one key's value
-//! was replaced the error names that key.
+//! was replaced the error names that key. Role files are read against the
+//! real `qkd-host alice` command (`qkd_host::cli`), and the flags they give
+//! are parsed by it.
 //!
 //! `PROPTEST_CASES=1000000 cargo test --release -p qkd-host --test fuzz_link_config`
 
@@ -163,14 +165,30 @@ fn edit(text: &str, e: &Edit) -> String {
     lines.join("\n")
 }
 
+/// The real `qkd-host alice` command (`qkd_host::cli`).
 fn role_cmd() -> clap::Command {
-    use clap::{Arg, ArgAction, Command};
-    Command::new("alice")
-        .arg(Arg::new("recv-timeout").long("recv-timeout"))
-        .arg(Arg::new("link-name").long("link-name"))
-        .arg(Arg::new("block-bits").long("block-bits"))
-        .arg(Arg::new("resume").long("resume").action(ArgAction::SetTrue))
-        .arg(Arg::new("role-config").long("role-config"))
+    use clap::CommandFactory;
+    qkd_host::cli::Cli::command()
+        .find_subcommand("alice")
+        .expect("an alice subcommand")
+        .clone()
+}
+
+/// The long flags a role file may set: every flag of the command but
+/// `--role-config` and `--help`.
+fn role_longs() -> Vec<String> {
+    role_cmd()
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(str::to_string))
+        .filter(|l| l != "role-config" && l != "help")
+        .collect()
+}
+
+fn arb_role_key() -> impl Strategy<Value = String> {
+    let mut names = role_longs();
+    names.extend(role_longs().iter().map(|l| l.replace('-', "_")));
+    names.extend(["role-config", "help", "nope"].map(str::to_string));
+    prop_oneof![3 => prop::sample::select(names), 1 => "[a-z_-]{1,12}"]
 }
 
 proptest! {
@@ -213,10 +231,7 @@ proptest! {
 
     #[test]
     fn role_files_give_flags_or_errors_naming_the_key(
-        key in prop_oneof![
-            prop::sample::select(vec!["recv_timeout", "recv-timeout", "link_name", "resume", "role-config", "help", "nope"]).prop_map(str::to_string),
-            "[a-z_-]{1,12}",
-        ],
+        key in arb_role_key(),
         value in values(),
         text in prop_oneof![3 => Just(None), 1 => any::<String>().prop_map(Some)],
     ) {
@@ -225,17 +240,26 @@ proptest! {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         f.write_all(body.as_bytes()).unwrap();
         let cmd = role_cmd();
+        let longs = role_longs();
         match to_flags(f.path(), &cmd) {
             Ok(flags) => {
-                // Every flag is a known long option, given at most once per key.
+                // Every flag is a known long option of the real command.
                 for fl in flags.iter().filter(|f| f.starts_with("--")) {
-                    let long = &fl[2..];
-                    prop_assert!(["recv-timeout", "link-name", "block-bits", "resume"].contains(&long), "{fl}");
+                    prop_assert!(longs.contains(&fl[2..].to_string()), "{fl}");
                 }
+                // The flags go through the command's own parsers and range
+                // checks: a value or a clap error, never a panic.
+                let mut argv = vec!["alice".to_string()];
+                argv.extend(flags);
+                argv.extend(
+                    ["--listen", "127.0.0.1:0", "--device", "xdma:/dev/null", "--psk", "p", "--state-dir", "s"]
+                        .map(str::to_string),
+                );
+                let _ = role_cmd().try_get_matches_from(argv);
             }
             Err(RoleFileError::UnknownKey { key: k, .. }) => {
                 let long = k.replace('_', "-");
-                prop_assert!(!["recv-timeout", "link-name", "block-bits", "resume"].contains(&long.as_str()));
+                prop_assert!(!longs.contains(&long));
             }
             Err(RoleFileError::BadValue { key: k, .. }) => {
                 prop_assert!(!generated || k == key, "{k} vs {key}");
