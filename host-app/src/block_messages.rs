@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The fixed-layout messages of one key block (`pipeline`) after sifting:
-//! ESTIMATE (Alice's X-basis error counts and verdict), VERIFY (Bob's
+//! ESTIMATE (Alice's X-basis error counts, verdict and reconciliation
+//! setting), VERIFY (Bob's
 //! verification challenge and tag, universal hashing after Carter-Wegman
 //! as in `qkd_keyproc::verify`, and his Z-basis error counts), VERIFY_RESULT
 //! (Alice's outcome, the secret length and the Toeplitz seed) and
@@ -12,6 +13,8 @@
 //! and accepts only the canonical encoding (`decode(b)` succeeds only if
 //! `encode` gives `b` back); what the values mean is checked by the
 //! pipeline.
+
+use crate::config::Reconciliation;
 
 /// Why a block message was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,21 +103,36 @@ pub enum Verdict {
     Abort = 1,
 }
 
-/// A->B ESTIMATE: `m_x[3] u64 | verdict u8`, 25 bytes.
+/// A->B ESTIMATE: `m_x[3] u64 | verdict u8 | reconciliation u8`, 26
+/// bytes (reconciliation: 0 cascade, 1 ldpc, 2 auto).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Estimate {
     /// X-basis errors per intensity (signal, decoy, vacuum).
     pub m_x: [u64; 3],
     /// Alice's verdict.
     pub verdict: Verdict,
+    /// Alice's `postprocessing.reconciliation` (Bob checks it equals his).
+    pub reconciliation: Reconciliation,
 }
+
+const RECONCILIATIONS: [Reconciliation; 3] = [
+    Reconciliation::Cascade,
+    Reconciliation::Ldpc,
+    Reconciliation::Auto,
+];
 
 impl Estimate {
     /// Wire form.
     pub fn encode(&self) -> Vec<u8> {
-        let mut p = Vec::with_capacity(25);
+        let mut p = Vec::with_capacity(26);
         put_u64s(&mut p, &self.m_x);
         p.push(self.verdict as u8);
+        p.push(
+            RECONCILIATIONS
+                .iter()
+                .position(|r| *r == self.reconciliation)
+                .unwrap_or(0) as u8,
+        );
         p
     }
 
@@ -130,8 +148,16 @@ impl Estimate {
             1 => Verdict::Abort,
             v => return Err(rd.field("verdict", v.into())),
         };
+        let r = rd.u8()?;
+        let reconciliation = *RECONCILIATIONS
+            .get(usize::from(r))
+            .ok_or_else(|| rd.field("reconciliation", r.into()))?;
         rd.done()?;
-        Ok(Estimate { m_x, verdict })
+        Ok(Estimate {
+            m_x,
+            verdict,
+            reconciliation,
+        })
     }
 }
 
@@ -281,12 +307,15 @@ mod tests {
 
     #[test]
     fn each_message_round_trips() {
-        let e = Estimate {
-            m_x: [1, 2, u64::MAX],
-            verdict: Verdict::Abort,
-        };
-        assert_eq!(Estimate::decode(&e.encode()), Ok(e));
-        assert_eq!(e.encode().len(), 25);
+        for reconciliation in RECONCILIATIONS {
+            let e = Estimate {
+                m_x: [1, 2, u64::MAX],
+                verdict: Verdict::Abort,
+                reconciliation,
+            };
+            assert_eq!(Estimate::decode(&e.encode()), Ok(e));
+            assert_eq!(e.encode().len(), 26);
+        }
         let v = Verify {
             hash_keys: vec![[7; 16], [8; 16]],
             tag_bits: 13,
@@ -313,12 +342,19 @@ mod tests {
         let mut b = Estimate {
             m_x: [0; 3],
             verdict: Verdict::Ok,
+            reconciliation: Reconciliation::Auto,
         }
         .encode();
         b[24] = 2;
         assert_eq!(
             Estimate::decode(&b).unwrap_err().to_string(),
             "ESTIMATE: verdict 2 out of range"
+        );
+        b[24] = 0;
+        b[25] = 3;
+        assert_eq!(
+            Estimate::decode(&b).unwrap_err().to_string(),
+            "ESTIMATE: reconciliation 3 out of range"
         );
         assert_eq!(
             VerifyResult::decode(&[1, 0, 0]).unwrap_err(),

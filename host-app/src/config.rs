@@ -5,7 +5,7 @@
 //! Every key has a default (the values of issue 6, close to the evaluation
 //! parameters of Lim et al., PRA 89, 022307, 2014), so an empty file, or no
 //! file at all, is a valid configuration. Unknown keys are rejected inside
-//! the four sections owned here; the optional top-level `[sim]` and
+//! the five sections owned here; the optional top-level `[sim]` and
 //! `[attack]` tables are kept raw for the simulator to interpret.
 
 use serde::{Deserialize, Serialize};
@@ -171,6 +171,75 @@ pub struct PostprocessingConfig {
     /// (`budget::DEFAULT_RESERVE_PADS` by default; at least
     /// `budget::MAX_PADS_PER_BLOCK`, at most 2^20).
     pub auth_reserve_pads: u64,
+    /// Error correction: `"cascade"`, `"ldpc"` or `"auto"` (the faster of
+    /// the two for each block at `classical.rtt_ms`,
+    /// `crate::latency::resolve`). Both ends of a link must use the same
+    /// value (checked in every block's TEST_BITS / ESTIMATE).
+    #[serde(deserialize_with = "reconciliation_value")]
+    pub reconciliation: Reconciliation,
+}
+
+/// `postprocessing.reconciliation`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Reconciliation {
+    /// Cascade (option 8) for every block.
+    Cascade,
+    /// Blind LDPC for every block.
+    Ldpc,
+    /// Per block, the one with the shorter estimated time per block
+    /// (round trips x RTT + computation) at the block's QBER.
+    #[default]
+    Auto,
+}
+
+impl Reconciliation {
+    /// The value as written in the TOML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reconciliation::Cascade => "cascade",
+            Reconciliation::Ldpc => "ldpc",
+            Reconciliation::Auto => "auto",
+        }
+    }
+}
+
+impl std::fmt::Display for Reconciliation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Reconciliation {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "cascade" => Ok(Reconciliation::Cascade),
+            "ldpc" => Ok(Reconciliation::Ldpc),
+            "auto" => Ok(Reconciliation::Auto),
+            other => Err(format!(
+                "postprocessing.reconciliation must be \"cascade\", \"ldpc\" or \"auto\", got {other:?}"
+            )),
+        }
+    }
+}
+
+/// `postprocessing.reconciliation` from its string, the error naming the key.
+fn reconciliation_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Reconciliation, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse().map_err(serde::de::Error::custom)
+}
+
+/// `[classical]`: the classical (post-processing) channel between the ends.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClassicalConfig {
+    /// Round-trip time of the classical channel, ms. Absent: the
+    /// propagation delay of the quantum channel's path
+    /// (`crate::latency::rtt_ms`: 2 L n_g / c over fibre, ~0.49 ms at
+    /// 50 km).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<f64>,
 }
 
 impl Default for PostprocessingConfig {
@@ -181,6 +250,7 @@ impl Default for PostprocessingConfig {
             eps_cor: 1e-15,
             block_bits: 1e7,
             auth_reserve_pads: crate::budget::DEFAULT_RESERVE_PADS,
+            reconciliation: Reconciliation::Auto,
         }
     }
 }
@@ -197,6 +267,8 @@ pub struct LinkConfig {
     pub detector: DetectorConfig,
     /// `[postprocessing]`.
     pub postprocessing: PostprocessingConfig,
+    /// `[classical]`.
+    pub classical: ClassicalConfig,
     /// `[sim]`, owned and validated by the simulator (kept raw here).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sim: Option<toml::Table>,
@@ -491,6 +563,14 @@ impl LinkConfig {
             "a whole number in [1, 2^53]",
             p.block_bits,
         )?;
+        if let Some(rtt) = self.classical.rtt_ms {
+            need(
+                rtt.is_finite() && (0.0..=1e6).contains(&rtt),
+                "classical.rtt_ms",
+                "in [0, 1e6]",
+                rtt,
+            )?;
+        }
         Ok(())
     }
 }
@@ -622,6 +702,7 @@ block_bits = 1e7                        # n_Z, sifted key-basis bits per block
                 "[postprocessing]\nblock_bits = 0",
                 "postprocessing.block_bits",
             ),
+            ("[classical]\nrtt_ms = -1", "classical.rtt_ms"),
         ];
         for (text, key) in cases {
             match LinkConfig::from_toml_str(text) {
@@ -701,6 +782,32 @@ block_bits = 1e7                        # n_Z, sifted key-basis bits per block
             LinkConfig::from_toml_str("[sim]\nseed = 3\n[attack]\nkind = \"blinding\"\n").unwrap();
         assert_eq!(c.sim.unwrap()["seed"].as_integer(), Some(3));
         assert_eq!(c.attack.unwrap()["kind"].as_str(), Some("blinding"));
+    }
+
+    #[test]
+    fn reconciliation_values() {
+        for (v, want) in [
+            ("cascade", Reconciliation::Cascade),
+            ("ldpc", Reconciliation::Ldpc),
+            ("auto", Reconciliation::Auto),
+        ] {
+            let c = LinkConfig::from_toml_str(&format!("[postprocessing]\nreconciliation = \"{v}\"\n"))
+                .unwrap();
+            assert_eq!(c.postprocessing.reconciliation, want);
+        }
+        assert_eq!(
+            LinkConfig::default().postprocessing.reconciliation,
+            Reconciliation::Auto
+        );
+        for bad in ["\"turbo\"", "\"Cascade\"", "1"] {
+            let text = format!("[postprocessing]\nreconciliation = {bad}\n");
+            let e = LinkConfig::from_toml_str(&text).unwrap_err();
+            assert!(matches!(e, ConfigError::Parse(_)), "{text}");
+            assert!(e.to_string().contains("reconciliation"), "{text}: {e}");
+        }
+        let c = LinkConfig::from_toml_str("[classical]\nrtt_ms = 40\n").unwrap();
+        assert_eq!(c.classical.rtt_ms, Some(40.0));
+        assert!(LinkConfig::from_toml_str("[classical]\nrtt = 40\n").is_err());
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod feed;
 #[cfg(feature = "sim")]
 pub mod gateware;
 pub mod history;
+pub mod latency;
 pub mod linkstate;
 #[cfg(feature = "sim")]
 pub mod network;

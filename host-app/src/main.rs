@@ -293,6 +293,13 @@ fn print_plan(p: &Plan) {
     println!("v_X1                   {:.1}", p.v_x1);
     println!("lambda_EC              {:.1}", p.lambda_ec);
     println!(
+        "reconciliation         {} at RTT {:.3} ms (estimates per block):",
+        p.reconciler, p.rtt_ms
+    );
+    for line in qkd_host::latency::describe(&p.reconcilers, Some(p.reconciler)) {
+        println!("  {line}");
+    }
+    println!(
         "intensities            mu1 {:.5}  mu2 {:.5}  mu3 {:.5}",
         p.intensities[0], p.intensities[1], p.intensities[2]
     );
@@ -449,6 +456,18 @@ fn run(a: RunArgs) -> Result<()> {
             "  blocks / aborted        {} / {}",
             s.blocks, s.aborted_blocks
         );
+        println!(
+            "  reconciliation          {} at RTT {:.3} ms: {} blocks Cascade, {} LDPC, {} round trips per block",
+            s.reconciliation,
+            s.rtt_ms,
+            s.reconciler_blocks.cascade,
+            s.reconciler_blocks.ldpc,
+            s.ec_round_trips_per_block
+                .map_or("-".into(), |r| format!("{r:.1}"))
+        );
+        for line in qkd_host::latency::describe(&s.reconcilers, None) {
+            println!("    estimate  {line}");
+        }
         for r in &s.abort_reasons {
             println!("    abort: {r}");
         }

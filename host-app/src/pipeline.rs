@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT OR Apache-2.0
 //! The block pipeline (issue 6): sifting -> parameter estimation (Lim et
 //! al., PRA 89, 022307, 2014, Eqs. (1)-(5)) -> error correction (Cascade,
-//! `qkd_keyproc::cascade`) -> verification (POLYVAL universal hash,
+//! `qkd_keyproc::cascade`, or blind LDPC, `qkd_keyproc::ldpc`, per
+//! `postprocessing.reconciliation`) -> verification (POLYVAL universal hash,
 //! `qkd_keyproc::verify`) -> privacy amplification (Toeplitz hashing,
 //! `qkd_keyproc::privacy`) -> in-memory key store.
 //!
@@ -17,9 +18,10 @@
 //! ```text
 //!  B->A SIFT_ANNOUNCE   (slot, basis) of Bob's detections     } repeated until the
 //!  A->B SIFT_REPLY      match/intensity code per slot         } ledger holds n_Z bits
-//!  B->A TEST_BITS       Bob's X-basis bits of the block
-//!  A->B ESTIMATE        m_{X,k}, Alice's estimation verdict
-//!  B->A EC_REQUEST / A->B EC_REPLY   Cascade rounds (leak counted exactly)
+//!  B->A TEST_BITS       Bob's X-basis bits of the block, his reconciliation setting
+//!  A->B ESTIMATE        m_{X,k}, Alice's estimation verdict, her reconciliation setting
+//!  B->A EC_REQUEST / A->B EC_REPLY   reconciliation rounds (leak counted exactly);
+//!                       each request starts with the reconciler Bob chose for the block
 //!  B->A VERIFY          hash points, Bob's tag, m_{Z,k} (monitoring)
 //!  A->B VERIFY_RESULT   match flag, secret length ell, Toeplitz seed
 //!  B->A BLOCK_ACK       Bob's agreement on ell; both store the key
@@ -37,9 +39,9 @@
 //! ```
 //! An aborted block closes with one checkpoint exchange, so tampering is
 //! found in the block it touched. A block costs at most three 128-bit pads
-//! per direction, whatever Cascade's round trips; a failed checkpoint
+//! per direction, whatever the reconciler's round trips; a failed checkpoint
 //! poisons the channel (the session is over, nothing of the block is kept).
-//! The secret length is Eq. (1) with lambda_EC = the bits Cascade really
+//! The secret length is Eq. (1) with lambda_EC = the bits the reconciler really
 //! disclosed, and the verification term taken as max(tag bits,
 //! log2(2/eps_cor)). After each key, both ends top their pad pools up to
 //! the reserve (`PipelineConfig::reserve_pads` per direction) from the new
@@ -51,7 +53,7 @@ use crate::block_messages::{
     decode_block_ack, Estimate, MessageError, Verdict, Verify, VerifyResult, BLOCK_ACK,
 };
 use crate::budget::{MAX_PADS_PER_BLOCK, PAD_BYTES};
-use crate::config::LinkConfig;
+use crate::config::{LinkConfig, Reconciliation};
 use crate::estimation::{self, Bounds, DecoyCounts, DecoyParams, EstimationAbort};
 use crate::sifting::{
     AliceSifter, BobSifter, SiftAnnounce, SiftError, SiftLedger, SiftReply, SiftStats, SiftedBlock,
@@ -62,6 +64,7 @@ use qkd_keyproc::bits::BitVec;
 use qkd_keyproc::cascade::{Cascade, CascadeConfig, CascadeResponder};
 use qkd_keyproc::channel::{ChannelError, ClassicalChannel, Frame};
 use qkd_keyproc::key::SecretKey;
+use qkd_keyproc::ldpc::{Ldpc, LdpcConfig, LdpcResponder, ReconcilerKind};
 use qkd_keyproc::privacy::ToeplitzHasher;
 use qkd_keyproc::reconcile::{ReconcileError, ReconcilePeer, ReconcileResponder, Reconciler};
 use qkd_keyproc::verify::{TagLayout, VerifyChallenge};
@@ -81,9 +84,9 @@ pub mod msg {
     pub const TEST_BITS: u16 = 0x0603;
     /// Alice -> Bob: m_{X,k} and verdict.
     pub const ESTIMATE: u16 = 0x0604;
-    /// Bob -> Alice: Cascade request.
+    /// Bob -> Alice: reconciliation request (reconciler code, request).
     pub const EC_REQUEST: u16 = 0x0610;
-    /// Alice -> Bob: Cascade reply.
+    /// Alice -> Bob: reconciliation reply.
     pub const EC_REPLY: u16 = 0x0611;
     /// Bob -> Alice: verification challenge and tag.
     pub const VERIFY: u16 = 0x0620;
@@ -104,6 +107,10 @@ pub struct PipelineConfig {
     pub block_bits: u64,
     /// Cascade variant.
     pub cascade: CascadeConfig,
+    /// `postprocessing.reconciliation`; both ends must hold the same.
+    pub reconciliation: Reconciliation,
+    /// Classical round-trip time, ms, for `Reconciliation::Auto`.
+    pub rtt_ms: f64,
     /// Most detections per SIFT_ANNOUNCE.
     pub announce_chunk: usize,
     /// How long to wait for the peer's next message.
@@ -116,12 +123,15 @@ pub struct PipelineConfig {
 }
 
 impl PipelineConfig {
-    /// From the link configuration, with Cascade option (7) and a 60 s timeout.
+    /// From the link configuration (reconciliation setting and RTT
+    /// included), with Cascade option (7) and a 60 s timeout.
     pub fn from_link(cfg: &LinkConfig) -> PipelineConfig {
         PipelineConfig {
             decoy: DecoyParams::from_config(cfg),
             block_bits: cfg.block_bits(),
             cascade: CascadeConfig::option7(),
+            reconciliation: cfg.postprocessing.reconciliation,
+            rtt_ms: crate::latency::rtt_ms(cfg),
             announce_chunk: 1 << 20,
             recv_timeout: Duration::from_secs(60),
             rng_seed: None,
@@ -140,6 +150,15 @@ pub enum AbortReason {
     /// Error correction failed.
     #[error("error correction: {0}")]
     Reconciliation(String),
+    /// The two ends' `postprocessing.reconciliation` differ; the session
+    /// ends (closed with a checkpoint exchange) and no block can be made.
+    #[error("postprocessing.reconciliation differs: Alice {alice:?}, Bob {bob:?} (both ends must use the same)")]
+    ReconcilerMismatch {
+        /// Alice's setting.
+        alice: String,
+        /// Bob's setting.
+        bob: String,
+    },
     /// The keys differ after error correction (verification hash mismatch).
     #[error("verification failed: keys differ after error correction")]
     VerificationFailed,
@@ -179,6 +198,12 @@ impl AbortReason {
             AbortReason::Channel(_) | AbortReason::Protocol(_) | AbortReason::SessionBroken
         )
     }
+
+    /// Ends the session after the block is closed normally (the channel
+    /// still works, but every further block would fail the same way).
+    fn ends_session(&self) -> bool {
+        self.breaks_session() || matches!(self, AbortReason::ReconcilerMismatch { .. })
+    }
 }
 
 /// What one block did (both ends fill the same fields).
@@ -204,9 +229,11 @@ pub struct BlockSummary {
     pub qber_z: Option<[f64; 3]>,
     /// Bounds of Eqs. (2)-(5).
     pub bounds: Option<Bounds>,
-    /// Bits Cascade disclosed (lambda_EC).
+    /// The reconciler of the block (known once error correction started).
+    pub reconciler: Option<ReconcilerKind>,
+    /// Bits error correction disclosed (lambda_EC).
     pub leak_ec_bits: u64,
-    /// Cascade round trips.
+    /// Error-correction round trips.
     pub ec_round_trips: u32,
     /// Verification tag bits.
     pub verify_tag_bits: u64,
@@ -338,6 +365,9 @@ struct Link<C: ClassicalChannel> {
     /// This block's transcript is closed by a checkpoint exchange made
     /// after both ends knew it aborted.
     closed: bool,
+    /// The session's Toeplitz hasher: FFT plans and buffers are kept across
+    /// blocks, each block only reseeds it (one forward FFT of its seed).
+    hasher: Option<ToeplitzHasher>,
 }
 
 impl<C: ClassicalChannel> Link<C> {
@@ -356,7 +386,20 @@ impl<C: ClassicalChannel> Link<C> {
             broken: false,
             peer_informed: false,
             closed: false,
+            hasher: None,
         }
+    }
+
+    /// Privacy amplification of `key` (n bits) to `ell` bits with `seed`
+    /// (n + ell - 1 bits) on the session's hasher.
+    fn amplify(&mut self, seed: &BitVec, key: &BitVec, ell: usize) -> Result<BitVec, AbortReason> {
+        let n = key.len();
+        let r = match &mut self.hasher {
+            Some(h) => h.reseed(seed, n, ell).map(|()| h),
+            None => ToeplitzHasher::new(seed, n, ell).map(|h| self.hasher.insert(h)),
+        };
+        r.and_then(|h| h.hash(key))
+            .map_err(|e| AbortReason::PrivacyAmplification(e.to_string()))
     }
 
     /// Pads of the pool taken so far (send, receive).
@@ -476,7 +519,7 @@ impl<C: ClassicalChannel> Link<C> {
                 BlockOutcome::Key(summary)
             }
             Err(reason) => {
-                if reason.breaks_session() {
+                if reason.ends_session() {
                     self.broken = true;
                 }
                 tracing::warn!(block = summary.block_index, %reason, "block aborted");
@@ -585,12 +628,42 @@ fn protocol(e: MessageError) -> AbortReason {
     AbortReason::Protocol(e.to_string())
 }
 
+/// Both ends' `postprocessing.reconciliation` must be equal.
+fn check_settings(alice: Reconciliation, bob: Reconciliation) -> Result<(), AbortReason> {
+    if alice == bob {
+        return Ok(());
+    }
+    Err(AbortReason::ReconcilerMismatch {
+        alice: alice.to_string(),
+        bob: bob.to_string(),
+    })
+}
+
+/// `postprocessing.reconciliation` on the wire (last byte of TEST_BITS).
+fn setting_code(r: Reconciliation) -> u8 {
+    match r {
+        Reconciliation::Cascade => 0,
+        Reconciliation::Ldpc => 1,
+        Reconciliation::Auto => 2,
+    }
+}
+
+/// Reconciler codes leading every EC_REQUEST.
+const EC_CASCADE: u8 = 0;
+const EC_LDPC: u8 = 1;
+
 // ---- Alice ----
 
 /// Alice's end of the pipeline.
 pub struct AlicePipeline<C: ClassicalChannel> {
     link: Link<C>,
     sifter: AliceSifter,
+    /// The session's Cascade responder, reset to each block's key: its
+    /// shuffle cache (one permutation per pass, keyed by Bob's session
+    /// seed and n) is built by the first block only.
+    cascade: CascadeResponder,
+    /// The session's LDPC responder (made at the first LDPC block).
+    ldpc: Option<LdpcResponder>,
 }
 
 impl<C: ClassicalChannel> AlicePipeline<C> {
@@ -599,6 +672,8 @@ impl<C: ClassicalChannel> AlicePipeline<C> {
         AlicePipeline {
             link: Link::new(chan, cfg, 0xA11CE),
             sifter: AliceSifter::new(),
+            cascade: CascadeResponder::new(BitVec::zeros(0)),
+            ldpc: None,
         }
     }
 
@@ -683,15 +758,17 @@ impl<C: ClassicalChannel> AlicePipeline<C> {
         let l = &mut self.link;
         // Test bits -> m_{X,k}.
         let tb = l.recv(msg::TEST_BITS)?;
-        let bob_x = BitVec::from_bytes(&tb, block.x_bits.len())
-            .filter(|_| tb.len() == block.x_bits.len().div_ceil(8))
-            .ok_or_else(|| {
-                AbortReason::Protocol(format!(
-                    "TEST_BITS has {} bytes for {} bits",
-                    tb.len(),
-                    block.x_bits.len()
-                ))
-            })?;
+        let bad_len = || {
+            AbortReason::Protocol(format!(
+                "TEST_BITS has {} bytes for {} bits and the setting",
+                tb.len(),
+                block.x_bits.len()
+            ))
+        };
+        let (&bob_setting, tb_bits) = tb.split_last().ok_or_else(bad_len)?;
+        let bob_x = BitVec::from_bytes(tb_bits, block.x_bits.len())
+            .filter(|_| tb_bits.len() == block.x_bits.len().div_ceil(8))
+            .ok_or_else(bad_len)?;
         let mut m_x = [0u64; 3];
         for (i, (&a, &k)) in block.x_bits.iter().zip(&block.x_intensity).enumerate() {
             if (a != 0) != bob_x.get(i) {
@@ -706,25 +783,91 @@ impl<C: ClassicalChannel> AlicePipeline<C> {
         } else {
             Verdict::Abort
         };
-        l.send(msg::ESTIMATE, Estimate { m_x, verdict }.encode())?;
+        let my_setting = l.cfg.reconciliation;
+        let e = Estimate {
+            m_x,
+            verdict,
+            reconciliation: my_setting,
+        };
+        l.send(msg::ESTIMATE, e.encode())?;
+        // Bob checks the settings on ESTIMATE as Alice does here.
+        l.peer_informed = true;
+        let bob_setting = [
+            Reconciliation::Cascade,
+            Reconciliation::Ldpc,
+            Reconciliation::Auto,
+        ]
+        .into_iter()
+        .find(|r| setting_code(*r) == bob_setting)
+        .ok_or_else(|| AbortReason::Protocol(format!("TEST_BITS setting {bob_setting}")))?;
+        check_settings(my_setting, bob_setting)?;
         l.peer_informed = est.is_err();
         let bounds = est.map_err(AbortReason::Estimation)?;
         s.bounds = Some(bounds);
         l.decision_checkpoint()?; // CP1
 
-        // Error correction: answer Cascade requests until Bob closes.
+        // Error correction: answer the requests of the reconciler Bob
+        // chose (named by each request's first byte) until Bob closes.
         let key = pack_bits(&block.z_bits);
         let n = key.len();
-        let mut responder = CascadeResponder::new(key.clone());
-        while !responder.is_finished() {
+        let mut kind = None;
+        loop {
             let req = l.recv(msg::EC_REQUEST)?;
+            let (&code, body) = req
+                .split_first()
+                .ok_or_else(|| AbortReason::Protocol("EC_REQUEST is empty".into()))?;
+            let k = match (code, l.cfg.reconciliation) {
+                (EC_CASCADE, Reconciliation::Cascade | Reconciliation::Auto) => {
+                    ReconcilerKind::Cascade
+                }
+                (EC_LDPC, Reconciliation::Ldpc | Reconciliation::Auto) => ReconcilerKind::Ldpc,
+                (c, r) => {
+                    return Err(AbortReason::Protocol(format!(
+                        "EC_REQUEST names reconciler {c}, not allowed by reconciliation = {r:?}"
+                    )))
+                }
+            };
+            match kind {
+                None => {
+                    kind = Some(k);
+                    s.reconciler = Some(k);
+                    match (k, &mut self.ldpc) {
+                        (ReconcilerKind::Cascade, _) => self.cascade.reset(key.clone()),
+                        (ReconcilerKind::Ldpc, Some(r)) => r.reset(key.clone()),
+                        (ReconcilerKind::Ldpc, slot @ None) => {
+                            // Punctured bits come from the pipeline's
+                            // generator, seeded at the session's first
+                            // LDPC block.
+                            let mut seed = [0u8; 32];
+                            l.rng.fill_bytes(&mut seed);
+                            *slot = Some(LdpcResponder::with_seed(key.clone(), seed));
+                        }
+                    }
+                }
+                Some(prev) if prev != k => {
+                    return Err(AbortReason::Protocol(format!(
+                        "EC_REQUEST switches reconciler from {prev} to {k} within a block"
+                    )))
+                }
+                Some(_) => {}
+            }
+            let responder: &mut dyn ReconcileResponder = match (k, self.ldpc.as_mut()) {
+                (ReconcilerKind::Cascade, _) => &mut self.cascade,
+                (ReconcilerKind::Ldpc, Some(r)) => r,
+                (ReconcilerKind::Ldpc, None) => {
+                    return Err(AbortReason::Protocol("no LDPC responder".into()))
+                }
+            };
             let reply = responder
-                .respond(&req)
+                .respond(body)
                 .map_err(|e| AbortReason::Reconciliation(e.to_string() + &source_chain(&e)))?;
             l.send(msg::EC_REPLY, reply)?;
             s.ec_round_trips += 1;
+            if responder.is_finished() {
+                s.leak_ec_bits = responder.leaked().get();
+                break;
+            }
         }
-        s.leak_ec_bits = responder.leaked().get();
         l.decision_checkpoint()?; // CP2
 
         // Verification.
@@ -756,9 +899,7 @@ impl<C: ClassicalChannel> AlicePipeline<C> {
                 .map(|_| l.rng.next_u64())
                 .collect();
             let seed = BitVec::from_words(seed_words, n + ell - 1).unwrap_or_default();
-            let out = ToeplitzHasher::new(&seed, n, ell)
-                .and_then(|mut h| h.hash(&key))
-                .map_err(|e| AbortReason::PrivacyAmplification(e.to_string()))?;
+            let out = l.amplify(&seed, &key, ell)?;
             Ok((ell, seed, out))
         });
         match pa {
@@ -795,11 +936,16 @@ pub struct BobPipeline<C: ClassicalChannel> {
     link: Link<C>,
     sifter: BobSifter,
     cascade: Cascade,
+    /// The session's LDPC corrector (decoder buffers reused across blocks).
+    ldpc: Ldpc,
 }
 
-/// Cascade requests and replies carried over the authenticated channel.
+/// Reconciliation requests and replies carried over the authenticated
+/// channel, each request led by the reconciler's code.
 struct ChannelPeer<'a, C: ClassicalChannel> {
     link: &'a mut Link<C>,
+    /// `EC_CASCADE` or `EC_LDPC`.
+    code: u8,
     round_trips: u32,
     /// Why the transport failed, kept typed for the block summary.
     failure: Option<AbortReason>,
@@ -812,8 +958,11 @@ struct PeerFailure(String);
 impl<C: ClassicalChannel> ReconcilePeer for ChannelPeer<'_, C> {
     fn exchange(&mut self, request: &[u8]) -> Result<Vec<u8>, ReconcileError> {
         self.round_trips += 1;
+        let mut wire = Vec::with_capacity(request.len() + 1);
+        wire.push(self.code);
+        wire.extend_from_slice(request);
         self.link
-            .send(msg::EC_REQUEST, request.to_vec())
+            .send(msg::EC_REQUEST, wire)
             .and_then(|()| self.link.recv(msg::EC_REPLY))
             .map_err(|e| {
                 let text = e.to_string();
@@ -838,6 +987,7 @@ impl<C: ClassicalChannel> BobPipeline<C> {
             link,
             sifter,
             cascade,
+            ldpc: Ldpc::new(LdpcConfig::default()),
         }
     }
 
@@ -927,9 +1077,19 @@ impl<C: ClassicalChannel> BobPipeline<C> {
 
     fn process(&mut self, block: &SiftedBlock, s: &mut BlockSummary) -> Result<(), AbortReason> {
         let l = &mut self.link;
-        l.send(msg::TEST_BITS, pack_bits(&block.x_bits).to_bytes())?;
-        let Estimate { m_x, verdict } =
-            Estimate::decode(&l.recv(msg::ESTIMATE)?).map_err(protocol)?;
+        let my_setting = l.cfg.reconciliation;
+        let mut tb = pack_bits(&block.x_bits).to_bytes();
+        tb.push(setting_code(my_setting));
+        l.send(msg::TEST_BITS, tb)?;
+        let Estimate {
+            m_x,
+            verdict,
+            reconciliation: alice_setting,
+        } = Estimate::decode(&l.recv(msg::ESTIMATE)?).map_err(protocol)?;
+        // Alice checked the same on TEST_BITS and knows.
+        l.peer_informed = true;
+        check_settings(alice_setting, my_setting)?;
+        l.peer_informed = false;
         s.m_x = m_x;
         s.qber_x = ratio(m_x, s.n_x);
         let est = estimate_block(&l.cfg.decoy, block, m_x);
@@ -949,18 +1109,28 @@ impl<C: ClassicalChannel> BobPipeline<C> {
         s.bounds = Some(bounds);
         l.decision_checkpoint()?; // CP1
 
-        // Error correction with the X-basis error rate as the QBER estimate.
+        // Error correction with the X-basis error rate as the QBER estimate,
+        // by the reconciler the setting gives for this block.
         let n_x: u64 = s.n_x.iter().sum();
         let qber_est = (m_x.iter().sum::<u64>() as f64 / n_x.max(1) as f64).clamp(0.0, 0.45);
         let raw = pack_bits(&block.z_bits);
         let mut key = raw.clone();
         let n = key.len();
+        let kind = crate::latency::resolve(l.cfg.reconciliation, n, qber_est, l.cfg.rtt_ms);
+        s.reconciler = Some(kind);
+        // The LDPC codes are planned for QBER >= 0.5 % (a block without
+        // a single test-bit error would otherwise have no code).
+        let (code, reconciler, qber_ec): (u8, &mut dyn Reconciler, f64) = match kind {
+            ReconcilerKind::Cascade => (EC_CASCADE, &mut self.cascade, qber_est),
+            ReconcilerKind::Ldpc => (EC_LDPC, &mut self.ldpc, qber_est.max(0.005)),
+        };
         let mut peer = ChannelPeer {
             link: l,
+            code,
             round_trips: 0,
             failure: None,
         };
-        let report = self.cascade.reconcile(&mut key, qber_est, &mut peer);
+        let report = reconciler.reconcile(&mut key, qber_ec, &mut peer);
         let (round_trips, failure) = (peer.round_trips, peer.failure.take());
         let report = report.map_err(|e| match failure {
             Some(reason) => reason,
@@ -1038,9 +1208,7 @@ impl<C: ClassicalChannel> BobPipeline<C> {
         }
         let seed = BitVec::from_bytes(&seed_bytes, n + ell - 1)
             .ok_or_else(|| AbortReason::Protocol("VERIFY_RESULT seed".into()))?;
-        let out = ToeplitzHasher::new(&seed, n, ell)
-            .and_then(|mut h| h.hash(&key))
-            .map_err(|e| AbortReason::PrivacyAmplification(e.to_string()))?;
+        let out = l.amplify(&seed, &key, ell)?;
         l.send(msg::BLOCK_ACK, BLOCK_ACK.to_vec())?;
         s.secret_bits = ell as u64;
         l.decision_checkpoint()?; // CP3

@@ -28,6 +28,8 @@
 use crate::channel::LinkPhysics;
 use crate::config::ChannelKind;
 use crate::config::LinkConfig;
+use crate::latency::ReconcilerTiming;
+use qkd_keyproc::ldpc::ReconcilerKind;
 use crate::estimation::{
     binary_entropy, estimate, key_length_unchecked, secret_key_bits, DecoyCounts, DecoyParams,
 };
@@ -150,6 +152,17 @@ pub struct Plan {
     pub no_key_reason: Option<String>,
     /// The dead-time caveat.
     pub note: String,
+    /// Classical round-trip time, ms (`[classical] rtt_ms`, or the path's
+    /// propagation delay at `distance_km`; `crate::latency`).
+    #[serde(default)]
+    pub rtt_ms: f64,
+    /// The reconciler `postprocessing.reconciliation` picks for a block at
+    /// the expected QBER.
+    #[serde(default)]
+    pub reconciler: ReconcilerKind,
+    /// Estimated round trips and time per block of each reconciler.
+    #[serde(default)]
+    pub reconcilers: Vec<ReconcilerTiming>,
 }
 
 /// The link of `cfg` at `distance_km`.
@@ -305,7 +318,21 @@ fn plan_from_counts(
         Err(e) => (0.0, Some(e.to_string())),
     };
     let per_pulse = ell / n_pulses;
+    let rtt_ms = {
+        let mut c = cfg.clone();
+        crate::channel::set_distance_km(&mut c, distance_km);
+        crate::latency::rtt_ms(&c)
+    };
+    let n_ec = block_bits as usize;
     Plan {
+        rtt_ms,
+        reconciler: crate::latency::resolve(
+            cfg.postprocessing.reconciliation,
+            n_ec,
+            qber,
+            rtt_ms,
+        ),
+        reconcilers: crate::latency::timings(n_ec, qber, rtt_ms),
         secret_bits_per_pulse: per_pulse,
         secret_bits_per_second: per_pulse * cfg.source.pulse_rate_hz,
         qber,

@@ -192,6 +192,20 @@ pub struct RunSummary {
     pub z_bits_in_blocks: u64,
     /// Bits error correction disclosed in the completed blocks.
     pub leak_ec_bits: u64,
+    /// `postprocessing.reconciliation` of the run.
+    pub reconciliation: crate::config::Reconciliation,
+    /// Classical round-trip time the choice and the estimates use, ms
+    /// (`[classical] rtt_ms` or the path's propagation delay).
+    pub rtt_ms: f64,
+    /// Blocks that ran error correction, per reconciler used.
+    pub reconciler_blocks: ReconcilerBlocks,
+    /// Measured error-correction round trips per block (mean over the
+    /// blocks that ran error correction).
+    pub ec_round_trips_per_block: Option<f64>,
+    /// Estimated round trips and time per block of each reconciler at
+    /// `rtt_ms`, this block size and the measured QBER (Z over all
+    /// intensities of the completed blocks, else X).
+    pub reconcilers: Vec<crate::latency::ReconcilerTiming>,
     /// Eve's attack, as configured.
     pub attack: String,
     /// What only the simulator knows: valid DETECTION records whose bit Eve
@@ -217,6 +231,15 @@ pub struct RunSummary {
     pub devices: &'static str,
     /// `sim+verilator:` only: the gateware that ran and its speed.
     pub gateware: Option<GatewareRun>,
+}
+
+/// Blocks per reconciler.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReconcilerBlocks {
+    /// Blocks reconciled with Cascade.
+    pub cascade: u64,
+    /// Blocks reconciled with LDPC.
+    pub ldpc: u64,
 }
 
 /// CPU seconds (user + system) per thread, from `/proc/thread-self/stat`
@@ -785,6 +808,37 @@ pub fn run_streaming(
             (n > 0 && h > 0.0).then(|| s.leak_ec_bits as f64 / (n as f64 * h))
         })
         .collect();
+    let with_ec: Vec<&BlockSummary> = summaries.iter().filter(|s| s.reconciler.is_some()).collect();
+    let count = |k| with_ec.iter().filter(|s| s.reconciler == Some(k)).count() as u64;
+    let reconciler_blocks = ReconcilerBlocks {
+        cascade: count(qkd_keyproc::ldpc::ReconcilerKind::Cascade),
+        ldpc: count(qkd_keyproc::ldpc::ReconcilerKind::Ldpc),
+    };
+    let ec_round_trips_per_block = (!with_ec.is_empty()).then(|| {
+        with_ec.iter().map(|s| f64::from(s.ec_round_trips)).sum::<f64>() / with_ec.len() as f64
+    });
+    let rtt_ms = crate::latency::rtt_ms(&opts.config);
+    let measured_qber = {
+        let (mz, nz) = completed.iter().fold((0u64, 0u64), |(m, n), s| {
+            (
+                m + s.m_z.map_or(0, |v| v.iter().sum()),
+                n + s.n_z.iter().sum::<u64>(),
+            )
+        });
+        let (mx, nx) = summaries.iter().fold((0u64, 0u64), |(m, n), s| {
+            (m + s.m_x.iter().sum::<u64>(), n + s.n_x.iter().sum::<u64>())
+        });
+        if nz > 0 {
+            Some(mz as f64 / nz as f64)
+        } else {
+            (nx > 0).then(|| mx as f64 / nx as f64)
+        }
+    };
+    let reconcilers = measured_qber
+        .map(|q| {
+            crate::latency::timings(opts.config.block_bits() as usize, q.max(1e-4), rtt_ms)
+        })
+        .unwrap_or_default();
     let pulses = opts.pulses;
     let link_seconds = pulses as f64 / opts.config.source.pulse_rate_hz;
     let auth_bits: u64 = summaries.iter().map(|s| s.auth_consumed_bits).sum();
@@ -849,6 +903,11 @@ pub fn run_streaming(
         lost_records,
         z_bits_in_blocks: completed.iter().map(|s| s.n_z.iter().sum::<u64>()).sum(),
         leak_ec_bits: completed.iter().map(|s| s.leak_ec_bits).sum(),
+        reconciliation: opts.config.postprocessing.reconciliation,
+        rtt_ms,
+        reconciler_blocks,
+        ec_round_trips_per_block,
+        reconcilers,
         attack: format!("{:?}", opts.attack.kind),
         eve_known_valid_detections: eve_slots.len() as u64,
         eve_known_sifted_candidates,

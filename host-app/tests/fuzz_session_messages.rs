@@ -15,6 +15,7 @@
 //! `PROPTEST_CASES=1000000 cargo test --release -p qkd-host --test fuzz_session_messages`
 
 use proptest::prelude::*;
+use qkd_host::config::Reconciliation;
 use qkd_host::block_messages::{
     decode_block_ack, Estimate, MessageError, Verdict, Verify, VerifyResult, BLOCK_ACK,
 };
@@ -97,8 +98,20 @@ fn arb_block_message() -> impl Strategy<Value = Vec<u8>> {
     let estimate = (
         any::<[u64; 3]>(),
         prop_oneof![Just(Verdict::Ok), Just(Verdict::Abort)],
+        prop_oneof![
+            Just(Reconciliation::Cascade),
+            Just(Reconciliation::Ldpc),
+            Just(Reconciliation::Auto)
+        ],
     )
-        .prop_map(|(m_x, verdict)| Estimate { m_x, verdict }.encode());
+        .prop_map(|(m_x, verdict, reconciliation)| {
+            Estimate {
+                m_x,
+                verdict,
+                reconciliation,
+            }
+            .encode()
+        });
     let verify = (
         prop::collection::vec(any::<[u8; 16]>(), 0..6),
         prop_oneof![0u32..300, any::<u32>().prop_map(|t| t % 4096)],
@@ -131,11 +144,14 @@ fn arb_block_message() -> impl Strategy<Value = Vec<u8>> {
 fn check_block_decoders(b: &[u8]) -> Result<(), TestCaseError> {
     match Estimate::decode(b) {
         Ok(e) => prop_assert_eq!(e.encode(), b),
-        Err(MessageError::Truncated(_)) => prop_assert!(b.len() < 25),
-        Err(MessageError::Trailing { extra, .. }) => prop_assert_eq!(extra, b.len() - 25),
-        Err(MessageError::Field { field, value, .. }) => {
-            prop_assert_eq!(field, "verdict");
+        Err(MessageError::Truncated(_)) => prop_assert!(b.len() < 26),
+        Err(MessageError::Trailing { extra, .. }) => prop_assert_eq!(extra, b.len() - 26),
+        Err(MessageError::Field { field, value, .. }) if field == "verdict" => {
             prop_assert!(value > 1 && u64::from(b[24]) == value);
+        }
+        Err(MessageError::Field { field, value, .. }) => {
+            prop_assert_eq!(field, "reconciliation");
+            prop_assert!(b[24] <= 1 && value > 2 && u64::from(b[25]) == value);
         }
         Err(e) => prop_assert!(false, "ESTIMATE: {e}"),
     }

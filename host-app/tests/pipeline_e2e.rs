@@ -14,6 +14,7 @@
 mod synthetic;
 
 use qkd_abi::records::SLOT_BITS;
+use qkd_host::config::Reconciliation;
 use qkd_host::pipeline::{random_psk, AbortReason, AlicePipeline, BlockOutcome, BobPipeline};
 use qkd_keyproc::auth::{AuthChannel, KeyPool, Role};
 use qkd_keyproc::channel::{ChannelError, ClassicalChannel, Frame, InProcChannel};
@@ -145,6 +146,37 @@ fn two_blocks_give_identical_keys() {
     assert_eq!(ak, bk, "keys differ");
     // Keys of different blocks are not equal (fresh randomness).
     assert_ne!(ak[0], ak[1]);
+}
+
+#[test]
+fn reconciliation_mismatch_ends_the_session_at_both_ends() {
+    let name = "reconciliation_mismatch_ends_the_session_at_both_ends";
+    let mut rng = ChaCha20Rng::seed_from_u64(seed_of(name));
+    let psk = random_psk(seed_of(name), 1 << 16);
+    let pa = KeyPool::bootstrap(&psk, Role::Initiator).unwrap();
+    let pb = KeyPool::bootstrap(&psk, Role::Responder).unwrap();
+    let mut cfg_a = config(200_000, seed_of(name));
+    cfg_a.reconciliation = Reconciliation::Cascade;
+    let mut cfg_b = cfg_a.clone();
+    cfg_b.reconciliation = Reconciliation::Ldpc;
+    let (ca, cb) = InProcChannel::pair();
+    let mut alice = AlicePipeline::new(cfg_a, AuthChannel::new_deferred(ca, pa));
+    let mut bob = BobPipeline::new(cfg_b, AuthChannel::new_deferred(cb, pb));
+    let (ar, br) = link(0.02).generate(&mut rng, 0, 15_000_000);
+    alice.push_records(&ar).unwrap();
+    bob.push_records(&br);
+    let ((ao, ak), (bo, bk)) = run(alice, bob, 2);
+    assert!(ak.is_empty() && bk.is_empty());
+    for (who, o) in [("alice", &ao), ("bob", &bo)] {
+        let reason = o[0].abort_reason().cloned();
+        let Some(AbortReason::ReconcilerMismatch { alice, bob }) = &reason else {
+            panic!("{who}: {reason:?}");
+        };
+        assert_eq!((alice.as_str(), bob.as_str()), ("cascade", "ldpc"));
+        assert!(reason.unwrap().to_string().contains("postprocessing.reconciliation"));
+        // The session is over: the next block does not start.
+        assert_eq!(o[1].abort_reason(), Some(&AbortReason::SessionBroken), "{who}");
+    }
 }
 
 fn h(x: f64) -> f64 {

@@ -847,6 +847,10 @@ impl RoleRun {
                 }
                 BlockOutcome::Aborted(s) => {
                     let reason = s.abort.clone().unwrap_or(AbortReason::SessionBroken);
+                    if let AbortReason::ReconcilerMismatch { .. } = reason {
+                        // Every session would end the same: a configuration error.
+                        return Err(RoleError::Config(reason.to_string()));
+                    }
                     if matches!(
                         reason,
                         AbortReason::Channel(_)
