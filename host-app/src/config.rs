@@ -225,7 +225,9 @@ impl std::str::FromStr for Reconciliation {
 }
 
 /// `postprocessing.reconciliation` from its string, the error naming the key.
-fn reconciliation_value<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Reconciliation, D::Error> {
+fn reconciliation_value<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Reconciliation, D::Error> {
     let s = String::deserialize(d)?;
     s.parse().map_err(serde::de::Error::custom)
 }
@@ -791,8 +793,9 @@ block_bits = 1e7                        # n_Z, sifted key-basis bits per block
             ("ldpc", Reconciliation::Ldpc),
             ("auto", Reconciliation::Auto),
         ] {
-            let c = LinkConfig::from_toml_str(&format!("[postprocessing]\nreconciliation = \"{v}\"\n"))
-                .unwrap();
+            let c =
+                LinkConfig::from_toml_str(&format!("[postprocessing]\nreconciliation = \"{v}\"\n"))
+                    .unwrap();
             assert_eq!(c.postprocessing.reconciliation, want);
         }
         assert_eq!(

@@ -65,7 +65,7 @@ use qkd_keyproc::cascade::{Cascade, CascadeConfig, CascadeResponder};
 use qkd_keyproc::channel::{ChannelError, ClassicalChannel, Frame};
 use qkd_keyproc::key::SecretKey;
 use qkd_keyproc::ldpc::{Ldpc, LdpcConfig, LdpcResponder, ReconcilerKind};
-use qkd_keyproc::privacy::ToeplitzHasher;
+use qkd_keyproc::privacy::{smooth_fft_len, ToeplitzHasher};
 use qkd_keyproc::reconcile::{ReconcileError, ReconcilePeer, ReconcileResponder, Reconciler};
 use qkd_keyproc::verify::{TagLayout, VerifyChallenge};
 use rand::{Rng, RngCore, SeedableRng};
@@ -365,8 +365,10 @@ struct Link<C: ClassicalChannel> {
     /// This block's transcript is closed by a checkpoint exchange made
     /// after both ends knew it aborted.
     closed: bool,
-    /// The session's Toeplitz hasher: FFT plans and buffers are kept across
-    /// blocks, each block only reseeds it (one forward FFT of its seed).
+    /// The session's Toeplitz hasher: while blocks need the same FFT
+    /// length, its plans and buffers are kept and a block only reseeds it
+    /// (one forward FFT of its seed); another length replaces it, so that
+    /// plans of past lengths do not pile up.
     hasher: Option<ToeplitzHasher>,
 }
 
@@ -394,9 +396,15 @@ impl<C: ClassicalChannel> Link<C> {
     /// (n + ell - 1 bits) on the session's hasher.
     fn amplify(&mut self, seed: &BitVec, key: &BitVec, ell: usize) -> Result<BitVec, AbortReason> {
         let n = key.len();
+        let nfft = smooth_fft_len(n + ell - 1);
         let r = match &mut self.hasher {
-            Some(h) => h.reseed(seed, n, ell).map(|()| h),
-            None => ToeplitzHasher::new(seed, n, ell).map(|h| self.hasher.insert(h)),
+            Some(h) if h.fft_len() == nfft && h.chunk_count() == 1 => {
+                h.reseed(seed, n, ell).map(|()| h)
+            }
+            _ => {
+                self.hasher = None;
+                ToeplitzHasher::new(seed, n, ell).map(|h| self.hasher.insert(h))
+            }
         };
         r.and_then(|h| h.hash(key))
             .map_err(|e| AbortReason::PrivacyAmplification(e.to_string()))

@@ -28,11 +28,11 @@
 use crate::channel::LinkPhysics;
 use crate::config::ChannelKind;
 use crate::config::LinkConfig;
-use crate::latency::ReconcilerTiming;
-use qkd_keyproc::ldpc::ReconcilerKind;
 use crate::estimation::{
     binary_entropy, estimate, key_length_unchecked, secret_key_bits, DecoyCounts, DecoyParams,
 };
+use crate::latency::ReconcilerTiming;
+use qkd_keyproc::ldpc::ReconcilerKind;
 use qkd_physics::free_space::lognormal_quadrature;
 use qkd_physics::receiver::expected_rates;
 use serde::{Deserialize, Serialize};
@@ -326,12 +326,7 @@ fn plan_from_counts(
     let n_ec = block_bits as usize;
     Plan {
         rtt_ms,
-        reconciler: crate::latency::resolve(
-            cfg.postprocessing.reconciliation,
-            n_ec,
-            qber,
-            rtt_ms,
-        ),
+        reconciler: crate::latency::resolve(cfg.postprocessing.reconciliation, n_ec, qber, rtt_ms),
         reconcilers: crate::latency::timings(n_ec, qber, rtt_ms),
         secret_bits_per_pulse: per_pulse,
         secret_bits_per_second: per_pulse * cfg.source.pulse_rate_hz,

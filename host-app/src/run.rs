@@ -808,14 +808,21 @@ pub fn run_streaming(
             (n > 0 && h > 0.0).then(|| s.leak_ec_bits as f64 / (n as f64 * h))
         })
         .collect();
-    let with_ec: Vec<&BlockSummary> = summaries.iter().filter(|s| s.reconciler.is_some()).collect();
+    let with_ec: Vec<&BlockSummary> = summaries
+        .iter()
+        .filter(|s| s.reconciler.is_some())
+        .collect();
     let count = |k| with_ec.iter().filter(|s| s.reconciler == Some(k)).count() as u64;
     let reconciler_blocks = ReconcilerBlocks {
         cascade: count(qkd_keyproc::ldpc::ReconcilerKind::Cascade),
         ldpc: count(qkd_keyproc::ldpc::ReconcilerKind::Ldpc),
     };
     let ec_round_trips_per_block = (!with_ec.is_empty()).then(|| {
-        with_ec.iter().map(|s| f64::from(s.ec_round_trips)).sum::<f64>() / with_ec.len() as f64
+        with_ec
+            .iter()
+            .map(|s| f64::from(s.ec_round_trips))
+            .sum::<f64>()
+            / with_ec.len() as f64
     });
     let rtt_ms = crate::latency::rtt_ms(&opts.config);
     let measured_qber = {
@@ -835,9 +842,7 @@ pub fn run_streaming(
         }
     };
     let reconcilers = measured_qber
-        .map(|q| {
-            crate::latency::timings(opts.config.block_bits() as usize, q.max(1e-4), rtt_ms)
-        })
+        .map(|q| crate::latency::timings(opts.config.block_bits() as usize, q.max(1e-4), rtt_ms))
         .unwrap_or_default();
     let pulses = opts.pulses;
     let link_seconds = pulses as f64 / opts.config.source.pulse_rate_hz;

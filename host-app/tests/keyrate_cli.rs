@@ -51,6 +51,17 @@ fn json_has_the_contract_keys() {
     assert!((r / 4.714014032656025e-05 - 1.0).abs() < 1e-6, "{r}");
     assert_eq!(v["model"].as_str(), Some("lim2014"));
     assert_eq!(v["intensities"].as_array().unwrap().len(), 3);
+    // Latency-aware reconciler choice: the fibre's round trip (2 L n_g / c)
+    // and both reconcilers' round trips and time per block at it.
+    let rtt = v["rtt_ms"].as_f64().unwrap();
+    assert!((0.97..0.99).contains(&rtt), "{rtt}");
+    assert_eq!(v["reconciler"].as_str(), Some("cascade"));
+    let r = v["reconcilers"].as_array().unwrap();
+    assert_eq!(r.len(), 2);
+    for t in r {
+        assert!(t["round_trips_per_block"].as_u64().unwrap() > 0);
+        assert!(t["time_per_block_s"].as_f64().unwrap() > 0.0);
+    }
 }
 
 #[test]

@@ -173,9 +173,16 @@ fn reconciliation_mismatch_ends_the_session_at_both_ends() {
             panic!("{who}: {reason:?}");
         };
         assert_eq!((alice.as_str(), bob.as_str()), ("cascade", "ldpc"));
-        assert!(reason.unwrap().to_string().contains("postprocessing.reconciliation"));
+        assert!(reason
+            .unwrap()
+            .to_string()
+            .contains("postprocessing.reconciliation"));
         // The session is over: the next block does not start.
-        assert_eq!(o[1].abort_reason(), Some(&AbortReason::SessionBroken), "{who}");
+        assert_eq!(
+            o[1].abort_reason(),
+            Some(&AbortReason::SessionBroken),
+            "{who}"
+        );
     }
 }
 
