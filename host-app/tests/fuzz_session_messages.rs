@@ -15,10 +15,10 @@
 //! `PROPTEST_CASES=1000000 cargo test --release -p qkd-host --test fuzz_session_messages`
 
 use proptest::prelude::*;
-use qkd_host::config::Reconciliation;
 use qkd_host::block_messages::{
     decode_block_ack, Estimate, MessageError, Verdict, Verify, VerifyResult, BLOCK_ACK,
 };
+use qkd_host::config::Reconciliation;
 use qkd_host::roles::commit::Sync;
 use qkd_host::roles::handshake::{Hello, HelloError, HELLO_LEN};
 use qkd_host::roles::{parse_sync, parse_sync_done};
