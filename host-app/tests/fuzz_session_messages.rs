@@ -146,7 +146,11 @@ fn check_block_decoders(b: &[u8]) -> Result<(), TestCaseError> {
         Ok(e) => prop_assert_eq!(e.encode(), b),
         Err(MessageError::Truncated(_)) => prop_assert!(b.len() < 26),
         Err(MessageError::Trailing { extra, .. }) => prop_assert_eq!(extra, b.len() - 26),
-        Err(MessageError::Field { field, value, .. }) if field == "verdict" => {
+        Err(MessageError::Field {
+            field: "verdict",
+            value,
+            ..
+        }) => {
             prop_assert!(value > 1 && u64::from(b[24]) == value);
         }
         Err(MessageError::Field { field, value, .. }) => {
