@@ -4,6 +4,7 @@
 //! bits) with blind LDPC reconciliation makes key that matches at both
 //! ends, its leak feeding the finite-key step; a link TOML with an unknown
 //! reconciliation is refused, naming the key.
+#![cfg(feature = "sim")]
 
 use qkd_host::config::{LinkConfig, Reconciliation};
 use qkd_host::run::{run, RunOptions};
