@@ -485,7 +485,9 @@ impl Logic for AxiLiteSlave {
                 self.state.d.next = AxiLiteState::WriteCapture;
             }
             AxiLiteState::WriteCapture => {
-                if self.cell_hit.val() {
+                // OKAY only for a full-word write that hit a cell (a cell
+                // decodes its address whether or not the write pulse came).
+                if self.cell_hit.val() & self.full_word.q.val() {
                     self.resp.d.next = 0.into();
                 } else {
                     self.resp.d.next = 2.into();
