@@ -10,37 +10,7 @@
 //! batch, [`Batch::forget`] makes the next value of every input a write.
 
 use super::model::{PortId, Sim};
-
-/// One input write in a batch, applied before the cycle's evaluation
-/// (layout shared with the shim's `QkdInputWrite`).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InputWrite {
-    /// Cycle of the batch (0 = its first).
-    pub cycle: u32,
-    /// Port index.
-    pub port: u32,
-    /// 32-bit word of a wide port, `u32::MAX` for a whole port of up to 64
-    /// bits.
-    pub word: u32,
-    pad: u32,
-    /// Value (masked to the port or word width).
-    pub value: u64,
-}
-
-/// One AXI4-Stream word captured in a batch (layout shared with the
-/// shim's `QkdStreamWord`).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CapturedWord {
-    /// Cycle of the transfer: relative to the batch inside the shim,
-    /// [`Sim::cycle`] numbering after [`Sim::run`].
-    pub cycle: u64,
-    /// `tdata`.
-    pub data: u64,
-    /// `tlast` (0 or 1).
-    pub last: u64,
-}
+pub use super::shim::{CapturedWord, InputWrite};
 
 /// The stream ports a batch captures (`tready` is held high by the caller).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,9 +8,9 @@
 //! the end of that `tick`, as a register would see them. Outputs read after
 //! `eval` (or after `tick`) are the settled values of the current cycle.
 
-use super::batch::CapturedWord;
 use super::build::{build, BuildOptions, Built};
 use super::ports::{Direction, Port};
+use super::shim::{CapturedWord, InputWrite};
 use super::{shim, Error};
 use std::ffi::{c_char, c_void, CString};
 use std::path::{Path, PathBuf};
@@ -33,7 +33,7 @@ type FnU32 = unsafe extern "C" fn() -> u32;
 type FnRun = unsafe extern "C" fn(
     *mut c_void,
     u64,
-    *const super::batch::InputWrite,
+    *const InputWrite,
     u64,
     *const u32,
     u32,
@@ -488,7 +488,7 @@ impl Sim {
     pub(super) fn run_raw(
         &mut self,
         n: u64,
-        writes: &[super::batch::InputWrite],
+        writes: &[InputWrite],
         sample: &[u32],
         samples: &mut [u64],
         stream: [u32; 3],

@@ -10,7 +10,7 @@
 //! `eval` and one VCD sample after each).
 //!
 //! `qkd_run` runs many cycles in one call: per cycle it applies the input
-//! writes due in that cycle (a sorted list of [`super::model::InputWrite`]),
+//! writes due in that cycle (a sorted list of [`InputWrite`]),
 //! lowers the clock and evaluates (inputs and falling edge settle together:
 //! the cores have no falling-edge logic), samples the listed outputs into a
 //! buffer, captures the AXI4-Stream word if `tvalid` (with `tready` held
@@ -19,6 +19,37 @@
 
 use super::ports::{Direction, Port};
 use std::fmt::Write;
+
+/// One input write in a batch, applied before the cycle's evaluation
+/// (layout shared with the shim's `QkdInputWrite`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputWrite {
+    /// Cycle of the batch (0 = its first).
+    pub cycle: u32,
+    /// Port index.
+    pub port: u32,
+    /// 32-bit word of a wide port, `u32::MAX` for a whole port of up to 64
+    /// bits.
+    pub word: u32,
+    pub(crate) pad: u32,
+    /// Value (masked to the port or word width).
+    pub value: u64,
+}
+
+/// One AXI4-Stream word captured in a batch (layout shared with the
+/// shim's `QkdStreamWord`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CapturedWord {
+    /// Cycle of the transfer: relative to the batch inside the shim,
+    /// `Sim::cycle` numbering after `Sim::run`.
+    pub cycle: u64,
+    /// `tdata`.
+    pub data: u64,
+    /// `tlast` (0 or 1).
+    pub last: u64,
+}
 
 /// Version of the shim's C ABI; part of the cache key and checked at load.
 pub const SHIM_ABI_VERSION: u32 = 4;
