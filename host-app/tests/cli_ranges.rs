@@ -2,15 +2,10 @@
 //! Out-of-range flag values get a usage error (exit code 2) naming the flag
 //! and its range, never a panic (exit code 101), through the real binary.
 
-use std::process::{Command, Output};
+mod cli_common;
 
-fn qkd_host(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_qkd-host"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("running qkd-host")
-}
+use cli_common::qkd_host;
+use std::process::Output;
 
 /// Runs a role with the given extra flags and everything else valid-looking.
 fn alice(extra: &[&str]) -> Output {

@@ -6,19 +6,10 @@
 use qkd_host::config::LinkConfig;
 use qkd_host::history::{BlockRecord, History};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod cli_common;
 
-fn qkd_host(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_qkd-host"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("running qkd-host")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use cli_common::{qkd_host, stderr};
+use std::process::Output;
 
 fn repo_file(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(rel)

@@ -7,29 +7,10 @@
 //! fail here only because the machine has no board: exit code 4).
 #![cfg(not(feature = "sim"))]
 
-use std::process::{Command, Output};
+mod cli_common;
 
-fn qkd_host(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_qkd-host"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("running qkd-host")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn assert_code(o: &Output, code: i32) {
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&o.stdout),
-        stderr(o)
-    );
-}
+use cli_common::{assert_code, qkd_host, stderr};
+use std::process::Output;
 
 fn assert_refused(o: &Output, what: &str) {
     assert_code(o, 2);

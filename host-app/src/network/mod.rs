@@ -297,16 +297,13 @@ pub fn run_network(o: &NetworkOptions) -> Result<NetworkSummary, NetworkError> {
                 alarm_at.insert(link, t);
             }
             Event::Key { link, block } => {
-                let (_, a, b) = &runs[link].blocks[block];
-                let (a, b) = (a.to_bytes(), b.to_bytes());
-                let whole = |k: &zeroize::Zeroizing<Vec<u8>>, s: &SecretKey| {
-                    k[..s.len_bits().get() as usize / 8].to_vec()
+                // Whole bytes of each end's key.
+                let whole = |k: &SecretKey| {
+                    let b = k.to_bytes();
+                    zeroize::Zeroizing::new(b[..k.len_bits().get() as usize / 8].to_vec())
                 };
-                let (a, b) = (
-                    zeroize::Zeroizing::new(whole(&a, &runs[link].blocks[block].1)),
-                    zeroize::Zeroizing::new(whole(&b, &runs[link].blocks[block].2)),
-                );
-                relay.add_key(link, &a, &b);
+                let (_, a, b) = &runs[link].blocks[block];
+                relay.add_key(link, &whole(a), &whole(b));
                 // Requests waiting for key, oldest first.
                 let mut still = Vec::new();
                 for (deadline, demand) in std::mem::take(&mut waiting) {
